@@ -1,0 +1,63 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Cairn",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "cairn", targets: ["cairn"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // The C boundary: only CairnSSH imports it.
+        .systemLibrary(
+            name: "CLibSSH2",
+            pkgConfig: "libssh2",
+            providers: [.apt(["libssh2-1-dev"])]
+        ),
+        .target(
+            name: "CairnCore",
+            dependencies: [.product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "CairnSSH",
+            dependencies: [
+                "CLibSSH2", "CairnCore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "CairnInventory",
+            dependencies: ["CairnCore", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(
+            name: "CairnEngine",
+            dependencies: [
+                "CairnCore", "CairnSSH", "CairnInventory",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .target(
+            name: "CairnCLI",
+            dependencies: [
+                "CairnCore", "CairnSSH", "CairnInventory", "CairnEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "cairn", dependencies: ["CairnCLI"]),
+        .testTarget(name: "CairnCoreTests", dependencies: ["CairnCore"]),
+        .testTarget(name: "CairnSSHTests", dependencies: ["CairnSSH", "CairnCore"]),
+        .testTarget(
+            name: "CairnInventoryTests",
+            dependencies: ["CairnInventory", "CairnCore"],
+            resources: [.copy("Corpus")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+// Placeholder until the inventory model lands.
