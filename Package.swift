@@ -43,7 +43,7 @@ let package = Package(
         .target(
             name: "CairnEngine",
             dependencies: [
-                "CairnCore", "CairnSSH", "CairnInventory",
+                "CairnCore", "CairnSSH",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -57,6 +57,9 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "cairn", dependencies: ["CairnCLI"]),
+        // Fakes shared by the test targets: executors that fail on unexpected commands, a virtual clock.
+        .target(name: "CairnTesting", dependencies: ["CairnCore", "CairnSSH", "CairnEngine"]),
+        .testTarget(name: "CairnEngineTests", dependencies: ["CairnEngine", "CairnTesting", "CairnCore", "CairnSSH"]),
         .testTarget(name: "CairnCoreTests", dependencies: ["CairnCore"]),
         .testTarget(name: "CairnSSHTests", dependencies: ["CairnSSH", "CairnCore"]),
         .testTarget(

@@ -1,1 +1,261 @@
-enum CairnEngineModule {}
+import CairnCore
+import Foundation
+import Logging
+
+/// A phase placed in a run: the phase, the hosts it works on, what it waits for.
+public struct ScheduledPhase: Sendable {
+    public let phase: any Phase
+    public let selector: HostSelector
+    public let dependencies: [String]
+
+    public init(phase: any Phase, selector: HostSelector, dependencies: [String] = []) {
+        self.phase = phase
+        self.selector = selector
+        self.dependencies = dependencies
+    }
+
+    public var name: String { phase.name }
+}
+
+/// What a run did.
+public struct RunResult: Sendable {
+    public let outcome: RunOutcome
+    public let error: (any Error)?
+    public let phaseOutcomes: [(phase: String, outcome: PhaseOutcome)]
+    /// Plan mode: whether any phase has changes pending.
+    public var changesPending: Bool { phaseOutcomes.contains { $0.outcome == .changed } }
+}
+
+/// Runs phases in order: for each, gather facts on its hosts, plan, then (apply mode)
+/// perform the actions and pass the verification gate. On failure it stops scheduling new
+/// work, lets running steps end, cleans up started phases in reverse order and reports
+/// every failed host at once.
+public struct Engine: Sendable {
+    public let phases: [ScheduledPhase]
+
+    public init(phases: [ScheduledPhase]) {
+        self.phases = phases
+    }
+
+    public func run(context: RunContext) async -> RunResult {
+        let started = context.clock.now
+        context.events.emit(.runStarted(runID: context.runID, mode: context.mode, phases: phases.map(\.name),
+                                        hosts: context.hosts.map(\.name)))
+        var outcomes: [(phase: String, outcome: PhaseOutcome)] = []
+        var started_: [(ScheduledPhase, PhaseContext)] = []
+        var pendingHosts: Set<String> = []
+        var failure: (any Error)?
+
+        for scheduled in phases {
+            let hosts = scheduled.selector.select(from: context.hosts)
+            let phaseContext = PhaseContext(run: context, phaseName: scheduled.name, hosts: hosts,
+                                            allHosts: context.hosts, hostsWithPendingChanges: pendingHosts)
+            let phaseStarted = context.clock.now
+            context.events.emit(.phaseStarted(phase: scheduled.name, title: scheduled.phase.title, hosts: hosts.map(\.name)))
+            started_.append((scheduled, phaseContext))
+            do {
+                let plan = try await planPhase(scheduled.phase, context: phaseContext)
+                let outcome: PhaseOutcome = plan.isEmpty ? .unchanged : .changed
+                if context.mode == .plan {
+                    for action in plan.actions { pendingHosts.insert(action.host ?? RunContext.operatorHost) }
+                } else {
+                    try await apply(plan, phase: scheduled.name, context: phaseContext)
+                    if let gate = scheduled.phase.gate(context: phaseContext) {
+                        try await pass(gate, context: phaseContext)
+                    }
+                }
+                outcomes.append((scheduled.name, outcome))
+                context.events.emit(.phaseFinished(phase: scheduled.name, outcome: outcome,
+                                                   duration: phaseStarted.duration(to: context.clock.now)))
+            } catch {
+                outcomes.append((scheduled.name, .failed))
+                context.events.emit(.phaseFinished(phase: scheduled.name, outcome: .failed,
+                                                   duration: phaseStarted.duration(to: context.clock.now)))
+                failure = error
+                break
+            }
+        }
+
+        if failure != nil && context.mode == .apply {
+            for (scheduled, phaseContext) in started_.reversed() {
+                context.events.emit(.cleanUp(phase: scheduled.name))
+                await scheduled.phase.cleanUp(context: phaseContext)
+            }
+        }
+        let outcome: RunOutcome = failure == nil ? .succeeded : .failed
+        context.events.emit(.runFinished(outcome: outcome, duration: started.duration(to: context.clock.now)))
+        return RunResult(outcome: outcome, error: failure, phaseOutcomes: outcomes)
+    }
+
+    // MARK: Facts and plan
+
+    /// Gathers facts on every selected host (in parallel, one task per host) and plans.
+    func planPhase<P: Phase>(_ phase: P, context: PhaseContext) async throws -> PhasePlan {
+        let run = context.run
+        let results = await forEach(context.hosts, limit: run.concurrency, stopOnFailure: false) { host -> P.Facts in
+            let started = run.clock.now
+            let executor = try await run.executors.executor(for: host)
+            let facts = try await phase.gatherFacts(host: host, executor: executor, context: context)
+            run.events.emit(.factsGathered(phase: phase.name, host: host.name, duration: started.duration(to: run.clock.now)))
+            return facts
+        }
+        var facts: [EngineHost: P.Facts] = [:]
+        var failures: [HostFailure] = []
+        for (host, result) in zip(context.hosts, results) {
+            switch result {
+            case .success(let value): facts[host] = value
+            case .failure(let error): failures.append(HostFailure(host: host.name, phase: phase.name, action: nil, error: error))
+            case nil: break
+            }
+        }
+        if !failures.isEmpty {
+            throw EngineError.hostsFailed(phase: phase.name, step: .facts, failures: failures)
+        }
+        let plan = try phase.plan(facts: facts, context: context)
+        run.events.emit(.phasePlanned(
+            phase: phase.name,
+            actions: plan.actions.map {
+                PlannedAction(host: $0.host ?? RunContext.operatorHost, summary: run.redactor.redact($0.summary),
+                              details: $0.details.map(run.redactor.redact), predicted: $0.predicted)
+            },
+            notes: plan.notes, execution: plan.execution))
+        return plan
+    }
+
+    // MARK: Apply
+
+    /// Performs a plan: operator-side actions first, then each host's actions in order, hosts
+    /// in parallel or one at a time as the plan says.
+    func apply(_ plan: PhasePlan, phase: String, context: PhaseContext) async throws {
+        guard !plan.isEmpty else { return }
+        let run = context.run
+        var failures: [HostFailure] = []
+
+        let operatorActions = plan.actions.filter { $0.host == nil }
+        for action in operatorActions {
+            if let failure = await perform(action, executor: nil, phase: phase, context: context) {
+                throw EngineError.hostsFailed(phase: phase, step: .apply, failures: [failure])
+            }
+        }
+
+        let hostNames = plan.hostsInOrder.compactMap { $0 }
+        let limit = plan.execution == .serial ? 1 : run.concurrency
+        let results = await forEach(hostNames, limit: limit, stopOnFailure: true) { name -> Void in
+            guard let host = run.host(named: name) else {
+                throw EngineError.internalInconsistency("action for unknown host \(name)")
+            }
+            let executor: any HostExecutor
+            do {
+                executor = try await run.executors.executor(for: host)
+            } catch {
+                throw HostFailure(host: name, phase: phase, action: nil, error: error)
+            }
+            for action in plan.actions where action.host == name {
+                if let failure = await perform(action, executor: executor, phase: phase, context: context) {
+                    throw failure
+                }
+            }
+        }
+        for (name, result) in zip(hostNames, results) {
+            if case .failure(let error) = result {
+                failures.append(error as? HostFailure ?? HostFailure(host: name, phase: phase, action: nil, error: error))
+            }
+        }
+        if !failures.isEmpty {
+            throw EngineError.hostsFailed(phase: phase, step: .apply, failures: failures)
+        }
+    }
+
+    /// The one place where a mutation happens.
+    private func perform(_ action: Action, executor: (any HostExecutor)?, phase: String, context: PhaseContext) async -> HostFailure? {
+        let run = context.run
+        let host = action.host ?? RunContext.operatorHost
+        let summary = run.redactor.redact(action.summary)
+        run.events.emit(.actionStarted(phase: phase, host: host, summary: summary))
+        let started = run.clock.now
+        do {
+            try await action.perform(ActionEnvironment(executor: executor, context: run, phase: phase))
+            run.events.emit(.actionFinished(phase: phase, host: host, summary: summary,
+                                            duration: started.duration(to: run.clock.now), error: nil))
+            return nil
+        } catch {
+            let failure = HostFailure(host: host, phase: phase, action: summary, error: error)
+            run.events.emit(.actionFinished(phase: phase, host: host, summary: summary,
+                                            duration: started.duration(to: run.clock.now),
+                                            error: run.redactor.redact(failure.message)))
+            return failure
+        }
+    }
+
+    // MARK: Gates
+
+    /// Polls `gate` with exponential backoff until it passes or its deadline passes.
+    func pass(_ gate: Gate, context: PhaseContext) async throws {
+        let clock = context.run.clock
+        let events = context.run.events
+        let started = clock.now
+        let deadline = started.advanced(by: gate.timeout)
+        var delay = gate.initialDelay
+        var lastReason = ""
+        events.emit(.gateStarted(phase: context.phaseName, gate: gate.name))
+        while true {
+            let outcome: Gate.Outcome
+            do {
+                outcome = try await gate.check(context)
+            } catch {
+                let message = (error as? any CairnReportableError)?.summary ?? "\(error)"
+                outcome = .notYet(message)
+            }
+            switch outcome {
+            case .passed(let message):
+                events.emit(.gateFinished(phase: context.phaseName, gate: gate.name, passed: true, message: message,
+                                          duration: started.duration(to: clock.now)))
+                return
+            case .notYet(let reason):
+                if reason != lastReason {
+                    events.emit(.gateWaiting(phase: context.phaseName, gate: gate.name, reason: reason))
+                    lastReason = reason
+                }
+            }
+            let remaining = clock.now.duration(to: deadline)
+            if remaining <= .zero {
+                events.emit(.gateFinished(phase: context.phaseName, gate: gate.name, passed: false, message: lastReason,
+                                          duration: started.duration(to: clock.now)))
+                throw EngineError.gateFailed(phase: context.phaseName, gate: gate.name, reason: lastReason, waited: gate.timeout)
+            }
+            try await clock.sleep(for: min(delay, remaining))
+            delay = min(delay * 2, gate.maximumDelay)
+        }
+    }
+}
+
+extension HostFailure: Error {}
+
+/// Runs `body` for each item with at most `limit` running at once. With `stopOnFailure`, no
+/// new item starts after one fails (running ones finish); items never started get nil.
+func forEach<Item: Sendable, Value: Sendable>(
+    _ items: [Item], limit: Int, stopOnFailure: Bool,
+    _ body: @escaping @Sendable (Item) async throws -> Value
+) async -> [Result<Value, any Error>?] {
+    var results = [Result<Value, any Error>?](repeating: nil, count: items.count)
+    await withTaskGroup(of: (Int, Result<Value, any Error>).self) { group in
+        var next = 0
+        var stopped = false
+        func startNext() {
+            guard !stopped, next < items.count else { return }
+            let index = next
+            let item = items[index]
+            next += 1
+            group.addTask {
+                do { return (index, .success(try await body(item))) } catch { return (index, .failure(error)) }
+            }
+        }
+        for _ in 0..<min(limit, items.count) { startNext() }
+        for await (index, result) in group {
+            results[index] = result
+            if case .failure = result, stopOnFailure { stopped = true }
+            startNext()
+        }
+    }
+    return results
+}

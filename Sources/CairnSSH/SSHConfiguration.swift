@@ -116,6 +116,14 @@ public struct CommandOutput: Sendable, Equatable {
     public var exitSignal: String?
     public var duration: Duration
 
+    public init(stdout: Data, stderr: Data, exitStatus: Int32, exitSignal: String?, duration: Duration) {
+        self.stdout = stdout
+        self.stderr = stderr
+        self.exitStatus = exitStatus
+        self.exitSignal = exitSignal
+        self.duration = duration
+    }
+
     public var succeeded: Bool { exitSignal == nil && exitStatus == 0 }
     public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
     public var stderrText: String { String(decoding: stderr, as: UTF8.self) }

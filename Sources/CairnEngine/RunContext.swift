@@ -1,0 +1,108 @@
+import CairnCore
+import Foundation
+import Logging
+
+/// `plan` shows what `apply` would do; `apply` does it.
+public enum RunMode: String, Sendable, Codable {
+    case plan
+    case apply
+}
+
+/// Everything a run needs, passed explicitly (no globals): hosts, how to reach them, where to
+/// report, the clock, the limits. Sendable, shared by every phase and task of the run.
+public struct RunContext: Sendable {
+    public static let operatorHost = "operator"
+
+    public let runID: String
+    public let mode: RunMode
+    public let hosts: [EngineHost]
+    public let executors: any HostExecutorProvider
+    /// Hosts worked on at once within a parallel phase.
+    public let concurrency: Int
+    public let clock: any EngineClock
+    public let logger: Logger
+    public let redactor: Redactor
+    public let events: any RunEventSink
+    /// Operator-side state directory (journal, PKI, kubeconfig…); nil in unit tests.
+    public let stateDirectory: URL?
+    /// Typed values phases share: the inventory, settings, results of earlier phases.
+    public let values: RunValues
+
+    public init(
+        runID: String = RunContext.newRunID(), mode: RunMode, hosts: [EngineHost],
+        executors: any HostExecutorProvider, concurrency: Int = 256,
+        clock: any EngineClock = SystemClock(), logger: Logger = Logger(label: "cairn"),
+        redactor: Redactor = Redactor(), events: any RunEventSink = DiscardingEventSink(),
+        stateDirectory: URL? = nil, values: RunValues = RunValues()
+    ) {
+        self.runID = runID
+        self.mode = mode
+        self.hosts = hosts.sorted()
+        self.executors = executors
+        self.concurrency = max(1, concurrency)
+        self.clock = clock
+        self.logger = logger
+        self.redactor = redactor
+        self.events = events
+        self.stateDirectory = stateDirectory
+        self.values = values
+    }
+
+    /// A sortable, unique run identifier: `20261121T101500Z-3f9a`.
+    public static func newRunID(now: Date = Date()) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        return formatter.string(from: now) + "-" + String(format: "%04x", UInt16.random(in: 0...UInt16.max))
+    }
+
+    public func host(named name: String) -> EngineHost? {
+        hosts.first { $0.name == name }
+    }
+}
+
+/// A small typed store for values shared across phases, safe to use from any task.
+/// Keys are types, so two modules cannot collide on a string.
+public final class RunValues: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage: [ObjectIdentifier: any Sendable] = [:]
+
+    public init() {}
+
+    public subscript<Key: RunValueKey>(key: Key.Type) -> Key.Value? {
+        get {
+            lock.lock(); defer { lock.unlock() }
+            return storage[ObjectIdentifier(key)] as? Key.Value
+        }
+        set {
+            lock.lock(); defer { lock.unlock() }
+            storage[ObjectIdentifier(key)] = newValue
+        }
+    }
+
+    /// The value, or a clear internal error naming the missing key.
+    public func require<Key: RunValueKey>(_ key: Key.Type) throws -> Key.Value {
+        guard let value = self[key] else {
+            throw EngineError.internalInconsistency("run value \(Key.self) was not set")
+        }
+        return value
+    }
+}
+
+public protocol RunValueKey {
+    associatedtype Value: Sendable
+}
+
+/// Time as the engine sees it; tests substitute a virtual clock so gate deadlines and
+/// backoff run instantly and deterministically.
+public protocol EngineClock: Sendable {
+    var now: ContinuousClock.Instant { get }
+    func sleep(for duration: Duration) async throws
+}
+
+public struct SystemClock: EngineClock {
+    public init() {}
+    public var now: ContinuousClock.Instant { ContinuousClock.now }
+    public func sleep(for duration: Duration) async throws { try await Task.sleep(for: duration) }
+}

@@ -1,0 +1,163 @@
+import CairnCore
+import Foundation
+
+/// The cluster-wide run lock: a file on the first control-plane host naming its owner, with a
+/// heartbeat. A second `apply` is refused while the heartbeat is fresh; a lock whose heartbeat
+/// stopped (its run was killed) is reported as stale and broken only on request.
+///
+/// Creation is atomic on the host (`ln` of a complete temporary file onto the lock path fails
+/// if the lock exists), and all times come from the host's own clock, so operators' clocks
+/// may disagree without harm.
+public struct RunLock: Sendable {
+    public static let defaultPath = "/var/lib/cairn/run.lock"
+
+    public let executor: any HostExecutor
+    public let path: String
+    public let runID: String
+    public let owner: String
+    /// A lock whose heartbeat is older than this is stale.
+    public let staleAfter: Int
+
+    public init(executor: any HostExecutor, path: String = RunLock.defaultPath, runID: String,
+                owner: String, staleAfter: Int = 60) {
+        self.executor = executor
+        self.path = path
+        self.runID = runID
+        self.owner = owner
+        self.staleAfter = staleAfter
+    }
+
+    /// Arguments: action, path, run id, owner, stale-after seconds.
+    /// Prints one line: `acquired`, `held AGE RUNID OWNER`, `stale AGE RUNID OWNER`, `renewed`,
+    /// `lost`, `released`, `free`.
+    static let script = #"""
+        set -eu
+        action=$1 lock=$2 run=$3 owner=$4 stale=$5
+        now=$(date +%s)
+        read_lock() {
+          held_run=$(sed -n 's/^run=//p' "$lock" 2>/dev/null || true)
+          held_owner=$(sed -n 's/^owner=//p' "$lock" 2>/dev/null || true)
+          beat=$(sed -n 's/^heartbeat=//p' "$lock" 2>/dev/null || true)
+          case $beat in ''|*[!0-9]*) beat=0 ;; esac
+          age=$((now - beat))
+        }
+        write_tmp() {
+          tmp=$(mktemp "$lock.XXXXXX")
+          printf 'run=%s\nowner=%s\nstarted=%s\nheartbeat=%s\n' "$run" "$owner" "$1" "$now" > "$tmp"
+          chmod 600 "$tmp"
+        }
+        mkdir -p -m 700 "$(dirname "$lock")"
+        case $action in
+        acquire|break)
+          if [ "$action" = break ]; then rm -f "$lock"; fi
+          write_tmp "$now"
+          if ln "$tmp" "$lock" 2>/dev/null; then rm -f "$tmp"; echo acquired; exit 0; fi
+          rm -f "$tmp"
+          read_lock
+          if [ "$held_run" = "$run" ]; then echo acquired; exit 0; fi
+          if [ "$age" -ge "$stale" ]; then echo "stale $age $held_run $held_owner"; else echo "held $age $held_run $held_owner"; fi
+          ;;
+        heartbeat)
+          read_lock
+          if [ "$held_run" != "$run" ]; then echo lost; exit 0; fi
+          started=$(sed -n 's/^started=//p' "$lock")
+          write_tmp "$started"
+          mv -f "$tmp" "$lock"
+          echo renewed
+          ;;
+        release)
+          read_lock
+          if [ "$held_run" = "$run" ]; then rm -f "$lock"; echo released; else echo lost; fi
+          ;;
+        inspect)
+          if [ -e "$lock" ]; then read_lock
+            if [ "$age" -ge "$stale" ]; then echo "stale $age $held_run $held_owner"; else echo "held $age $held_run $held_owner"; fi
+          else echo free; fi
+          ;;
+        esac
+        """#
+
+    public enum State: Equatable, Sendable {
+        case acquired
+        case held(age: Int, runID: String, owner: String)
+        case stale(age: Int, runID: String, owner: String)
+        case renewed
+        case released
+        case lost
+        case free
+    }
+
+    func invoke(_ action: String) async throws -> State {
+        let command = RemoteCommand.script(Self.script, name: "cairn-lock",
+                                           arguments: [action, path, runID, owner, String(staleAfter)])
+        let output = try await executor.runChecked(command, timeout: .seconds(30))
+        return Self.parse(output.stdoutText)
+    }
+
+    static func parse(_ text: String) -> State {
+        let line = text.split(separator: "\n").last.map(String.init) ?? ""
+        let fields = line.split(separator: " ", maxSplits: 3).map(String.init)
+        switch fields.first {
+        case "acquired": return .acquired
+        case "renewed": return .renewed
+        case "released": return .released
+        case "lost": return .lost
+        case "free": return .free
+        case "held", "stale":
+            let age = fields.count > 1 ? Int(fields[1]) ?? 0 : 0
+            let run = fields.count > 2 ? fields[2] : "?"
+            let owner = fields.count > 3 ? fields[3] : "?"
+            return fields[0] == "held" ? .held(age: age, runID: run, owner: owner) : .stale(age: age, runID: run, owner: owner)
+        default:
+            return .lost
+        }
+    }
+
+    /// Takes the lock or throws `lockHeld` / `lockStale` naming the owner and age.
+    public func acquire(breakingStale: Bool) async throws {
+        switch try await invoke("acquire") {
+        case .acquired:
+            return
+        case .held(let age, let run, let holder):
+            throw EngineError.lockHeld(host: executor.hostName, owner: holder, age: age, runID: run)
+        case .stale(let age, let run, let holder):
+            guard breakingStale else {
+                throw EngineError.lockStale(host: executor.hostName, owner: holder, age: age, runID: run)
+            }
+            guard try await invoke("break") == .acquired else {
+                throw EngineError.lockHeld(host: executor.hostName, owner: holder, age: age, runID: run)
+            }
+        default:
+            throw EngineError.internalInconsistency("unexpected answer from the lock script")
+        }
+    }
+
+    public func heartbeat() async throws {
+        if try await invoke("heartbeat") == .lost { throw EngineError.lockLost(host: executor.hostName) }
+    }
+
+    public func release() async throws {
+        _ = try await invoke("release")
+    }
+
+    public func inspect() async throws -> State {
+        try await invoke("inspect")
+    }
+
+    /// Holds the lock while `body` runs: heartbeats every `interval`, releases at the end.
+    public func whileHeld<T: Sendable>(interval: Duration = .seconds(10), clock: any EngineClock,
+                                       _ body: @Sendable () async throws -> T) async throws -> T {
+        let beat = Task {
+            while !Task.isCancelled {
+                try? await clock.sleep(for: interval)
+                if Task.isCancelled { break }
+                try? await heartbeat()
+            }
+        }
+        defer { beat.cancel() }
+        let result = try await body()
+        beat.cancel()
+        try? await release()
+        return result
+    }
+}
