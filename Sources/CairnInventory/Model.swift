@@ -1,0 +1,441 @@
+/// A cluster as described by its inventory, with every default applied.
+///
+/// Values that reach hosts (names, addresses, paths, labels) have passed the strict grammars in
+/// `Grammar`; they still go through `ShellQuote` whenever they become part of a command.
+public struct Inventory: Sendable, Equatable {
+    public var apiVersion: String
+    public var name: String
+    /// Operator-side state: PKI, journal, kubeconfig. Absolute.
+    public var stateDirectory: String
+    /// SSH settings for every host. Fields left nil fall back to ssh_config, then to built-in defaults
+    /// (see `effectiveSSH(for:in:sshConfig:)`).
+    public var ssh: SSHDefaults
+    public var hosts: [Host]
+    public var kubernetes: KubernetesSettings
+    public var etcd: EtcdSettings
+    public var addons: Addons
+    public var artifacts: Artifacts
+
+    public init(
+        apiVersion: String = SupportedVersions.currentAPIVersion, name: String, stateDirectory: String,
+        ssh: SSHDefaults, hosts: [Host], kubernetes: KubernetesSettings, etcd: EtcdSettings,
+        addons: Addons, artifacts: Artifacts
+    ) {
+        self.apiVersion = apiVersion
+        self.name = name
+        self.stateDirectory = stateDirectory
+        self.ssh = ssh
+        self.hosts = hosts
+        self.kubernetes = kubernetes
+        self.etcd = etcd
+        self.addons = addons
+        self.artifacts = artifacts
+    }
+
+    public func hosts(withRole role: Role) -> [Host] {
+        hosts.filter { $0.roles.contains(role) }
+    }
+
+    public var controlPlaneHosts: [Host] { hosts(withRole: .controlPlane) }
+    public var etcdHosts: [Host] { hosts(withRole: .etcd) }
+    public var workerHosts: [Host] { hosts(withRole: .worker) }
+
+    /// The control-plane host `kubeadm init` runs on. Validation guarantees there is one.
+    public var firstControlPlane: Host? { controlPlaneHosts.first }
+
+    /// Nodes that take ordinary workloads: the workers, or the control-plane hosts when there are
+    /// no workers (control-plane nodes are tainted otherwise).
+    public var schedulableHosts: [Host] {
+        let workers = workerHosts
+        return workers.isEmpty ? controlPlaneHosts : workers
+    }
+
+    public func host(named name: String) -> Host? {
+        hosts.first { $0.name == name }
+    }
+}
+
+public enum Role: String, Sendable, CaseIterable, Hashable, Comparable {
+    case etcd
+    case controlPlane = "control-plane"
+    case worker
+
+    public static func < (lhs: Role, rhs: Role) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}
+
+public struct Host: Sendable, Equatable, Hashable {
+    /// RFC 1123 lowercase hostname; the Kubernetes node name and the etcd member name.
+    public var name: String
+    /// Where to connect over SSH: an IP address, a DNS name or an ssh_config `Host` alias.
+    public var address: String
+    /// The IP address cluster traffic uses (etcd peers, apiserver, kubelet node IP).
+    public var internalAddress: String
+    /// Without duplicates, in the order written.
+    public var roles: [Role]
+    public var labels: [String: String]
+    public var taints: [Taint]
+    /// Absolute `/dev/…` paths handed to Rook/Ceph.
+    public var storageDevices: [String]
+    /// Per-host SSH settings; nil fields fall back to `Inventory.ssh`.
+    public var sshOverrides: SSHDefaults
+
+    public init(
+        name: String, address: String, internalAddress: String? = nil, roles: [Role],
+        labels: [String: String] = [:], taints: [Taint] = [], storageDevices: [String] = [],
+        sshOverrides: SSHDefaults = SSHDefaults()
+    ) {
+        self.name = name
+        self.address = address
+        self.internalAddress = internalAddress ?? address
+        self.roles = roles
+        self.labels = labels
+        self.taints = taints
+        self.storageDevices = storageDevices
+        self.sshOverrides = sshOverrides
+    }
+
+    public func has(_ role: Role) -> Bool { roles.contains(role) }
+}
+
+public struct Taint: Sendable, Equatable, Hashable {
+    public enum Effect: String, Sendable, CaseIterable, Hashable {
+        case noSchedule = "NoSchedule"
+        case preferNoSchedule = "PreferNoSchedule"
+        case noExecute = "NoExecute"
+    }
+
+    public var key: String
+    public var value: String?
+    public var effect: Effect
+
+    public init(key: String, value: String? = nil, effect: Effect) {
+        self.key = key
+        self.value = value
+        self.effect = effect
+    }
+
+    /// `key=value:Effect`, the form `kubectl taint` and kubelet's `--register-with-taints` take.
+    public var kubectlForm: String {
+        if let value { return "\(key)=\(value):\(effect.rawValue)" }
+        return "\(key):\(effect.rawValue)"
+    }
+}
+
+public enum HostKeyChecking: String, Sendable, CaseIterable, Hashable {
+    case strict
+    case acceptNew = "accept-new"
+    case off
+}
+
+public enum SudoMode: String, Sendable, CaseIterable, Hashable {
+    case auto
+    case always
+    case never
+}
+
+/// A jump host as written in the inventory.
+public struct BastionSettings: Sendable, Equatable, Hashable {
+    public var address: String
+    public var port: Int?
+    public var user: String?
+    /// Absolute after loading.
+    public var identityFile: String?
+
+    public init(address: String, port: Int? = nil, user: String? = nil, identityFile: String? = nil) {
+        self.address = address
+        self.port = port
+        self.user = user
+        self.identityFile = identityFile
+    }
+}
+
+/// SSH settings as written in the inventory: `ssh:` at the top (defaults for every host) or
+/// `hosts[i].ssh` (overrides). A nil field was not written; see `effectiveSSH(for:in:sshConfig:)`
+/// for what applies then. Paths are absolute after loading.
+public struct SSHDefaults: Sendable, Equatable, Hashable {
+    public var user: String?
+    public var port: Int?
+    public var identityFile: String?
+    public var passphraseEnv: String?
+    public var passphraseFile: String?
+    public var passwordEnv: String?
+    public var useAgent: Bool?
+    public var knownHostsFile: String?
+    public var hostKeyChecking: HostKeyChecking?
+    public var bastion: BastionSettings?
+    public var sudo: SudoMode?
+    public var connectTimeout: Double?
+    public var commandTimeout: Double?
+    /// The OpenSSH client config to honour; only in `Inventory.ssh`. nil: none (`configFile: none`,
+    /// or the default `~/.ssh/config` does not exist).
+    public var configFile: String?
+
+    public init(
+        user: String? = nil, port: Int? = nil, identityFile: String? = nil, passphraseEnv: String? = nil,
+        passphraseFile: String? = nil, passwordEnv: String? = nil, useAgent: Bool? = nil,
+        knownHostsFile: String? = nil, hostKeyChecking: HostKeyChecking? = nil, bastion: BastionSettings? = nil,
+        sudo: SudoMode? = nil, connectTimeout: Double? = nil, commandTimeout: Double? = nil, configFile: String? = nil
+    ) {
+        self.user = user
+        self.port = port
+        self.identityFile = identityFile
+        self.passphraseEnv = passphraseEnv
+        self.passphraseFile = passphraseFile
+        self.passwordEnv = passwordEnv
+        self.useAgent = useAgent
+        self.knownHostsFile = knownHostsFile
+        self.hostKeyChecking = hostKeyChecking
+        self.bastion = bastion
+        self.sudo = sudo
+        self.connectTimeout = connectTimeout
+        self.commandTimeout = commandTimeout
+        self.configFile = configFile
+    }
+}
+
+public enum ProxyMode: String, Sendable, CaseIterable, Hashable {
+    case iptables
+    case ipvs
+}
+
+public struct KubernetesSettings: Sendable, Equatable {
+    public var version: String
+    public var podSubnet: String
+    public var serviceSubnet: String
+    public var clusterDomain: String
+    public var proxyMode: ProxyMode
+    public var apiEndpoint: APIEndpoint
+
+    public init(
+        version: String = SupportedVersions.kubernetes.defaultVersion, podSubnet: String = "10.244.0.0/16",
+        serviceSubnet: String = "10.96.0.0/12", clusterDomain: String = "cluster.local",
+        proxyMode: ProxyMode = .iptables, apiEndpoint: APIEndpoint
+    ) {
+        self.version = version
+        self.podSubnet = podSubnet
+        self.serviceSubnet = serviceSubnet
+        self.clusterDomain = clusterDomain
+        self.proxyMode = proxyMode
+        self.apiEndpoint = apiEndpoint
+    }
+}
+
+/// How clients reach the Kubernetes API.
+public struct APIEndpoint: Sendable, Equatable {
+    public enum Mode: Sendable, Equatable {
+        /// No balancer: straight to the only control-plane host.
+        case direct
+        /// haproxy + keepalived on the control-plane hosts, holding a virtual IP.
+        case haproxyKeepalived(VirtualIP, virtualRouterID: Int)
+        /// kube-vip static pods on the control-plane hosts, holding a virtual IP.
+        case kubeVip(VirtualIP)
+        /// A balancer the operator runs.
+        case external(address: String)
+    }
+
+    public struct VirtualIP: Sendable, Equatable {
+        public var address: String
+        /// The prefix length of the control-plane hosts' subnet the VIP lives in (24 or 64 by default).
+        public var prefixLength: Int
+        /// The interface to hold the VIP; nil means the one carrying the host's internal address.
+        public var interface: String?
+
+        public init(address: String, prefixLength: Int, interface: String? = nil) {
+            self.address = address
+            self.prefixLength = prefixLength
+            self.interface = interface
+        }
+    }
+
+    /// The address clients use: the VIP, the external address, or the control-plane host's internal address.
+    public var address: String
+    public var port: Int
+    public var mode: Mode
+    public var extraSANs: [String]
+
+    public init(address: String, port: Int = 6443, mode: Mode, extraSANs: [String] = []) {
+        self.address = address
+        self.port = port
+        self.mode = mode
+        self.extraSANs = extraSANs
+    }
+
+    /// `https://address:port`, with IPv6 addresses bracketed.
+    public var url: String {
+        let host = address.contains(":") ? "[\(address)]" : address
+        return "https://\(host):\(port)"
+    }
+}
+
+public struct EtcdSettings: Sendable, Equatable {
+    public var version: String
+    public var dataDir: String
+    public var allowSingleMember: Bool
+    /// Milliseconds.
+    public var heartbeatInterval: Int
+    /// Milliseconds.
+    public var electionTimeout: Int
+    public var quotaBackendBytes: Int
+    public var snapshotCount: Int
+    /// Whether `apply` may remove etcd members whose host is no longer listed.
+    public var removeMembersNotInInventory: Bool
+
+    public init(
+        version: String = SupportedVersions.etcd.defaultVersion, dataDir: String = "/var/lib/etcd",
+        allowSingleMember: Bool = false, heartbeatInterval: Int = 250, electionTimeout: Int = 5000,
+        quotaBackendBytes: Int = 2_147_483_648, snapshotCount: Int = 10000, removeMembersNotInInventory: Bool = false
+    ) {
+        self.version = version
+        self.dataDir = dataDir
+        self.allowSingleMember = allowSingleMember
+        self.heartbeatInterval = heartbeatInterval
+        self.electionTimeout = electionTimeout
+        self.quotaBackendBytes = quotaBackendBytes
+        self.snapshotCount = snapshotCount
+        self.removeMembersNotInInventory = removeMembersNotInInventory
+    }
+}
+
+public struct Addons: Sendable, Equatable {
+    public var calico: CalicoSettings
+    public var coredns: CoreDNSSettings
+    public var metallb: MetalLBSettings
+    public var ingress: IngressSettings
+    public var rookCeph: RookCephSettings
+
+    public init(
+        calico: CalicoSettings, coredns: CoreDNSSettings, metallb: MetalLBSettings,
+        ingress: IngressSettings, rookCeph: RookCephSettings
+    ) {
+        self.calico = calico
+        self.coredns = coredns
+        self.metallb = metallb
+        self.ingress = ingress
+        self.rookCeph = rookCeph
+    }
+}
+
+public enum CalicoEncapsulation: String, Sendable, CaseIterable, Hashable {
+    case vxlan = "VXLAN"
+    case vxlanCrossSubnet = "VXLANCrossSubnet"
+    case ipip = "IPIP"
+    case ipipCrossSubnet = "IPIPCrossSubnet"
+    case none = "None"
+}
+
+public struct CalicoSettings: Sendable, Equatable {
+    public var enabled: Bool
+    public var version: String
+    public var encapsulation: CalicoEncapsulation
+    public var blockSize: Int
+    public var natOutgoing: Bool
+
+    public init(
+        enabled: Bool = true, version: String = SupportedVersions.calico.defaultVersion,
+        encapsulation: CalicoEncapsulation = .vxlan, blockSize: Int = 26, natOutgoing: Bool = true
+    ) {
+        self.enabled = enabled
+        self.version = version
+        self.encapsulation = encapsulation
+        self.blockSize = blockSize
+        self.natOutgoing = natOutgoing
+    }
+}
+
+public struct CoreDNSSettings: Sendable, Equatable {
+    /// Resolved: the written value clamped to the schedulable node count, or the computed default.
+    public var replicas: Int
+    public init(replicas: Int) { self.replicas = replicas }
+}
+
+public struct MetalLBPool: Sendable, Equatable, Hashable {
+    public var name: String
+    /// CIDRs (`10.0.2.0/28`) or ranges (`10.0.0.200-10.0.0.220`), as written.
+    public var addresses: [String]
+
+    public init(name: String, addresses: [String]) {
+        self.name = name
+        self.addresses = addresses
+    }
+}
+
+public struct MetalLBSettings: Sendable, Equatable {
+    public var enabled: Bool
+    public var version: String
+    public var addressPools: [MetalLBPool]
+
+    public init(enabled: Bool = true, version: String = SupportedVersions.metallb.defaultVersion, addressPools: [MetalLBPool] = []) {
+        self.enabled = enabled
+        self.version = version
+        self.addressPools = addressPools
+    }
+}
+
+public enum IngressController: String, Sendable, CaseIterable, Hashable {
+    case traefik
+    case ingressNginx = "ingress-nginx"
+}
+
+public struct IngressSettings: Sendable, Equatable {
+    public var enabled: Bool
+    public var controller: IngressController
+    public var version: String
+    /// Resolved like `CoreDNSSettings.replicas`.
+    public var replicas: Int
+
+    public init(enabled: Bool = true, controller: IngressController = .traefik, version: String? = nil, replicas: Int) {
+        self.enabled = enabled
+        self.controller = controller
+        self.version = version ?? SupportedVersions.ingress(controller).defaultVersion
+        self.replicas = replicas
+    }
+}
+
+public enum DeviceSelection: String, Sendable, CaseIterable, Hashable {
+    /// Only the devices listed under `hosts[i].storage.devices`.
+    case named
+    /// Every empty device Ceph finds on the storage hosts.
+    case all
+}
+
+public struct RookCephSettings: Sendable, Equatable {
+    public var enabled: Bool
+    public var version: String
+    public var cephImage: String
+    public var monCount: Int
+    public var mgrCount: Int
+    public var poolReplicaSize: Int
+    public var deviceSelection: DeviceSelection
+
+    public init(
+        enabled: Bool, version: String = SupportedVersions.rook.defaultVersion,
+        cephImage: String = SupportedVersions.cephImage.defaultVersion, monCount: Int = 3, mgrCount: Int = 2,
+        poolReplicaSize: Int = 3, deviceSelection: DeviceSelection = .named
+    ) {
+        self.enabled = enabled
+        self.version = version
+        self.cephImage = cephImage
+        self.monCount = monCount
+        self.mgrCount = mgrCount
+        self.poolReplicaSize = poolReplicaSize
+        self.deviceSelection = deviceSelection
+    }
+}
+
+public enum ArtifactSource: String, Sendable, CaseIterable, Hashable {
+    case upstream
+    case mirror
+}
+
+public struct Artifacts: Sendable, Equatable {
+    public var source: ArtifactSource
+    /// An absolute directory path, or a `file://`, `http://` or `https://` URL; set when `source` is `.mirror`.
+    public var mirror: String?
+
+    public init(source: ArtifactSource = .upstream, mirror: String? = nil) {
+        self.source = source
+        self.mirror = mirror
+    }
+}

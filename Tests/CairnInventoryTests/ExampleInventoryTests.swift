@@ -1,0 +1,66 @@
+import CairnCore
+import Foundation
+import Testing
+@testable import CairnInventory
+
+@Suite struct ExampleInventoryTests {
+    static let names = ["ha.yaml", "dedicated-etcd.yaml", "single-host.yaml", "bastion.yaml", "air-gapped.yaml", "lab.yaml"]
+
+    /// Identity files and the mirror of the examples live on other machines: pretend they exist.
+    static let loader = InventoryLoader(environment: Fixture.environment, fileSystem: InventoryFileSystem.local.assumingEverythingExists())
+
+    @Test(arguments: names)
+    func exampleValidatesClean(name: String) throws {
+        let path = Fixture.repositoryRoot.appendingPathComponent("inventory/\(name)").path
+        let result = InventoryCommands.validate(path: path, explain: false, loader: Self.loader)
+        #expect(result.exitCode == .success, "\(result.output)")
+        #expect(result.output.contains("is valid"), "\(result.output)")
+        let loaded = try Self.loader.load(path: path)
+        #expect(loaded.warnings.isEmpty, "\(loaded.warnings.map(\.description))")
+    }
+
+    @Test func everyExampleIsListed() throws {
+        let directory = Fixture.repositoryRoot.appendingPathComponent("inventory").path
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".yaml") }
+        #expect(Set(files) == Set(Self.names))
+    }
+
+    @Test func haExampleShape() throws {
+        let loaded = try Self.loader.load(path: Fixture.repositoryRoot.appendingPathComponent("inventory/ha.yaml").path)
+        let inventory = loaded.inventory
+        #expect(inventory.hosts.count == 5)
+        #expect(inventory.controlPlaneHosts.map(\.name) == ["cp1", "cp2", "cp3"])
+        #expect(inventory.etcdHosts.count == 3)
+        #expect(inventory.workerHosts.map(\.name) == ["worker1", "worker2"])
+        #expect(inventory.firstControlPlane?.name == "cp1")
+        #expect(inventory.kubernetes.apiEndpoint.mode == .haproxyKeepalived(.init(address: "10.0.0.10", prefixLength: 24), virtualRouterID: 51))
+        #expect(inventory.kubernetes.apiEndpoint.url == "https://10.0.0.10:6443")
+        #expect(inventory.addons.rookCeph.enabled == false)
+    }
+
+    @Test func labExampleShape() throws {
+        let loaded = try Self.loader.load(path: Fixture.repositoryRoot.appendingPathComponent("inventory/lab.yaml").path)
+        let inventory = loaded.inventory
+        #expect(inventory.name == "lab")
+        #expect(inventory.hosts.map(\.name) == ["node1", "node2", "node3", "node4", "node5"])
+        #expect(inventory.hosts.map(\.internalAddress) == (1...5).map { "10.99.1.\($0)" })
+        #expect(inventory.etcd.version == "3.4.23")
+        #expect(inventory.ssh.configFile == nil)
+        #expect(inventory.stateDirectory == "/var/lib/cairn-lab/lab/state")
+    }
+
+    @Test func dedicatedEtcdEnablesCephFromDevices() throws {
+        let loaded = try Self.loader.load(path: Fixture.repositoryRoot.appendingPathComponent("inventory/dedicated-etcd.yaml").path)
+        #expect(loaded.inventory.addons.rookCeph.enabled)
+        #expect(loaded.inventory.etcdHosts.map(\.name) == ["etcd1", "etcd2", "etcd3"])
+        #expect(loaded.inventory.hosts.first { $0.name == "node3" }?.storageDevices == ["/dev/vdb", "/dev/vdc"])
+    }
+
+    @Test func withoutInjectedFilesTheBastionExampleNamesItsMissingKey() {
+        let path = Fixture.repositoryRoot.appendingPathComponent("inventory/bastion.yaml").path
+        let result = InventoryCommands.validate(path: path, explain: false,
+                                                loader: InventoryLoader(environment: ["HOME": "/nonexistent-home"], fileSystem: .local))
+        #expect(result.exitCode == .invalidInput)
+        #expect(result.output.contains("ssh.identityFile: identity file /nonexistent-home/.ssh/cairn_ed25519 does not exist"), "\(result.output)")
+    }
+}
