@@ -63,10 +63,9 @@ final class DecodeContext {
     func position(of path: String) -> SourcePosition? {
         var current = path
         while true {
-            if let position = positions[current] { return position }
-            guard let cut = current.lastIndex(where: { $0 == "." || $0 == "[" }) else {
-                return positions[""]
-            }
+            if !current.isEmpty, let position = positions[current] { return position }
+            // The document root is not a useful place for a field that was never written.
+            guard let cut = current.lastIndex(where: { $0 == "." || $0 == "[" }) else { return nil }
             current = String(current[..<cut])
         }
     }

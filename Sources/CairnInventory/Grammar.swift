@@ -36,6 +36,8 @@ public enum Grammar {
     public static func isSSHAddress(_ text: String) -> Bool {
         if IPAddress(text) != nil { return true }
         let bytes = Array(text.utf8)
+        // Digits and dots only, or a colon: meant as an IP address, and not a valid one.
+        if bytes.allSatisfy({ (48...57).contains($0) || $0 == UInt8(ascii: ".") }) || text.contains(":") { return false }
         guard (1...253).contains(bytes.count), isAlnum(bytes.first!) || bytes.first == UInt8(ascii: "_") else { return false }
         return bytes.allSatisfy { isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
     }

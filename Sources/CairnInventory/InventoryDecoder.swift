@@ -199,7 +199,7 @@ struct InventoryDecoder {
             if Grammar.isSSHAddress(address) { bastion.address = address } else {
                 context.error(reader.fieldPath("address"), "\(DecodeContext.shown(address)) is not an IP address, DNS name or ssh_config alias")
             }
-        } else {
+        } else if !reader.has("address") {
             context.error(reader.fieldPath("address"), at: SourcePosition(node.mark), "a bastion needs an address")
         }
         bastion.port = reader.int("port", in: 1...65535)
@@ -227,7 +227,7 @@ struct InventoryDecoder {
                 context.error(reader.fieldPath("name"), "host name \(DecodeContext.shown(written)) is not an RFC 1123 hostname: lowercase letters, digits, '-' and '.', labels of at most 63 starting and ending with a letter or digit",
                               hint: Grammar.isDNSSubdomain(lower) ? "did you mean \"\(lower)\"?" : nil)
             }
-        } else {
+        } else if !reader.has("name") {
             context.error(reader.fieldPath("name"), at: here, "a host needs a name (its Kubernetes node name)")
         }
 
@@ -235,9 +235,10 @@ struct InventoryDecoder {
         if let written = reader.string("address") {
             if Grammar.isSSHAddress(written) { address = written } else {
                 context.error(reader.fieldPath("address"), "\(DecodeContext.shown(written)) is not an IP address, DNS name or ssh_config alias",
-                              hint: written.contains("/") ? "an address has no prefix length" : nil)
+                              hint: written.contains("/") ? "an address has no prefix length"
+                                : written.utf8.first == UInt8(ascii: "0") || written.contains(".0") ? "IPv4 parts are written without leading zeros" : nil)
             }
-        } else {
+        } else if !reader.has("address") {
             context.error(reader.fieldPath("address"), at: here, "a host needs an address to connect to over SSH")
         }
 
@@ -248,7 +249,7 @@ struct InventoryDecoder {
             }
         } else if let ip = IPAddress(address) {
             internalAddress = ip.description
-        } else if !address.isEmpty {
+        } else if !address.isEmpty && !reader.has("internalAddress") {
             let configured = sshConfig?.values(for: address)["hostname"]?.first
             if let configured, let ip = IPAddress(configured) {
                 internalAddress = ip.description
@@ -345,7 +346,7 @@ struct InventoryDecoder {
         if let key, let problem = Grammar.labelKeyProblem(key) {
             context.error(reader.fieldPath("key"), problem)
             ok = false
-        } else if key == nil {
+        } else if key == nil && !reader.has("key") {
             context.error(reader.fieldPath("key"), at: SourcePosition(node.mark), "a taint needs a key")
             ok = false
         }
@@ -444,7 +445,7 @@ struct InventoryDecoder {
                         } else {
                             context.error(modeReader.fieldPath("address"), "\(DecodeContext.shown(address)) is not a DNS name or IP address")
                         }
-                    } else {
+                    } else if !modeReader.has("address") {
                         context.error(modeReader.fieldPath("address"), at: SourcePosition(modeNode.mark), "an external endpoint needs the address of your load balancer")
                     }
                 }
@@ -468,6 +469,7 @@ struct InventoryDecoder {
             }
         }
         guard let written = reader.string("virtualIP") else {
+            if reader.has("virtualIP") { return nil }
             context.error(reader.fieldPath("virtualIP"), at: SourcePosition(reader.node.mark), "a virtual IP is required: a free address in the control-plane hosts' subnet")
             return nil
         }
@@ -552,7 +554,7 @@ struct InventoryDecoder {
                     if Grammar.isDNSLabel(written) { name = written } else {
                         context.error(pool.fieldPath("name"), "pool name \(DecodeContext.shown(written)) is not an RFC 1123 label (lowercase letters, digits, '-')")
                     }
-                } else {
+                } else if !pool.has("name") {
                     context.error(pool.fieldPath("name"), at: SourcePosition(item.node.mark), "an address pool needs a name")
                 }
                 var addresses: [String] = []

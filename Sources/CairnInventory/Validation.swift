@@ -139,7 +139,9 @@ struct CrossFieldValidator {
             if !validBlocks.contains(block) {
                 context.error("addons.calico.blockSize", "blockSize \(block) is not valid for an IPv\(pod.address.isIPv4 ? 4 : 6) pod subnet; expected \(validBlocks.lowerBound)–\(validBlocks.upperBound)")
             } else if block < pod.prefixLength {
-                context.error("addons.calico.blockSize", "blockSize /\(block) is larger than podSubnet \(pod)",
+                let written = context.positions["addons.calico.blockSize"] != nil
+                context.error(written ? "addons.calico.blockSize" : "kubernetes.podSubnet",
+                              "Calico's blockSize /\(block) is larger than podSubnet \(pod)",
                               hint: "use a blockSize of at least \(pod.prefixLength) or a larger pod subnet")
             }
         }
@@ -188,12 +190,18 @@ struct CrossFieldValidator {
             for other in ranges[..<index] where other.range.overlaps(current.range) {
                 context.error(current.path, "address pool \(current.label) overlaps \(other.label) at \(other.path)")
             }
+            var contained: [String] = []
             for (hostIndex, host) in inventory.hosts.enumerated() {
                 let ips = Set([host.address, host.internalAddress].compactMap(IPAddress.init))
                 for ip in ips.sorted() where current.range.contains(ip) {
-                    context.error(current.path, "address pool \(current.label) contains \(ip), an address of hosts[\(hostIndex)] (\(host.name))",
-                                  hint: "MetalLB would hand a host's address to a service")
+                    contained.append("\(ip) of hosts[\(hostIndex)] (\(host.name))")
                 }
+            }
+            if !contained.isEmpty {
+                let shown = contained.count > 5 ? contained.prefix(5).joined(separator: ", ") + " and \(contained.count - 5) more"
+                    : contained.joined(separator: ", ")
+                context.error(current.path, "address pool \(current.label) contains host address\(contained.count == 1 ? "" : "es") \(shown)",
+                              hint: "MetalLB would hand a host's address to a service")
             }
             let endpoint = inventory.kubernetes.apiEndpoint
             if case .external = endpoint.mode {} else if case .direct = endpoint.mode {} else if let vip = IPAddress(endpoint.address),
