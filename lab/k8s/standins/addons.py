@@ -1,0 +1,5 @@
+"""Add-on simulations run by the controller-manager leader (filled in below)."""
+
+
+def sync(kcm):
+    pass
