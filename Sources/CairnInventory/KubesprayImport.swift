@@ -416,7 +416,7 @@ enum KubesprayImporter {
         if let version = str("kube_version", clusterVars) {
             let bare = version.hasPrefix("v") ? String(version.dropFirst()) : version
             if SupportedVersions.kubernetes.isSupported(bare) {
-                k8s.append("  version: \(quote(bare))")
+                k8s.append("  version: \"\(bare)\"")
             } else {
                 note("kube_version \(version) is not supported by Cairn (\(SupportedVersions.kubernetes.supported.joined(separator: ", "))); the default \(SupportedVersions.kubernetes.defaultVersion) is used")
                 k8s.append("  # kube_version \(version) is not supported; default \(SupportedVersions.kubernetes.defaultVersion)")
@@ -440,6 +440,7 @@ enum KubesprayImporter {
         }
 
         var endpoint: [String] = []
+        var sans: [String] = []
         if let port = str("kube_apiserver_port", clusterVars) { endpoint.append("    port: \(port)") }
         if let lb = clusterVars["loadbalancer_apiserver"] {
             let domain = str("apiserver_loadbalancer_domain_name", clusterVars)
@@ -450,9 +451,7 @@ enum KubesprayImporter {
                     endpoint.append("    # kubespray's balancer listened on port \(port); Cairn's API port applies to both balancer and API servers")
                     note("loadbalancer_apiserver.port \(port) not carried over: set kubernetes.apiEndpoint.port if your balancer forwards the same port")
                 }
-                if domain != nil, let ip = lb["address"]?.string {
-                    endpoint.append("    extraSANs: [\(quote(ip))]")
-                }
+                if domain != nil, let ip = lb["address"]?.string { sans.append(ip) }
             }
         } else if clusterVars["kube_vip_enabled"]?.isTrue == true, let vip = str("kube_vip_address", clusterVars) {
             endpoint.append("    kubeVip:                      # from kube_vip_*")
@@ -463,8 +462,11 @@ enum KubesprayImporter {
             endpoint.append("    # kubespray used a local nginx on each node; choose one:")
             endpoint.append("    # haproxyKeepalived: {virtualIP: <free IP in the control-plane subnet>}")
         }
-        if let sans = clusterVars["supplementary_addresses_in_ssl_keys"]?.list, !sans.isEmpty {
-            endpoint.append("    extraSANs: [\(sans.compactMap(\.string).map(quote).joined(separator: ", "))]")
+        for san in clusterVars["supplementary_addresses_in_ssl_keys"]?.list?.compactMap(\.string) ?? [] where !sans.contains(san) {
+            sans.append(san)
+        }
+        if !sans.isEmpty {
+            endpoint.append("    extraSANs: [\(sans.map(quote).joined(separator: ", "))]")
         }
         if !endpoint.isEmpty {
             k8s.append("  apiEndpoint:")
@@ -486,7 +488,7 @@ enum KubesprayImporter {
         if let block = str("calico_pool_blocksize", clusterVars) { calico.append("    blockSize: \(block)") }
         if let version = str("calico_version", clusterVars) {
             let bare = version.hasPrefix("v") ? String(version.dropFirst()) : version
-            if SupportedVersions.calico.isSupported(bare) { calico.append("    version: \(quote(bare))") } else {
+            if SupportedVersions.calico.isSupported(bare) { calico.append("    version: \"\(bare)\"") } else {
                 note("calico_version \(version) is not supported by Cairn; the default \(SupportedVersions.calico.defaultVersion) is used")
             }
         }

@@ -99,13 +99,12 @@ public struct SSHConfigFile: Sendable, Equatable {
                     continue
                 }
                 for argument in arguments {
-                    let paths = Self.includePaths(argument, homeDirectory: homeDirectory, fileSystem: fileSystem)
-                    if paths.isEmpty && !Glob.hasWildcards(argument) {
-                        warnings.append(Diagnostic(severity: .warning, file: file, line: lineNumber, column: 1, path: "Include",
-                                                   message: "cannot read included file \(argument)"))
-                    }
-                    for path in paths {
-                        guard let data = fileSystem.readFile(path) else { continue }
+                    for path in Self.includePaths(argument, homeDirectory: homeDirectory, fileSystem: fileSystem) {
+                        guard let data = fileSystem.readFile(path) else {
+                            warnings.append(Diagnostic(severity: .warning, file: file, line: lineNumber, column: 1, path: "Include",
+                                                       message: "cannot read included file \(argument)"))
+                            continue
+                        }
                         read(String(decoding: data, as: UTF8.self), file: path, inherited: conditions,
                              depth: depth + 1, homeDirectory: homeDirectory, fileSystem: fileSystem)
                     }

@@ -211,3 +211,32 @@ public enum InventorySchema {
         etcd, addons, calico, coredns, metallb, metallbPool, ingress, rookCeph, artifacts,
     ]
 }
+
+extension InventorySchema {
+    /// The field reference of docs/inventory.md, generated from the table above.
+    public static func referenceMarkdown() -> String {
+        var out = ""
+        for section in sections {
+            let title = section.path.isEmpty ? "Top level" : "`\(section.path)`"
+            out += "### \(title)\n\n"
+            if !section.summary.isEmpty { out += section.summary + "\n\n" }
+            out += "| field | type | default | rules |\n|---|---|---|---|\n"
+            for field in section.fields {
+                let rules = field.rules.replacingOccurrences(of: "|", with: "\\|")
+                out += "| `\(field.key)` | \(field.type) | \(field.defaultValue) | \(rules) |\n"
+            }
+            out += "\n"
+        }
+        out += "### Supported versions\n\n"
+        out += "Defined in `Sources/CairnInventory/SupportedVersions.swift`; any other version is refused.\n\n"
+        out += "| field | supported | default |\n|---|---|---|\n"
+        var seen = Set<String>()
+        for component in SupportedVersions.all {
+            let label = component.field + (component.field == "addons.ingress.version"
+                ? (component == SupportedVersions.traefik ? " (traefik)" : " (ingress-nginx)") : "")
+            guard seen.insert(label).inserted else { continue }
+            out += "| `\(label)` | " + component.supported.map { "`\($0)`" }.joined(separator: ", ") + " | `\(component.defaultVersion)` |\n"
+        }
+        return out
+    }
+}
