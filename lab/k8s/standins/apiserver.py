@@ -541,7 +541,7 @@ class Handler(BaseHTTPRequestHandler):
         api = self.server.api
         try:
             u = urlsplit(self.path)
-            q = parse_qs(u.query)
+            q = parse_qs(u.query, keep_blank_values=True)
             parts = [p for p in u.path.split("/") if p]
             if parts and parts[0] in ("livez", "readyz", "healthz"):
                 return self.health(parts, q)

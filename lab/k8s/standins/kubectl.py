@@ -41,10 +41,12 @@ def parse(argv, spec, cmd):
             name, eq, val = a[2:].partition("=")
         elif a.startswith("-") and len(a) > 1 and not a[1].isdigit():
             name, eq, val = a[1], ("=" if len(a) > 2 else ""), a[2:].lstrip("=")
-            if name not in spec and name not in SHORT:
+            long = SHORT.get(name)
+            if long and long in spec:
+                name = long
+            elif name not in spec:
                 raise Usage("error: unknown shorthand flag: '%s' in %s\nSee 'kubectl %s --help' for usage." % (
                     name, a, cmd))
-            name = SHORT.get(name, name) if name not in spec else name
         else:
             pos.append(a)
             i += 1

@@ -1,0 +1,385 @@
+"""A lab with a real 3-member TLS etcd and the stand-ins installed the way Cairn installs them.
+
+Used by the lab tests (test_lab_*.py) and handy by hand:
+    python3 -c 'import sys; sys.path.insert(0, "lab/k8s/tests"); import labenv; labenv.LabEnv().setup()'
+"""
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+LAB = os.path.join(REPO, "scripts", "lab")
+MIRROR_TOOL = os.path.join(REPO, "scripts", "lab-mirror")
+K8S_VERSION = "1.32.4"
+LAB_ROOT = os.environ.get("CAIRN_LAB_ROOT", "/srv/cairn-lab")
+
+KUBEADM_DROPIN = """# Note: This dropin only works with kubeadm and kubelet v1.11+
+[Service]
+Environment="KUBELET_KUBECONFIG_ARGS=--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf --kubeconfig=/etc/kubernetes/kubelet.conf"
+Environment="KUBELET_CONFIG_ARGS=--config=/var/lib/kubelet/config.yaml"
+# This is a file that "kubeadm init" and "kubeadm join" generates at runtime, populating the KUBELET_KUBEADM_ARGS variable dynamically
+EnvironmentFile=-/var/lib/kubelet/kubeadm-flags.env
+# This is a file that the user can use for overrides of the kubelet args as a last resort. Preferably, the user should use
+# the .NodeRegistration.KubeletExtraArgs object in the configuration files instead. KUBELET_EXTRA_ARGS should be sourced from this file.
+EnvironmentFile=-/etc/default/kubelet
+ExecStart=
+ExecStart=/usr/local/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS
+"""
+
+KUBELET_UNIT = """[Unit]
+Description=kubelet: The Kubernetes Node Agent
+Documentation=https://kubernetes.io/docs/
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+ExecStart=/usr/local/bin/kubelet
+Restart=always
+StartLimitInterval=0
+RestartSec=2
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+CONTAINERD_UNIT = """[Unit]
+Description=containerd container runtime
+After=network.target
+
+[Service]
+ExecStart=/usr/local/bin/containerd
+Type=notify
+Delegate=yes
+KillMode=process
+Restart=always
+RestartSec=5
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def lab_available():
+    """(ok, reason) - the lab tests need root and scripts/lab."""
+    if os.geteuid() != 0:
+        return False, "lab tests need root (namespaces, losetup)"
+    if not os.access(LAB, os.X_OK):
+        return False, "scripts/lab is missing"
+    if not shutil.which("openssl"):
+        return False, "openssl is missing"
+    return True, ""
+
+
+class CmdError(Exception):
+    def __init__(self, cmd, rc, out, err):
+        super().__init__("%s -> rc=%d\nstdout: %s\nstderr: %s" % (cmd, rc, out[-3000:], err[-3000:]))
+        self.rc, self.out, self.err = rc, out, err
+
+
+class Result:
+    def __init__(self, rc, out, err):
+        self.rc, self.out, self.err = rc, out, err
+
+    def __repr__(self):
+        return "Result(rc=%d, out=%r, err=%r)" % (self.rc, self.out[-2000:], self.err[-2000:])
+
+
+class LabEnv:
+    def __init__(self, name="k8st", hosts=3, k8s_version=K8S_VERSION):
+        self.name = name
+        self.nhosts = hosts
+        self.version = k8s_version
+        self.dir = os.path.join(LAB_ROOT, name)
+        self.work = tempfile.mkdtemp(prefix="cairn-k8s-%s-" % name)
+        self.mirror = os.path.join(self.work, "mirror")
+        self.hosts = []  # [(name, ip)]
+
+    # --- running things ---
+    def _run(self, argv, input=None, timeout=300, check=True):
+        p = subprocess.run(argv, input=input, capture_output=True, text=True, timeout=timeout)
+        if check and p.returncode != 0:
+            raise CmdError(" ".join(argv[-3:]), p.returncode, p.stdout, p.stderr)
+        return Result(p.returncode, p.stdout, p.stderr)
+
+    def sh(self, host, cmd, input=None, timeout=300, check=True):
+        """Run a shell command inside lab host `host` (all its namespaces)."""
+        return self._run([LAB, "exec", self.name, host, "--", "/bin/bash", "-c", cmd], input, timeout, check)
+
+    def ctl(self, cmd, input=None, timeout=300, check=True):
+        """Run a shell command in the controller network namespace (where Cairn runs)."""
+        return self._run([LAB, "run", "--", "/bin/bash", "-c", cmd], input, timeout, check)
+
+    def kubectl(self, args, input=None, timeout=120, check=False):
+        k = os.path.join(self.mirror, "dl.k8s.io/release/v%s/bin/linux/amd64/kubectl" % self.version)
+        return self.ctl("%s --kubeconfig %s %s" % (k, self.work + "/admin.conf", args), input, timeout, check)
+
+    def put(self, host, path, data, mode="0644"):
+        self.sh(host, "mkdir -p %s && cat > %s && chmod %s %s" % (
+            shlex.quote(os.path.dirname(path)), shlex.quote(path), mode, shlex.quote(path)), input=data)
+
+    def parallel(self, fn, items):
+        errs = []
+
+        def run(i):
+            try:
+                fn(i)
+            except Exception as e:  # noqa: BLE001
+                errs.append(e)
+        ts = [threading.Thread(target=run, args=(i,)) for i in items]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        if errs:
+            raise errs[0]
+
+    # --- lab lifecycle ---
+    def up(self):
+        if os.path.exists(self.dir):
+            self._run([LAB, "down", self.name], check=False, timeout=120)
+        self._run([LAB, "up", self.name, "--hosts", str(self.nhosts)], timeout=180)
+        with open(os.path.join(self.dir, "hosts.tsv")) as f:
+            rows = [l.rstrip("\n").split("\t") for l in f.readlines()[1:]]
+        self.hosts = [(r[0], r[1]) for r in rows]
+        # /opt is shared with the real machine in the lab; give each host its own (for /opt/cni/bin)
+        for h, _ in self.hosts:
+            self.sh(h, "mkdir -p /var/lib/cairn-lab-opt && mount --bind /var/lib/cairn-lab-opt /opt")
+
+    def down(self):
+        self._run([LAB, "down", self.name], check=False, timeout=180)
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def build_mirror(self):
+        self._run([MIRROR_TOOL, self.mirror, "--k8s-version", self.version], timeout=300)
+
+    # --- etcd (what Cairn's etcd phase does, by hand) ---
+    def etcd_pki(self):
+        d = os.path.join(self.work, "pki")
+        os.makedirs(d, exist_ok=True)
+        o = lambda *a: self._run(["openssl"] + list(a), timeout=60)
+        o("ecparam", "-genkey", "-name", "prime256v1", "-noout", "-out", d + "/ca.key")
+        o("req", "-x509", "-new", "-key", d + "/ca.key", "-subj", "/CN=etcd-ca", "-days", "365", "-out", d + "/ca.crt")
+        for name, ip in self.hosts:
+            self.sign(d, name, "/CN=%s" % name, "serverAuth,clientAuth",
+                      "DNS:%s,DNS:localhost,IP:%s,IP:127.0.0.1" % (name, ip))
+        self.sign(d, "apiserver-etcd-client", "/O=system:masters/CN=kube-apiserver-etcd-client", "clientAuth", None)
+        return d
+
+    def sign(self, d, base, subj, eku, san, ca="ca"):
+        ext = os.path.join(d, base + ".ext")
+        with open(ext, "w") as f:
+            f.write("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+                    "extendedKeyUsage=%s\n" % eku + ("subjectAltName=%s\n" % san if san else ""))
+        o = lambda *a: self._run(["openssl"] + list(a), timeout=60)
+        o("ecparam", "-genkey", "-name", "prime256v1", "-noout", "-out", "%s/%s.key" % (d, base))
+        csr = self._run(["openssl", "req", "-new", "-key", "%s/%s.key" % (d, base), "-subj", subj]).out
+        self._run(["openssl", "x509", "-req", "-CA", "%s/%s.crt" % (d, ca), "-CAkey", "%s/%s.key" % (d, ca),
+                   "-CAcreateserial", "-days", "365", "-extfile", ext, "-out", "%s/%s.crt" % (d, base)], input=csr)
+
+    def etcd_endpoints(self):
+        return ["https://%s:2379" % ip for _, ip in self.hosts[:3]]
+
+    def setup_etcd(self):
+        d = self.etcd_pki()
+        tarball = os.path.join(self.mirror, "github.com/etcd-io/etcd/releases/download/v3.4.23/"
+                               "etcd-v3.4.23-linux-amd64.tar.gz")
+        members = self.hosts[:3]
+        cluster = ",".join("%s=https://%s:2380" % (n, ip) for n, ip in members)
+
+        def one(member):
+            name, ip = member
+            self.sh(name, "mkdir -p /etc/etcd/pki /etc/kubernetes/pki/etcd && tar -C /usr/local/bin "
+                          "--strip-components=1 -xzf - etcd-v3.4.23-linux-amd64/etcd etcd-v3.4.23-linux-amd64/etcdctl",
+                    input=None if False else None) if False else None
+            with open(tarball, "rb") as f:
+                data = f.read()
+            p = subprocess.run([LAB, "exec", self.name, name, "--", "/bin/bash", "-c",
+                                "mkdir -p /etc/etcd/pki /usr/local/bin && tar -C /usr/local/bin --strip-components=1 -xzf - "
+                                "etcd-v3.4.23-linux-amd64/etcd etcd-v3.4.23-linux-amd64/etcdctl"],
+                               input=data, capture_output=True, timeout=60)
+            if p.returncode:
+                raise CmdError("install etcd", p.returncode, p.stdout.decode(), p.stderr.decode())
+            for f in ("ca.crt", name + ".crt", name + ".key"):
+                with open(os.path.join(d, f)) as fh:
+                    self.put(name, "/etc/etcd/pki/" + f, fh.read(), "0600")
+            unit = ("[Unit]\nDescription=etcd\nAfter=network.target\n\n[Service]\nType=simple\n"
+                    "ExecStart=/usr/local/bin/etcd --name %(n)s --data-dir /var/lib/etcd "
+                    "--listen-client-urls https://%(ip)s:2379,https://127.0.0.1:2379 "
+                    "--advertise-client-urls https://%(ip)s:2379 --listen-peer-urls https://%(ip)s:2380 "
+                    "--initial-advertise-peer-urls https://%(ip)s:2380 --initial-cluster %(c)s "
+                    "--initial-cluster-state new --initial-cluster-token %(lab)s "
+                    "--heartbeat-interval 250 --election-timeout 2500 "
+                    "--client-cert-auth --trusted-ca-file /etc/etcd/pki/ca.crt --cert-file /etc/etcd/pki/%(n)s.crt "
+                    "--key-file /etc/etcd/pki/%(n)s.key --peer-client-cert-auth --peer-trusted-ca-file "
+                    "/etc/etcd/pki/ca.crt --peer-cert-file /etc/etcd/pki/%(n)s.crt --peer-key-file "
+                    "/etc/etcd/pki/%(n)s.key\nRestart=always\nRestartSec=1\n\n[Install]\n"
+                    "WantedBy=multi-user.target\n" % {"n": name, "ip": ip, "c": cluster, "lab": self.name})
+            self.put(name, "/etc/systemd/system/etcd.service", unit)
+            self.sh(name, "systemctl enable etcd >/dev/null 2>&1; systemctl start etcd")
+        self.parallel(one, members)
+        self.distribute_etcd_client_certs()
+        self.wait_etcd()
+
+    def distribute_etcd_client_certs(self, hosts=None):
+        d = os.path.join(self.work, "pki")
+        for name, _ in hosts or self.hosts[:3]:
+            with open(d + "/ca.crt") as f:
+                self.put(name, "/etc/kubernetes/pki/etcd/ca.crt", f.read())
+            for ext, mode in (("crt", "0644"), ("key", "0600")):
+                with open("%s/apiserver-etcd-client.%s" % (d, ext)) as f:
+                    self.put(name, "/etc/kubernetes/pki/apiserver-etcd-client." + ext, f.read(), mode)
+
+    def etcdctl(self, host, args, check=True):
+        return self.sh(host, "ETCDCTL_API=3 /usr/local/bin/etcdctl --endpoints %s --cacert /etc/etcd/pki/ca.crt "
+                             "--cert /etc/etcd/pki/%s.crt --key /etc/etcd/pki/%s.key %s" % (
+                                 ",".join(self.etcd_endpoints()), host, host, args), check=check, timeout=60)
+
+    def wait_etcd(self, timeout=60):
+        end = time.time() + timeout
+        while True:
+            r = self.etcdctl(self.hosts[0][0], "endpoint health -w json", check=False)
+            try:
+                if r.rc == 0 and all(e["health"] for e in json.loads(r.out)):
+                    return
+            except ValueError:
+                pass
+            if time.time() > end:
+                raise AssertionError("etcd not healthy: %r" % r)
+            time.sleep(0.5)
+
+    # --- Kubernetes binaries, the way Cairn installs them ---
+    def install_k8s(self, hosts=None):
+        base = os.path.join(self.mirror, "dl.k8s.io/release/v%s/bin/linux/amd64" % self.version)
+        gh = os.path.join(self.mirror, "github.com")
+
+        def one(h):
+            name = h[0]
+            self.push(name, base + "/kubeadm", "/usr/local/bin/kubeadm")
+            self.push(name, base + "/kubelet", "/usr/local/bin/kubelet")
+            self.push(name, base + "/kubectl", "/usr/local/bin/kubectl")
+            self.push(name, gh + "/opencontainers/runc/releases/download/v1.2.6/runc.amd64", "/usr/local/bin/runc")
+            self.untar(name, gh + "/containerd/containerd/releases/download/v2.0.5/containerd-2.0.5-linux-amd64.tar.gz",
+                       "/usr/local")
+            self.untar(name, gh + "/containernetworking/plugins/releases/download/v1.6.2/"
+                       "cni-plugins-linux-amd64-v1.6.2.tgz", "/opt/cni/bin")
+            self.untar(name, gh + "/kubernetes-sigs/cri-tools/releases/download/v1.32.0/crictl-v1.32.0-linux-amd64.tar.gz",
+                       "/usr/local/bin")
+            self.put(name, "/etc/systemd/system/containerd.service", CONTAINERD_UNIT)
+            self.sh(name, "mkdir -p /etc/containerd && /usr/local/bin/containerd config default | sed "
+                          "'s/SystemdCgroup = false/SystemdCgroup = true/' > /etc/containerd/config.toml")
+            self.put(name, "/etc/crictl.yaml", "runtime-endpoint: unix:///run/containerd/containerd.sock\n")
+            self.put(name, "/etc/systemd/system/kubelet.service", KUBELET_UNIT)
+            self.put(name, "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf", KUBEADM_DROPIN)
+            self.sh(name, "sysctl -qw net.ipv4.ip_forward=1 && systemctl daemon-reload && "
+                          "systemctl enable containerd kubelet >/dev/null 2>&1; systemctl start containerd; "
+                          "systemctl start kubelet; true", timeout=120)
+        self.parallel(one, hosts or self.hosts)
+
+    def push(self, host, src, dest, mode="0755"):
+        with open(src, "rb") as f:
+            data = f.read()
+        p = subprocess.run([LAB, "exec", self.name, host, "--", "/bin/bash", "-c",
+                            "mkdir -p %s && cat > %s.tmp && chmod %s %s.tmp && mv %s.tmp %s" % (
+                                os.path.dirname(dest), dest, mode, dest, dest, dest)],
+                           input=data, capture_output=True, timeout=60)
+        if p.returncode:
+            raise CmdError("push " + dest, p.returncode, p.stdout.decode(), p.stderr.decode())
+
+    def untar(self, host, src, dest):
+        with open(src, "rb") as f:
+            data = f.read()
+        p = subprocess.run([LAB, "exec", self.name, host, "--", "/bin/bash", "-c",
+                            "mkdir -p %s && tar -C %s -xzf -" % (dest, dest)], input=data, capture_output=True,
+                           timeout=60)
+        if p.returncode:
+            raise CmdError("untar " + src, p.returncode, p.stdout.decode(), p.stderr.decode())
+
+    # --- kubeadm configuration as Cairn renders it ---
+    def init_config(self, host_index=0, cp_endpoint=None, extra_cluster="", extra_init="", token="abcdef.0123456789abcdef",
+                    cert_key=None, api_version="kubeadm.k8s.io/v1beta4"):
+        name, ip = self.hosts[host_index]
+        cpe = cp_endpoint or "%s:6443" % self.hosts[0][1]
+        eps = "\n".join("    - %s" % e for e in self.etcd_endpoints())
+        ck = "certificateKey: %s\n" % cert_key if cert_key else ""
+        return """apiVersion: %(av)s
+kind: InitConfiguration
+bootstrapTokens:
+- token: %(token)s
+  ttl: 24h0m0s
+localAPIEndpoint:
+  advertiseAddress: %(ip)s
+  bindPort: 6443
+nodeRegistration:
+  name: %(name)s
+  criSocket: unix:///var/run/containerd/containerd.sock
+  kubeletExtraArgs:
+  - name: node-ip
+    value: %(ip)s
+%(ck)s%(extra_init)s---
+apiVersion: %(av)s
+kind: ClusterConfiguration
+kubernetesVersion: v%(ver)s
+controlPlaneEndpoint: "%(cpe)s"
+networking:
+  podSubnet: 10.244.0.0/16
+  serviceSubnet: 10.96.0.0/12
+  dnsDomain: cluster.local
+etcd:
+  external:
+    endpoints:
+%(eps)s
+    caFile: /etc/kubernetes/pki/etcd/ca.crt
+    certFile: /etc/kubernetes/pki/apiserver-etcd-client.crt
+    keyFile: /etc/kubernetes/pki/apiserver-etcd-client.key
+apiServer:
+  certSANs:
+  - %(cpe_host)s
+  extraArgs:
+  - name: audit-log-maxage
+    value: "7"
+%(extra_cluster)s""" % {"av": api_version, "token": token, "ip": ip, "name": name, "ver": self.version, "cpe": cpe,
+                        "eps": eps, "cpe_host": cpe.split(":")[0], "extra_cluster": extra_cluster,
+                        "extra_init": extra_init, "ck": ck}
+
+    def kubeadm_init(self, host_index=0, config=None, flags="--upload-certs", check=True, timeout=300):
+        name, _ = self.hosts[host_index]
+        self.put(name, "/etc/kubernetes/kubeadm-init.yaml", config or self.init_config(host_index))
+        r = self.sh(name, "kubeadm init --config /etc/kubernetes/kubeadm-init.yaml %s" % flags, check=check,
+                    timeout=timeout)
+        if r.rc == 0:
+            admin = self.sh(name, "cat /etc/kubernetes/admin.conf").out
+            with open(self.work + "/admin.conf", "w") as f:
+                f.write(admin)
+        return r
+
+    def ca_hash(self):
+        return self.sh(self.hosts[0][0], "openssl x509 -pubkey -noout -in /etc/kubernetes/pki/ca.crt | openssl pkey "
+                                         "-pubin -outform der | sha256sum | cut -d' ' -f1").out.strip()
+
+    def wait(self, fn, timeout=60, interval=1.0, what="condition"):
+        end = time.time() + timeout
+        last = None
+        while True:
+            last = fn()
+            if last:
+                return last
+            if time.time() > end:
+                raise AssertionError("timed out waiting for %s" % what)
+            time.sleep(interval)
+
+    def get_json(self, args):
+        r = self.kubectl(args + " -o json")
+        if r.rc != 0:
+            return None
+        return json.loads(r.out)
+
+    def node_ready(self, name):
+        n = self.get_json("get node %s" % name)
+        if not n:
+            return False
+        return any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"].get("conditions") or [])
