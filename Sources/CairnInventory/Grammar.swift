@@ -131,15 +131,6 @@ public enum Grammar {
     public static func hasControlCharacters(_ text: String) -> Bool {
         text.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }
     }
-
-    /// A container image reference such as `quay.io/ceph/ceph:v20.2.4`.
-    public static func isImageReference(_ text: String) -> Bool {
-        guard (1...255).contains(text.utf8.count), isAlnum(text.utf8.first!) else { return false }
-        return text.utf8.allSatisfy {
-            isAlnum($0) || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".")
-                || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: "@")
-        }
-    }
 }
 
 extension String {

@@ -55,14 +55,10 @@ public struct Inventory: Sendable, Equatable {
     }
 }
 
-public enum Role: String, Sendable, CaseIterable, Hashable, Comparable {
+public enum Role: String, Sendable, CaseIterable, Hashable {
     case etcd
     case controlPlane = "control-plane"
     case worker
-
-    public static func < (lhs: Role, rhs: Role) -> Bool {
-        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
-    }
 }
 
 public struct Host: Sendable, Equatable, Hashable {
@@ -260,6 +256,14 @@ public struct APIEndpoint: Sendable, Equatable {
         self.port = port
         self.mode = mode
         self.extraSANs = extraSANs
+    }
+
+    /// The virtual IP held on the control-plane hosts, for `haproxyKeepalived` and `kubeVip`.
+    public var virtualIP: VirtualIP? {
+        switch mode {
+        case .haproxyKeepalived(let vip, _), .kubeVip(let vip): return vip
+        case .direct, .external: return nil
+        }
     }
 
     /// `https://address:port`, with IPv6 addresses bracketed.

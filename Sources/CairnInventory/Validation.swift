@@ -88,12 +88,7 @@ struct CrossFieldValidator {
                           "\(controlPlanes.count) control-plane hosts need a load-balanced API endpoint",
                           hint: "add kubernetes.apiEndpoint.haproxyKeepalived: {virtualIP: <IP>}\(example), or kubeVip, or external: {address: <your balancer>}")
         }
-        let vip: APIEndpoint.VirtualIP
-        switch endpoint.mode {
-        case .haproxyKeepalived(let v, _), .kubeVip(let v): vip = v
-        default: return
-        }
-        guard let ip = IPAddress(vip.address), let path = facts.virtualIPPath else { return }
+        guard let vip = endpoint.virtualIP, let ip = IPAddress(vip.address), let path = facts.virtualIPPath else { return }
         for (index, host) in inventory.hosts.enumerated()
         where IPAddress(host.address) == ip || IPAddress(host.internalAddress) == ip {
             context.error(path, "virtual IP \(ip) is also the address of hosts[\(index)] (\(host.name))",
@@ -203,9 +198,7 @@ struct CrossFieldValidator {
                 context.error(current.path, "address pool \(current.label) contains host address\(contained.count == 1 ? "" : "es") \(shown)",
                               hint: "MetalLB would hand a host's address to a service")
             }
-            let endpoint = inventory.kubernetes.apiEndpoint
-            if case .external = endpoint.mode {} else if case .direct = endpoint.mode {} else if let vip = IPAddress(endpoint.address),
-                current.range.contains(vip) {
+            if let vip = inventory.kubernetes.apiEndpoint.virtualIP.flatMap({ IPAddress($0.address) }), current.range.contains(vip) {
                 context.error(current.path, "address pool \(current.label) contains the API virtual IP \(vip)")
             }
         }

@@ -35,6 +35,7 @@ import Testing
         #expect(inventory.firstControlPlane?.name == "cp1")
         #expect(inventory.kubernetes.apiEndpoint.mode == .haproxyKeepalived(.init(address: "10.0.0.10", prefixLength: 24), virtualRouterID: 51))
         #expect(inventory.kubernetes.apiEndpoint.url == "https://10.0.0.10:6443")
+        #expect(inventory.kubernetes.apiEndpoint.virtualIP?.address == "10.0.0.10")
         #expect(inventory.addons.rookCeph.enabled == false)
     }
 
