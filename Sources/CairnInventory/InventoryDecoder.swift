@@ -85,7 +85,7 @@ struct InventoryDecoder {
                           hint: "the smallest inventory is `hosts: [{name: node1, address: 10.0.0.1, roles: [control-plane, etcd, worker]}]` with etcd.allowSingleMember: true")
         }
 
-        let schedulable = Self.schedulableCount(hosts)
+        let schedulable = Inventory.schedulableHosts(among: hosts).count
         let kubernetes = decodeKubernetes(reader?.value("kubernetes"), hosts: hosts, facts: &facts)
         let etcd = decodeEtcd(reader?.value("etcd"))
         let addons = decodeAddons(reader?.value("addons"), hosts: hosts, schedulable: schedulable, facts: &facts)
@@ -96,11 +96,6 @@ struct InventoryDecoder {
             kubernetes: kubernetes, etcd: etcd, addons: addons, artifacts: artifacts
         )
         return (inventory, facts)
-    }
-
-    static func schedulableCount(_ hosts: [Host]) -> Int {
-        let workers = hosts.filter { $0.has(.worker) }.count
-        return workers > 0 ? workers : hosts.filter { $0.has(.controlPlane) }.count
     }
 
     // MARK: - Paths

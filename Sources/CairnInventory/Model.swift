@@ -45,9 +45,11 @@ public struct Inventory: Sendable, Equatable {
 
     /// Nodes that take ordinary workloads: the workers, or the control-plane hosts when there are
     /// no workers (control-plane nodes are tainted otherwise).
-    public var schedulableHosts: [Host] {
-        let workers = workerHosts
-        return workers.isEmpty ? controlPlaneHosts : workers
+    public var schedulableHosts: [Host] { Self.schedulableHosts(among: hosts) }
+
+    static func schedulableHosts(among hosts: [Host]) -> [Host] {
+        let workers = hosts.filter { $0.has(.worker) }
+        return workers.isEmpty ? hosts.filter { $0.has(.controlPlane) } : workers
     }
 
     public func host(named name: String) -> Host? {
