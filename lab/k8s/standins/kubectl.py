@@ -410,7 +410,7 @@ def parse_targets(ctx, pos):
 
 
 def attach_columns(ctx, res):
-    if res.group and res.group not in ("apps", "policy", "batch") and not hasattr(res, "_columns"):
+    if False:
         pass
 
 
@@ -1211,4 +1211,7 @@ def main(argv):
     if fn is None:
         raise Fatal('error: unknown command "%s" for "kubectl"\n\nDid you mean this?\n\t%s\n' % (verb, "get") if False
                     else 'error: unknown command "%s" for "kubectl"' % verb)
-    return fn(pre + args)
+    if "--" in args:
+        i = args.index("--")
+        return fn(args[:i] + pre + args[i:])
+    return fn(args + pre)

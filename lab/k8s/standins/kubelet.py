@@ -457,6 +457,9 @@ class Kubelet:
             pass
         ann = {"kubeadm.alpha.kubernetes.io/cri-socket": reg.get("criSocket", self.cri),
                "node.alpha.kubernetes.io/ttl": "0", "volumes.kubernetes.io/controller-managed-attach-detach": "true"}
+        if not network_ready()[0] or fault("never-ready") is not None:
+            # like the kubelet: register NotReady nodes with the not-ready taint already in place
+            taints.append({"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"})
         spec = {}
         if taints:
             spec["taints"] = taints

@@ -54,7 +54,7 @@ SINGULAR_OVERRIDES = {"endpoints": "endpoints", "ingresses": "ingress", "ingress
 
 class Resource:
     __slots__ = ("group", "version", "plural", "kind", "namespaced", "short", "subresources", "singular",
-                 "crd", "versions", "categories")
+                 "crd", "versions", "categories", "_columns")
 
     def __init__(self, group, version, plural, kind, namespaced, short=(), subresources=(), singular=None,
                  crd=None, versions=None, categories=()):
@@ -69,6 +69,7 @@ class Resource:
         self.crd = crd
         self.versions = versions or [version]
         self.categories = list(categories)
+        self._columns = None
 
     @property
     def api_version(self):
