@@ -50,7 +50,7 @@ def parse_flags(args, known=KNOWN_FLAGS, prog="kube-apiserver"):
     flags = {}
     for a in args:
         if not a.startswith("--"):
-            raise Fatal("Error: unknown command %q for %q" % (a, prog))
+            raise Fatal("Error: unknown command \"%s\" for \"%s\"" % (a, prog))
         name, eq, val = a[2:].partition("=")
         if name not in known:
             raise Fatal("Error: unknown flag: --%s" % name)

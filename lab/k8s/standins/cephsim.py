@@ -113,7 +113,7 @@ def compute(kcm, cl, ns, deps, placed, mon_count, messages):
         size = p["size"]
         ok, msg = True, ""
         if size == 1 and p["requireSafe"]:
-            ok, msg = False, ("failed to create pool %q: error creating replicated pool: pool size 1 is not allowed "
+            ok, msg = False, ("failed to create pool \"%s\": error creating replicated pool: pool size 1 is not allowed "
                               "when requireSafeReplicaSize is true" % p["name"])
             pool_objects.append(dict(p, ok=ok, message=msg))
             continue

@@ -93,7 +93,7 @@ def parse_args(argv, spec, cmd):
 def load_init_config(path):
     text = read_file(path)
     if text is None:
-        raise Fatal("unable to read config from %q : open %s: no such file or directory\n%s" % (path, path, TRACE_HINT))
+        raise Fatal("unable to read config from \"%s\" : open %s: no such file or directory\n%s" % (path, path, TRACE_HINT))
     warnings = []
     docs = kc.load_documents(text, allow_v1beta3=os.environ.get("CAIRN_LAB_KUBEADM_ALLOW_V1BETA3") == "1",
                              warnings=warnings)
@@ -991,7 +991,7 @@ def cmd_init_phase(argv):
     if not argv:
         raise Fatal("the lab's kubeadm stand-in implements only 'kubeadm init phase upload-certs'")
     if argv[0] != "upload-certs":
-        raise Fatal("the lab's kubeadm stand-in implements only 'kubeadm init phase upload-certs', not %q" % argv[0])
+        raise Fatal("the lab's kubeadm stand-in implements only 'kubeadm init phase upload-certs', not \"%s\"" % argv[0])
     opts, pos = parse_args(argv[1:], {"upload-certs": "bool", "certificate-key": "str", "config": "str",
                                       "kubeconfig": "str", "skip-certificate-key-print": "bool", "v": "str"},
                            "upload-certs")
@@ -1042,7 +1042,7 @@ def join_config(opts, pos):
                 ["discovery-token-apiserver"] if pos else [])) + "]", TRACE_HINT))
         text = read_file(opts["config"])
         if text is None:
-            raise Fatal("unable to read config from %q : open %s: no such file or directory" % (
+            raise Fatal("unable to read config from \"%s\" : open %s: no such file or directory" % (
                 opts["config"], opts["config"]))
         warnings = []
         docs = kc.load_documents(text, allow_v1beta3=os.environ.get("CAIRN_LAB_KUBEADM_ALLOW_V1BETA3") == "1",
@@ -1447,7 +1447,7 @@ def cmd_token(argv):
             try:
                 client.delete("/api/v1/namespaces/kube-system/secrets/bootstrap-token-" + tid)
             except ApiError as e:
-                raise Fatal("failed to delete bootstrap token %q: %s" % (tid, e.message))
+                raise Fatal("failed to delete bootstrap token \"%s\": %s" % (tid, e.message))
             out('bootstrap token "%s" deleted' % tid)
         return 0
     raise Fatal('unknown command "%s" for "kubeadm token"' % sub)

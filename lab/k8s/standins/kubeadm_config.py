@@ -257,7 +257,7 @@ def decode_document(doc, allow_v1beta3=False, warnings=None):
                             % (api, kind))
         return None, None, None
     if version in ("v1alpha1", "v1alpha2", "v1alpha3", "v1beta1", "v1beta2"):
-        raise Fatal("your configuration file uses an old API spec: %q. Please use kubeadm v1.22 instead and run "
+        raise Fatal("your configuration file uses an old API spec: \"%s\". Please use kubeadm v1.22 instead and run "
                     "'kubeadm config migrate --old-config old.yaml --new-config new.yaml', which will write the "
                     "new, similar spec using a newer API version." % api)
     schemas = SCHEMAS.get(version)
@@ -274,7 +274,7 @@ def decode_document(doc, allow_v1beta3=False, warnings=None):
         # stand-in refuses it, because for Cairn an unknown field is always a bug.
         raise Fatal(prefix + "strict decoding error: " + ", ".join('unknown field "%s"' % u for u in unknown))
     if version == "v1beta3":
-        msg = ("your configuration file uses a deprecated API spec: %q (kind: %q). Please use 'kubeadm config "
+        msg = ("your configuration file uses a deprecated API spec: \"%s\" (kind: \"%s\"). Please use 'kubeadm config "
                "migrate --old-config old.yaml --new-config new.yaml', which will write the new, similar spec "
                "using a newer API version." % (api, kind))
         if not allow_v1beta3:

@@ -61,7 +61,7 @@ def _ptr(path):
     if path == "":
         return []
     if not path.startswith("/"):
-        raise PatchError("invalid JSON pointer %q" % path)
+        raise PatchError("invalid JSON pointer \"%s\"" % path)
     return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
 
 

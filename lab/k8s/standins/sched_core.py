@@ -270,6 +270,6 @@ def schedule(pod, nodes, pods):
     total = len(nodes)
     if total == 0:
         return None, "no nodes available to schedule pods"
-    parts = ", ".join("%d %s" % (c, r) for r, c in sorted(reasons.items()))
+    parts = ", ".join(sorted("%d %s" % (c, r) for r, c in reasons.items()))  # FitError sorts the strings
     return None, ("0/%d nodes are available: %s. preemption: 0/%d nodes are available: %d Preemption is not helpful "
                   "for scheduling." % (total, parts, total, total))
