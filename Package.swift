@@ -49,9 +49,16 @@ let package = Package(
             ]
         ),
         .target(
+            name: "CairnPhases",
+            dependencies: [
+                "CairnCore", "CairnSSH", "CairnEngine",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "CairnCLI",
             dependencies: [
-                "CairnCore", "CairnSSH", "CairnInventory", "CairnEngine",
+                "CairnCore", "CairnSSH", "CairnInventory", "CairnEngine", "CairnPhases",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -61,7 +68,7 @@ let package = Package(
         .target(name: "CairnTesting", dependencies: ["CairnCore", "CairnSSH", "CairnEngine"]),
         .testTarget(name: "CairnEngineTests", dependencies: ["CairnEngine", "CairnTesting", "CairnCore", "CairnSSH"]),
         .testTarget(name: "CairnCoreTests", dependencies: ["CairnCore"]),
-        .testTarget(name: "CairnSSHTests", dependencies: ["CairnSSH", "CairnCore"]),
+        .testTarget(name: "CairnSSHTests", dependencies: ["CairnSSH", "CairnCore", "CairnTesting"]),
         .testTarget(
             name: "CairnInventoryTests",
             dependencies: ["CairnInventory", "CairnCore"],

@@ -1,0 +1,158 @@
+import CairnSSH
+import Foundation
+
+/// A lab made by `scripts/lab`: real sshd hosts in network namespaces on this machine.
+///
+/// Lab tests run inside the lab's controller network namespace (`scripts/test` starts
+/// `swift test` there), the only place the hosts' addresses exist. Outside it, or without
+/// root, `Lab.availability` says why lab tests are skipped.
+public final class Lab: @unchecked Sendable {
+    public struct Host: Sendable {
+        public let name: String
+        public let address: String
+    }
+
+    public let name: String
+    public let directory: URL
+    public let hosts: [Host]
+
+    public var keys: URL { directory.appendingPathComponent("keys") }
+    public var inventoryPath: String { directory.appendingPathComponent("inventory.yaml").path }
+    /// known_hosts with every host's key as the lab made it (for strict-mode tests).
+    public var labKnownHosts: String { directory.appendingPathComponent("known_hosts").path }
+
+    public static let repositoryRoot: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
+        }
+        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+    }()
+
+    static var script: String { repositoryRoot.appendingPathComponent("scripts/lab").path }
+
+    /// nil when lab tests can run here; otherwise the reason they cannot.
+    public static let unavailableReason: String? = {
+        guard getuid() == 0 else { return "lab tests need root" }
+        guard FileManager.default.isExecutableFile(atPath: script) else { return "scripts/lab is missing" }
+        // The hosts' subnet exists only in the controller namespace.
+        let mine = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/net")
+        var st = stat()
+        guard stat("/run/netns/cairnlab", &st) == 0, let mine,
+              mine == "net:[\(st.st_ino)]" else {
+            return "not inside the lab's network namespace: run the tests with scripts/test (or `scripts/lab run -- swift test`)"
+        }
+        return nil
+    }()
+
+    public static var isAvailable: Bool { unavailableReason == nil }
+
+    /// Creates (or re-creates) lab `name`. Lab names must be unique per test process.
+    public static func up(_ name: String, hosts: Int, initSystem: String = "systemd", isolated: Int = 0,
+                          extra: [String] = []) throws -> Lab {
+        _ = try? shell([script, "down", name])
+        var arguments = [script, "up", name, "--hosts", String(hosts), "--init", initSystem]
+        if isolated > 0 { arguments += ["--isolated", String(isolated)] }
+        try shell(arguments + extra)
+        return try Lab(name: name)
+    }
+
+    /// Attaches to an existing lab.
+    public init(name: String) throws {
+        self.name = name
+        let root = ProcessInfo.processInfo.environment["CAIRN_LAB_ROOT"] ?? "/srv/cairn-lab"
+        directory = URL(fileURLWithPath: root).appendingPathComponent(name)
+        let table = try String(contentsOf: directory.appendingPathComponent("hosts.tsv"), encoding: .utf8)
+        hosts = table.split(separator: "\n").dropFirst().compactMap { line in
+            let fields = line.split(separator: "\t").map(String.init)
+            return fields.count >= 2 ? Host(name: fields[0], address: fields[1]) : nil
+        }
+    }
+
+    public func host(_ name: String) -> Host {
+        hosts.first { $0.name == name }!
+    }
+
+    public func down() {
+        _ = try? Lab.shell([Lab.script, "down", name])
+    }
+
+    /// Runs a command inside a host (not over SSH: for setting up and inspecting).
+    @discardableResult
+    public func exec(_ host: String, _ command: String) throws -> String {
+        try Lab.shell([Lab.script, "exec", name, host, "--", "sh", "-c", command])
+    }
+
+    public func fault(_ host: String, _ action: String) throws {
+        try Lab.shell([Lab.script, "fault", name, host, action])
+    }
+
+    /// An SSH configuration for one of the lab's hosts.
+    public func ssh(_ hostName: String, key: String = "id_ed25519", user: String = "root",
+                    knownHosts: String? = nil, mode: HostKeyMode = .acceptNew, useAgent: Bool = false,
+                    agentSocket: String? = nil, connectTimeout: Duration = .seconds(5)) -> SSHConfiguration {
+        let host = self.host(hostName)
+        return SSHConfiguration(
+            label: host.name, address: host.address, user: user,
+            identityFiles: key.isEmpty ? [] : [keys.appendingPathComponent(key).path],
+            useAgent: useAgent, agentSocket: agentSocket,
+            knownHostsFile: knownHosts ?? Lab.temporaryPath("known_hosts"), hostKeyMode: mode,
+            connectTimeout: connectTimeout)
+    }
+
+    public static func temporaryPath(_ name: String) -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-test-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory.appendingPathComponent(name).path
+    }
+
+    public struct ShellError: Error, CustomStringConvertible {
+        public let command: [String]
+        public let status: Int32
+        public let output: String
+        public var description: String { "\(command.joined(separator: " ")) exited \(status): \(output)" }
+    }
+
+    /// Runs a program, returns stdout; throws with stderr on failure. Output goes through files,
+    /// not pipes: daemons the program starts (ssh-agent, lab hosts) may keep them open forever.
+    @discardableResult
+    public static func shell(_ arguments: [String], environment: [String: String]? = nil, stdin: String? = nil) throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-shell-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let outURL = directory.appendingPathComponent("out"), errURL = directory.appendingPathComponent("err")
+        let inURL = directory.appendingPathComponent("in")
+        FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        FileManager.default.createFile(atPath: inURL.path, contents: Data((stdin ?? "").utf8))
+        // posix_spawn and waitpid rather than Foundation's Process, whose exit detection was seen
+        // to miss children that fork a daemon and exit (ssh-agent).
+        var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, inURL.path, O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outURL.path, O_WRONLY | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, errURL.path, O_WRONLY | O_TRUNC, 0o600)
+        let argv = ["/usr/bin/env"] + arguments
+        var env = environment ?? ProcessInfo.processInfo.environment
+        if env["PATH"] == nil { env["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin" }
+        let envStrings = env.map { "\($0.key)=\($0.value)" }
+        var pid: pid_t = 0
+        let cArgv = argv.map { strdup($0) } + [nil]
+        let cEnv = envStrings.map { strdup($0) } + [nil]
+        defer { (cArgv + cEnv).forEach { free($0) } }
+        let rc = posix_spawn(&pid, "/usr/bin/env", &actions, nil, cArgv, cEnv)
+        guard rc == 0 else { throw ShellError(command: arguments, status: rc, output: "posix_spawn failed") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let exited = status & 0x7f == 0
+        let exitCode = exited ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        let stdout = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
+        guard exitCode == 0 else {
+            let stderr = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
+            throw ShellError(command: arguments, status: exitCode, output: stderr + stdout)
+        }
+        return stdout
+    }
+}
