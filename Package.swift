@@ -51,7 +51,7 @@ let package = Package(
         .target(
             name: "CairnPhases",
             dependencies: [
-                "CairnCore", "CairnSSH", "CairnEngine",
+                "CairnCore", "CairnSSH", "CairnEngine", "CairnInventory",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -66,6 +66,7 @@ let package = Package(
         .executableTarget(name: "cairn", dependencies: ["CairnCLI"]),
         // Fakes shared by the test targets: executors that fail on unexpected commands, a virtual clock.
         .target(name: "CairnTesting", dependencies: ["CairnCore", "CairnSSH", "CairnEngine"]),
+        .testTarget(name: "CairnCLITests", dependencies: ["CairnCLI", "CairnTesting", "CairnPhases", "CairnEngine", "CairnInventory"]),
         .testTarget(name: "CairnEngineTests", dependencies: ["CairnEngine", "CairnTesting", "CairnCore", "CairnSSH"]),
         .testTarget(name: "CairnCoreTests", dependencies: ["CairnCore"]),
         .testTarget(name: "CairnSSHTests", dependencies: ["CairnSSH", "CairnCore", "CairnTesting"]),

@@ -1,4 +1,9 @@
 import ArgumentParser
+import CairnCore
+import CairnEngine
+import CairnInventory
+import CairnPhases
+import Foundation
 
 public enum CairnMain {
     public static func main() async {
@@ -9,6 +14,182 @@ public enum CairnMain {
 struct CairnCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cairn",
-        abstract: "Build highly available Kubernetes clusters over SSH."
+        abstract: "Build highly available Kubernetes clusters over SSH.",
+        discussion: """
+            Exit codes: 0 success; 1 failure; 2 changes pending (plan --detailed-exitcode);
+            65 invalid inventory or playbook (nothing touched); 68 a host unreachable or
+            authentication failed; 75 a verification gate did not pass in time.
+            """,
+        subcommands: [Apply.self, Plan.self, Validate.self, Graph.self, Exec.self, InventoryCommand.self]
     )
+}
+
+struct InventoryOptions: ParsableArguments {
+    @Option(name: [.short, .customLong("inventory")], help: "The cluster inventory (YAML).")
+    var inventory: String
+}
+
+struct RunOptions: ParsableArguments {
+    @Option(help: "A playbook to use instead of the built-in one.")
+    var playbook: String?
+
+    @Option(help: "How many hosts to work on at once within a phase.")
+    var concurrency: Int = 256
+
+    @Option(name: .customLong("phase"), help: "Run only this phase (repeatable).")
+    var phases: [String] = []
+
+    @Option(name: .customLong("skip-phase"), help: "Skip this phase (repeatable).")
+    var skipPhases: [String] = []
+
+    @Option(help: "Output format: text or json (one JSON event per line).")
+    var output: OutputFormatArgument = .text
+
+    @Flag(name: .shortAndLong, help: "Show debug logs on stderr (they are always written to the run's debug.log).")
+    var verbose = false
+
+    func request(inventory: String) -> RunRequest {
+        var request = RunRequest(inventoryPath: inventory)
+        request.playbookPath = playbook
+        request.concurrency = concurrency
+        request.onlyPhases = phases
+        request.skipPhases = skipPhases
+        request.output = output.format
+        request.verbose = verbose
+        return request
+    }
+
+    func validate() throws {
+        guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
+    }
+}
+
+enum OutputFormatArgument: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+    var format: OutputFormat { self == .json ? .json : .text }
+}
+
+struct Apply: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Make the cluster match the inventory.",
+        discussion: "On a terminal, shows the plan and asks before changing anything (--yes skips the question).")
+
+    @OptionGroup var inventory: InventoryOptions
+    @OptionGroup var options: RunOptions
+
+    @Flag(name: .shortAndLong, help: "Do not ask for confirmation.")
+    var yes = false
+
+    @Flag(name: .customLong("dry-run"), help: "Only show what would change (same as `cairn plan`).")
+    var dryRun = false
+
+    @Flag(name: .customLong("break-lock"), help: "Break a stale cluster lock left by a killed run.")
+    var breakLock = false
+
+    func run() async throws {
+        var request = options.request(inventory: inventory.inventory)
+        request.assumeYes = yes
+        request.breakLock = breakLock
+        let status = await ClusterRunner().run(dryRun ? .plan : .apply, request)
+        throw ExitCode(status.code)
+    }
+}
+
+struct Plan: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show what `cairn apply` would change, phase by phase, host by host. Changes nothing.")
+
+    @OptionGroup var inventory: InventoryOptions
+    @OptionGroup var options: RunOptions
+
+    @Flag(name: .customLong("detailed-exitcode"), help: "Exit 0 when there are no changes, 2 when changes are pending, 1 on error.")
+    var detailedExitCode = false
+
+    func run() async throws {
+        var request = options.request(inventory: inventory.inventory)
+        request.detailedExitCode = detailedExitCode
+        let status = await ClusterRunner().run(.plan, request)
+        throw ExitCode(status.code)
+    }
+}
+
+struct Validate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check an inventory without touching any host (exit 65 when invalid).")
+
+    @OptionGroup var inventory: InventoryOptions
+
+    @Flag(help: "Show each host's effective SSH settings and where they came from.")
+    var explain = false
+
+    func run() async throws {
+        let (output, code) = InventoryCommands.validate(path: inventory.inventory, explain: explain,
+                                                        environment: ProcessInfo.processInfo.environment)
+        let handle: FileHandle = code == .success ? .standardOutput : .standardError
+        handle.write(Data(output.utf8))
+        throw ExitCode(code.rawValue)
+    }
+}
+
+struct Graph: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the phase graph as DOT or Mermaid.")
+
+    @Option(help: "A playbook to draw instead of the built-in one.")
+    var playbook: String?
+
+    @Option(help: "dot or mermaid")
+    var format: GraphFormat = .dot
+
+    enum GraphFormat: String, ExpressibleByArgument, CaseIterable { case dot, mermaid }
+
+    func run() async throws {
+        let text: String, file: String
+        if let playbook {
+            guard let contents = try? String(contentsOfFile: playbook, encoding: .utf8) else {
+                FileHandle.standardError.write(Data("error: cannot read \(playbook)\n".utf8))
+                throw ExitCode(CairnExitCode.invalidInput.rawValue)
+            }
+            (text, file) = (contents, playbook)
+        } else {
+            (text, file) = BuiltInPhases.defaultPlaybook
+        }
+        do {
+            let loaded = try Playbook.load(yaml: text, file: file, builtIns: BuiltInPhases.names)
+            print(format == .dot ? loaded.dot : loaded.mermaid, terminator: "")
+        } catch let error as EngineError {
+            FileHandle.standardError.write(Data(([error.summary] + error.details).joined(separator: "\n").utf8 + Data("\n".utf8)))
+            throw ExitCode(error.exitCode.rawValue)
+        }
+    }
+}
+
+struct InventoryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inventory", abstract: "Work with inventory files.", subcommands: [Import.self])
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Convert another tool's inventory into a Cairn inventory (printed on stdout).")
+
+        @Option(help: "The format to read: kubespray (inventory.ini or hosts.yaml).")
+        var from: String
+
+        @Argument(help: "The file to convert.")
+        var file: String
+
+        func run() async throws {
+            guard from == "kubespray" else {
+                FileHandle.standardError.write(Data("error: only --from kubespray is supported\n".utf8))
+                throw ExitCode(CairnExitCode.invalidInput.rawValue)
+            }
+            do {
+                let (yaml, notes) = try InventoryCommands.importKubespray(path: file)
+                print(yaml, terminator: yaml.hasSuffix("\n") ? "" : "\n")
+                for note in notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+            } catch {
+                FileHandle.standardError.write(Data("error: \(error.summary)\n".utf8))
+                throw ExitCode(error.exitCode.rawValue)
+            }
+        }
+    }
 }

@@ -48,12 +48,12 @@ public struct RunContext: Sendable {
         self.values = values
     }
 
-    /// A sortable, unique run identifier: `20261121T101500Z-3f9a`.
+    /// A sortable, unique run identifier: `20261121T101500.123Z-3f9a`.
     public static func newRunID(now: Date = Date()) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss.SSS'Z'"
         return formatter.string(from: now) + "-" + String(format: "%04x", UInt16.random(in: 0...UInt16.max))
     }
 

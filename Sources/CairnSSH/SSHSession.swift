@@ -338,7 +338,7 @@ public final class SSHSession: Sendable {
         return output.stdout
     }
 
-    /// Ends the session (and its bastion's, if any).
+    /// Ends the session (and its bastion's, if any) and its thread.
     public func close() async {
         let raw = self.raw
         let state = self.state
@@ -346,6 +346,8 @@ public final class SSHSession: Sendable {
             state.markClosed()
             raw.shutdown()
         }
+        worker.finish()
+        await worker.joined()
         await bastion?.close()
     }
 

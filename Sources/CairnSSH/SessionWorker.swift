@@ -10,6 +10,8 @@ final class SessionWorker: @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [() -> Void] = []
     private var finished = false
+    private var exited = false
+    private var exitWaiters: [CheckedContinuation<Void, Never>] = []
 
     init(name: String) {
         let thread = Thread { [self] in self.loop() }
@@ -49,11 +51,32 @@ final class SessionWorker: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Returns once the thread has ended (after `finish`).
+    func joined() async {
+        await withCheckedContinuation { continuation in
+            condition.lock()
+            if exited {
+                condition.unlock()
+                continuation.resume()
+            } else {
+                exitWaiters.append(continuation)
+                condition.unlock()
+            }
+        }
+    }
+
     private func loop() {
         while true {
             condition.lock()
             while jobs.isEmpty && !finished { condition.wait() }
-            if jobs.isEmpty && finished { condition.unlock(); return }
+            if jobs.isEmpty && finished {
+                exited = true
+                let waiters = exitWaiters
+                exitWaiters = []
+                condition.unlock()
+                for waiter in waiters { waiter.resume() }
+                return
+            }
             let job = jobs.removeFirst()
             condition.unlock()
             job()

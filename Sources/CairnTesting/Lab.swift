@@ -48,9 +48,16 @@ public final class Lab: @unchecked Sendable {
 
     public static var isAvailable: Bool { unavailableReason == nil }
 
+    /// Whether lab tests run: when the lab is usable, and always under scripts/test
+    /// (CAIRN_REQUIRE_LAB=1), where an unusable lab must fail the tests, not skip them.
+    public static var shouldRun: Bool {
+        isAvailable || ProcessInfo.processInfo.environment["CAIRN_REQUIRE_LAB"] == "1"
+    }
+
     /// Creates (or re-creates) lab `name`. Lab names must be unique per test process.
     public static func up(_ name: String, hosts: Int, initSystem: String = "systemd", isolated: Int = 0,
                           extra: [String] = []) throws -> Lab {
+        if let reason = unavailableReason { throw ShellError(command: ["lab"], status: 1, output: reason) }
         _ = try? shell([script, "down", name])
         var arguments = [script, "up", name, "--hosts", String(hosts), "--init", initSystem]
         if isolated > 0 { arguments += ["--isolated", String(isolated)] }
@@ -114,10 +121,32 @@ public final class Lab: @unchecked Sendable {
         public var description: String { "\(command.joined(separator: " ")) exited \(status): \(output)" }
     }
 
-    /// Runs a program, returns stdout; throws with stderr on failure. Output goes through files,
-    /// not pipes: daemons the program starts (ssh-agent, lab hosts) may keep them open forever.
+    /// What a finished program left.
+    public struct Outcome: Sendable {
+        public let status: Int32
+        public let stdout: String
+        public let stderr: String
+    }
+
+    /// Runs `cairn` (the built binary) with `arguments`.
+    public static func cairn(_ arguments: [String], environment: [String: String]? = nil) throws -> Outcome {
+        let binary = repositoryRoot.appendingPathComponent(".build/debug/cairn").path
+        return try execute([binary] + arguments, environment: environment)
+    }
+
+    /// Runs a program, returns stdout; throws with stderr on failure.
     @discardableResult
     public static func shell(_ arguments: [String], environment: [String: String]? = nil, stdin: String? = nil) throws -> String {
+        let outcome = try execute(arguments, environment: environment, stdin: stdin)
+        guard outcome.status == 0 else {
+            throw ShellError(command: arguments, status: outcome.status, output: outcome.stderr + outcome.stdout)
+        }
+        return outcome.stdout
+    }
+
+    /// Runs a program and returns its status and output, whatever the status. Output goes through files,
+    /// not pipes: daemons the program starts (ssh-agent, lab hosts) may keep them open forever.
+    public static func execute(_ arguments: [String], environment: [String: String]? = nil, stdin: String? = nil) throws -> Outcome {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-shell-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -149,10 +178,7 @@ public final class Lab: @unchecked Sendable {
         let exited = status & 0x7f == 0
         let exitCode = exited ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         let stdout = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
-        guard exitCode == 0 else {
-            let stderr = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
-            throw ShellError(command: arguments, status: exitCode, output: stderr + stdout)
-        }
-        return stdout
+        let stderr = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
+        return Outcome(status: exitCode, stdout: stdout, stderr: stderr)
     }
 }

@@ -6,11 +6,11 @@ import Testing
 
 /// The lab used by the transport tests: three hosts on the main subnet, one behind a bastion.
 enum TransportLab {
-    static let shared: Result<Lab, any Error> = Result { try Lab.up("ssh", hosts: 4, isolated: 1) }
+    static let shared: Result<Lab, any Error> = Result { try Lab.up("t-ssh", hosts: 4, isolated: 1) }
     static func get() throws -> Lab { try shared.get() }
 }
 
-@Suite(.serialized, .enabled(if: Lab.isAvailable, "\(Lab.unavailableReason ?? "")"))
+@Suite(.serialized, .enabled(if: Lab.shouldRun, "\(Lab.unavailableReason ?? "")"))
 struct TransportLabTests {
     let lab: Lab
     init() throws { lab = try TransportLab.get() }

@@ -1,0 +1,301 @@
+import CairnCore
+import CairnEngine
+import CairnInventory
+import CairnPhases
+import CairnSSH
+import Foundation
+import Logging
+
+public enum OutputFormat: String, Sendable, CaseIterable {
+    case text
+    case json
+}
+
+/// What `cairn plan` / `cairn apply` were asked to do.
+public struct RunRequest: Sendable {
+    public var inventoryPath: String
+    public var playbookPath: String?
+    public var concurrency: Int = 256
+    public var onlyPhases: [String] = []
+    public var skipPhases: [String] = []
+    public var breakLock = false
+    public var assumeYes = false
+    public var output: OutputFormat = .text
+    public var verbose = false
+    public var detailedExitCode = false
+
+    public init(inventoryPath: String) {
+        self.inventoryPath = inventoryPath
+    }
+}
+
+/// Turns a request into a run: loads and validates everything before touching any host,
+/// connects, takes the cluster lock (apply), runs the engine, reports.
+public struct ClusterRunner: Sendable {
+    public var environment: [String: String]
+    public var stdout: OutputStream
+    public var stderr: OutputStream
+    public let redactor: Redactor
+    /// Asks the operator a yes/no question (only on a terminal).
+    public var confirm: @Sendable (String) -> Bool
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment, redactor: Redactor = Redactor(),
+                stdout: OutputStream? = nil, stderr: OutputStream? = nil,
+                confirm: @escaping @Sendable (String) -> Bool = ClusterRunner.askOnTerminal) {
+        self.environment = environment
+        self.redactor = redactor
+        self.stdout = stdout ?? OutputStream(handle: .standardOutput, redactor: redactor, environment: environment)
+        self.stderr = stderr ?? OutputStream(handle: .standardError, redactor: redactor, environment: environment)
+        self.confirm = confirm
+    }
+
+    public static let askOnTerminal: @Sendable (String) -> Bool = { question in
+        FileHandle.standardOutput.write(Data((question + " [y/N] ").utf8))
+        guard let answer = readLine() else { return false }
+        return ["y", "yes"].contains(answer.lowercased().trimmingCharacters(in: .whitespaces))
+    }
+
+    /// Everything a run needs, prepared without contacting any host.
+    struct Prepared {
+        let loaded: LoadedInventory
+        let phases: [ScheduledPhase]
+        let hosts: [EngineHost]
+        let sshConfigurations: [String: SSHConfiguration]
+        let stateDirectory: URL
+    }
+
+    /// Loads the inventory and playbook and builds the phases; prints problems and returns the
+    /// exit code on failure. No host is touched here.
+    func prepare(_ request: RunRequest) -> Result<Prepared, ExitStatus> {
+        let loaded: LoadedInventory
+        do {
+            loaded = try InventoryLoader(environment: environment).load(path: request.inventoryPath)
+        } catch {
+            report(error)
+            return .failure(ExitStatus(error.exitCode))
+        }
+        for warning in loaded.warnings { stderr.line(warning.description) }
+        let inventory = loaded.inventory
+
+        let playbook: Playbook
+        do {
+            if let path = request.playbookPath {
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                    stderr.line("error: cannot read playbook \(path)")
+                    return .failure(ExitStatus(.invalidInput))
+                }
+                playbook = try Playbook.load(yaml: text, file: path, builtIns: BuiltInPhases.names)
+            } else {
+                let (text, file) = BuiltInPhases.defaultPlaybook
+                playbook = try Playbook.load(yaml: text, file: file, builtIns: BuiltInPhases.names)
+            }
+            let phases = try playbook.schedule(builtIns: BuiltInPhases.make(for: inventory),
+                                               only: request.onlyPhases, skip: request.skipPhases)
+            let hosts = inventory.hosts.enumerated().map { index, host in
+                EngineHost(name: host.name, roles: Set(host.roles.map(\.rawValue)), index: index)
+            }
+            var configurations: [String: SSHConfiguration] = [:]
+            for host in inventory.hosts {
+                configurations[host.name] = Self.sshConfiguration(for: host, settings: loaded.effectiveSSH(for: host, environment: environment),
+                                                                  environment: environment)
+            }
+            return .success(Prepared(loaded: loaded, phases: phases, hosts: hosts, sshConfigurations: configurations,
+                                     stateDirectory: URL(fileURLWithPath: inventory.stateDirectory)))
+        } catch {
+            report(error)
+            return .failure(ExitStatus((error as? any CairnReportableError)?.exitCode ?? .invalidInput))
+        }
+    }
+
+    /// The transport's configuration from the inventory's effective SSH settings.
+    static func sshConfiguration(for host: CairnInventory.Host, settings: EffectiveSSHSettings, environment: [String: String]) -> SSHConfiguration {
+        let passphrase: SecretSource
+        switch settings.passphraseSource {
+        case .none: passphrase = .none
+        case .env(let name): passphrase = .environment(name)
+        case .file(let path): passphrase = .file(path)
+        }
+        let password: SecretSource
+        switch settings.passwordSource {
+        case .none: password = .none
+        case .env(let name): password = .environment(name)
+        }
+        let mode: HostKeyMode
+        switch settings.hostKeyChecking {
+        case .strict: mode = .strict
+        case .acceptNew: mode = .acceptNew
+        case .off: mode = .off
+        }
+        let sudo: SudoPolicy
+        switch settings.sudo {
+        case .auto: sudo = .auto
+        case .always: sudo = .always
+        case .never: sudo = .never
+        }
+        let bastion = settings.bastion.map { jump in
+            SSHConfiguration(label: "bastion \(jump.address)", address: jump.address, port: jump.port, user: jump.user,
+                             identityFiles: jump.identityFiles, passphrase: passphrase, useAgent: settings.useAgent,
+                             knownHostsFile: settings.knownHostsFile, hostKeyMode: mode, sudo: .never,
+                             connectTimeout: .milliseconds(Int64(settings.connectTimeout * 1000)), environment: environment)
+        }
+        return SSHConfiguration(
+            label: host.name, address: settings.hostName, port: settings.port, user: settings.user,
+            identityFiles: settings.identityFiles, passphrase: passphrase, useAgent: settings.useAgent, password: password,
+            knownHostsFile: settings.knownHostsFile, hostKeyMode: mode, sudo: sudo,
+            connectTimeout: .milliseconds(Int64(settings.connectTimeout * 1000)),
+            commandTimeout: .milliseconds(Int64(settings.commandTimeout * 1000)),
+            bastion: bastion, environment: environment)
+    }
+
+    /// Runs `plan` or `apply`. Returns the process exit status.
+    public func run(_ mode: RunMode, _ request: RunRequest) async -> ExitStatus {
+        let prepared: Prepared
+        switch prepare(request) {
+        case .success(let value): prepared = value
+        case .failure(let status): return status
+        }
+        let log = RunLog(redactor: redactor, echoLevel: request.verbose ? .debug : nil)
+        let provider = SSHExecutorProvider(configurations: prepared.sshConfigurations, logger: log.logger())
+        let status = await run(mode, request, prepared: prepared, provider: provider, log: log)
+        // Sessions end before the process does: libssh2 and OpenSSL must not be torn down under them.
+        await provider.shutdown()
+        return status
+    }
+
+    private func run(_ mode: RunMode, _ request: RunRequest, prepared: Prepared, provider: SSHExecutorProvider, log: RunLog) async -> ExitStatus {
+        let inventory = prepared.loaded.inventory
+        do {
+            try FileManager.default.createDirectory(at: prepared.stateDirectory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch {
+            stderr.line("error: cannot create the state directory \(prepared.stateDirectory.path): \(error.localizedDescription)")
+            return ExitStatus(.failure)
+        }
+
+        let runID = RunContext.newRunID()
+        log.open(prepared.stateDirectory.appendingPathComponent("runs/\(runID)/debug.log"))
+        let logger = log.logger()
+
+        let values = RunValues()
+        values[InventoryKey.self] = inventory
+
+        @Sendable func context(_ mode: RunMode, _ events: any RunEventSink, id: String = runID) -> RunContext {
+            RunContext(runID: id, mode: mode, hosts: prepared.hosts, executors: provider, concurrency: request.concurrency,
+                       logger: logger, redactor: redactor, events: events, stateDirectory: prepared.stateDirectory, values: values)
+        }
+        func sinks(showPlans: Bool, id: String) -> (any RunEventSink, RecordingEventSink) {
+            let recording = RecordingEventSink()
+            var all: [any RunEventSink] = [recording]
+            if let journal = try? Journal(stateDirectory: prepared.stateDirectory, runID: id, redactor: redactor) { all.append(journal) }
+            switch request.output {
+            case .json: all.append(JSONLinesReporter(out: stdout))
+            case .text: all.append(stdout.isTerminal ? LiveReporter(out: stdout, showPlans: showPlans) as any RunEventSink
+                                                     : LineReporter(out: stdout, showPlans: showPlans))
+            }
+            return (FanOutEventSink(all), recording)
+        }
+
+        let engine = Engine(phases: prepared.phases)
+        let hostCount = prepared.hosts.count
+        if request.output == .text {
+            stdout.line(stdout.bold("cairn \(mode.rawValue)") + " cluster \"\(inventory.name)\": \(hostCount) host\(hostCount == 1 ? "" : "s"), "
+                        + "\(prepared.phases.count) phase\(prepared.phases.count == 1 ? "" : "s")" + stdout.dim("  (run \(runID))"))
+        }
+
+        if mode == .plan {
+            await noteForeignLock(prepared: prepared, provider: provider, runID: runID)
+            let (events, recording) = sinks(showPlans: true, id: runID)
+            let result = await engine.run(context: context(.plan, events))
+            return finish(result, mode: .plan, request: request, recording: recording, log: log)
+        }
+
+        // A person at a terminal sees the plan and confirms before anything changes.
+        let interactive = stdout.isTerminal && isatty(STDIN_FILENO) != 0 && !request.assumeYes && request.output == .text
+        if interactive {
+            let (events, recording) = sinks(showPlans: true, id: runID + "-plan")
+            let plan = await engine.run(context: context(.plan, events, id: runID + "-plan"))
+            if plan.outcome == .failed { return finish(plan, mode: .plan, request: request, recording: recording, log: log) }
+            let changes = recording.plannedActions.count
+            if changes == 0 {
+                stdout.line(stdout.green("No changes.") + " The cluster matches the inventory.")
+                return ExitStatus(.success)
+            }
+            guard confirm("Apply \(changes) change\(changes == 1 ? "" : "s") to cluster \"\(inventory.name)\"?") else {
+                stdout.line("Nothing was changed.")
+                return ExitStatus(.failure)
+            }
+        }
+
+        let owner = "\(environment["USER"] ?? "root")@\(ProcessInfo.processInfo.hostName) pid \(getpid())"
+        let lockHost = prepared.hosts.first { $0.roles.contains(Role.controlPlane.rawValue) } ?? prepared.hosts[0]
+        let (events, recording) = sinks(showPlans: false, id: runID)
+        do {
+            let executor = try await provider.executor(for: lockHost)
+            let lock = RunLock(executor: executor, runID: runID, owner: owner)
+            try await lock.acquire(breakingStale: request.breakLock)
+            logger.info("cluster lock taken", metadata: ["host": "\(lockHost.name)"])
+            let result = try await lock.whileHeld(clock: SystemClock()) {
+                await engine.run(context: context(.apply, events))
+            }
+            return finish(result, mode: .apply, request: request, recording: recording, log: log)
+        } catch {
+            report(error)
+            return ExitStatus((error as? any CairnReportableError)?.exitCode ?? .failure)
+        }
+    }
+
+    /// In plan mode, mention a running apply: its changes may make this plan stale.
+    private func noteForeignLock(prepared: Prepared, provider: SSHExecutorProvider, runID: String) async {
+        guard let lockHost = prepared.hosts.first(where: { $0.roles.contains(Role.controlPlane.rawValue) }),
+              let executor = try? await provider.executor(for: lockHost),
+              let state = try? await RunLock(executor: executor, runID: runID, owner: "").inspect() else { return }
+        if case .held(let age, let run, let owner) = state {
+            stderr.line(stderr.yellow("note:") + " an apply is running (\(owner), run \(run), heartbeat \(age) s ago); this plan may change")
+        }
+    }
+
+    func finish(_ result: RunResult, mode: RunMode, request: RunRequest, recording: RecordingEventSink, log: RunLog) -> ExitStatus {
+        if let error = result.error {
+            report(error)
+            if let path = log.path { stderr.line(stderr.dim("debug log: \(path)")) }
+            return ExitStatus((error as? any CairnReportableError)?.exitCode ?? .failure)
+        }
+        guard request.output == .text else {
+            return mode == .plan && request.detailedExitCode && result.changesPending ? ExitStatus(.changesPending) : ExitStatus(.success)
+        }
+        switch mode {
+        case .plan:
+            let planned = recording.plannedActions
+            if planned.isEmpty {
+                stdout.line(stdout.green("No changes.") + " The cluster matches the inventory.")
+                return ExitStatus(.success)
+            }
+            let hosts = Set(planned.map(\.host)).count
+            let phases = result.phaseOutcomes.filter { $0.outcome == .changed }.count
+            stdout.line(stdout.bold("Plan:") + " \(planned.count) change\(planned.count == 1 ? "" : "s") on \(hosts) host\(hosts == 1 ? "" : "s") in \(phases) phase\(phases == 1 ? "" : "s"). Run `cairn apply` to make them.")
+            return request.detailedExitCode ? ExitStatus(.changesPending) : ExitStatus(.success)
+        case .apply:
+            let performed = recording.performedActions.count
+            stdout.line(stdout.green("Apply complete:") + (performed == 0 ? " no changes were needed." : " \(performed) change\(performed == 1 ? "" : "s") made."))
+            return ExitStatus(.success)
+        }
+    }
+
+    /// Renders any error for people: what failed, details, where, and the next step.
+    func report(_ error: any Error) {
+        if let reportable = error as? any CairnReportableError {
+            stderr.line(stderr.red("error:") + " " + reportable.summary)
+            for line in reportable.details { stderr.line("  " + line) }
+            if let next = reportable.nextStep { stderr.line(stderr.bold("next:") + " " + next) }
+        } else {
+            stderr.line(stderr.red("error:") + " \(error)")
+        }
+    }
+}
+
+/// A process exit status.
+public struct ExitStatus: Error, Sendable, Equatable {
+    public let code: Int32
+    public init(_ code: CairnExitCode) { self.code = code.rawValue }
+    public init(code: Int32) { self.code = code }
+}
