@@ -1182,11 +1182,44 @@ def cmd_api_resources(argv):
     return 0
 
 
+def cmd_patch(argv):
+    opts, pos, _ = parse(argv, {"type": "str", "patch": "str", "p": "str", "subresource": "str",
+                                "dry-run": "str", "output": "str", "o": "str", "field-manager": "str"}, "patch")
+    body = opts.get("patch")
+    if body is None:
+        raise Fatal("error: must specify --patch or --patch-file containing the contents of the patch")
+    ptype = opts.get("type", "strategic")
+    if ptype not in ("json", "merge", "strategic"):
+        raise Fatal('error: --type must be one of [json merge strategic], not "%s"' % ptype)
+    try:
+        patch = json.loads(body)
+    except ValueError:
+        try:
+            patch = yaml.safe_load(body)
+        except yaml.YAMLError as e:
+            raise Fatal("error: unable to parse \"%s\": %s" % (body, e))
+    ctx = Ctx(opts)
+    for res, name in parse_targets(ctx, pos):
+        path = ctx.path(res, ctx.ns, name, opts.get("subresource"))
+        try:
+            before = ctx.client.get(path)
+            after = ctx.client.patch(path, patch, ptype, query={"fieldManager": opts.get("field-manager") or
+                                                                "kubectl-patch"})
+        except ApiError as e:
+            raise Fatal(server_error(e))
+        same = json.dumps(before.get("spec"), sort_keys=True) == json.dumps(after.get("spec"), sort_keys=True) and \
+            json.dumps(before.get("data"), sort_keys=True) == json.dumps(after.get("data"), sort_keys=True) and \
+            before["metadata"].get("labels") == after["metadata"].get("labels")
+        out("%s %s" % (obj_name(res, after), "patched (no change)" if same else "patched"))
+    return 0
+
+
 COMMANDS = {"get": cmd_get, "apply": cmd_apply, "create": cmd_create, "delete": cmd_delete, "rollout": cmd_rollout,
             "wait": cmd_wait, "scale": cmd_scale, "label": cmd_label,
             "annotate": lambda a: cmd_label(a, "annotations", "annotate"), "taint": cmd_taint, "cordon": cmd_cordon,
             "uncordon": lambda a: cmd_cordon(a, False), "drain": cmd_drain, "exec": cmd_exec, "version": cmd_version,
-            "logs": cmd_logs, "api-resources": cmd_api_resources}
+            "logs": cmd_logs, "api-resources": cmd_api_resources,
+            "patch": cmd_patch}
 
 
 def main(argv):
