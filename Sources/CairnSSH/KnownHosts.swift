@@ -107,9 +107,12 @@ public final class KnownHostsStore: @unchecked Sendable {
         for line in contents.split(separator: UInt8(ascii: "\n")) {
             guard let first = line.first(where: { $0 != 0x20 && $0 != 0x09 }),
                   first != UInt8(ascii: "#"), first != UInt8(ascii: "@") else { continue }
-            line.withUnsafeBufferPointer { raw in
+            // libssh2 1.10 finds the end of a key without a comment with strlen: hand it a
+            // newline- and NUL-terminated line, or it reads past the key.
+            let terminated = Array(line) + [UInt8(ascii: "\n"), 0]
+            terminated.withUnsafeBufferPointer { raw in
                 raw.withMemoryRebound(to: CChar.self) { chars in
-                    _ = libssh2_knownhost_readline(collection, chars.baseAddress, chars.count, LIBSSH2_KNOWNHOST_FILE_OPENSSH)
+                    _ = libssh2_knownhost_readline(collection, chars.baseAddress, chars.count - 1, LIBSSH2_KNOWNHOST_FILE_OPENSSH)
                 }
             }
         }

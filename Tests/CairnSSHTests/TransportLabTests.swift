@@ -97,6 +97,13 @@ struct TransportLabTests {
         #expect(sshOutput == "node2\n")
     }
 
+    @Test func strictModeAcceptsKnownHostsWrittenByOpenSSHTools() async throws {
+        // The lab writes "name,address keytype key" lines with no comment, like ssh-keyscan.
+        let session = try await connect(lab.ssh("node1", knownHosts: lab.labKnownHosts, mode: .strict))
+        #expect(!session.hostKeyRecorded)
+        await session.close()
+    }
+
     @Test func changedHostKeyIsRefusedInEveryModeButOff() async throws {
         let knownHosts = Lab.temporaryPath("known_hosts")
         let first = try await connect(lab.ssh("node3", knownHosts: knownHosts))
