@@ -20,7 +20,7 @@ public extension Action {
         let details = secret ? [] : LineDiff.lines(from: current ?? "", to: content)
         let data = Data(content.utf8)
         return Action(host: host, summary: "write \(path) (\(what))", details: details, predicted: predicted) { env in
-            try await env.host().upload(data, to: path, mode: mode, owner: owner)
+            _ = try await env.host().upload(data, to: path, mode: mode, owner: owner)
         }
     }
 

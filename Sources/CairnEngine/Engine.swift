@@ -124,8 +124,8 @@ public struct Engine: Sendable {
 
     // MARK: Apply
 
-    /// Performs a plan: operator-side actions first, then each host's actions in order, hosts
-    /// in parallel or one at a time as the plan says.
+    /// Performs a plan: operator-side actions first; then, for a parallel plan, each host's
+    /// actions in order with hosts in parallel; for a serial plan, every action in plan order.
     func apply(_ plan: PhasePlan, phase: String, context: PhaseContext) async throws {
         guard !plan.isEmpty else { return }
         let run = context.run
@@ -138,8 +138,32 @@ public struct Engine: Sendable {
             }
         }
 
+        if plan.execution == .serial {
+            // One action at a time, in plan order: a serial plan may alternate hosts (add a
+            // member on one, start it on another, promote it from the first).
+            var executors: [String: any HostExecutor] = [:]
+            for action in plan.actions {
+                guard let name = action.host else { continue }
+                guard let host = run.host(named: name) else {
+                    throw EngineError.internalInconsistency("action for unknown host \(name)")
+                }
+                if executors[name] == nil {
+                    do {
+                        executors[name] = try await run.executors.executor(for: host)
+                    } catch {
+                        throw EngineError.hostsFailed(phase: phase, step: .apply,
+                                                      failures: [HostFailure(host: name, phase: phase, action: action.summary, error: error)])
+                    }
+                }
+                if let failure = await perform(action, executor: executors[name], phase: phase, context: context) {
+                    throw EngineError.hostsFailed(phase: phase, step: .apply, failures: [failure])
+                }
+            }
+            return
+        }
+
         let hostNames = plan.hostsInOrder.compactMap { $0 }
-        let limit = plan.execution == .serial ? 1 : run.concurrency
+        let limit = run.concurrency
         let results = await forEach(hostNames, limit: limit, stopOnFailure: true) { name -> Void in
             guard let host = run.host(named: name) else {
                 throw EngineError.internalInconsistency("action for unknown host \(name)")
