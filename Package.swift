@@ -12,6 +12,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
         // The C boundary: only CairnSSH imports it.
@@ -64,11 +66,36 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "cairn", dependencies: ["CairnCLI"]),
+        // Operator-side etcd PKI (CA, member and client certificates), no openssl calls.
+        .target(
+            name: "CairnPKI",
+            dependencies: [
+                "CairnCore",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // Operator-side release artifacts: fetch, verify, cache, lock file.
+        .target(
+            name: "CairnArtifacts",
+            dependencies: ["CairnCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // Fakes shared by the test targets: executors that fail on unexpected commands, a virtual clock.
         .target(name: "CairnTesting", dependencies: ["CairnCore", "CairnSSH", "CairnEngine"]),
         .testTarget(name: "CairnCLITests", dependencies: ["CairnCLI", "CairnTesting", "CairnPhases", "CairnEngine", "CairnInventory"]),
+        .testTarget(name: "CairnPhasesTests", dependencies: ["CairnPhases", "CairnEngine", "CairnInventory", "CairnTesting", "CairnCore", "CairnSSH"]),
         .testTarget(name: "CairnEngineTests", dependencies: ["CairnEngine", "CairnTesting", "CairnCore", "CairnSSH"]),
         .testTarget(name: "CairnCoreTests", dependencies: ["CairnCore"]),
+        .testTarget(
+            name: "CairnPKITests",
+            dependencies: [
+                "CairnPKI", "CairnCore",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(name: "CairnArtifactsTests", dependencies: ["CairnArtifacts", "CairnCore"]),
         .testTarget(name: "CairnSSHTests", dependencies: ["CairnSSH", "CairnCore", "CairnTesting"]),
         .testTarget(
             name: "CairnInventoryTests",

@@ -1,0 +1,154 @@
+import CairnCore
+import CairnEngine
+import Foundation
+
+/// `etcdctl member list -w json`.
+public struct EtcdMemberList: Sendable, Decodable, Equatable {
+    public struct Member: Sendable, Decodable, Equatable {
+        public let ID: UInt64
+        /// Empty for a member that was added but has not started yet.
+        public let name: String?
+        public let peerURLs: [String]?
+        public let clientURLs: [String]?
+        public let isLearner: Bool?
+
+        public var learner: Bool { isLearner ?? false }
+        public var started: Bool { !(name ?? "").isEmpty }
+        public var hexID: String { String(ID, radix: 16) }
+
+        public init(ID: UInt64, name: String?, peerURLs: [String]?, clientURLs: [String]? = nil, isLearner: Bool? = nil) {
+            self.ID = ID
+            self.name = name
+            self.peerURLs = peerURLs
+            self.clientURLs = clientURLs
+            self.isLearner = isLearner
+        }
+    }
+
+    public let members: [Member]
+
+    public init(members: [Member]) {
+        self.members = members
+    }
+
+    public func member(peerURL: String) -> Member? {
+        members.first { ($0.peerURLs ?? []).contains(peerURL) }
+    }
+}
+
+/// One entry of `etcdctl endpoint health -w json`.
+public struct EtcdEndpointHealth: Sendable, Decodable, Equatable {
+    public let endpoint: String
+    public let health: Bool
+    public let error: String?
+
+    public init(endpoint: String, health: Bool, error: String? = nil) {
+        self.endpoint = endpoint
+        self.health = health
+        self.error = error
+    }
+}
+
+/// One entry of `etcdctl endpoint status -w json`.
+public struct EtcdEndpointStatus: Sendable, Decodable, Equatable {
+    public struct Status: Sendable, Decodable, Equatable {
+        public struct Header: Sendable, Decodable, Equatable {
+            public let member_id: UInt64
+            public let revision: Int64?
+        }
+        public let header: Header
+        public let version: String?
+        public let dbSize: Int64?
+        public let leader: UInt64?
+        public let raftIndex: UInt64?
+        public let raftAppliedIndex: UInt64?
+        public let errors: [String]?
+        public let isLearner: Bool?
+    }
+
+    public let Endpoint: String
+    public let Status: Status
+}
+
+/// What the etcd phases learn from one etcd host in one round trip.
+public struct EtcdHostFacts: Sendable, Decodable, Equatable {
+    /// `etcd --version` of /usr/local/bin/etcd ("" when absent).
+    public let version: String
+    /// systemd says etcd is active.
+    public let active: Bool
+    /// The data directory holds a member (this host has been part of a cluster).
+    public let dataDirectory: Bool
+    /// /etc/etcd.env, base64 ("-" when absent).
+    public let environment: String
+    /// etcd.service, base64 ("-" when absent).
+    public let unit: String
+    /// SHA-256 of the certificate and key files on the host ("" when absent).
+    public let certificates: [String: String]
+    public let restartNeeded: Bool
+    /// Answers from this host's etcd (nil when it is not running or did not answer).
+    public let members: EtcdMemberList?
+    public let health: [EtcdEndpointHealth]?
+
+    public var environmentText: String? { Self.decode(environment) }
+    public var unitText: String? { Self.decode(unit) }
+
+    static func decode(_ field: String) -> String? {
+        field == "-" ? nil : String(decoding: Data(base64Encoded: field) ?? Data(), as: UTF8.self)
+    }
+
+    public init(version: String = "", active: Bool = false, dataDirectory: Bool = false, environment: String? = nil,
+                unit: String? = nil, certificates: [String: String] = [:], restartNeeded: Bool = false,
+                members: EtcdMemberList? = nil, health: [EtcdEndpointHealth]? = nil) {
+        self.version = version
+        self.active = active
+        self.dataDirectory = dataDirectory
+        self.environment = environment.map { Data($0.utf8).base64EncodedString() } ?? "-"
+        self.unit = unit.map { Data($0.utf8).base64EncodedString() } ?? "-"
+        self.certificates = certificates
+        self.restartNeeded = restartNeeded
+        self.members = members
+        self.health = health
+    }
+
+    /// The one fact script of the etcd phases. Read-only; asks the local etcd (if running)
+    /// for the member list and the health of every member (`--cluster`).
+    static let script = #"""
+        set -u
+        data=$1 env=$2 unit=$3 marker=$4 etcdctl=$5 ca=$6 cert=$7 key=$8; shift 8
+        b64() { if [ -f "$1" ]; then base64 -w0 < "$1"; else printf -- -; fi; }
+        version=""
+        [ -x /usr/local/bin/etcd ] && version=$(/usr/local/bin/etcd --version 2>/dev/null | sed -n 's/^etcd Version: //p')
+        active=false
+        systemctl is-active --quiet etcd 2>/dev/null && active=true
+        datadir=false; [ -d "$data/member" ] && datadir=true
+        restart=false; [ -e "$marker" ] && restart=true
+        sums=""
+        for f in "$@"; do
+          s=""; [ -f "$f" ] && s=$(sha256sum < "$f" | cut -d' ' -f1)
+          sums="$sums${sums:+,}\"$f\":\"$s\""
+        done
+        members=null; health=null
+        if [ "$active" = true ] && [ -x "$etcdctl" ] && [ -f "$cert" ]; then
+          set -- --endpoints=https://127.0.0.1:2379 --cacert="$ca" --cert="$cert" --key="$key" --dial-timeout=2s --command-timeout=4s
+          m=$("$etcdctl" "$@" member list -w json 2>/dev/null) && [ -n "$m" ] && members=$m
+          h=$("$etcdctl" "$@" endpoint health --cluster -w json 2>/dev/null); [ -n "$h" ] && case $h in \[*) health=$h ;; esac
+        fi
+        printf '{"version":"%s","active":%s,"dataDirectory":%s,"environment":"%s","unit":"%s","certificates":{%s},"restartNeeded":%s,"members":%s,"health":%s}\n' \
+          "$version" "$active" "$datadir" "$(b64 "$env")" "$(b64 "$unit")" "$sums" "$restart" "$members" "$health"
+        """#
+
+    /// The files whose hashes the facts report.
+    public static let certificatePaths = [EtcdLayout.caCertificate, EtcdLayout.memberCertificate, EtcdLayout.memberKey,
+                                          EtcdLayout.adminCertificate, EtcdLayout.adminKey]
+
+    public static func command(dataDirectory: String) -> RemoteCommand {
+        RemoteCommand.script(script, name: "cairn-facts-etcd", arguments: [
+            dataDirectory, EtcdLayout.environmentFile, EtcdLayout.unitFile, EtcdLayout.restartMarker,
+            EtcdLayout.etcdctl, EtcdLayout.caCertificate, EtcdLayout.adminCertificate, EtcdLayout.adminKey,
+        ] + certificatePaths)
+    }
+
+    public static func gather(executor: any HostExecutor, dataDirectory: String) async throws -> EtcdHostFacts {
+        try await executor.facts(command(dataDirectory: dataDirectory), as: EtcdHostFacts.self)
+    }
+}
