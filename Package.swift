@@ -76,11 +76,6 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // Operator-side release artifacts: fetch, verify, cache, lock file.
-        .target(
-            name: "CairnArtifacts",
-            dependencies: ["CairnCore", .product(name: "Crypto", package: "swift-crypto")]
-        ),
         // Fakes shared by the test targets: executors that fail on unexpected commands, a virtual clock.
         .target(name: "CairnTesting", dependencies: ["CairnCore", "CairnSSH", "CairnEngine"]),
         .testTarget(name: "CairnCLITests", dependencies: ["CairnCLI", "CairnTesting", "CairnPhases", "CairnEngine", "CairnInventory"]),
@@ -95,7 +90,6 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .testTarget(name: "CairnArtifactsTests", dependencies: ["CairnArtifacts", "CairnCore"]),
         .testTarget(name: "CairnSSHTests", dependencies: ["CairnSSH", "CairnCore", "CairnTesting"]),
         .testTarget(
             name: "CairnInventoryTests",
