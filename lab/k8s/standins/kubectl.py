@@ -20,7 +20,8 @@ GLOBAL_FLAGS = {"kubeconfig": "str", "namespace": "str", "n": "str", "context": 
                 "v": "str", "server": "str", "s": "str", "insecure-skip-tls-verify": "bool", "help": "bool",
                 "h": "bool"}
 SHORT = {"n": "namespace", "o": "output", "l": "selector", "A": "all-namespaces", "f": "filename", "c": "container",
-         "i": "stdin", "t": "tty", "w": "watch", "R": "recursive", "s": "server", "h": "help", "q": "quiet"}
+         "i": "stdin", "t": "tty", "w": "watch", "R": "recursive", "s": "server", "h": "help", "q": "quiet",
+         "p": "patch"}
 
 
 class Usage(Fatal):

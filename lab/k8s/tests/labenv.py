@@ -75,6 +75,25 @@ def lab_available():
     return True, ""
 
 
+_LOCKS = []
+
+
+def claim_lab_name(base):
+    """`base` (e.g. k8st) unless another test run holds it; then base-PID. Held until exit."""
+    import fcntl
+    os.makedirs("/run/cairn-lab", exist_ok=True)
+    for name in (base, "%s-%d" % (base, os.getpid() % 100000)):
+        f = open("/run/cairn-lab/tests-%s.lock" % name, "w")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.close()
+            continue
+        _LOCKS.append(f)
+        return name
+    raise RuntimeError("no free lab name for %s" % base)
+
+
 class CmdError(Exception):
     def __init__(self, cmd, rc, out, err):
         super().__init__("%s -> rc=%d\nstdout: %s\nstderr: %s" % (cmd, rc, out[-3000:], err[-3000:]))

@@ -25,7 +25,7 @@ class LabKubernetes(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.env = e = LabEnv(name="k8st", hosts=3)
+        cls.env = e = LabEnv(name=labenv.claim_lab_name("k8st"), hosts=3)
         e.build_mirror()
         e.up()
         prefix = e.hosts[0][1].rsplit(".", 1)[0]
