@@ -53,14 +53,14 @@ let package = Package(
         .target(
             name: "CairnPhases",
             dependencies: [
-                "CairnCore", "CairnSSH", "CairnEngine", "CairnInventory",
+                "CairnCore", "CairnSSH", "CairnEngine", "CairnInventory", "CairnPKI", "CairnArtifacts",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "CairnCLI",
             dependencies: [
-                "CairnCore", "CairnSSH", "CairnInventory", "CairnEngine", "CairnPhases",
+                "CairnCore", "CairnSSH", "CairnInventory", "CairnEngine", "CairnPhases", "CairnArtifacts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -76,6 +76,11 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Operator-side release artifacts: fetch, verify, cache, lock file.
+        .target(
+            name: "CairnArtifacts",
+            dependencies: ["CairnCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // Fakes shared by the test targets: executors that fail on unexpected commands, a virtual clock.
         .target(name: "CairnTesting", dependencies: ["CairnCore", "CairnSSH", "CairnEngine"]),
         .testTarget(name: "CairnCLITests", dependencies: ["CairnCLI", "CairnTesting", "CairnPhases", "CairnEngine", "CairnInventory"]),
@@ -90,6 +95,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .testTarget(name: "CairnArtifactsTests", dependencies: ["CairnArtifacts", "CairnCore"]),
         .testTarget(name: "CairnSSHTests", dependencies: ["CairnSSH", "CairnCore", "CairnTesting"]),
         .testTarget(
             name: "CairnInventoryTests",

@@ -20,7 +20,8 @@ struct CairnCommand: AsyncParsableCommand {
             65 invalid inventory or playbook (nothing touched); 68 a host unreachable or
             authentication failed; 75 a verification gate did not pass in time.
             """,
-        subcommands: [Apply.self, Plan.self, Validate.self, Graph.self, Exec.self, InventoryCommand.self]
+        subcommands: [Apply.self, Plan.self, Validate.self, Graph.self, Exec.self, Backup.self, Restore.self,
+                      EtcdCommand.self, InventoryCommand.self]
     )
 }
 
@@ -86,10 +87,14 @@ struct Apply: AsyncParsableCommand {
     @Flag(name: .customLong("break-lock"), help: "Break a stale cluster lock left by a killed run.")
     var breakLock = false
 
+    @Flag(help: "Skip the etcd quorum guard (dangerous: a failure during a membership change can lose quorum).")
+    var force = false
+
     func run() async throws {
         var request = options.request(inventory: inventory.inventory)
         request.assumeYes = yes
         request.breakLock = breakLock
+        request.force = force
         let status = await ClusterRunner().run(dryRun ? .plan : .apply, request)
         throw ExitCode(status.code)
     }

@@ -1,3 +1,4 @@
+import CairnArtifacts
 import CairnCore
 import CairnEngine
 import CairnInventory
@@ -23,6 +24,12 @@ public struct RunRequest: Sendable {
     public var output: OutputFormat = .text
     public var verbose = false
     public var detailedExitCode = false
+    /// Skip the etcd quorum guard (loud).
+    public var force = false
+    /// Run these phases instead of the playbook's (`cairn restore`, `cairn etcd remove`).
+    public var customPhases: (@Sendable (Inventory) -> [ScheduledPhase])?
+    /// What the run is, for the header line ("restore", "etcd remove").
+    public var title: String?
 
     public init(inventoryPath: String) {
         self.inventoryPath = inventoryPath
@@ -89,8 +96,8 @@ public struct ClusterRunner: Sendable {
                 let (text, file) = BuiltInPhases.defaultPlaybook
                 playbook = try Playbook.load(yaml: text, file: file, builtIns: BuiltInPhases.names)
             }
-            let phases = try playbook.schedule(builtIns: BuiltInPhases.make(for: inventory),
-                                               only: request.onlyPhases, skip: request.skipPhases)
+            let phases = try request.customPhases?(inventory)
+                ?? playbook.schedule(builtIns: BuiltInPhases.make(for: inventory), only: request.onlyPhases, skip: request.skipPhases)
             let hosts = inventory.hosts.enumerated().map { index, host in
                 EngineHost(name: host.name, roles: Set(host.roles.map(\.rawValue)), index: index)
             }
@@ -178,6 +185,11 @@ public struct ClusterRunner: Sendable {
 
         let values = RunValues()
         values[InventoryKey.self] = inventory
+        values[ArtifactsKey.self] = ArtifactStore.forInventory(inventory)
+        values[EtcdOptionsKey.self] = EtcdOptions(force: request.force)
+        if request.force {
+            stderr.line(stderr.yellow("warning:") + " --force: the etcd quorum guard is off for this run")
+        }
 
         @Sendable func context(_ mode: RunMode, _ events: any RunEventSink, id: String = runID) -> RunContext {
             RunContext(runID: id, mode: mode, hosts: prepared.hosts, executors: provider, concurrency: request.concurrency,
@@ -198,7 +210,7 @@ public struct ClusterRunner: Sendable {
         let engine = Engine(phases: prepared.phases)
         let hostCount = prepared.hosts.count
         if request.output == .text {
-            stdout.line(stdout.bold("cairn \(mode.rawValue)") + " cluster \"\(inventory.name)\": \(hostCount) host\(hostCount == 1 ? "" : "s"), "
+            stdout.line(stdout.bold("cairn \(request.title ?? mode.rawValue)") + " cluster \"\(inventory.name)\": \(hostCount) host\(hostCount == 1 ? "" : "s"), "
                         + "\(prepared.phases.count) phase\(prepared.phases.count == 1 ? "" : "s")" + stdout.dim("  (run \(runID))"))
         }
 
@@ -298,4 +310,32 @@ public struct ExitStatus: Error, Sendable, Equatable {
     public let code: Int32
     public init(_ code: CairnExitCode) { self.code = code.rawValue }
     public init(code: Int32) { self.code = code }
+}
+
+extension ClusterRunner {
+    /// Loads the inventory and opens connections for a command that is not a phase run
+    /// (backup, status); reports errors the usual way and returns the exit status.
+    public func withConnections(inventoryPath: String,
+                                _ body: @Sendable (LoadedInventory, RunContext) async throws -> Void) async -> ExitStatus {
+        var request = RunRequest(inventoryPath: inventoryPath)
+        request.customPhases = { _ in [] }
+        let prepared: Prepared
+        switch prepare(request) {
+        case .success(let value): prepared = value
+        case .failure(let status): return status
+        }
+        let log = RunLog(redactor: redactor, echoLevel: nil)
+        let provider = SSHExecutorProvider(configurations: prepared.sshConfigurations, logger: log.logger())
+        let context = RunContext(mode: .apply, hosts: prepared.hosts, executors: provider, logger: log.logger(),
+                                 redactor: redactor, stateDirectory: prepared.stateDirectory)
+        var status = ExitStatus(.success)
+        do {
+            try await body(prepared.loaded, context)
+        } catch {
+            report(error)
+            status = ExitStatus((error as? any CairnReportableError)?.exitCode ?? .failure)
+        }
+        await provider.shutdown()
+        return status
+    }
 }

@@ -13,6 +13,10 @@ public enum BuiltInPhases {
     public static func make(for inventory: Inventory) -> [String: any Phase] {
         let phases: [any Phase] = [
             PrepareHostsPhase(settings: HostPreparation()),
+            EtcdPKIPhase(inventory: inventory),
+            EtcdInstallPhase(inventory: inventory),
+            EtcdClusterPhase(inventory: inventory),
+            EtcdClientCertificatesPhase(inventory: inventory),
         ]
         return Dictionary(uniqueKeysWithValues: phases.map { ($0.name, $0) })
     }

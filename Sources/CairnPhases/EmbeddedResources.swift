@@ -19,6 +19,20 @@ kind: Playbook
 phases:
   - name: prepare-hosts
     hosts: all
+
+  # External etcd: certificates made on the operator's machine, binaries and service on the
+  # etcd hosts, then the cluster itself (bootstrap, or growth one learner at a time).
+  - name: etcd-pki
+    hosts: operator
+  - name: etcd-install
+    needs: [prepare-hosts, etcd-pki]
+    hosts: {roles: [etcd]}
+  - name: etcd-cluster
+    needs: [etcd-install]
+    hosts: {roles: [etcd]}
+  - name: etcd-client-certs
+    needs: [etcd-cluster]
+    hosts: {roles: [control-plane]}
 """##,
     ]
 }

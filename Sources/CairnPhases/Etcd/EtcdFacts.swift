@@ -85,6 +85,8 @@ public struct EtcdHostFacts: Sendable, Decodable, Equatable {
     /// SHA-256 of the certificate and key files on the host ("" when absent).
     public let certificates: [String: String]
     public let restartNeeded: Bool
+    /// `uname -m`.
+    public let machine: String
     /// Answers from this host's etcd (nil when it is not running or did not answer).
     public let members: EtcdMemberList?
     public let health: [EtcdEndpointHealth]?
@@ -98,7 +100,7 @@ public struct EtcdHostFacts: Sendable, Decodable, Equatable {
 
     public init(version: String = "", active: Bool = false, dataDirectory: Bool = false, environment: String? = nil,
                 unit: String? = nil, certificates: [String: String] = [:], restartNeeded: Bool = false,
-                members: EtcdMemberList? = nil, health: [EtcdEndpointHealth]? = nil) {
+                machine: String = "x86_64", members: EtcdMemberList? = nil, health: [EtcdEndpointHealth]? = nil) {
         self.version = version
         self.active = active
         self.dataDirectory = dataDirectory
@@ -106,6 +108,7 @@ public struct EtcdHostFacts: Sendable, Decodable, Equatable {
         self.unit = unit.map { Data($0.utf8).base64EncodedString() } ?? "-"
         self.certificates = certificates
         self.restartNeeded = restartNeeded
+        self.machine = machine
         self.members = members
         self.health = health
     }
@@ -133,8 +136,8 @@ public struct EtcdHostFacts: Sendable, Decodable, Equatable {
           m=$("$etcdctl" "$@" member list -w json 2>/dev/null) && [ -n "$m" ] && members=$m
           h=$("$etcdctl" "$@" endpoint health --cluster -w json 2>/dev/null); [ -n "$h" ] && case $h in \[*) health=$h ;; esac
         fi
-        printf '{"version":"%s","active":%s,"dataDirectory":%s,"environment":"%s","unit":"%s","certificates":{%s},"restartNeeded":%s,"members":%s,"health":%s}\n' \
-          "$version" "$active" "$datadir" "$(b64 "$env")" "$(b64 "$unit")" "$sums" "$restart" "$members" "$health"
+        printf '{"version":"%s","active":%s,"dataDirectory":%s,"environment":"%s","unit":"%s","certificates":{%s},"restartNeeded":%s,"machine":"%s","members":%s,"health":%s}\n' \
+          "$version" "$active" "$datadir" "$(b64 "$env")" "$(b64 "$unit")" "$sums" "$restart" "$(uname -m)" "$members" "$health"
         """#
 
     /// The files whose hashes the facts report.

@@ -26,12 +26,6 @@ public enum EtcdLayout {
     public static let apiserverClientCertificate = "/etc/kubernetes/pki/apiserver-etcd-client.crt"
     public static let apiserverClientKey = "/etc/kubernetes/pki/apiserver-etcd-client.key"
 
-    /// Names in the operator's PKI store.
-    public static let caName = "etcd-ca"
-    public static func memberCertificateName(_ host: String) -> String { "etcd-member-\(host)" }
-    public static let adminCertificateName = "etcd-admin"
-    public static let apiserverClientName = "apiserver-etcd-client"
-
     public static func clientURL(_ address: String) -> String { "https://\(bracketed(address)):2379" }
     public static func peerURL(_ address: String) -> String { "https://\(bracketed(address)):2380" }
 
