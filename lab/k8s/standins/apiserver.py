@@ -519,8 +519,10 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def body(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n else b""
+        if getattr(self, "_body", None) is None:
+            n = int(self.headers.get("Content-Length") or 0)
+            self._body = self.rfile.read(n) if n else b""
+        return self._body
 
     def do_GET(self):
         self.dispatch("GET")
@@ -539,6 +541,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def dispatch(self, method):
         api = self.server.api
+        self._body = None
+        self.body()   # always consume the body: the connection is kept alive
         try:
             u = urlsplit(self.path)
             q = parse_qs(u.query, keep_blank_values=True)

@@ -201,7 +201,7 @@ def pod_status_text(p):
     return st.get("reason") or st.get("phase") or "Pending"
 
 
-def table(res, items, wide=False, all_ns=False, show_labels=False, no_headers=False):
+def table(res, items, wide=False, all_ns=False, show_labels=False, no_headers=False, prefix=""):
     k = res.kind
     rows = []
     if k == "Node":
@@ -313,6 +313,9 @@ def table(res, items, wide=False, all_ns=False, show_labels=False, no_headers=Fa
             if hdr[-1] == "AGE" and (not cols or not any(c["name"].lower() == "age" for c in cols)):
                 row.append(age(d["metadata"].get("creationTimestamp")))
             rows.append(row)
+    if prefix:
+        # kubectl names rows kind.group/name when several resource types are listed
+        rows = [[prefix + r[0]] + r[1:] for r in rows]
     if all_ns and res.namespaced:
         hdr = ["NAMESPACE"] + hdr
         rows = [[items[i]["metadata"].get("namespace", "")] + r for i, r in enumerate(rows)]
@@ -379,8 +382,10 @@ def print_objects(ctx, res, objs, fmt, single, opts):
         else:
             err("No resources found")
         return
-    out(table(res, objs, wide=fmt == "wide", all_ns=opts.get("all-namespaces"), show_labels=opts.get("show-labels"),
-              no_headers=opts.get("no-headers")))
+    prefix = (res.kind.lower() + ("." + res.group if res.group else "") + "/") if opts.get("_kind_prefix") else ""
+    text = table(res, objs, wide=fmt == "wide", all_ns=opts.get("all-namespaces"), show_labels=opts.get("show-labels"),
+                 no_headers=opts.get("no-headers"), prefix=prefix)
+    out(text)
 
 
 # ------------------------------------------------------------------ get
@@ -480,6 +485,7 @@ def cmd_get(argv):
             opts["_ns_scope"] = None if all_ns or not targets[0][0].namespaced else ns
             print_objects(ctx, targets[0][0], [], fmt, single, opts)
         load_columns(ctx, order)
+        opts["_kind_prefix"] = len(order) > 1 or len(set(r.plural for r, _ in targets)) > 1
         for i, res in enumerate(order):
             if i:
                 out("")
