@@ -1460,6 +1460,27 @@ def cmd_certs(argv):
     raise Fatal("the lab's kubeadm stand-in implements only 'kubeadm certs certificate-key'")
 
 
+def cmd_config(argv):
+    """kubeadm config images list|pull (the lab has no registry: pulls succeed without network)."""
+    if argv[:1] != ["images"] or argv[1:2] not in (["list"], ["pull"]):
+        raise Fatal("the lab's kubeadm stand-in implements only 'kubeadm config images list|pull'")
+    opts, pos = parse_args(argv[2:], {"config": "str", "kubernetes-version": "str", "image-repository": "str",
+                                      "cri-socket": "str", "v": "str", "o": "str", "output": "str"}, "images")
+    cc = {}
+    if opts.get("config"):
+        _, cc, _, _ = load_init_config(opts["config"])
+    ver, _ = kc.check_kubernetes_version(opts.get("kubernetes-version") or cc.get("kubernetesVersion"), k8s_version())
+    repo = opts.get("image-repository") or cc.get("imageRepository") or "registry.k8s.io"
+    images = ["%s/%s:%s" % (repo, c, ver) for c in ("kube-apiserver", "kube-controller-manager", "kube-scheduler",
+                                                    "kube-proxy")]
+    images += ["%s/coredns/coredns:v1.11.3" % repo, "%s/pause:3.10" % repo]
+    if not (cc.get("etcd") or {}).get("external"):
+        images.append("%s/etcd:3.5.16-0" % repo)
+    for i in images:
+        out(("[config/images] Pulled %s" % i) if argv[1] == "pull" else i)
+    return 0
+
+
 def cmd_version(argv):
     opts, pos = parse_args(argv, {"o": "str", "output": "str", "v": "str"}, "version")
     v = "v" + k8s_version()
@@ -1489,7 +1510,7 @@ def main(argv):
         return 0
     cmd, rest = argv[0], argv[1:]
     fn = {"init": cmd_init, "join": cmd_join, "reset": cmd_reset, "token": cmd_token, "certs": cmd_certs,
-          "version": cmd_version}.get(cmd)
+          "version": cmd_version, "config": cmd_config}.get(cmd)
     if fn is None:
         raise Fatal('unknown command "%s" for "kubeadm"\nRun \'kubeadm --help\' for usage.' % cmd)
     return fn(rest)

@@ -525,6 +525,7 @@ class Kubelet:
                 if e.code != 409:
                     raise
             return
+        self.pod_cidr = (cur.get("spec") or {}).get("podCIDR")
         devs = json.dumps(lab_devices(), separators=(",", ":"))
         osd_down = fault("osd-down")
         ann = cur["metadata"].setdefault("annotations", {})
@@ -644,7 +645,16 @@ class Kubelet:
                                        for c in containers])
 
     def pod_ip(self, p):
+        """An address from the node's podCIDR (assigned by the controller-manager), stable per pod."""
+        import ipaddress
         h = int(hashlib.sha256(p["metadata"]["uid"].encode()).hexdigest(), 16)
+        cidr = getattr(self, "pod_cidr", None)
+        if cidr:
+            try:
+                net = ipaddress.ip_network(cidr)
+                return str(net.network_address + 2 + h % max(1, net.num_addresses - 3))
+            except ValueError:
+                pass
         return "10.244.%d.%d" % ((h >> 8) % 250 + 1, h % 250 + 2)
 
     # --- mirror pods for static pods ---
