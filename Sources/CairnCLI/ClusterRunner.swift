@@ -244,7 +244,11 @@ public struct ClusterRunner: Sendable {
         do {
             let executor = try await provider.executor(for: lockHost)
             let lock = RunLock(executor: executor, runID: runID, owner: owner)
-            try await lock.acquire(breakingStale: request.breakLock)
+            let machine = ProcessInfo.processInfo.hostName
+            if let broken = try await lock.acquire(breakingStale: request.breakLock,
+                                                   ownerIsGone: { RunLock.ownerHasExited($0, thisMachine: machine) }) {
+                stderr.line(stderr.yellow("note:") + " took over the cluster lock of a run that is gone (\(broken))")
+            }
             logger.info("cluster lock taken", metadata: ["host": "\(lockHost.name)"])
             let result = try await lock.whileHeld(clock: SystemClock()) {
                 await engine.run(context: context(.apply, events))

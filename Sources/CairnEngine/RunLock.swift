@@ -114,11 +114,16 @@ public struct RunLock: Sendable {
     }
 
     /// Takes the lock or throws `lockHeld` / `lockStale` naming the owner and age.
-    public func acquire(breakingStale: Bool) async throws {
+    /// `ownerIsGone` may prove a holder dead (its process no longer exists on this machine);
+    /// such a lock is taken over at once instead of blocking until its heartbeat goes stale.
+    /// Returns the owner of a lock that was broken, if any.
+    @discardableResult
+    public func acquire(breakingStale: Bool, ownerIsGone: (String) -> Bool = { _ in false }) async throws -> String? {
         switch try await invoke("acquire") {
         case .acquired:
-            return
+            return nil
         case .held(let age, let run, let holder):
+            if ownerIsGone(holder), try await invoke("break") == .acquired { return holder }
             throw EngineError.lockHeld(host: executor.hostName, owner: holder, age: age, runID: run)
         case .stale(let age, let run, let holder):
             guard breakingStale else {
@@ -127,9 +132,18 @@ public struct RunLock: Sendable {
             guard try await invoke("break") == .acquired else {
                 throw EngineError.lockHeld(host: executor.hostName, owner: holder, age: age, runID: run)
             }
+            return holder
         default:
             throw EngineError.internalInconsistency("unexpected answer from the lock script")
         }
+    }
+
+    /// Whether `owner` ("user@machine pid N") names a process of this machine that has exited.
+    public static func ownerHasExited(_ owner: String, thisMachine: String) -> Bool {
+        let parts = owner.split(separator: " ")
+        guard parts.count == 3, parts[1] == "pid", let pid = Int32(parts[2]),
+              let machine = parts[0].split(separator: "@").last, String(machine) == thisMachine else { return false }
+        return kill(pid, 0) != 0 && errno == ESRCH
     }
 
     public func heartbeat() async throws {

@@ -77,6 +77,24 @@ public final class Lab: @unchecked Sendable {
         }
     }
 
+    /// Writes an inventory for this lab with the given roles per host (hosts left out are not
+    /// in it) and extra top-level YAML, based on the lab's own inventory settings.
+    public func writeInventory(_ fileName: String, roles: [(host: String, roles: [String])], extra: String = "",
+                               storage: [String: [String]] = [:]) throws -> String {
+        let base = try String(contentsOfFile: inventoryPath, encoding: .utf8)
+        // Everything up to "hosts:" is the lab's settings; keep it.
+        let head = base.components(separatedBy: "\nhosts:\n")[0]
+        var yaml = head + "\n" + extra + (extra.isEmpty || extra.hasSuffix("\n") ? "" : "\n") + "hosts:\n"
+        for (name, hostRoles) in roles {
+            let host = self.host(name)
+            yaml += "  - name: \(host.name)\n    address: \(host.address)\n    roles: [\(hostRoles.joined(separator: ", "))]\n"
+            if let devices = storage[name] { yaml += "    storage: {devices: [\(devices.joined(separator: ", "))]}\n" }
+        }
+        let path = directory.appendingPathComponent(fileName).path
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     public func host(_ name: String) -> Host {
         hosts.first { $0.name == name }!
     }
@@ -132,6 +150,24 @@ public final class Lab: @unchecked Sendable {
     public static func cairn(_ arguments: [String], environment: [String: String]? = nil) throws -> Outcome {
         let binary = repositoryRoot.appendingPathComponent(".build/debug/cairn").path
         return try execute([binary] + arguments, environment: environment)
+    }
+
+    /// Starts `cairn` with stdout and stderr going to `output`; returns its pid.
+    public static func cairnInBackground(_ arguments: [String], output: String) throws -> pid_t {
+        let binary = repositoryRoot.appendingPathComponent(".build/debug/cairn").path
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv = ([binary] + arguments).map { strdup($0) } + [nil]
+        let env = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + env).forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, binary, &actions, nil, argv, env)
+        guard rc == 0 else { throw ShellError(command: [binary] + arguments, status: rc, output: "posix_spawn failed") }
+        return pid
     }
 
     /// Runs a program, returns stdout; throws with stderr on failure.

@@ -268,6 +268,25 @@ import Testing
         #expect(try await second.inspect() == .held(age: 0, runID: "run-2", owner: "bob@ci pid 7"))
     }
 
+    @Test func aLockWhoseOwnerProcessIsGoneIsTakenOver() async throws {
+        let path = lockPath()
+        let machine = ProcessInfo.processInfo.hostName
+        // A process that has exited: spawn one and wait for it.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/true")
+        try process.run()
+        process.waitUntilExit()
+        let deadOwner = "root@\(machine) pid \(process.processIdentifier)"
+        let dead = RunLock(executor: LocalShellExecutor(), path: path, runID: "run-killed", owner: deadOwner)
+        try await dead.acquire(breakingStale: false)
+        #expect(RunLock.ownerHasExited(deadOwner, thisMachine: machine))
+        #expect(!RunLock.ownerHasExited("root@\(machine) pid \(getpid())", thisMachine: machine))
+        #expect(!RunLock.ownerHasExited("root@elsewhere pid \(process.processIdentifier)", thisMachine: machine))
+        let next = RunLock(executor: LocalShellExecutor(), path: path, runID: "run-next", owner: "root@\(machine) pid \(getpid())")
+        let broken = try await next.acquire(breakingStale: false, ownerIsGone: { RunLock.ownerHasExited($0, thisMachine: machine) })
+        #expect(broken == deadOwner)
+    }
+
     @Test func staleLockIsReportedAndBrokenOnlyOnRequest() async throws {
         let path = lockPath()
         let dead = RunLock(executor: LocalShellExecutor(), path: path, runID: "run-dead", owner: "killed run", staleAfter: 0)

@@ -90,9 +90,14 @@ public struct EtcdControl: Sendable {
                 throw EtcdError.growthRefused(reason: "adding \(member.name) needs every member healthy, but \(sick.joined(separator: ", ")) is not", unhealthy: sick)
             }
         }
-        let output = try await etcdctl(endpoints, ["member", "add", member.name, "--peer-urls=" + member.peerURL, "--learner"])
-        if output.succeeded || output.stderrText.contains("Peer URLs already exists") { return }
-        throw EtcdError.commandFailed(host: executor.hostName, what: "etcdctl member add \(member.name) --learner", output: Self.tail(output))
+        // etcd itself refuses reconfiguration ("unhealthy cluster") until every member has been
+        // connected for a few seconds, e.g. right after a member restarted: wait that out.
+        try await waitUntil("adding \(member.name) as a learner", timeout: .seconds(60)) {
+            let output = try await etcdctl(endpoints, ["member", "add", member.name, "--peer-urls=" + member.peerURL, "--learner"])
+            if output.succeeded || output.stderrText.contains("Peer URLs already exists") { return nil }
+            if output.stderrText.contains("unhealthy cluster") { return "etcd reports an unhealthy cluster (a member reconnected recently)" }
+            throw EtcdError.commandFailed(host: executor.hostName, what: "etcdctl member add \(member.name) --learner", output: Self.tail(output))
+        }
     }
 
     /// Waits until the learner has caught up with the leader, then promotes it.
@@ -105,7 +110,8 @@ public struct EtcdControl: Sendable {
             if !current.learner { return nil }
             let output = try await etcdctl(endpoints, ["member", "promote", current.hexID])
             if output.succeeded { return nil }
-            if output.stderrText.contains("in sync with leader") || output.stderrText.contains("not ready") {
+            if output.stderrText.contains("in sync with leader") || output.stderrText.contains("not ready")
+                || output.stderrText.contains("unhealthy cluster") {
                 return "\(member.name) is still catching up with the leader"
             }
             throw EtcdError.commandFailed(host: executor.hostName, what: "etcdctl member promote \(current.hexID)", output: Self.tail(output))
@@ -113,9 +119,12 @@ public struct EtcdControl: Sendable {
     }
 
     public func remove(id: String, endpoints: [String]) async throws {
-        let output = try await etcdctl(endpoints, ["member", "remove", id])
-        if output.succeeded || output.stderrText.contains("member not found") { return }
-        throw EtcdError.commandFailed(host: executor.hostName, what: "etcdctl member remove \(id)", output: Self.tail(output))
+        try await waitUntil("removing etcd member \(id)", timeout: .seconds(60)) {
+            let output = try await etcdctl(endpoints, ["member", "remove", id])
+            if output.succeeded || output.stderrText.contains("member not found") { return nil }
+            if output.stderrText.contains("unhealthy cluster") { return "etcd reports an unhealthy cluster" }
+            throw EtcdError.commandFailed(host: executor.hostName, what: "etcdctl member remove \(id)", output: Self.tail(output))
+        }
     }
 
     static func tail(_ output: CommandOutput) -> String {
