@@ -212,9 +212,6 @@ class LabEnv:
 
         def one(member):
             name, ip = member
-            self.sh(name, "mkdir -p /etc/etcd/pki /etc/kubernetes/pki/etcd && tar -C /usr/local/bin "
-                          "--strip-components=1 -xzf - etcd-v3.4.23-linux-amd64/etcd etcd-v3.4.23-linux-amd64/etcdctl",
-                    input=None if False else None) if False else None
             with open(tarball, "rb") as f:
                 data = f.read()
             p = subprocess.run([LAB, "exec", self.name, name, "--", "/bin/bash", "-c",

@@ -435,6 +435,26 @@ spec:
             subprocess.run([LAB_K8S, "fault", e.name, self.n3, "ready"], check=True, capture_output=True)
         self.wait(lambda: self.ready(self.n3), 40, "node3 Ready again")
 
+    def test_15_fault_slow_host(self):
+        e = self.env
+        pod = """apiVersion: v1
+kind: Pod
+metadata: {name: slow-probe, namespace: demo}
+spec:
+  nodeName: %s
+  containers:
+  - {name: c, image: registry.k8s.io/pause:3.10}
+"""
+        subprocess.run([LAB_K8S, "fault", e.name, self.n3, "slow", "4s"], check=True, capture_output=True)
+        try:
+            t0 = time.time()
+            self.assertEqual(self.apply_text(pod % self.n3, server_side=False).rc, 0)
+            self.wait(lambda: self.kubectl("-n demo wait --for=condition=Ready pod/slow-probe --timeout=2s").rc == 0,
+                      60, "slow-probe Ready")
+            self.assertGreaterEqual(time.time() - t0, 4.0)
+        finally:
+            subprocess.run([LAB_K8S, "fault", e.name, self.n3, "fast"], check=True, capture_output=True)
+
     def test_16_fault_apiserver_stop(self):
         e = self.env
         ip1 = e.hosts[0][1]
