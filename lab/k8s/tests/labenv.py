@@ -165,9 +165,10 @@ class LabEnv:
         with open(os.path.join(self.dir, "hosts.tsv")) as f:
             rows = [l.rstrip("\n").split("\t") for l in f.readlines()[1:]]
         self.hosts = [(r[0], r[1]) for r in rows]
-        # /opt is shared with the real machine in the lab; give each host its own (for /opt/cni/bin)
+        # /opt/cni/bin is per-node state: older labs shared /opt with the real machine
         for h, _ in self.hosts:
-            self.sh(h, "mkdir -p /var/lib/cairn-lab-opt && mount --bind /var/lib/cairn-lab-opt /opt")
+            self.sh(h, "mountpoint -q /opt || { mkdir -p /var/lib/cairn-lab-opt && "
+                       "mount --bind /var/lib/cairn-lab-opt /opt; }")
 
     def down(self):
         self._run([LAB, "down", self.name], check=False, timeout=180)
