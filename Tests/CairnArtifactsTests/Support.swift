@@ -106,9 +106,11 @@ final class LocalHTTPServer: @unchecked Sendable {
         }
     }
 
+    /// SIGKILL: a child of a Swift test process may start with SIGTERM blocked (the signal
+    /// mask of the dispatch thread that spawned it is inherited), so `terminate()` can go unheard.
     func stop() {
         if process.isRunning {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
     }

@@ -114,10 +114,7 @@ import Testing
         etcd.standardError = logHandle
         try etcd.run()
         defer {
-            if etcd.isRunning {
-                etcd.terminate()
-                etcd.waitUntilExit()
-            }
+            stop(etcd)
             try? logHandle.close()
         }
 
@@ -148,7 +145,7 @@ import Testing
         #expect(etcdLog().contains("bad certificate") || etcdLog().contains("certificate signed by unknown authority"),
                 "etcd log does not show the refusal:\n\(etcdLog())")
 
-        etcd.terminate()
-        etcd.waitUntilExit()
+        stop(etcd)
+        #expect(!etcd.isRunning)
     }
 }

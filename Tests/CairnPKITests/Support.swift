@@ -56,8 +56,7 @@ func run(_ executable: String, _ arguments: [String], environment: [String: Stri
     let deadline = Date() + timeout
     while process.isRunning && Date() < deadline { usleep(20_000) }
     if process.isRunning {
-        process.terminate()
-        process.waitUntilExit()
+        kill(process.processIdentifier, SIGKILL)
     }
     process.waitUntilExit()
     try? out.close(); try? err.close()
@@ -98,6 +97,17 @@ func modificationTime(_ url: URL) -> timespec {
     var info = stat()
     _ = stat(url.path, &info)
     return info.st_mtim
+}
+
+/// Stops a child: SIGTERM, then SIGKILL after `grace` seconds. A child of a Swift test process
+/// may start with SIGTERM blocked (the spawning dispatch thread's signal mask is inherited).
+func stop(_ process: Process, grace: TimeInterval = 5) {
+    guard process.isRunning else { return }
+    process.terminate()
+    let deadline = Date() + grace
+    while process.isRunning && Date() < deadline { usleep(20_000) }
+    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    process.waitUntilExit()
 }
 
 /// Real programs the interop tests need. Where the test suite must not skip them
