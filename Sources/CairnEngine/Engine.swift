@@ -196,7 +196,9 @@ public struct Engine: Sendable {
         let host = action.host ?? RunContext.operatorHost
         let summary = run.redactor.redact(action.summary)
         run.events.emit(.actionStarted(phase: phase, host: host, summary: summary))
+        run.factCache.invalidate()
         let started = run.clock.now
+        defer { run.factCache.invalidate() }
         do {
             try await action.perform(ActionEnvironment(executor: executor, context: run, phase: phase))
             run.events.emit(.actionFinished(phase: phase, host: host, summary: summary,

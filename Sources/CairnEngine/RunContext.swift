@@ -27,6 +27,8 @@ public struct RunContext: Sendable {
     public let stateDirectory: URL?
     /// Typed values phases share: the inventory, settings, results of earlier phases.
     public let values: RunValues
+    /// Fact answers of this run, reusable until anything changes (see `FactCache`).
+    public let factCache: FactCache
 
     public init(
         runID: String = RunContext.newRunID(), mode: RunMode, hosts: [EngineHost],
@@ -46,6 +48,7 @@ public struct RunContext: Sendable {
         self.events = events
         self.stateDirectory = stateDirectory
         self.values = values
+        self.factCache = FactCache()
     }
 
     /// A sortable, unique run identifier: `20261121T101500.123Z-3f9a`.
@@ -105,4 +108,27 @@ public struct SystemClock: EngineClock {
     public init() {}
     public var now: ContinuousClock.Instant { ContinuousClock.now }
     public func sleep(for duration: Duration) async throws { try await Task.sleep(for: duration) }
+}
+
+/// Facts already gathered in this run. Several phases ask hosts the same read-only question;
+/// while no action has been performed anywhere since, the answer cannot have changed, so it is
+/// reused. Any performed action empties the cache (the engine calls `invalidate`).
+public final class FactCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var answers: [String: Data] = [:]
+
+    public init() {}
+
+    public func invalidate() {
+        lock.withLock { answers.removeAll() }
+    }
+
+    /// The output of `command` on the executor's host, run at most once while nothing changes.
+    public func output(of command: RemoteCommand, on executor: any HostExecutor) async throws -> Data {
+        let key = executor.hostName + "\u{0}" + command.rendered
+        if let cached = lock.withLock({ answers[key] }) { return cached }
+        let output = try await executor.runChecked(command)
+        lock.withLock { answers[key] = output.stdout }
+        return output.stdout
+    }
 }

@@ -448,6 +448,16 @@ struct InventoryDecoder {
         } else if let first = modes.first {
             context.error(reader.fieldPath(first), "\(first) is empty; it needs at least \(first == "external" ? "address" : "virtualIP")")
         }
+        // haproxy runs on the control-plane hosts beside kube-apiserver, which holds 6443 there:
+        // the balanced endpoint takes another port (kubeadm's HA guide uses 8443).
+        if case .haproxyKeepalived = endpoint.mode {
+            if !reader.has("port") {
+                endpoint.port = 8443
+            } else if endpoint.port == 6443 {
+                context.error(reader.fieldPath("port"), "haproxy runs on the control-plane hosts, where kube-apiserver already listens on 6443",
+                              hint: "use another port for the balanced endpoint, e.g. 8443 (the default for haproxyKeepalived)")
+            }
+        }
         for item in reader.stringList("extraSANs") ?? [] {
             if Grammar.isSAN(item.value) { endpoint.extraSANs.append(item.value.lowercasedASCII) } else {
                 context.error(item.path, node: item.node, "\(DecodeContext.shown(item.value)) is not an IP address or DNS name")

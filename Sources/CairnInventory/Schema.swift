@@ -109,7 +109,7 @@ public enum InventorySchema {
         At most one of `haproxyKeepalived`, `kubeVip`, `external`. With none, clients go straight to \
         the control-plane host, which is allowed only when there is exactly one.
         """, fields: [
-        f("port", "integer", "`6443`", "1–65535."),
+        f("port", "integer", "`6443` (`8443` with haproxyKeepalived)", "1–65535. With haproxyKeepalived, haproxy shares the control-plane hosts with kube-apiserver (6443), so the endpoint needs another port."),
         f("haproxyKeepalived", "mapping", "none", "haproxy and keepalived on the control-plane hosts, holding a virtual IP."),
         f("kubeVip", "mapping", "none", "kube-vip on the control-plane hosts, holding a virtual IP."),
         f("external", "mapping", "none", "A load balancer you run; see `kubernetes.apiEndpoint.external`."),

@@ -65,7 +65,7 @@ enum BinaryInstall {
     /// Fetches `request` on the operator's side, pushes it to the host's cache (skipped when
     /// the same file is there) and installs its binaries.
     static func action(host: String, request: ArtifactSpec, inner: String, binaries: [String], marker: String,
-                       unit: String, summary: String, predicted: Bool) -> Action {
+                       unit: String, record: String? = nil, summary: String, predicted: Bool) -> Action {
         Action(host: host, summary: summary, predicted: predicted) { env in
             guard let fetcher = env.context.values[ArtifactsKey.self] else {
                 throw EngineError.internalInconsistency("no artifact source configured")
@@ -77,6 +77,9 @@ enum BinaryInstall {
             _ = try await executor.upload(data, to: remote, mode: "644", owner: "root:root")
             try await executor.runChecked(RemoteCommand.script(script, name: "cairn-install-\(request.name)",
                                                                arguments: [remote, inner, marker, unit] + binaries))
+            if let record {
+                try await InstallMarker.record(component: record, version: request.version, binary: "/usr/local/bin/\(record)", on: executor)
+            }
         }
     }
 }

@@ -12,11 +12,18 @@ public enum InventoryKey: RunValueKey {
 public enum BuiltInPhases {
     public static func make(for inventory: Inventory) -> [String: any Phase] {
         let phases: [any Phase] = [
+            HostChecksPhase(inventory: inventory),
             PrepareHostsPhase(settings: HostPreparation()),
             EtcdPKIPhase(inventory: inventory),
             EtcdInstallPhase(inventory: inventory),
             EtcdClusterPhase(inventory: inventory),
             EtcdClientCertificatesPhase(inventory: inventory),
+            NodePackagesPhase(inventory: inventory),
+            APIEndpointPhase(inventory: inventory),
+            ControlPlaneInitPhase(inventory: inventory),
+            ControlPlaneJoinPhase(inventory: inventory),
+            WorkerJoinPhase(inventory: inventory),
+            KubeconfigPhase(inventory: inventory),
         ]
         return Dictionary(uniqueKeysWithValues: phases.map { ($0.name, $0) })
     }

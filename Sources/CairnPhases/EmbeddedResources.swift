@@ -17,7 +17,11 @@ public enum EmbeddedResources {
 apiVersion: cairn.dev/v1alpha1
 kind: Playbook
 phases:
+  # Read-only: refuse before touching anything when the hosts cannot make the cluster.
+  - name: host-checks
+    hosts: all
   - name: prepare-hosts
+    needs: [host-checks]
     hosts: all
 
   # External etcd: certificates made on the operator's machine, binaries and service on the
@@ -33,6 +37,26 @@ phases:
   - name: etcd-client-certs
     needs: [etcd-cluster]
     hosts: {roles: [control-plane]}
+
+  # Kubernetes: runtime and binaries, the balanced endpoint, kubeadm init, then joins.
+  - name: node-packages
+    needs: [prepare-hosts]
+    hosts: {roles: [control-plane, worker]}
+  - name: api-endpoint
+    needs: [node-packages]
+    hosts: {roles: [control-plane]}
+  - name: control-plane-init
+    needs: [etcd-client-certs, api-endpoint]
+    hosts: {roles: [control-plane]}
+  - name: control-plane-join
+    needs: [control-plane-init]
+    hosts: {roles: [control-plane]}
+  - name: worker-join
+    needs: [control-plane-join]
+    hosts: {roles: [control-plane, worker]}
+  - name: kubeconfig
+    needs: [control-plane-init]
+    hosts: {first: control-plane}
 """##,
     ]
 }

@@ -47,7 +47,7 @@ public struct EtcdMemberSpec: Sendable, Equatable, Hashable {
     public var peerURL: String { EtcdLayout.peerURL(internalAddress) }
     public var clientURL: String { EtcdLayout.clientURL(internalAddress) }
 
-    public init(host: CairnInventory.Host) {
+    public init(host: Host) {
         name = host.name
         internalAddress = host.internalAddress
         sshAddress = host.address

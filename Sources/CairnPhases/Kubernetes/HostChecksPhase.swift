@@ -1,0 +1,114 @@
+import CairnCore
+import CairnEngine
+import CairnInventory
+import Foundation
+
+/// Connect and gather facts, and refuse before touching anything when the hosts cannot make a
+/// cluster: duplicate hostnames or machine-ids, clock skew, too little memory, an unsupported
+/// OS, a required port held by something that is not Kubernetes' or etcd's own.
+public struct HostChecksPhase: Phase {
+    public let name = "host-checks"
+    public let title = "Check hosts (OS, memory, clock, identities, ports)"
+    let inventory: Inventory
+    /// Largest clock difference to the operator's machine.
+    let maximumSkew: Int
+
+    public init(inventory: Inventory, maximumSkew: Int = 30) {
+        self.inventory = inventory
+        self.maximumSkew = maximumSkew
+    }
+
+    public struct Facts: Sendable {
+        let node: NodeFacts
+        /// The operator's clock when the answer arrived, to compare with the host's.
+        let operatorEpoch: Int
+        let roundTrip: Int
+    }
+
+    static let supported: [String: [String]] = [
+        "debian": ["11", "12", "13"],
+        "ubuntu": ["20.04", "22.04", "24.04"],
+        "rocky": ["8", "9"], "almalinux": ["8", "9"], "rhel": ["8", "9"], "centos": ["9"],
+    ]
+
+    public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws -> Facts {
+        let started = Date()
+        let internalAddress = inventory.host(named: host.name)?.internalAddress ?? ""
+        let node = try await NodeFacts.gather(executor: executor, advertise: internalAddress, parts: [.system])
+        let now = Date()
+        return Facts(node: node, operatorEpoch: Int(now.timeIntervalSince1970), roundTrip: Int(now.timeIntervalSince(started).rounded(.up)))
+    }
+
+    public func plan(facts: [EngineHost: Facts], context: PhaseContext) throws -> PhasePlan {
+        var problems: [HostProblem] = []
+        var byHostname: [String: [String]] = [:]
+        var byMachineID: [String: [String]] = [:]
+        for host in context.hosts {
+            guard let fact = facts[host], let spec = inventory.host(named: host.name) else { continue }
+            let node = fact.node
+            byHostname[node.hostname, default: []].append(host.name)
+            if !node.machineID.isEmpty { byMachineID[node.machineID, default: []].append(host.name) }
+            let osVersion = node.osVersion.split(separator: ".").prefix(node.os == "ubuntu" ? 2 : 1).joined(separator: ".")
+            if let versions = Self.supported[node.os], !versions.contains(osVersion) {
+                problems.append(HostProblem(host: host.name, problem: "\(node.os) \(node.osVersion) is not supported (supported: \(node.os) \(versions.joined(separator: ", ")))"))
+            } else if Self.supported[node.os] == nil {
+                problems.append(HostProblem(host: host.name, problem: "the OS \"\(node.os)\" is not supported (Debian, Ubuntu, RHEL-compatible)"))
+            }
+            let isControlPlane = spec.has(.controlPlane)
+            let needed = isControlPlane ? 1_500 * 1024 : 1_024 * 1024
+            if node.memoryKiB < needed {
+                problems.append(HostProblem(host: host.name, problem: "\(node.memoryKiB / 1024) MiB of memory; a \(isControlPlane ? "control-plane host needs 1.5" : "node needs 1") GiB"))
+            }
+            let skew = abs(node.epoch - fact.operatorEpoch)
+            if skew > maximumSkew + fact.roundTrip {
+                problems.append(HostProblem(host: host.name, problem: "its clock is \(skew) s off the operator's; etcd and TLS need synchronised clocks (run chrony or systemd-timesyncd)"))
+            }
+            problems += portProblems(host: spec, node: node)
+        }
+        for (hostname, hosts) in byHostname where hosts.count > 1 {
+            problems.append(HostProblem(host: hosts.joined(separator: ", "), problem: "they share the hostname \"\(hostname)\"; Kubernetes node names must be unique"))
+        }
+        for (_, hosts) in byMachineID where hosts.count > 1 {
+            problems.append(HostProblem(host: hosts.joined(separator: ", "), problem: "they share one /etc/machine-id (cloned machines); regenerate it (systemd-machine-id-setup) on all but one"))
+        }
+        if !problems.isEmpty { throw HostChecksFailed(problems: problems) }
+        return PhasePlan(notes: ["\(context.hosts.count) hosts checked: OS, memory, clock, identities and ports are fine"])
+    }
+
+    /// Ports a role needs, and which of Cairn's own services may hold each (then it is not a conflict).
+    func portProblems(host: Host, node: NodeFacts) -> [HostProblem] {
+        var wanted: [(port: Int, ours: Bool)] = []
+        let services = node.services
+        let hasAPIServer = node.manifests.contains("kube-apiserver.yaml")
+        let kubeletOurs = services["kubelet"] == "active" || node.hasKubeletConfig
+        if host.has(.controlPlane) {
+            wanted += [(6443, hasAPIServer), (10257, hasAPIServer), (10259, hasAPIServer)]
+            if case .haproxyKeepalived = inventory.kubernetes.apiEndpoint.mode {
+                wanted.append((inventory.kubernetes.apiEndpoint.port, services["cairn-apiserver-lb"] == "active"))
+            }
+        }
+        if host.has(.controlPlane) || host.has(.worker) { wanted.append((10250, kubeletOurs)) }
+        let inUse = node.portsInUse
+        if host.has(.etcd) {
+            // Cairn's etcd runs as a process named etcd; anything else on its ports is a conflict.
+            wanted += [(2379, inUse[2379] == "etcd"), (2380, inUse[2380] == "etcd")]
+        }
+        return wanted.compactMap { port, ours in
+            guard let process = inUse[port], !ours else { return nil }
+            return HostProblem(host: host.name, problem: "port \(port) is in use by \(process.isEmpty ? "another process" : "\"\(process)\""); Kubernetes needs it")
+        }
+    }
+}
+
+public struct HostProblem: Sendable, Equatable {
+    public let host: String
+    public let problem: String
+}
+
+public struct HostChecksFailed: Error, CairnReportableError {
+    public let problems: [HostProblem]
+    public var summary: String { "the hosts cannot make this cluster: \(problems.count) problem\(problems.count == 1 ? "" : "s"); nothing was changed" }
+    public var details: [String] { problems.map { "\($0.host): \($0.problem)" } }
+    public var nextStep: String? { "fix the hosts named above (or the inventory) and rerun" }
+    public var exitCode: CairnExitCode { .failure }
+}
