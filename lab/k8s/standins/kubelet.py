@@ -32,6 +32,16 @@ FLAGS = {"bootstrap-kubeconfig", "kubeconfig", "config", "container-runtime-endp
 PODS_DIR = os.path.join(RUN_DIR, "pods")
 LOG_DIR = "/var/log/cairn-lab-k8s"
 COMPONENTS = {"kube-apiserver", "kube-controller-manager", "kube-scheduler"}
+IMAGES_FILE = "/var/lib/kubelet/cairn-lab-images"
+
+
+def image_pull_seconds():
+    """Time a first pull of an image takes on a node (default 2s; /etc/cairn-lab/image-pull-seconds)."""
+    v = read_file(os.path.join(LAB_STATE, "image-pull-seconds"))
+    try:
+        return float(v.strip()) if v else 2.0
+    except ValueError:
+        return 2.0
 
 
 def fail(msg):
@@ -375,6 +385,14 @@ class Kubelet:
         self.last_status = 0.0
         self.started = rfc3339()
         self.pod_seen = {}
+        self.pull_started = {}
+        self.images = set((read_file(IMAGES_FILE, "") or "").split())
+
+    def save_images(self):
+        try:
+            write_file(IMAGES_FILE, "\n".join(sorted(self.images)) + "\n", 0o644)
+        except OSError:
+            pass
 
     # --- API client / TLS bootstrap ---
     def get_client(self):
@@ -616,6 +634,28 @@ class Kubelet:
                                     "restartCount": 0, "started": False,
                                     "state": {"waiting": {"reason": "ContainerCreating"}}, "lastState": {}}
                                    for c in containers])
+        # images are "pulled" once per node: a pod with an image new to this node spends
+        # IMAGE_PULL_SECONDS in ContainerCreating first (so start-up races stay visible)
+        images = [c.get("image") for c in containers + (p["spec"].get("initContainers") or [])]
+        missing = [i for i in images if i and i not in self.images]
+        if missing and cur.get("phase") != "Running":
+            first = self.pull_started.setdefault(uid, time.monotonic())
+            if time.monotonic() - first < image_pull_seconds():
+                return dict(base, phase="Pending", conditions=[
+                    {"type": "PodReadyToStartContainers", "status": "False", "lastProbeTime": None,
+                     "lastTransitionTime": start},
+                    {"type": "Initialized", "status": "True", "lastProbeTime": None, "lastTransitionTime": start},
+                    {"type": "Ready", "status": "False", "reason": "ContainersNotReady", "lastProbeTime": None,
+                     "lastTransitionTime": start},
+                    {"type": "ContainersReady", "status": "False", "reason": "ContainersNotReady",
+                     "lastProbeTime": None, "lastTransitionTime": start}, sched],
+                    containerStatuses=[{"name": c["name"], "image": c.get("image"), "imageID": "", "ready": False,
+                                        "restartCount": 0, "started": False,
+                                        "state": {"waiting": {"reason": "ContainerCreating"}}, "lastState": {}}
+                                       for c in containers])
+            self.images.update(missing)
+            self.save_images()
+        self.pull_started.pop(uid, None)
         # running; Ready one sync later (containers start, then readiness probes pass)
         self.pod_seen.pop(uid, None)
         ready = cur.get("phase") == "Running" and not any(
