@@ -17,7 +17,8 @@ public extension Action {
         } else {
             what = "new"
         }
-        let details = secret ? [] : LineDiff.lines(from: current ?? "", to: content)
+        // An empty `current` means "exists, content not fetched": no diff to show then.
+        let details = secret || current == "" ? [] : LineDiff.lines(from: current ?? "", to: content)
         let data = Data(content.utf8)
         return Action(host: host, summary: "write \(path) (\(what))", details: details, predicted: predicted) { env in
             _ = try await env.host().upload(data, to: path, mode: mode, owner: owner)

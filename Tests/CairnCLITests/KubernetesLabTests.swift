@@ -1,0 +1,95 @@
+import CairnTesting
+import Foundation
+import Testing
+
+/// The Kubernetes phases against the lab's stand-ins (kubeadm, kubelet, kube-apiserver,
+/// kubectl are simulated; etcd, sshd, haproxy, keepalived, TLS and systemd units are real).
+@Suite(.serialized, .enabled(if: Lab.shouldRun, "\(Lab.unavailableReason ?? "")"))
+struct KubernetesLabTests {
+    func nodes(_ lab: Lab) throws -> [String] {
+        let output = try lab.exec("node1", "kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes -o name")
+        return output.split(separator: "\n").map { String($0.dropFirst("node/".count)) }.sorted()
+    }
+
+    @Test func expansionJoinsOnlyTheNewHosts() throws {
+        let lab = try Lab.up("t-k8s-grow", hosts: 7)
+        defer { lab.down() }
+        let base: [(host: String, roles: [String])] = [
+            ("node1", ["control-plane", "etcd"]), ("node2", ["control-plane", "etcd"]), ("node3", ["control-plane", "etcd"]),
+            ("node4", ["worker"]), ("node5", ["worker"]),
+        ]
+        let five = try lab.writeInventory("five.yaml", roles: base)
+        let seven = try lab.writeInventory("seven.yaml", roles: base + [("node6", ["control-plane"]), ("node7", ["worker"])])
+        let first = try Lab.cairn(["apply", "--yes", "-i", five])
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+        #expect(try nodes(lab) == ["node1", "node2", "node3", "node4", "node5"])
+        let hashesBefore = try lab.exec("node2", "find /etc/kubernetes /etc/etcd /var/lib/kubelet -type f | sort | xargs sha256sum")
+
+        // The plan for the larger inventory joins the new hosts; elsewhere only the balancer
+        // learns about the new control-plane host.
+        let plan = try Lab.cairn(["plan", "-i", seven])
+        #expect(plan.stdout.contains("kubeadm join node6 as a control plane"), "\(plan.stdout)")
+        #expect(plan.stdout.contains("kubeadm join node7 as a worker"))
+        #expect(!plan.stdout.contains("kubeadm join node2"))
+        #expect(!plan.stdout.contains("kubeadm init on"))
+        let grow = try Lab.cairn(["apply", "--yes", "-i", seven])
+        #expect(grow.status == 0, "\(grow.stdout)\(grow.stderr)")
+        #expect(try nodes(lab) == ["node1", "node2", "node3", "node4", "node5", "node6", "node7"])
+
+        // What the apply touched: new hosts everywhere; old hosts only for the balancer's backend list.
+        let runs = lab.directory.appendingPathComponent("state/runs/latest")
+        let touched = try Journal.performedHosts(runs)
+        let old: Set<String> = ["node1", "node2", "node3", "node4", "node5"]
+        for (phase, hosts) in touched where phase != "api-endpoint" && phase != "control-plane-join" && phase != "worker-join" {
+            #expect(hosts.isDisjoint(with: old), "\(phase) touched \(hosts.intersection(old).sorted())")
+        }
+        let endpointActions = try Journal.actions(runs, event: "action-finished").filter { old.contains(String($0.prefix(5))) }
+        #expect(endpointActions.allSatisfy { $0.contains("haproxy") || $0.contains("keepalived") || $0.contains("cairn-apiserver-lb") || $0.contains("cairn-vip") || $0.contains("kubeadm join node6") || $0.contains("kubeadm join node7") || $0.contains("wait") },
+                "\(endpointActions)")
+        // Kubernetes and etcd files on an existing control-plane host are byte for byte the same.
+        #expect(try lab.exec("node2", "find /etc/kubernetes /etc/etcd /var/lib/kubelet -type f | sort | xargs sha256sum") == hashesBefore)
+        #expect(try Lab.cairn(["plan", "--detailed-exitcode", "-i", seven]).status == 0)
+    }
+
+    @Test func aJoinKilledMidwayConvergesOnRerun() throws {
+        let lab = try Lab.up("t-k8s-kill", hosts: 5)
+        defer { lab.down() }
+        let output = Lab.temporaryPath("apply.jsonl")
+        let run = try Lab.cairnInBackground(["apply", "--yes", "--output", "json", "-i", lab.inventoryPath], output: output)
+        let deadline = Date().addingTimeInterval(300)
+        var seen = false
+        while Date() < deadline && !seen {
+            let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+            seen = text.contains("\"event\":\"action-started\"") && text.contains("kubeadm join node2 as a control plane")
+            if !seen { usleep(50_000) }
+        }
+        #expect(seen, "the run never reached the join of node2")
+        usleep(2_500_000)  // inside `kubeadm join`
+        kill(run, SIGKILL)
+        var status: Int32 = 0
+        waitpid(run, &status, 0)
+
+        let rerun = try Lab.cairn(["apply", "--yes", "-i", lab.inventoryPath])
+        #expect(rerun.status == 0, "\(rerun.stdout)\(rerun.stderr)")
+        #expect(try nodes(lab) == ["node1", "node2", "node3", "node4", "node5"])
+        #expect(rerun.stdout.contains("3 members, leader node"))
+        #expect(try Lab.cairn(["plan", "--detailed-exitcode", "-i", lab.inventoryPath]).status == 0)
+    }
+
+    @Test func dedicatedEtcdHosts() throws {
+        let lab = try Lab.up("t-k8s-etcd", hosts: 6)
+        defer { lab.down() }
+        let inventory = try lab.writeInventory("dedicated.yaml", roles: [
+            ("node1", ["etcd"]), ("node2", ["etcd"]), ("node3", ["etcd"]),
+            ("node4", ["control-plane"]), ("node5", ["control-plane"]), ("node6", ["worker"]),
+        ])
+        let apply = try Lab.cairn(["apply", "--yes", "-i", inventory])
+        #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
+        let output = try lab.exec("node4", "kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes -o name")
+        #expect(output.split(separator: "\n").sorted() == ["node/node4", "node/node5", "node/node6"])
+        // etcd hosts are not Kubernetes nodes and run no kubelet.
+        #expect(try lab.exec("node1", "test -e /usr/local/bin/kubelet && echo yes || echo no") == "no\n")
+        #expect(try lab.exec("node4", "grep -c 'https://10.99' /etc/kubernetes/manifests/kube-apiserver.yaml") != "0\n")
+        #expect(try Lab.cairn(["plan", "--detailed-exitcode", "-i", inventory]).status == 0)
+    }
+}
