@@ -24,7 +24,7 @@ public enum BuiltInPhases {
             ControlPlaneJoinPhase(inventory: inventory),
             WorkerJoinPhase(inventory: inventory),
             KubeconfigPhase(inventory: inventory),
-        ]
+        ] + Addons.phases(for: inventory)
         return Dictionary(uniqueKeysWithValues: phases.map { ($0.name, $0) })
     }
 

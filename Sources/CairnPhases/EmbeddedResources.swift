@@ -2,6 +2,315 @@
 // A test compares this with the files, so it cannot drift.
 public enum EmbeddedResources {
     public static let files: [String: String] = [
+        "playbooks/addons/calico-installation.yaml": ##"""
+# Cairn's Calico configuration (operator route): one IPv4 pool, the inventory's pod subnet.
+# Placeholders in double braces are filled by Cairn; everything else is applied as written.
+apiVersion: operator.tigera.io/v1
+kind: Installation
+metadata:
+  name: default
+spec:
+  cni:
+    type: Calico
+  calicoNetwork:
+    ipPools:
+    - name: default-ipv4-ippool
+      cidr: {{podSubnet}}
+      blockSize: {{blockSize}}
+      encapsulation: {{encapsulation}}
+      natOutgoing: {{natOutgoing}}
+      nodeSelector: all()
+"""##,
+        "playbooks/addons/coredns.yaml": ##"""
+# kubeadm's CoreDNS, adjusted in place (server-side apply takes over these fields): replicas
+# spread over distinct nodes, and a disruption budget so that draining a node never takes
+# every replica.
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: coredns
+  namespace: kube-system
+spec:
+  replicas: {{replicas}}
+  template:
+    spec:
+      affinity:
+        podAntiAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+          - labelSelector:
+              matchLabels:
+                k8s-app: kube-dns
+            topologyKey: kubernetes.io/hostname
+      topologySpreadConstraints:
+      - maxSkew: 1
+        topologyKey: kubernetes.io/hostname
+        whenUnsatisfiable: ScheduleAnyway
+        labelSelector:
+          matchLabels:
+            k8s-app: kube-dns
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: coredns
+  namespace: kube-system
+spec:
+  maxUnavailable: 1
+  selector:
+    matchLabels:
+      k8s-app: kube-dns
+"""##,
+        "playbooks/addons/ingress-nginx.yaml": ##"""
+# ingress-nginx (retired upstream in March 2026: no security fixes), adjusted in place:
+# {{replicas}} replicas on distinct nodes and a disruption budget.
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ingress-nginx-controller
+  namespace: ingress-nginx
+spec:
+  replicas: {{replicas}}
+  template:
+    spec:
+{{tolerations}}
+      affinity:
+        podAntiAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+          - labelSelector:
+              matchLabels:
+                app.kubernetes.io/component: controller
+                app.kubernetes.io/name: ingress-nginx
+            topologyKey: kubernetes.io/hostname
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: ingress-nginx-controller
+  namespace: ingress-nginx
+spec:
+  maxUnavailable: 1
+  selector:
+    matchLabels:
+      app.kubernetes.io/component: controller
+      app.kubernetes.io/name: ingress-nginx
+"""##,
+        "playbooks/addons/metallb-pool.yaml": ##"""
+# One MetalLB address pool from the inventory, announced in layer 2.
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata:
+  name: {{name}}
+  namespace: metallb-system
+spec:
+  addresses:
+{{addresses}}
+---
+apiVersion: metallb.io/v1beta1
+kind: L2Advertisement
+metadata:
+  name: {{name}}
+  namespace: metallb-system
+spec:
+  ipAddressPools:
+  - {{name}}
+"""##,
+        "playbooks/addons/metallb-probe.yaml": ##"""
+# A throw-away LoadBalancer service: MetalLB's gate waits for it to get an address from a
+# pool, then deletes it.
+apiVersion: v1
+kind: Service
+metadata:
+  name: cairn-metallb-probe
+  namespace: metallb-system
+spec:
+  type: LoadBalancer
+  selector:
+    app.kubernetes.io/name: cairn-metallb-probe
+  ports:
+  - {name: probe, port: 9, targetPort: 9}
+"""##,
+        "playbooks/addons/rook-ceph-cluster.yaml": ##"""
+# Cairn's Ceph cluster: {{monCount}} mons on distinct hosts, {{mgrCount}} mgrs, OSDs on exactly
+# the devices the inventory names (never "all devices": Ceph wipes what it takes), a
+# replicated pool of size {{poolSize}} with failure domain host, and the default StorageClass.
+apiVersion: ceph.rook.io/v1
+kind: CephCluster
+metadata:
+  name: rook-ceph
+  namespace: rook-ceph
+spec:
+  cephVersion:
+    image: {{cephImage}}
+  dataDirHostPath: /var/lib/rook
+  mon:
+    count: {{monCount}}
+    allowMultiplePerNode: false
+  mgr:
+    count: {{mgrCount}}
+    allowMultiplePerNode: false
+  dashboard:
+    enabled: false
+  storage:
+    useAllNodes: false
+    useAllDevices: false
+    nodes:
+{{nodes}}
+---
+apiVersion: ceph.rook.io/v1
+kind: CephBlockPool
+metadata:
+  name: replicapool
+  namespace: rook-ceph
+spec:
+  failureDomain: host
+  replicated:
+    size: {{poolSize}}
+    requireSafeReplicaSize: true
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: rook-ceph-block
+  annotations:
+    storageclass.kubernetes.io/is-default-class: "true"
+provisioner: rook-ceph.rbd.csi.ceph.com
+parameters:
+  clusterID: rook-ceph
+  pool: replicapool
+  imageFormat: "2"
+  imageFeatures: layering
+  csi.storage.k8s.io/provisioner-secret-name: rook-csi-rbd-provisioner
+  csi.storage.k8s.io/provisioner-secret-namespace: rook-ceph
+  csi.storage.k8s.io/controller-expand-secret-name: rook-csi-rbd-provisioner
+  csi.storage.k8s.io/controller-expand-secret-namespace: rook-ceph
+  csi.storage.k8s.io/node-stage-secret-name: rook-csi-rbd-node
+  csi.storage.k8s.io/node-stage-secret-namespace: rook-ceph
+  csi.storage.k8s.io/fstype: ext4
+reclaimPolicy: Delete
+allowVolumeExpansion: true
+"""##,
+        "playbooks/addons/traefik.yaml": ##"""
+# Traefik as the cluster's ingress controller (Ingress and Gateway API), with {{replicas}}
+# replicas on distinct nodes, a disruption budget and a LoadBalancer service (MetalLB).
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: traefik
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: traefik-ingress-controller
+  namespace: traefik
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: traefik-ingress-controller
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: traefik-ingress-controller
+subjects:
+- kind: ServiceAccount
+  name: traefik-ingress-controller
+  namespace: traefik
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: traefik
+  namespace: traefik
+  labels:
+    app.kubernetes.io/name: traefik
+spec:
+  replicas: {{replicas}}
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: traefik
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: traefik
+    spec:
+      serviceAccountName: traefik-ingress-controller
+{{tolerations}}
+      affinity:
+        podAntiAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+          - labelSelector:
+              matchLabels:
+                app.kubernetes.io/name: traefik
+            topologyKey: kubernetes.io/hostname
+      topologySpreadConstraints:
+      - maxSkew: 1
+        topologyKey: kubernetes.io/hostname
+        whenUnsatisfiable: DoNotSchedule
+        labelSelector:
+          matchLabels:
+            app.kubernetes.io/name: traefik
+      containers:
+      - name: traefik
+        image: docker.io/library/traefik:v{{version}}
+        args:
+        - --entryPoints.web.address=:8000
+        - --entryPoints.websecure.address=:8443
+        - --entryPoints.traefik.address=:9000
+        - --ping=true
+        - --providers.kubernetesingress
+        - --providers.kubernetescrd
+        - --providers.kubernetesgateway
+        - --providers.kubernetesingress.ingressendpoint.publishedservice=traefik/traefik
+        ports:
+        - {name: web, containerPort: 8000}
+        - {name: websecure, containerPort: 8443}
+        - {name: traefik, containerPort: 9000}
+        readinessProbe:
+          httpGet: {path: /ping, port: 9000}
+        livenessProbe:
+          httpGet: {path: /ping, port: 9000}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: traefik
+  namespace: traefik
+spec:
+  maxUnavailable: 1
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: traefik
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: traefik
+  namespace: traefik
+spec:
+  type: LoadBalancer
+  externalTrafficPolicy: Local
+  selector:
+    app.kubernetes.io/name: traefik
+  ports:
+  - {name: web, port: 80, targetPort: web}
+  - {name: websecure, port: 443, targetPort: websecure}
+---
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata:
+  name: traefik
+  annotations:
+    ingressclass.kubernetes.io/is-default-class: "true"
+spec:
+  controller: traefik.io/ingress-controller
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata:
+  name: traefik
+spec:
+  controllerName: traefik.io/gateway-controller
+"""##,
         "playbooks/cluster.yaml": ##"""
 # The phases of `cairn apply`, in dependency order. Cairn reads this file as data: built-in
 # phases are named here, and operators may add hook phases of their own, e.g.
@@ -20,8 +329,11 @@ phases:
   # Read-only: refuse before touching anything when the hosts cannot make the cluster.
   - name: host-checks
     hosts: all
-  - name: prepare-hosts
+  - name: storage-preflight
     needs: [host-checks]
+    hosts: all
+  - name: prepare-hosts
+    needs: [host-checks, storage-preflight]
     hosts: all
 
   # External etcd: certificates made on the operator's machine, binaries and service on the
@@ -56,6 +368,24 @@ phases:
     hosts: {roles: [control-plane, worker]}
   - name: kubeconfig
     needs: [control-plane-init]
+    hosts: {first: control-plane}
+
+  # Add-ons, each verified before the next: applied server-side through kubectl on the first
+  # control-plane host; templates in playbooks/addons/.
+  - name: calico
+    needs: [worker-join]
+    hosts: {first: control-plane}
+  - name: coredns
+    needs: [calico]
+    hosts: {first: control-plane}
+  - name: metallb
+    needs: [coredns]
+    hosts: {first: control-plane}
+  - name: ingress
+    needs: [metallb]
+    hosts: {first: control-plane}
+  - name: rook-ceph
+    needs: [ingress]
     hosts: {first: control-plane}
 """##,
     ]
