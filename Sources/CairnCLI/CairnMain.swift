@@ -20,8 +20,8 @@ struct CairnCommand: AsyncParsableCommand {
             65 invalid inventory or playbook (nothing touched); 68 a host unreachable or
             authentication failed; 75 a verification gate did not pass in time.
             """,
-        subcommands: [Apply.self, Plan.self, Validate.self, Graph.self, Exec.self, Backup.self, Restore.self,
-                      EtcdCommand.self, InventoryCommand.self]
+        subcommands: [Apply.self, Plan.self, Status.self, Validate.self, Graph.self, Exec.self, Kubeconfig.self, Backup.self,
+                      Restore.self, Reset.self, EtcdCommand.self, InventoryCommand.self]
     )
 }
 
@@ -195,6 +195,47 @@ struct InventoryCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("error: \(error.summary)\n".utf8))
                 throw ExitCode(error.exitCode.rawValue)
             }
+        }
+    }
+}
+
+/// `cairn kubeconfig`: the admin kubeconfig that `apply` fetched.
+struct Kubeconfig: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the cluster's admin kubeconfig, or write it to a file (0600).",
+        discussion: """
+              cairn kubeconfig -i cluster.yaml > ~/.kube/config
+              cairn kubeconfig -i cluster.yaml -o admin.conf
+              KUBECONFIG=$(cairn kubeconfig -i cluster.yaml --path) kubectl get nodes
+            """)
+
+    @OptionGroup var inventory: InventoryOptions
+
+    @Option(name: .shortAndLong, help: "Write it to this file (mode 0600) instead of printing it.")
+    var output: String?
+
+    @Flag(help: "Print where the kubeconfig is kept instead of its contents.")
+    var path = false
+
+    func run() async throws {
+        let loaded: LoadedInventory
+        do {
+            loaded = try InventoryLoader().load(path: inventory.inventory)
+        } catch {
+            FileHandle.standardError.write(Data("\(error.summary)\n".utf8))
+            throw ExitCode(error.exitCode.rawValue)
+        }
+        let source = KubeconfigPhase.path(loaded.inventory)
+        guard let data = FileManager.default.contents(atPath: source.path) else {
+            FileHandle.standardError.write(Data("error: no kubeconfig at \(source.path) yet\nnext: run `cairn apply -i \(inventory.inventory)` first\n".utf8))
+            throw ExitCode(CairnExitCode.failure.rawValue)
+        }
+        if path { print(source.path); return }
+        if let output {
+            FileManager.default.createFile(atPath: output, contents: data, attributes: [.posixPermissions: 0o600])
+            print("wrote \(output)")
+        } else {
+            FileHandle.standardOutput.write(data)
         }
     }
 }

@@ -1,0 +1,62 @@
+import CairnCore
+import CairnEngine
+import CairnInventory
+import Foundation
+
+/// `cairn reset`: takes off a host what Cairn put there — kubeadm's state, etcd's data and
+/// unit, the balancer, containerd and the binaries, Cairn's sysctl and module files, CNI state —
+/// so the host is as it was before `apply`. Ceph devices are wiped only when asked.
+public struct ResetPhase: Phase {
+    public let name = "reset"
+    public let title = "Reset hosts"
+    let inventory: Inventory
+    let wipeCephDevices: Bool
+
+    public init(inventory: Inventory, wipeCephDevices: Bool) {
+        self.inventory = inventory
+        self.wipeCephDevices = wipeCephDevices
+    }
+
+    public typealias Facts = NoFacts
+
+    static let script = #"""
+        set -u
+        data=$1; shift
+        if command -v kubeadm >/dev/null 2>&1; then kubeadm reset -f >/dev/null 2>&1 || true; fi
+        for unit in kubelet cairn-vip cairn-apiserver-lb etcd containerd; do
+          systemctl stop "$unit" >/dev/null 2>&1 || true
+          systemctl disable "$unit" >/dev/null 2>&1 || true
+        done
+        rm -f /etc/systemd/system/kubelet.service /etc/systemd/system/etcd.service /etc/systemd/system/containerd.service \
+              /etc/systemd/system/cairn-apiserver-lb.service /etc/systemd/system/cairn-vip.service
+        rm -rf /etc/systemd/system/kubelet.service.d
+        systemctl daemon-reload >/dev/null 2>&1 || true
+        rm -rf /etc/kubernetes /var/lib/kubelet /etc/etcd /etc/etcd.env "$data" /var/lib/etcd \
+               /etc/cni/net.d /var/lib/cni /opt/cni/bin /etc/containerd /var/lib/containerd /run/containerd \
+               /etc/crictl.yaml /etc/cairn /var/lib/cairn /var/cache/cairn /var/lib/rook \
+               /etc/sysctl.d/99-cairn.conf /etc/modules-load.d/cairn.conf
+        for b in kubeadm kubelet kubectl crictl runc etcd etcdctl etcdutl containerd containerd-shim-runc-v2 ctr; do
+          rm -f "/usr/local/bin/$b"
+        done
+        # Processes Cairn's services started and that a stop did not end (static pods).
+        for p in kube-apiserver kube-controller-manager kube-scheduler etcd haproxy keepalived containerd kubelet; do
+          pkill -x "$p" >/dev/null 2>&1 || true
+        done
+        for dev in "$@"; do
+          wipefs -a "$dev" >/dev/null 2>&1 || true
+          dd if=/dev/zero of="$dev" bs=1M count=16 conv=fsync status=none 2>/dev/null || true
+        done
+        """#
+
+    public func plan(facts: [EngineHost: NoFacts], context: PhaseContext) throws -> PhasePlan {
+        let actions = context.hosts.map { host -> Action in
+            let devices = wipeCephDevices ? (inventory.host(named: host.name)?.storageDevices ?? []) : []
+            let summary = "reset \(host.name): kubeadm reset, stop and remove etcd, kubelet, containerd, the balancer; remove Cairn's files"
+                + (devices.isEmpty ? "" : "; WIPE \(devices.joined(separator: ", "))")
+            return .command(host: host.name, summary: summary,
+                            RemoteCommand.script(Self.script, name: "cairn-reset", arguments: [inventory.etcd.dataDir] + devices),
+                            timeout: .seconds(300))
+        }
+        return PhasePlan(actions: actions)
+    }
+}

@@ -1,0 +1,273 @@
+import CairnCore
+import CairnEngine
+import CairnInventory
+import CairnSSH
+import Foundation
+
+/// `cairn status`: one look at the whole cluster. Read-only. The JSON form is documented in
+/// docs/status.md and versioned (`schema`).
+public struct ClusterStatus: Sendable, Encodable {
+    public static let schema = "cairn.dev/status/v1"
+
+    public struct HostStatus: Sendable, Encodable {
+        public var name: String
+        public var roles: [String]
+        public var reachable: Bool
+        public var error: String?
+        public var os: String?
+        public var kubelet: String?
+        public var containerd: String?
+    }
+
+    public struct EtcdStatus: Sendable, Encodable {
+        public var healthy: Bool
+        public var members: [String]
+        public var unhealthy: [String]
+        public var learners: [String]
+        public var leader: String?
+        public var toleratesFailures: Int
+        public var databaseBytes: [String: Int64]
+        public var alarms: [String]
+        public var error: String?
+    }
+
+    public struct EndpointStatus: Sendable, Encodable {
+        public var url: String
+        public var ready: Bool
+        public var apiServers: [String: Bool]
+    }
+
+    public struct NodeStatus: Sendable, Encodable {
+        public var name: String
+        public var ready: Bool
+        public var roles: [String]
+        public var version: String?
+        public var reason: String?
+    }
+
+    public struct WorkloadStatus: Sendable, Encodable {
+        public var name: String
+        public var ready: Int
+        public var desired: Int
+        public var nodes: [String]
+    }
+
+    public struct CephStatus: Sendable, Encodable {
+        public var health: String
+        public var checks: [String]
+        public var monsInQuorum: Int
+        public var mons: Int
+        public var osdsUp: Int
+        public var osdsIn: Int
+        public var osds: Int
+        public var bytesUsed: Int64
+        public var bytesTotal: Int64
+    }
+
+    public var schema = ClusterStatus.schema
+    public var cluster: String
+    public var healthy: Bool
+    public var problems: [String]
+    public var hosts: [HostStatus]
+    public var etcd: EtcdStatus?
+    public var endpoint: EndpointStatus?
+    public var nodes: [NodeStatus]
+    public var addons: [WorkloadStatus]
+    public var ceph: CephStatus?
+
+    /// Gathers everything; unreachable parts become problems, never errors.
+    public static func gather(inventory: Inventory, context: RunContext) async -> ClusterStatus {
+        var status = ClusterStatus(cluster: inventory.name, healthy: true, problems: [], hosts: [], etcd: nil, endpoint: nil,
+                                   nodes: [], addons: [], ceph: nil)
+        // Hosts, in parallel.
+        let hosts = context.hosts
+        let facts = await withTaskGroup(of: (String, Result<NodeFacts, any Error>).self) { group in
+            for host in hosts {
+                group.addTask {
+                    do {
+                        let executor = try await context.executors.executor(for: host)
+                        return (host.name, .success(try await NodeFacts.gather(executor: executor, advertise: "", parts: [.system, .packages])))
+                    } catch {
+                        return (host.name, .failure(error))
+                    }
+                }
+            }
+            var results: [String: Result<NodeFacts, any Error>] = [:]
+            for await (name, result) in group { results[name] = result }
+            return results
+        }
+        for host in inventory.hosts {
+            var entry = HostStatus(name: host.name, roles: host.roles.map(\.rawValue), reachable: false)
+            switch facts[host.name] {
+            case .success(let node):
+                entry.reachable = true
+                entry.os = "\(node.os) \(node.osVersion)"
+                entry.kubelet = node.versions["kubelet"].flatMap { $0.isEmpty ? nil : $0 }
+                entry.containerd = node.versions["containerd"].flatMap { $0.isEmpty ? nil : $0 }
+            case .failure(let error):
+                entry.error = (error as? any CairnReportableError)?.summary ?? "\(error)"
+                status.problems.append("\(host.name) unreachable: \(entry.error!)")
+            case nil:
+                break
+            }
+            status.hosts.append(entry)
+        }
+
+        // etcd.
+        let members = inventory.etcdHosts.map { EtcdMemberSpec(host: $0) }
+        let etcdHosts = hosts.filter { $0.roles.contains(Role.etcd.rawValue) }
+        do {
+            let report = try await EtcdHealthCheck.report(members: members, hosts: etcdHosts, context: context)
+            status.etcd = EtcdStatus(healthy: report.unhealthy.isEmpty && report.leader != nil && report.alarms.isEmpty,
+                                     members: report.members, unhealthy: report.unhealthy, learners: report.learners,
+                                     leader: report.leader, toleratesFailures: report.tolerates, databaseBytes: report.dbSizes,
+                                     alarms: report.alarms)
+            if !report.unhealthy.isEmpty { status.problems.append("etcd: \(report.unhealthy.joined(separator: ", ")) not healthy" + (report.hasQuorum ? "" : " — QUORUM LOST")) }
+            if !report.alarms.isEmpty { status.problems.append("etcd alarms: " + report.alarms.joined(separator: "; ")) }
+        } catch {
+            status.etcd = EtcdStatus(healthy: false, members: [], unhealthy: members.map(\.name), learners: [], leader: nil,
+                                     toleratesFailures: 0, databaseBytes: [:], alarms: [], error: (error as? any CairnReportableError)?.summary ?? "\(error)")
+            status.problems.append("etcd: no member answers")
+        }
+
+        // The API, from the first reachable control-plane host.
+        let controlPlanes = hosts.filter { $0.roles.contains(Role.controlPlane.rawValue) }
+        if let anchorHost = controlPlanes.first(where: { if case .success = facts[$0.name] { return true }; return false }),
+           let executor = try? await context.executors.executor(for: anchorHost) {
+            let endpoint = inventory.kubernetes.apiEndpoint
+            let url = "https://\(KubeadmConfig.endpoint(inventory))"
+            let ready = (try? await executor.run(RemoteCommand("curl", ["-sk", "--max-time", "3", url + "/readyz"])).stdoutText) == "ok"
+            var servers: [String: Bool] = [:]
+            for host in inventory.controlPlaneHosts {
+                let answer = try? await executor.run(RemoteCommand("curl", ["-sk", "--max-time", "3", "https://\(host.internalAddress):6443/readyz"]))
+                servers[host.name] = answer?.stdoutText == "ok"
+                if servers[host.name] != true { status.problems.append("kube-apiserver on \(host.name) is not ready") }
+            }
+            status.endpoint = EndpointStatus(url: endpoint.url, ready: ready, apiServers: servers)
+            if !ready { status.problems.append("the API endpoint \(url) is not ready") }
+            let kubectl = Kubectl(executor: executor)
+            if ready {
+                await gatherKubernetes(into: &status, kubectl: kubectl, inventory: inventory)
+            }
+        } else if !inventory.controlPlaneHosts.isEmpty {
+            status.problems.append("no control-plane host answers")
+        }
+        status.healthy = status.problems.isEmpty
+        return status
+    }
+
+    static func gatherKubernetes(into status: inout ClusterStatus, kubectl: Kubectl, inventory: Inventory) async {
+        if let nodes = try? await kubectl.items(["nodes"]) {
+            for node in nodes {
+                let name = Gates.string(node, "metadata", "name") ?? "?"
+                let labels = (node["metadata"] as? [String: Any])?["labels"] as? [String: String] ?? [:]
+                let conditions = (node["status"] as? [String: Any])?["conditions"] as? [[String: Any]] ?? []
+                let readyCondition = conditions.first { $0["type"] as? String == "Ready" }
+                let ready = readyCondition?["status"] as? String == "True"
+                let roles = labels.keys.filter { $0.hasPrefix("node-role.kubernetes.io/") }.map { String($0.dropFirst("node-role.kubernetes.io/".count)) }.sorted()
+                status.nodes.append(NodeStatus(name: name, ready: ready, roles: roles, version: Gates.string(node, "status", "nodeInfo", "kubeletVersion"),
+                                               reason: ready ? nil : (readyCondition?["message"] as? String ?? readyCondition?["reason"] as? String)))
+                if !ready { status.problems.append("node \(name) is not Ready") }
+            }
+            let registered = Set(status.nodes.map(\.name))
+            for host in inventory.hosts where (host.has(.controlPlane) || host.has(.worker)) && !registered.contains(host.name) {
+                status.problems.append("node \(host.name) is not registered")
+            }
+        }
+        let workloads: [(String, String, String, String, Bool)] = [
+            ("calico-node", "calico-system", "daemonset", "k8s-app=calico-node", inventory.addons.calico.enabled),
+            ("coredns", "kube-system", "deployment", "k8s-app=kube-dns", true),
+            ("metallb-controller", "metallb-system", "deployment/controller", "component=controller", inventory.addons.metallb.enabled),
+            ("metallb-speaker", "metallb-system", "daemonset/speaker", "component=speaker", inventory.addons.metallb.enabled),
+            (inventory.addons.ingress.controller == .traefik ? "traefik" : "ingress-nginx-controller",
+             inventory.addons.ingress.controller == .traefik ? "traefik" : "ingress-nginx", "deployment",
+             inventory.addons.ingress.controller == .traefik ? "app.kubernetes.io/name=traefik" : "app.kubernetes.io/component=controller",
+             inventory.addons.ingress.enabled),
+            ("rook-ceph-operator", "rook-ceph", "deployment", "app=rook-ceph-operator", inventory.addons.rookCeph.enabled),
+        ]
+        for (name, namespace, kind, selector, enabled) in workloads where enabled {
+            let resource = kind.contains("/") ? kind : "\(kind)/\(name)"
+            guard let object = try? await kubectl.json([resource, "-n", namespace]) else {
+                status.problems.append("\(name) is not installed"); continue
+            }
+            let isDaemonSet = resource.hasPrefix("daemonset")
+            let desired = isDaemonSet ? Gates.int(object, "status", "desiredNumberScheduled") : Gates.int(object, "spec", "replicas")
+            let ready = isDaemonSet ? Gates.int(object, "status", "numberReady") : Gates.int(object, "status", "availableReplicas")
+            let pods = (try? await kubectl.items(["pods", "-n", namespace, "-l", selector])) ?? []
+            let nodes = Set(pods.compactMap { Gates.string($0, "spec", "nodeName") }).sorted()
+            status.addons.append(WorkloadStatus(name: name, ready: ready, desired: desired, nodes: nodes))
+            if ready < desired || desired == 0 { status.problems.append("\(name): \(ready)/\(desired) ready") }
+        }
+        if inventory.addons.rookCeph.enabled,
+           let output = try? await kubectl.run(["-n", "rook-ceph", "exec", "deploy/rook-ceph-tools", "--", "ceph", "status", "-f", "json"]),
+           output.succeeded, let ceph = try? JSONSerialization.jsonObject(with: output.stdout) as? [String: Any] {
+            let health = ceph["health"] as? [String: Any]
+            let osdmap = (ceph["osdmap"] as? [String: Any]).map { ($0["osdmap"] as? [String: Any]) ?? $0 } ?? [:]
+            let pgmap = ceph["pgmap"] as? [String: Any] ?? [:]
+            let checks = (health?["checks"] as? [String: Any] ?? [:]).map { "\($0.key): \(Gates.string($0.value, "summary", "message") ?? "")" }.sorted()
+            let cephStatus = CephStatus(health: health?["status"] as? String ?? "unknown", checks: checks,
+                                        monsInQuorum: (ceph["quorum_names"] as? [String])?.count ?? 0,
+                                        mons: Gates.int(ceph, "monmap", "num_mons"),
+                                        osdsUp: Gates.int(osdmap, "num_up_osds"), osdsIn: Gates.int(osdmap, "num_in_osds"), osds: Gates.int(osdmap, "num_osds"),
+                                        bytesUsed: Int64(Gates.int(pgmap, "bytes_used")), bytesTotal: Int64(Gates.int(pgmap, "bytes_total")))
+            status.ceph = cephStatus
+            if cephStatus.health != "HEALTH_OK" { status.problems.append("ceph \(cephStatus.health): " + checks.joined(separator: "; ")) }
+        }
+    }
+
+    /// The one-screen text form.
+    public func render(colors: (ok: (String) -> String, bad: (String) -> String, bold: (String) -> String)) -> String {
+        var lines: [String] = []
+        lines.append(colors.bold("Cluster \(cluster)") + ": " + (healthy ? colors.ok("healthy") : colors.bad("DEGRADED (\(problems.count) problem\(problems.count == 1 ? "" : "s"))")))
+        lines.append("")
+        lines.append(colors.bold("Hosts"))
+        for host in hosts {
+            let state = host.reachable ? colors.ok("reachable") : colors.bad("UNREACHABLE")
+            let details = [host.os, host.kubelet.map { "kubelet \($0)" }, host.containerd.map { "containerd \($0)" }].compactMap { $0 }.joined(separator: ", ")
+            lines.append("  \(host.name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(state)  \(host.roles.joined(separator: ","))  \(details)")
+        }
+        if let etcd {
+            lines.append("")
+            let leader = etcd.leader.map { "leader \($0)" } ?? colors.bad("no leader")
+            lines.append(colors.bold("etcd") + ": \(etcd.members.count) members, \(leader), tolerates \(etcd.toleratesFailures) failure\(etcd.toleratesFailures == 1 ? "" : "s")"
+                         + (etcd.unhealthy.isEmpty ? "" : colors.bad(", down: " + etcd.unhealthy.joined(separator: ", "))))
+            let sizes = etcd.databaseBytes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value / 1024 / 1024) MiB" }
+            if !sizes.isEmpty { lines.append("  database: " + sizes.joined(separator: ", ")) }
+            if !etcd.alarms.isEmpty { lines.append("  " + colors.bad("alarms: " + etcd.alarms.joined(separator: "; "))) }
+        }
+        if let endpoint {
+            lines.append("")
+            lines.append(colors.bold("API") + " \(endpoint.url): " + (endpoint.ready ? colors.ok("ready") : colors.bad("NOT READY")))
+            lines.append("  " + endpoint.apiServers.sorted { $0.key < $1.key }.map { "\($0.key) " + ($0.value ? colors.ok("ready") : colors.bad("not ready")) }.joined(separator: ", "))
+        }
+        if !nodes.isEmpty {
+            lines.append("")
+            lines.append(colors.bold("Nodes"))
+            for node in nodes {
+                lines.append("  \(node.name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(node.ready ? colors.ok("Ready") : colors.bad("NotReady"))  \(node.roles.joined(separator: ","))  \(node.version ?? "")"
+                             + (node.reason.map { "  (\($0))" } ?? ""))
+            }
+        }
+        if !addons.isEmpty {
+            lines.append("")
+            lines.append(colors.bold("Add-ons"))
+            for addon in addons {
+                let counts = "\(addon.ready)/\(addon.desired)"
+                lines.append("  \(addon.name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(addon.ready >= addon.desired && addon.desired > 0 ? colors.ok(counts) : colors.bad(counts))  on \(addon.nodes.joined(separator: ", "))")
+            }
+        }
+        if let ceph {
+            lines.append("")
+            lines.append(colors.bold("Ceph") + ": " + (ceph.health == "HEALTH_OK" ? colors.ok(ceph.health) : colors.bad(ceph.health))
+                         + ", mons \(ceph.monsInQuorum)/\(ceph.mons) in quorum, OSDs \(ceph.osdsUp) up / \(ceph.osdsIn) in / \(ceph.osds)"
+                         + (ceph.bytesTotal > 0 ? ", \(ceph.bytesUsed / 1_048_576) of \(ceph.bytesTotal / 1_048_576) MiB used" : ""))
+            for check in ceph.checks { lines.append("  " + colors.bad(check)) }
+        }
+        if !problems.isEmpty {
+            lines.append("")
+            lines.append(colors.bold("Problems"))
+            for problem in problems { lines.append("  - " + problem) }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
