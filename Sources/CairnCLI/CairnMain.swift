@@ -21,7 +21,7 @@ struct CairnCommand: AsyncParsableCommand {
             authentication failed; 75 a verification gate did not pass in time.
             """,
         subcommands: [Apply.self, Plan.self, Status.self, Validate.self, Graph.self, Exec.self, Kubeconfig.self, Backup.self,
-                      Restore.self, Reset.self, EtcdCommand.self, InventoryCommand.self]
+                      Restore.self, Reset.self, Report.self, EtcdCommand.self, InventoryCommand.self]
     )
 }
 
@@ -237,5 +237,42 @@ struct Kubeconfig: AsyncParsableCommand {
         } else {
             FileHandle.standardOutput.write(data)
         }
+    }
+}
+
+/// `cairn report`: where a run's HTML report is (rendered again from its journal).
+struct Report: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the path of a run's HTML report (timeline per host, gate results).",
+        discussion: """
+            Every run writes STATE/runs/RUN/journal.jsonl and report.html. Without RUN, the latest.
+              cairn report -i cluster.yaml
+              xdg-open "$(cairn report -i cluster.yaml)"
+            """)
+
+    @OptionGroup var inventory: InventoryOptions
+
+    @Argument(help: "The run id (default: the latest run).")
+    var run: String?
+
+    func run() async throws {
+        let loaded: LoadedInventory
+        do {
+            loaded = try InventoryLoader().load(path: inventory.inventory)
+        } catch {
+            FileHandle.standardError.write(Data("\(error.summary)\n".utf8))
+            throw ExitCode(error.exitCode.rawValue)
+        }
+        let runs = URL(fileURLWithPath: loaded.inventory.stateDirectory).appendingPathComponent("runs")
+        let directory = runs.appendingPathComponent(run ?? "latest").resolvingSymlinksInPath()
+        let journal = directory.appendingPathComponent("journal.jsonl")
+        guard FileManager.default.fileExists(atPath: journal.path) else {
+            FileHandle.standardError.write(Data("error: no run \(run ?? "yet") in \(runs.path)\n".utf8))
+            throw ExitCode(CairnExitCode.failure.rawValue)
+        }
+        let html = try RunReport.render(journal: journal)
+        let url = directory.appendingPathComponent("report.html")
+        FileManager.default.createFile(atPath: url.path, contents: Data(html.utf8), attributes: [.posixPermissions: 0o600])
+        print(url.path)
     }
 }

@@ -198,7 +198,10 @@ public struct ClusterRunner: Sendable {
         func sinks(showPlans: Bool, id: String) -> (any RunEventSink, RecordingEventSink) {
             let recording = RecordingEventSink()
             var all: [any RunEventSink] = [recording]
-            if let journal = try? Journal(stateDirectory: prepared.stateDirectory, runID: id, redactor: redactor) { all.append(journal) }
+            if let journal = try? Journal(stateDirectory: prepared.stateDirectory, runID: id, redactor: redactor) {
+                all.append(journal)
+                all.append(ReportWriter(journal: journal.url))
+            }
             switch request.output {
             case .json: all.append(JSONLinesReporter(out: stdout))
             case .text: all.append(stdout.isTerminal ? LiveReporter(out: stdout, showPlans: showPlans) as any RunEventSink
@@ -341,5 +344,19 @@ extension ClusterRunner {
         }
         await provider.shutdown()
         return status
+    }
+}
+
+/// Writes `report.html` beside the journal when the run finishes.
+struct ReportWriter: RunEventSink {
+    let journal: URL
+
+    func emit(_ event: RunEvent) {
+        guard case .runFinished = event else { return }
+        // The journal sink comes first in the fan-out, so the last line is written already.
+        if let html = try? RunReport.render(journal: journal) {
+            let url = journal.deletingLastPathComponent().appendingPathComponent("report.html")
+            _ = FileManager.default.createFile(atPath: url.path, contents: Data(html.utf8), attributes: [.posixPermissions: 0o600])
+        }
     }
 }

@@ -46,9 +46,9 @@ public struct RunLock: Sendable {
           printf 'run=%s\nowner=%s\nstarted=%s\nheartbeat=%s\n' "$run" "$owner" "$1" "$now" > "$tmp"
           chmod 600 "$tmp"
         }
-        mkdir -p -m 700 "$(dirname "$lock")"
         case $action in
         acquire|break)
+          mkdir -p -m 700 "$(dirname "$lock")"
           if [ "$action" = break ]; then rm -f "$lock"; fi
           write_tmp "$now"
           if ln "$tmp" "$lock" 2>/dev/null; then rm -f "$tmp"; echo acquired; exit 0; fi
@@ -60,6 +60,7 @@ public struct RunLock: Sendable {
         heartbeat)
           read_lock
           if [ "$held_run" != "$run" ]; then echo lost; exit 0; fi
+          mkdir -p -m 700 "$(dirname "$lock")"
           started=$(sed -n 's/^started=//p' "$lock")
           write_tmp "$started"
           mv -f "$tmp" "$lock"
@@ -68,6 +69,8 @@ public struct RunLock: Sendable {
         release)
           read_lock
           if [ "$held_run" = "$run" ]; then rm -f "$lock"; echo released; else echo lost; fi
+          # Leave no empty directory behind (a reset removes everything else of Cairn's).
+          rmdir "$(dirname "$lock")" 2>/dev/null || true
           ;;
         inspect)
           if [ -e "$lock" ]; then read_lock

@@ -38,6 +38,7 @@ public struct ResetPhase: Phase {
         for b in kubeadm kubelet kubectl crictl runc etcd etcdctl etcdutl containerd containerd-shim-runc-v2 ctr; do
           rm -f "/usr/local/bin/$b"
         done
+        rmdir /opt/cni 2>/dev/null || true
         # Processes Cairn's services started and that a stop did not end (static pods).
         for p in kube-apiserver kube-controller-manager kube-scheduler etcd haproxy keepalived containerd kubelet; do
           pkill -x "$p" >/dev/null 2>&1 || true
