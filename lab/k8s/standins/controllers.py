@@ -118,6 +118,11 @@ class KCM:
             addons.sync(self)
         except (ApiError, ConnError) as e:
             log("kcm", "addons: %s", e)
+        try:
+            import jobs
+            jobs.sync(self)
+        except (ApiError, ConnError) as e:
+            log("kcm", "jobs: %s", e)
 
     # --- nodes ---
     def node_lifecycle(self):

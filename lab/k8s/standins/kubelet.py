@@ -593,6 +593,8 @@ class Kubelet:
         uid = p["metadata"]["uid"]
         t = rfc3339()
         cur = p.get("status") or {}
+        if cur.get("phase") in ("Succeeded", "Failed"):
+            return None   # terminal: the containers have exited
         start = cur.get("startTime") or t
         host_net = p["spec"].get("hostNetwork", False)
         containers = p["spec"].get("containers") or []
@@ -669,6 +671,8 @@ class Kubelet:
                  {"type": "Ready", "status": rs, "lastProbeTime": None, "lastTransitionTime": t if ready else start},
                  {"type": "ContainersReady", "status": rs, "lastProbeTime": None, "lastTransitionTime": t if ready else start},
                  sched]
+        if ready and p["spec"].get("restartPolicy", "Always") != "Always":
+            return completed_status(p, base, cur, start, running_since, t, ip)
         if ready:
             prev = {c["type"]: c for c in cur.get("conditions") or []}
             for c in conds:
@@ -785,6 +789,26 @@ class Kubelet:
                     traceback.print_exc()
                     log("kubelet", "sync failed: %s", e)
             time.sleep(1.0)
+
+
+def completed_status(p, base, cur, start, started, t, ip):
+    """A run-to-completion pod (restartPolicy Never/OnFailure, e.g. a Job's) whose containers ran:
+    they exit 0 one sync after starting (no process runs in the lab)."""
+    uid = p["metadata"]["uid"]
+    containers = p["spec"].get("containers") or []
+    done = {"reason": "PodCompleted", "lastProbeTime": None, "lastTransitionTime": t}
+    return dict(base, phase="Succeeded", podIP=ip, podIPs=[{"ip": ip}], conditions=[
+        {"type": "PodReadyToStartContainers", "status": "False", "lastProbeTime": None, "lastTransitionTime": t},
+        dict(done, type="Initialized", status="True"), dict(done, type="Ready", status="False"),
+        dict(done, type="ContainersReady", status="False"),
+        {"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": start}],
+        containerStatuses=[{"name": c["name"], "image": c.get("image"),
+                            "imageID": "%s@sha256:%s" % (c.get("image", "").rsplit(":", 1)[0],
+                                                        hashlib.sha256(c.get("image", "").encode()).hexdigest()),
+                            "containerID": "containerd://" + hashlib.sha256((uid + c["name"]).encode()).hexdigest(),
+                            "ready": False, "started": False, "restartCount": 0,
+                            "state": {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": started,
+                                                     "finishedAt": t}}, "lastState": {}} for c in containers])
 
 
 def _status_key(st):
