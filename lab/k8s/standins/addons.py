@@ -100,6 +100,39 @@ def cluster_pod_subnet(kcm):
         return None
 
 
+# the Calico release each tigera-operator image deploys (the operator has it built in)
+OPERATOR_CALICO = {"v1.36.7": "v3.29.3", "v1.38.0": "v3.30.0", "v1.40.0": "v3.31.0"}
+
+
+def calico_version(op):
+    for c in (((op.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []:
+        tag = (c.get("image") or "").rsplit(":", 1)[-1]
+        if tag in OPERATOR_CALICO:
+            return OPERATOR_CALICO[tag]
+    return "v3.29.3"
+
+
+def calico_ippools(kcm, pools, owner):
+    """The operator writes the Installation's pools as crd.projectcalico.org IPPools (when the CRD is there)."""
+    if not crd_exists(kcm, "ippools.crd.projectcalico.org"):
+        return
+    for i, p in enumerate(pools):
+        cidr = p.get("cidr", "")
+        v6 = ":" in cidr
+        name = p.get("name") or ("default-ipv6-ippool" if v6 else "default-ipv4-ippool" if i == 0 else
+                                 "default-ipv4-ippool-%d" % i)
+        enc = p.get("encapsulation", "IPIP")
+        ensure(kcm, "/apis/crd.projectcalico.org/v1/ippools", {
+            "apiVersion": "crd.projectcalico.org/v1", "kind": "IPPool",
+            "metadata": {"name": name, "ownerReferences": owner},
+            "spec": {"cidr": cidr, "blockSize": p.get("blockSize", 122 if v6 else 26),
+                     "ipipMode": {"IPIP": "Always", "IPIPCrossSubnet": "CrossSubnet"}.get(enc, "Never"),
+                     "vxlanMode": {"VXLAN": "Always", "VXLANCrossSubnet": "CrossSubnet"}.get(enc, "Never"),
+                     "natOutgoing": p.get("natOutgoing", "Enabled") == "Enabled",
+                     "nodeSelector": p.get("nodeSelector", "all()"),
+                     "disableBGPExport": p.get("disableBGPExport", False), "allowedUses": ["Workload", "Tunnel"]}})
+
+
 def tigera_condition(typ, status, reason, msg):
     return {"type": typ, "status": status, "reason": reason, "message": msg, "lastTransitionTime": rfc3339(),
             "observedGeneration": 1}
@@ -115,7 +148,7 @@ def calico_sync(kcm, deps):
         return
     spec = inst.get("spec") or {}
     registry = (spec.get("registry") or "docker.io/").rstrip("/") + "/"
-    version = "v3.29.3"
+    version = calico_version(op)
     degraded = None
     pod_subnet = cluster_pod_subnet(kcm)
     pools = ((spec.get("calicoNetwork") or {}).get("ipPools") or [])
@@ -140,6 +173,7 @@ def calico_sync(kcm, deps):
         "name": "calico-system", "labels": {"name": "calico-system", "pod-security.kubernetes.io/enforce": "privileged"}}})
     owner = [{"apiVersion": "operator.tigera.io/v1", "kind": "Installation", "name": "default",
               "uid": inst["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}]
+    calico_ippools(kcm, pools, owner)
     node_labels = {"k8s-app": "calico-node"}
     ensure(kcm, "/apis/apps/v1/namespaces/calico-system/daemonsets", {
         "apiVersion": "apps/v1", "kind": "DaemonSet",

@@ -12,7 +12,7 @@ import jsonpath
 import labelsel as sel
 from apiclient import ApiError, Client, ConnError, KubeConfig
 from common import Fatal, age, k8s_version, parse_duration, yaml_dump
-from resources import Resource, crd_resource
+from resources import BUILTINS, Resource, crd_resource
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
@@ -156,7 +156,10 @@ class Ctx:
                 cands.append(r)
         if not cands:
             raise Fatal('error: the server doesn\'t have a resource type "%s"' % name)
-        cands.sort(key=lambda r: (r.group not in ("", "apps"), r.group))
+        # core and apps first, then built-in groups before CRD groups (kubectl's discovery priority):
+        # networkpolicies is networking.k8s.io's, not Calico's crd.projectcalico.org
+        builtin = {r.group for r in BUILTINS}
+        cands.sort(key=lambda r: (r.group not in ("", "apps"), r.group not in builtin, r.group))
         return cands[0]
 
     def by_kind(self, api_version, kind):

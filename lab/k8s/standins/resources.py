@@ -178,8 +178,9 @@ class Registry:
                 cands.append(r)
         if not cands:
             return None
-        # prefer the core and apps groups, like kubectl's priority
-        cands.sort(key=lambda r: (r.group not in ("", "apps"), r.group))
+        # prefer the core and apps groups, then built-in groups over CRDs (networkpolicies is
+        # networking.k8s.io, not Calico's crd.projectcalico.org), like kubectl's priority
+        cands.sort(key=lambda r: (r.group not in ("", "apps"), r.crd is not None, r.group))
         return cands[0]
 
 
