@@ -1,0 +1,145 @@
+"""The add-on manifests of the lab mirror (lab/k8s/manifests: stand-ins for upstream manifests) are
+well-formed and carry what the simulated controllers key on. No lab needed."""
+import os
+import unittest
+
+import yaml
+
+ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "manifests")
+EXPECTED = [
+    "raw.githubusercontent.com/projectcalico/calico/v3.31.0/manifests/operator-crds.yaml",
+    "raw.githubusercontent.com/projectcalico/calico/v3.31.0/manifests/tigera-operator.yaml",
+    "raw.githubusercontent.com/metallb/metallb/v0.16.1/config/manifests/metallb-native.yaml",
+    "raw.githubusercontent.com/traefik/traefik/v3.5.0/docs/content/reference/dynamic-configuration/"
+    "kubernetes-crd-definition-v1.yml",
+    "raw.githubusercontent.com/traefik/traefik/v3.5.0/docs/content/reference/dynamic-configuration/"
+    "kubernetes-crd-rbac.yml",
+    "github.com/kubernetes-sigs/gateway-api/releases/download/v1.3.0/standard-install.yaml",
+    "raw.githubusercontent.com/kubernetes/ingress-nginx/controller-v1.13.3/deploy/static/provider/cloud/deploy.yaml",
+    "raw.githubusercontent.com/rook/rook/v1.20.6/deploy/examples/crds.yaml",
+    "raw.githubusercontent.com/rook/rook/v1.20.6/deploy/examples/common.yaml",
+    "raw.githubusercontent.com/rook/rook/v1.20.6/deploy/examples/csi-operator.yaml",
+    "raw.githubusercontent.com/rook/rook/v1.20.6/deploy/examples/operator.yaml",
+    "raw.githubusercontent.com/rook/rook/v1.20.6/deploy/examples/toolbox.yaml",
+]
+
+
+def load(rel):
+    with open(os.path.join(ROOT, rel)) as f:
+        text = f.read()
+    return text, [d for d in yaml.safe_load_all(text) if d]
+
+
+def find(docs, kind, name, ns=None):
+    for d in docs:
+        if d["kind"] == kind and d["metadata"]["name"] == name and d["metadata"].get("namespace") == ns:
+            return d
+    raise AssertionError("no %s %s/%s" % (kind, ns, name))
+
+
+class ManifestTests(unittest.TestCase):
+    def test_exactly_the_expected_files_with_the_stand_in_header(self):
+        found = sorted(os.path.relpath(os.path.join(dp, f), ROOT) for dp, _, fs in os.walk(ROOT) for f in fs)
+        self.assertEqual(found, sorted(EXPECTED))
+        for rel in EXPECTED:
+            text, docs = load(rel)
+            self.assertTrue(text.startswith("# Cairn lab STAND-IN for the upstream manifest\n#   https://%s\n" % rel), rel)
+            self.assertTrue(docs, rel)
+            for d in docs:
+                self.assertIn("apiVersion", d, rel)
+                self.assertIn("kind", d, rel)
+                self.assertIn("name", d["metadata"], rel)
+
+    def test_crds_are_shaped_like_real_ones(self):
+        for rel in EXPECTED:
+            for d in load(rel)[1]:
+                if d["kind"] != "CustomResourceDefinition":
+                    continue
+                spec = d["spec"]
+                self.assertEqual(d["apiVersion"], "apiextensions.k8s.io/v1")
+                self.assertEqual(d["metadata"]["name"], "%s.%s" % (spec["names"]["plural"], spec["group"]))
+                self.assertIn(spec["scope"], ("Namespaced", "Cluster"))
+                self.assertEqual(spec["names"]["listKind"], spec["names"]["kind"] + "List")
+                self.assertEqual(sum(1 for v in spec["versions"] if v["storage"]), 1, d["metadata"]["name"])
+                for v in spec["versions"]:
+                    self.assertTrue(v["served"])
+                    self.assertTrue(v["schema"]["openAPIV3Schema"]["x-kubernetes-preserve-unknown-fields"])
+
+    def crd_names(self, rel):
+        return {d["metadata"]["name"] for d in load(rel)[1] if d["kind"] == "CustomResourceDefinition"}
+
+    def test_calico(self):
+        crds = self.crd_names(EXPECTED[0])
+        self.assertTrue({"installations.operator.tigera.io", "apiservers.operator.tigera.io",
+                         "tigerastatuses.operator.tigera.io", "ippools.crd.projectcalico.org"} <= crds)
+        docs = load(EXPECTED[1])[1]
+        find(docs, "Namespace", "tigera-operator")
+        dep = find(docs, "Deployment", "tigera-operator", "tigera-operator")
+        pod = dep["spec"]["template"]["spec"]
+        self.assertEqual(pod["containers"][0]["image"], "quay.io/tigera/operator:v1.40.0")
+        self.assertTrue(pod["hostNetwork"])
+        self.assertEqual(sorted(t["effect"] for t in pod["tolerations"] if t.get("operator") == "Exists"
+                                and "key" not in t), ["NoExecute", "NoSchedule"])
+
+    def test_metallb(self):
+        docs = load(EXPECTED[2])[1]
+        ns = find(docs, "Namespace", "metallb-system")
+        self.assertEqual(ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"], "privileged")
+        self.assertTrue({"%s.metallb.io" % p for p in ("ipaddresspools", "l2advertisements", "bgpadvertisements",
+                                                        "bgppeers", "bfdprofiles", "communities", "servicel2statuses")}
+                        <= self.crd_names(EXPECTED[2]))
+        ctrl = find(docs, "Deployment", "controller", "metallb-system")
+        self.assertEqual(ctrl["metadata"]["labels"], {"app": "metallb", "component": "controller"})
+        find(docs, "DaemonSet", "speaker", "metallb-system")
+        svc = find(docs, "Service", "metallb-webhook-service", "metallb-system")
+        tl = ctrl["spec"]["template"]["metadata"]["labels"]
+        self.assertTrue(all(tl.get(k) == v for k, v in svc["spec"]["selector"].items()))
+        wh = find(docs, "ValidatingWebhookConfiguration", "metallb-webhook-configuration")
+        pools = [w for w in wh["webhooks"] if "ipaddresspools" in w["rules"][0]["resources"]]
+        self.assertEqual(pools[0]["failurePolicy"], "Fail")
+        self.assertEqual(pools[0]["clientConfig"]["service"]["name"], "metallb-webhook-service")
+        # the webhook configuration comes last, after the controller it needs
+        self.assertEqual(docs[-1]["kind"], "ValidatingWebhookConfiguration")
+
+    def test_traefik_and_gateway_api(self):
+        self.assertTrue({"%s.traefik.io" % p for p in ("ingressroutes", "middlewares", "tlsoptions",
+                                                        "serverstransports", "traefikservices")}
+                        <= self.crd_names(EXPECTED[3]))
+        docs = load(EXPECTED[4])[1]
+        find(docs, "ClusterRole", "traefik-ingress-controller")
+        find(docs, "ClusterRoleBinding", "traefik-ingress-controller")
+        self.assertEqual({"%s.gateway.networking.k8s.io" % p for p in ("gatewayclasses", "gateways", "httproutes",
+                                                                       "grpcroutes", "referencegrants")},
+                         self.crd_names(EXPECTED[5]))
+
+    def test_ingress_nginx(self):
+        docs = load(EXPECTED[6])[1]
+        svc = find(docs, "Service", "ingress-nginx-controller", "ingress-nginx")
+        self.assertEqual(svc["spec"]["type"], "LoadBalancer")
+        find(docs, "Service", "ingress-nginx-controller-admission", "ingress-nginx")
+        dep = find(docs, "Deployment", "ingress-nginx-controller", "ingress-nginx")
+        self.assertEqual(dep["spec"]["template"]["spec"]["containers"][0]["image"],
+                         "registry.k8s.io/ingress-nginx/controller:v1.13.3")
+        find(docs, "IngressClass", "nginx")
+        for j in ("create", "patch"):
+            job = find(docs, "Job", "ingress-nginx-admission-" + j, "ingress-nginx")
+            self.assertIn("kube-webhook-certgen", job["spec"]["template"]["spec"]["containers"][0]["image"])
+            self.assertEqual(job["spec"]["template"]["spec"]["restartPolicy"], "OnFailure")
+        wh = find(docs, "ValidatingWebhookConfiguration", "ingress-nginx-admission")
+        self.assertEqual(wh["webhooks"][0]["failurePolicy"], "Fail")
+
+    def test_rook(self):
+        self.assertTrue({"%s.ceph.rook.io" % p for p in ("cephclusters", "cephblockpools", "cephfilesystems",
+                                                          "cephobjectstores")} <= self.crd_names(EXPECTED[7]))
+        find(load(EXPECTED[8])[1], "Namespace", "rook-ceph")
+        find(load(EXPECTED[9])[1], "Deployment", "ceph-csi-controller-manager", "rook-ceph")
+        docs = load(EXPECTED[10])[1]
+        find(docs, "ConfigMap", "rook-ceph-operator-config", "rook-ceph")
+        op = find(docs, "Deployment", "rook-ceph-operator", "rook-ceph")
+        self.assertEqual(op["spec"]["template"]["metadata"]["labels"], {"app": "rook-ceph-operator"})
+        self.assertEqual(op["spec"]["template"]["spec"]["containers"][0]["image"], "docker.io/rook/ceph:v1.20.6")
+        find(load(EXPECTED[11])[1], "Deployment", "rook-ceph-tools", "rook-ceph")
+
+
+if __name__ == "__main__":
+    unittest.main()
