@@ -96,10 +96,12 @@ struct Exec: AsyncParsableCommand {
                 return .failure(error)
             }
         }
+        let connections = await provider.connectionsOpened.values.reduce(0, +)
         await provider.shutdown()
         let failed = results.filter { if case .success(let output) = $0 { return !output.succeeded }; return true }.count
         let unreachable = results.filter { if case .failure = $0 { return true }; return false }.count
-        err.line(out.dim("\(engineHosts.count) host\(engineHosts.count == 1 ? "" : "s"), \(failed) failed (\(unreachable) unreachable), \(formatSeconds(started.duration(to: .now)))"))
+        err.line(out.dim("\(engineHosts.count) host\(engineHosts.count == 1 ? "" : "s"), \(failed) failed (\(unreachable) unreachable), "
+                         + "\(connections) SSH connection\(connections == 1 ? "" : "s"), \(formatSeconds(started.duration(to: .now)))"))
         if unreachable > 0 && unreachable == failed { throw ExitCode(CairnExitCode.unreachable.rawValue) }
         if failed > 0 { throw ExitCode(CairnExitCode.failure.rawValue) }
     }

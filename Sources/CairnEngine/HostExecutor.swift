@@ -118,6 +118,8 @@ public actor SSHExecutorProvider: HostExecutorProvider {
         sessions[host.name] = task
         let session = try await task.value
         connectionsOpened[host.name, default: 0] += session.connectionsOpened
+        logger.debug("ssh session opened", metadata: ["host": "\(host.name)", "connections": "\(session.connectionsOpened)",
+                                                      "auth": "\(session.authenticatedWith)"])
         return SSHHostExecutor(session: session)
     }
 

@@ -40,6 +40,29 @@ struct SmokeTests {
                 == Journal.actions(runs.appendingPathComponent(journals[1]), event: "action-finished"))
         #expect(try Journal.actions(runs.appendingPathComponent(journals[2]), event: "phase-planned").isEmpty)
 
+        // No secret the run made or handled appears in anything it printed or wrote.
+        var secrets = try lab.exec("node1", "kubeadm token list").split(separator: "\n").dropFirst()
+            .compactMap { $0.split(separator: " ").first.map(String.init) }
+        #expect(secrets.count >= 3, "init's token and the join tokens")
+        for keyFile in try FileManager.default.contentsOfDirectory(atPath: lab.directory.appendingPathComponent("state/pki/etcd").path)
+            where keyFile.hasSuffix(".key") {
+            let pem = try String(contentsOf: lab.directory.appendingPathComponent("state/pki/etcd/\(keyFile)"), encoding: .utf8)
+            secrets += pem.split(separator: "\n").filter { !$0.hasPrefix("-----") }.map(String.init)
+        }
+        let adminConf = try lab.exec("node1", "cat /etc/kubernetes/admin.conf")
+        secrets += adminConf.split(separator: "\n").filter { $0.contains("client-key-data:") }
+            .map { String($0.split(separator: ":")[1]).trimmingCharacters(in: .whitespaces) }
+        var outputs = [plan.stdout, plan.stderr, apply.stdout, apply.stderr, again.stdout, again.stderr]
+        for run in journals {
+            for file in ["journal.jsonl", "debug.log", "report.html"] {
+                outputs.append((try? String(contentsOf: runs.appendingPathComponent(run).appendingPathComponent(file), encoding: .utf8)) ?? "")
+            }
+        }
+        for secret in secrets where secret.count >= 12 {
+            #expect(!outputs.contains { $0.contains(secret) }, "a secret (\(secret.prefix(6))…) leaked into the output")
+        }
+        #expect(outputs.joined().contains("kubeadm join node2"), "the outputs checked are the real ones")
+
         // The admin kubeconfig is on the operator's side, private, pointing at the endpoint.
         let kubeconfig = lab.directory.appendingPathComponent("state/kubeconfig")
         #expect(try FileManager.default.attributesOfItem(atPath: kubeconfig.path)[.posixPermissions] as? Int == 0o600)
@@ -62,6 +85,28 @@ struct SmokeTests {
             #expect(factCommands.count <= phases, "\(host): \(factCommands.count) fact commands for \(phases) phases")
             #expect(factCommands.count >= 1)
         }
+    }
+
+    @Test func theTerminalViewShowsPhasesAsTheyFinish() throws {
+        let lab = try Self.lab.get()
+        let session = "cairn-tty-\(getpid())"
+        let binary = Lab.repositoryRoot.appendingPathComponent(".build/debug/cairn").path
+        try Lab.shell(["tmux", "new-session", "-d", "-s", session, "-x", "140", "-y", "50",
+                       "\(binary) plan -i \(lab.inventoryPath); echo EXIT=$?; sleep 30"])
+        defer { _ = try? Lab.shell(["tmux", "kill-session", "-t", session]) }
+        var screen = ""
+        for _ in 0..<300 {
+            screen = try Lab.shell(["tmux", "capture-pane", "-p", "-t", session])
+            if screen.contains("EXIT=") { break }
+            usleep(200_000)
+        }
+        #expect(screen.contains("EXIT=0"), "\(screen)")
+        // Finished phases collapse to one line each; the live block is gone at the end.
+        #expect(screen.contains("✓ no changes  prepare-hosts"), "\(screen)")
+        #expect(screen.contains("✓ no changes  control-plane-init"))
+        #expect(screen.contains("No changes. The cluster matches the inventory."))
+        #expect(!screen.contains("gathering facts"), "the live block was not erased")
+        #expect(!screen.contains("\u{1B}["), "raw escape codes on the screen")
     }
 
     @Test func invalidInventoryTouchesNoHostAndExits65() throws {

@@ -144,6 +144,31 @@ struct TransportLabTests {
         await session.close()
     }
 
+    /// Property: any string (no NUL) passed through ShellQuote to a real shell on a lab host comes
+    /// back byte for byte — metacharacters, newlines, quotes, $(), backticks, unicode, long values.
+    @Test func randomStringsSurviveTheRemoteShellByteForByte() async throws {
+        let session = try await connect(lab.ssh("node1"))
+        var generator = SplitMix64(seed: UInt64(ProcessInfo.processInfo.environment["CAIRN_QUOTE_SEED"] ?? "") ?? 20261121)
+        let alphabet = Array("abcXYZ019 \t\n'\"`$(){}[]<>|&;*?~#!%^=+,.:/\\-_éß中🙂\u{7F}\u{1}")
+        var sent = 0
+        // Many words per command keep the round trips few; each word is a separate argument.
+        for _ in 0..<40 {
+            var words: [String] = []
+            for _ in 0..<25 {
+                let length = Int(generator.next() % 40) + (generator.next() % 50 == 0 ? 3000 : 0)
+                words.append(String((0..<length).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] }))
+            }
+            let output = try await session.run(RemoteCommand.script("for w in \"$@\"; do printf '%s\\0' \"$w\"; done", name: "echo-words", arguments: words))
+            let back = output.stdout.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
+            #expect(back == words)
+            let argv = try await session.run(RemoteCommand("printf", ["%s", words[0]]))
+            #expect(argv.stdoutText == words[0])
+            sent += words.count + 1
+        }
+        #expect(sent >= 1000)
+        await session.close()
+    }
+
     @Test func aCommandKilledBySignalIsAFailure() async throws {
         let session = try await connect(lab.ssh("node1"))
         let output = try await session.run(RemoteCommand.script("kill -KILL $$"))
@@ -270,5 +295,18 @@ final class SSHAgent {
 
     func stop() {
         if !pid.isEmpty { _ = try? Lab.shell(["kill", pid]) }
+    }
+}
+
+/// A small deterministic generator, so a failing case can be replayed with its seed.
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }
