@@ -427,6 +427,10 @@ spec:
                            for cs in p["status"].get("containerStatuses") or []]
                 return pods and all(r == "ImagePullBackOff" for r in reasons) and len(reasons) == 2
             self.wait(backoff, 120, "ImagePullBackOff")
+            # the Deployment's status follows the pods two controller syncs later (ReplicaSet first):
+            # on a loaded machine it can still show the deleted pods as available
+            self.wait(lambda: self.kubectl("-n demo get deploy web -o jsonpath='{.status.unavailableReplicas}'")
+                      .out.strip() == "2", 60, "Deployment status to show the pods unavailable")
             r = self.kubectl("-n demo rollout status deploy/web --timeout=3s")
             self.assertFailed(r, "timed out waiting for the condition")
         finally:
