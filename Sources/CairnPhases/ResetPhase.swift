@@ -21,7 +21,7 @@ public struct ResetPhase: Phase {
 
     static let script = #"""
         set -u
-        data=$1; shift
+        data=$1 lbport=$2; shift 2
         if command -v kubeadm >/dev/null 2>&1; then kubeadm reset -f >/dev/null 2>&1 || true; fi
         for unit in kubelet cairn-vip cairn-apiserver-lb etcd containerd; do
           systemctl stop "$unit" >/dev/null 2>&1 || true
@@ -39,9 +39,18 @@ public struct ResetPhase: Phase {
           rm -f "/usr/local/bin/$b"
         done
         rmdir /opt/cni 2>/dev/null || true
-        # Processes Cairn's services started and that a stop did not end (static pods).
+        # Processes Cairn's services started and that a stop did not end (static pods): wait until
+        # their ports are free, ending what still holds them, so the host is ready for a new apply.
         for p in kube-apiserver kube-controller-manager kube-scheduler etcd haproxy keepalived containerd kubelet; do
           pkill -x "$p" >/dev/null 2>&1 || true
+        done
+        i=0
+        while [ "$i" -lt 30 ]; do
+          pids=$(ss -ltnpH 2>/dev/null | awk -v lb=":$lbport\$" '$4 ~ /:(6443|10250|10257|10259|2379|2380)$/ || $4 ~ lb' \
+            | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u)
+          [ -z "$pids" ] && break
+          kill $pids 2>/dev/null || true
+          i=$((i + 1)); sleep 1
         done
         for dev in "$@"; do
           wipefs -a "$dev" >/dev/null 2>&1 || true
@@ -55,7 +64,8 @@ public struct ResetPhase: Phase {
             let summary = "reset \(host.name): kubeadm reset, stop and remove etcd, kubelet, containerd, the balancer; remove Cairn's files"
                 + (devices.isEmpty ? "" : "; WIPE \(devices.joined(separator: ", "))")
             return .command(host: host.name, summary: summary,
-                            RemoteCommand.script(Self.script, name: "cairn-reset", arguments: [inventory.etcd.dataDir] + devices),
+                            RemoteCommand.script(Self.script, name: "cairn-reset",
+                                                 arguments: [inventory.etcd.dataDir, String(inventory.kubernetes.apiEndpoint.port)] + devices),
                             timeout: .seconds(300))
         }
         return PhasePlan(actions: actions)

@@ -20,12 +20,42 @@ struct ClusterView {
     }
 }
 
+/// Makes a host ready for `kubeadm init`/`join` after a killed run: stops a kubeadm that run left
+/// behind, resets kubeadm's state when there is any (`always`: even without), keeps the external
+/// etcd client certificates Cairn put in /etc/kubernetes/pki (kubeadm reset removes them), and
+/// waits until the control-plane ports are free again. Arguments: always|if-needed.
+enum KubeadmPrecondition {
+    static let script = #"""
+        set -u
+        if pkill -x kubeadm 2>/dev/null; then sleep 2; pkill -9 -x kubeadm 2>/dev/null || true; fi
+        if [ "$1" = always ] || [ -e /etc/kubernetes/manifests/kube-apiserver.yaml ] || [ -e /etc/kubernetes/kubelet.conf ] \
+           || [ -e /var/lib/kubelet/config.yaml ] || [ -e /etc/kubernetes/admin.conf ]; then
+          keep=$(mktemp)
+          tar -C / -cf "$keep" etc/kubernetes/pki/etcd/ca.crt etc/kubernetes/pki/apiserver-etcd-client.crt \
+              etc/kubernetes/pki/apiserver-etcd-client.key 2>/dev/null || true
+          kubeadm reset -f >/dev/null 2>&1 || true
+          rm -rf /var/lib/kubelet/config.yaml
+          tar -C / -xf "$keep" 2>/dev/null || true
+          rm -f "$keep"
+        fi
+        i=0
+        while [ "$i" -lt 30 ]; do
+          pids=$(ss -ltnpH 2>/dev/null | awk '$4 ~ /:(6443|10250|10257|10259)$/' | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u)
+          [ -z "$pids" ] && break
+          kill $pids 2>/dev/null || true
+          i=$((i + 1)); sleep 1
+        done
+        """#
+
+    static func command(always: Bool) -> RemoteCommand {
+        RemoteCommand.script(script, name: "cairn-kubeadm-precondition", arguments: [always ? "always" : "if-needed"])
+    }
+}
+
 /// `kubeadm reset -f` for a host that a killed run left half joined (or half initialised).
 func resetAction(host: String, why: String, predicted: Bool) -> Action {
     .command(host: host, summary: "reset the half-finished kubeadm run on \(host) (\(why))",
-             RemoteCommand.script("kubeadm reset -f >/dev/null 2>&1 || true; rm -rf /etc/kubernetes/cairn /var/lib/kubelet/config.yaml",
-                                  name: "cairn-kubeadm-reset"),
-             timeout: .seconds(300), predicted: predicted)
+             KubeadmPrecondition.command(always: true), timeout: .seconds(300), predicted: predicted)
 }
 
 /// Waits until `node` is registered and, for control-plane nodes, its API server is ready.
@@ -87,6 +117,8 @@ public struct ControlPlaneInitPhase: Phase {
         actions.append(Action(host: host.name, summary: "kubeadm init on \(host.name) (external etcd, endpoint \(KubeadmConfig.endpoint(inventory)), --upload-certs)",
                               predicted: predicted) { env in
             let executor = try env.host()
+            // The state may have moved since planning if a killed run's kubeadm was still at work.
+            try await executor.runChecked(KubeadmPrecondition.command(always: false), timeout: .seconds(120))
             try await executor.runChecked(RemoteCommand("kubeadm", ["init", "--config", path, "--upload-certs"]), timeout: .seconds(900))
             _ = try? await executor.run(RemoteCommand("rm", ["-f", path]))
         })
@@ -160,6 +192,7 @@ public struct ControlPlaneJoinPhase: Phase {
             let config = KubeadmConfig.joinConfiguration(inventory: inventory, host: spec, token: credentials.token,
                                                          caCertHash: credentials.caCertHash, certificateKey: credentials.certificateKey)
             let executor = try env.host()
+            try await executor.runChecked(KubeadmPrecondition.command(always: false), timeout: .seconds(120))
             let path = KubernetesLayout.cairnDirectory + "/kubeadm-join.yaml"
             _ = try await executor.upload(Data(config.utf8), to: path, mode: "600", owner: "root:root")
             try await executor.runChecked(RemoteCommand("kubeadm", ["join", "--config", path]), timeout: .seconds(900))

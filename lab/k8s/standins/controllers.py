@@ -123,6 +123,11 @@ class KCM:
             jobs.sync(self)
         except (ApiError, ConnError) as e:
             log("kcm", "jobs: %s", e)
+        try:
+            import endpoints
+            endpoints.sync(self)
+        except (ApiError, ConnError) as e:
+            log("kcm", "endpoints: %s", e)
 
     # --- nodes ---
     def node_lifecycle(self):
