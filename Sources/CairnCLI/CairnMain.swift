@@ -49,6 +49,9 @@ struct RunOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Show debug logs on stderr (they are always written to the run's debug.log).")
     var verbose = false
 
+    @Option(name: .customLong("gate-timeout"), help: "Seconds every verification gate may wait (default: each gate's own, 1–10 minutes).")
+    var gateTimeout: Int?
+
     func request(inventory: String) -> RunRequest {
         var request = RunRequest(inventoryPath: inventory)
         request.playbookPath = playbook
@@ -57,11 +60,13 @@ struct RunOptions: ParsableArguments {
         request.skipPhases = skipPhases
         request.output = output.format
         request.verbose = verbose
+        request.gateTimeout = gateTimeout.map { .seconds($0) }
         return request
     }
 
     func validate() throws {
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
+        if let gateTimeout, gateTimeout < 1 { throw ValidationError("--gate-timeout must be at least 1 second") }
     }
 }
 

@@ -30,6 +30,8 @@ public struct RunRequest: Sendable {
     public var customPhases: (@Sendable (Inventory) -> [ScheduledPhase])?
     /// What the run is, for the header line ("restore", "etcd remove").
     public var title: String?
+    /// Overrides every verification gate's deadline.
+    public var gateTimeout: Duration?
 
     public init(inventoryPath: String) {
         self.inventoryPath = inventoryPath
@@ -193,7 +195,8 @@ public struct ClusterRunner: Sendable {
 
         @Sendable func context(_ mode: RunMode, _ events: any RunEventSink, id: String = runID) -> RunContext {
             RunContext(runID: id, mode: mode, hosts: prepared.hosts, executors: provider, concurrency: request.concurrency,
-                       logger: logger, redactor: redactor, events: events, stateDirectory: prepared.stateDirectory, values: values)
+                       logger: logger, redactor: redactor, events: events, stateDirectory: prepared.stateDirectory, values: values,
+                       gateTimeout: request.gateTimeout)
         }
         func sinks(showPlans: Bool, id: String) -> (any RunEventSink, RecordingEventSink) {
             let recording = RecordingEventSink()

@@ -220,7 +220,8 @@ public struct Engine: Sendable {
         let clock = context.run.clock
         let events = context.run.events
         let started = clock.now
-        let deadline = started.advanced(by: gate.timeout)
+        let timeout = context.run.gateTimeout ?? gate.timeout
+        let deadline = started.advanced(by: timeout)
         var delay = gate.initialDelay
         var lastReason = ""
         events.emit(.gateStarted(phase: context.phaseName, gate: gate.name))
@@ -247,7 +248,7 @@ public struct Engine: Sendable {
             if remaining <= .zero {
                 events.emit(.gateFinished(phase: context.phaseName, gate: gate.name, passed: false, message: lastReason,
                                           duration: started.duration(to: clock.now)))
-                throw EngineError.gateFailed(phase: context.phaseName, gate: gate.name, reason: lastReason, waited: gate.timeout)
+                throw EngineError.gateFailed(phase: context.phaseName, gate: gate.name, reason: lastReason, waited: timeout)
             }
             try await clock.sleep(for: min(delay, remaining))
             delay = min(delay * 2, gate.maximumDelay)

@@ -29,13 +29,15 @@ public struct RunContext: Sendable {
     public let values: RunValues
     /// Fact answers of this run, reusable until anything changes (see `FactCache`).
     public let factCache: FactCache
+    /// Replaces every gate's own deadline (`--gate-timeout`), for slow sites or impatient tests.
+    public let gateTimeout: Duration?
 
     public init(
         runID: String = RunContext.newRunID(), mode: RunMode, hosts: [EngineHost],
         executors: any HostExecutorProvider, concurrency: Int = 256,
         clock: any EngineClock = SystemClock(), logger: Logger = Logger(label: "cairn"),
         redactor: Redactor = Redactor(), events: any RunEventSink = DiscardingEventSink(),
-        stateDirectory: URL? = nil, values: RunValues = RunValues()
+        stateDirectory: URL? = nil, values: RunValues = RunValues(), gateTimeout: Duration? = nil
     ) {
         self.runID = runID
         self.mode = mode
@@ -49,6 +51,7 @@ public struct RunContext: Sendable {
         self.stateDirectory = stateDirectory
         self.values = values
         self.factCache = FactCache()
+        self.gateTimeout = gateTimeout
     }
 
     /// A sortable, unique run identifier: `20261121T101500.123Z-3f9a`.

@@ -146,7 +146,14 @@ public struct RunLock: Sendable {
         let parts = owner.split(separator: " ")
         guard parts.count == 3, parts[1] == "pid", let pid = Int32(parts[2]),
               let machine = parts[0].split(separator: "@").last, String(machine) == thisMachine else { return false }
-        return kill(pid, 0) != 0 && errno == ESRCH
+        if kill(pid, 0) != 0 && errno == ESRCH { return true }
+        // A zombie has exited too; it only waits for its parent to collect it.
+        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+           let close = stat.lastIndex(of: ")") {
+            let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+            return state == "Z" || state == "X"
+        }
+        return false
     }
 
     public func heartbeat() async throws {

@@ -38,7 +38,7 @@ public struct Kubectl: Sendable {
     /// Server-side apply of a file already on the host. Retries, within `patience`, the errors a
     /// fresh add-on gives while it starts: CRDs not established yet, a webhook not serving yet
     /// (MetalLB's known race).
-    public func apply(file: String, clock: any EngineClock, patience: Duration = .seconds(180)) async throws {
+    public func apply(file: String, clock: any EngineClock, patience: Duration = .seconds(180), phase: String = "add-ons") async throws {
         let deadline = clock.now.advanced(by: patience)
         while true {
             let output = try await executor.run(command(["apply", "--server-side", "--field-manager=cairn", "--force-conflicts", "-f", file]),
@@ -47,9 +47,14 @@ public struct Kubectl: Sendable {
             let text = output.stderrText
             let transient = text.contains("failed calling webhook") || text.contains("ensure CRDs are installed first")
                 || text.contains("no matches for kind") || text.contains("connection refused") || text.contains("the server could not find the requested resource")
-            guard transient, clock.now < deadline else {
+            guard transient else {
                 throw AddonError.kubectl(host: executor.hostName, command: "kubectl apply --server-side -f \(file)",
                                          message: output.stderrTail(lines: 4).joined(separator: " / "))
+            }
+            guard clock.now < deadline else {
+                // Still refused after the patience: the add-on did not become ready (exit 75).
+                throw EngineError.gateFailed(phase: phase, gate: "the API accepts \(file.split(separator: "/").last ?? "")",
+                                             reason: output.stderrTail(lines: 2).joined(separator: " / "), waited: patience)
             }
             try await clock.sleep(for: .seconds(3))
         }
@@ -191,7 +196,8 @@ public struct AddonPhase: Phase {
             actions.append(Action(host: host.name, summary: "apply Cairn's \(addon.name) configuration (\(what))", details: details, predicted: predicted) { env in
                 let executor = try env.host()
                 _ = try await executor.upload(Data(rendered.utf8), to: path, mode: "600", owner: "root:root")
-                try await Kubectl(executor: executor).apply(file: path, clock: env.context.clock)
+                try await Kubectl(executor: executor).apply(file: path, clock: env.context.clock,
+                                                            patience: env.context.gateTimeout ?? .seconds(180), phase: env.phase)
             })
         }
         if !actions.isEmpty {

@@ -7,12 +7,29 @@ import Foundation
 struct ClusterView {
     let facts: [EngineHost: NodeFacts]
 
-    /// Some control-plane host has admin.conf: the cluster exists (never init again).
-    var exists: Bool { facts.values.contains { $0.hasAdminConf } }
+    let firstControlPlane: String?
+
+    init(facts: [EngineHost: NodeFacts], firstControlPlane: String? = nil) {
+        self.facts = facts
+        self.firstControlPlane = firstControlPlane
+    }
+
+    /// The cluster exists (never init again): `kubeadm init` finished on some host (Cairn's
+    /// marker), or another control-plane host has joined. admin.conf alone is not proof: a
+    /// killed init leaves it behind.
+    var exists: Bool {
+        facts.contains { host, node in
+            node.initialized || (host.name != firstControlPlane && node.hasAdminConf && node.hasKubeletConf)
+        }
+    }
 
     var nodes: NodeFacts.NodeList? { NodeFacts.nodeList(in: facts) }
 
     func registered(_ name: String) -> Bool { nodes?.items.contains { $0.metadata.name == name } ?? false }
+
+    /// Whether the node list could be read. Without it nothing can be concluded about a node's
+    /// registration — and a transient API outage must never look like a half-finished join.
+    var knowsNodes: Bool { nodes != nil }
 
     /// A control-plane host whose admin.conf works (it answered the node list), in inventory order.
     var anchor: EngineHost? {
@@ -34,7 +51,7 @@ enum KubeadmPrecondition {
           tar -C / -cf "$keep" etc/kubernetes/pki/etcd/ca.crt etc/kubernetes/pki/apiserver-etcd-client.crt \
               etc/kubernetes/pki/apiserver-etcd-client.key 2>/dev/null || true
           kubeadm reset -f >/dev/null 2>&1 || true
-          rm -rf /var/lib/kubelet/config.yaml
+          rm -rf /var/lib/kubelet/config.yaml /etc/kubernetes/cairn/initialized
           tar -C / -xf "$keep" 2>/dev/null || true
           rm -f "$keep"
         fi
@@ -97,14 +114,14 @@ public struct ControlPlaneInitPhase: Phase {
     }
 
     public func plan(facts: [EngineHost: NodeFacts], context: PhaseContext) throws -> PhasePlan {
-        let view = ClusterView(facts: facts)
+        let view = ClusterView(facts: facts, firstControlPlane: inventory.firstControlPlane?.name)
         if view.exists {
-            return PhasePlan(notes: ["the cluster exists (admin.conf on \(facts.filter { $0.value.hasAdminConf }.map(\.key.name).sorted().joined(separator: ", "))): no kubeadm init"])
+            return PhasePlan(notes: ["the cluster exists (initialised on \(facts.filter { $0.value.initialized || $0.value.hasAdminConf }.map(\.key.name).sorted().joined(separator: ", "))): no kubeadm init"])
         }
         guard let spec = inventory.firstControlPlane, let host = context.hosts.first(where: { $0.name == spec.name }) else { return PhasePlan() }
         let predicted = context.isPredicted(host.name)
         var actions: [Action] = []
-        if let node = facts[host], node.hasKubeletConfig || !node.manifests.isEmpty {
+        if let node = facts[host], node.hasKubeletConfig || !node.manifests.isEmpty || node.hasAdminConf {
             actions.append(resetAction(host: host.name, why: "an earlier kubeadm init did not finish", predicted: predicted))
         }
         let token = KubeadmConfig.newToken()
@@ -120,7 +137,8 @@ public struct ControlPlaneInitPhase: Phase {
             // The state may have moved since planning if a killed run's kubeadm was still at work.
             try await executor.runChecked(KubeadmPrecondition.command(always: false), timeout: .seconds(120))
             try await executor.runChecked(RemoteCommand("kubeadm", ["init", "--config", path, "--upload-certs"]), timeout: .seconds(900))
-            _ = try? await executor.run(RemoteCommand("rm", ["-f", path]))
+            try await executor.runChecked(RemoteCommand.script("rm -f \"$1\" && : > \"$2\"", name: "cairn-mark-initialized",
+                                                               arguments: [path, KubernetesLayout.initializedMarker]))
         })
         return PhasePlan(actions: actions, execution: .serial)
     }
@@ -155,7 +173,7 @@ public struct ControlPlaneJoinPhase: Phase {
     }
 
     public func plan(facts: [EngineHost: NodeFacts], context: PhaseContext) throws -> PhasePlan {
-        let view = ClusterView(facts: facts)
+        let view = ClusterView(facts: facts, firstControlPlane: inventory.firstControlPlane?.name)
         // Before init has run (plan mode), the first control-plane host will be the anchor.
         let anchorName = view.anchor?.name ?? inventory.firstControlPlane?.name
         guard let anchorName else { return PhasePlan() }
@@ -163,6 +181,9 @@ public struct ControlPlaneJoinPhase: Phase {
         for spec in inventory.controlPlaneHosts where spec.name != anchorName {
             guard let host = context.hosts.first(where: { $0.name == spec.name }), let node = facts[host] else { continue }
             let predicted = context.isPredicted(host.name) || !view.exists
+            if view.exists && !view.knowsNodes && node.hasKubeletConf {
+                throw ClusterUnreadable(phase: name, host: spec.name)
+            }
             let joined = node.hasKubeletConf && view.registered(spec.name) && node.manifests.contains("kube-apiserver.yaml")
             if joined && node.apiserverReady == "ok" { continue }
             if joined {
@@ -225,13 +246,17 @@ public struct WorkerJoinPhase: Phase {
     }
 
     public func plan(facts: [EngineHost: NodeFacts], context: PhaseContext) throws -> PhasePlan {
-        let view = ClusterView(facts: facts.filter { $0.key.roles.contains(Role.controlPlane.rawValue) })
+        let view = ClusterView(facts: facts.filter { $0.key.roles.contains(Role.controlPlane.rawValue) },
+                               firstControlPlane: inventory.firstControlPlane?.name)
         guard let anchorName = view.anchor?.name ?? inventory.firstControlPlane?.name else { return PhasePlan() }
         let joiner = ControlPlaneJoinPhase(inventory: inventory)
         var actions: [Action] = []
         for spec in inventory.workerHosts where !spec.has(.controlPlane) {
             guard let host = context.hosts.first(where: { $0.name == spec.name }), let node = facts[host] else { continue }
             let predicted = context.isPredicted(host.name) || !view.exists
+            if view.exists && !view.knowsNodes && node.hasKubeletConf {
+                throw ClusterUnreadable(phase: name, host: spec.name)
+            }
             if node.hasKubeletConf && view.registered(spec.name) { continue }
             if node.hasKubeletConf || node.hasKubeletConfig {
                 actions.append(resetAction(host: host.name, why: "files present, but the node never registered", predicted: predicted))
@@ -291,4 +316,20 @@ public struct KubeconfigPhase: Phase {
             }
         }])
     }
+}
+
+/// The cluster exists but no control-plane host could list its nodes: joins are not planned on
+/// a guess (a node that looks half joined would be reset).
+public struct ClusterUnreadable: Error, CairnReportableError {
+    public let phase: String
+    public let host: String?
+
+    public init(phase: String, host: String) {
+        self.phase = phase
+        self.host = host
+    }
+
+    public var summary: String { "\(phase): the cluster exists, but no control-plane host could list its nodes, so Cairn cannot tell whether \(host ?? "hosts") joined" }
+    public var nextStep: String? { "check the API (`cairn status`); when it answers again, rerun `cairn apply`" }
+    public var exitCode: CairnExitCode { .gateTimeout }
 }

@@ -12,6 +12,9 @@ public enum KubernetesLayout {
     public static let caCertificate = "/etc/kubernetes/pki/ca.crt"
     public static let apiserverCertificate = "/etc/kubernetes/pki/apiserver.crt"
     public static let cairnDirectory = "/etc/kubernetes/cairn"
+    /// Written by Cairn once `kubeadm init` finished: admin.conf alone does not say that (kubeadm
+    /// writes it early, and a killed init leaves it behind).
+    public static let initializedMarker = "/etc/kubernetes/cairn/initialized"
     public static let containerdConfig = "/etc/containerd/config.toml"
     public static let containerdUnit = "/etc/systemd/system/containerd.service"
     public static let crictlConfig = "/etc/crictl.yaml"
@@ -52,6 +55,8 @@ public struct NodeFacts: Sendable, Decodable, Equatable {
     public let hasKubeletConfig: Bool
     public let hasKubeletConf: Bool
     public let hasAdminConf: Bool
+    /// Cairn's marker of a finished `kubeadm init` on this host.
+    public let initialized: Bool
     /// Files in /etc/kubernetes/manifests.
     public let manifests: [String]
     /// Listening TCP ports and the processes holding them: `port process` lines (base64).
@@ -191,14 +196,19 @@ public struct NodeFacts: Sendable, Decodable, Equatable {
             ready=$(curl -sk --max-time 3 "https://$adv:6443/readyz" 2>/dev/null | head -c 40 | tr -d '"\\\n')
           fi
           if [ -f /etc/kubernetes/admin.conf ] && command -v kubectl >/dev/null 2>&1; then
-            n=$(kubectl --kubeconfig /etc/kubernetes/admin.conf --request-timeout=8s get nodes -o json 2>/dev/null) && [ -n "$n" ] && nodes=$n
+            # A few tries: right after etcd or an API server recovers, the first answer may fail.
+            for try in 1 2 3 4; do
+              n=$(kubectl --kubeconfig /etc/kubernetes/admin.conf --request-timeout=8s get nodes -o json 2>/dev/null) && [ -n "$n" ] && { nodes=$n; break; }
+              sleep 2
+            done
           fi
         fi
         printf '{"os":"%s","osVersion":"%s","machine":"%s","memoryKiB":%s,"cpus":%s,"hostname":"%s","machineID":"%s","epoch":%s,"swapActive":%s,"ipForward":"%s",' \
           "$os" "$osv" "$machine" "${mem:-0}" "$cpus" "$host" "$mid" "$now" "$swaps" "$fwd"
-        printf '"versions":{%s},"files":{%s},"services":{%s},"hasKubeletConfig":%s,"hasKubeletConf":%s,"hasAdminConf":%s,"manifests":[%s],"listening":"%s","interfaces":"%s","apiserverReady":"%s","nodes":%s}\n' \
+        printf '"versions":{%s},"files":{%s},"services":{%s},"hasKubeletConfig":%s,"hasKubeletConf":%s,"hasAdminConf":%s,"initialized":%s,"manifests":[%s],"listening":"%s","interfaces":"%s","apiserverReady":"%s","nodes":%s}\n' \
           "$versions" "$files" "$svc" "$([ -f /var/lib/kubelet/config.yaml ] && echo true || echo false)" \
           "$([ -f /etc/kubernetes/kubelet.conf ] && echo true || echo false)" "$([ -f /etc/kubernetes/admin.conf ] && echo true || echo false)" \
+          "$([ -f /etc/kubernetes/cairn/initialized ] && echo true || echo false)" \
           "$manifests" "$listening" "$interfaces" "$ready" "$nodes"
         """#
 

@@ -178,7 +178,10 @@ class Node:
 # ------------------------------------------------------------------ preflight
 
 def port_in_use(port):
+    # Like kubeadm's net.Listen: Go sets SO_REUSEADDR, so connections in TIME_WAIT (left by a
+    # server that just stopped) do not make the port look taken.
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         s.bind(("0.0.0.0", port))
         return False
