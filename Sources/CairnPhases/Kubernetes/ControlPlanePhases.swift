@@ -46,7 +46,7 @@ enum KubeadmPrecondition {
         set -u
         if pkill -x kubeadm 2>/dev/null; then sleep 2; pkill -9 -x kubeadm 2>/dev/null || true; fi
         if [ "$1" = always ] || [ -e /etc/kubernetes/manifests/kube-apiserver.yaml ] || [ -e /etc/kubernetes/kubelet.conf ] \
-           || [ -e /var/lib/kubelet/config.yaml ] || [ -e /etc/kubernetes/admin.conf ]; then
+           || [ -e /var/lib/kubelet/config.yaml ] || [ -e /etc/kubernetes/admin.conf ] || [ -e /etc/kubernetes/pki/ca.crt ]; then
           keep=$(mktemp)
           tar -C / -cf "$keep" etc/kubernetes/pki/etcd/ca.crt etc/kubernetes/pki/apiserver-etcd-client.crt \
               etc/kubernetes/pki/apiserver-etcd-client.key 2>/dev/null || true
