@@ -71,7 +71,7 @@ import Testing
               clusterDomain: cluster.local
               proxyMode: ipvs
               apiEndpoint:
-                port: 6443
+                port: 8443
                 haproxyKeepalived: {virtualIP: 10.0.0.10, virtualIPPrefix: 24, interface: eth0, virtualRouterID: 9}
                 extraSANs: [api.example.com]
             etcd:

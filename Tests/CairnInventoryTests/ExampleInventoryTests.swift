@@ -34,7 +34,7 @@ import Testing
         #expect(inventory.workerHosts.map(\.name) == ["worker1", "worker2"])
         #expect(inventory.firstControlPlane?.name == "cp1")
         #expect(inventory.kubernetes.apiEndpoint.mode == .haproxyKeepalived(.init(address: "10.0.0.10", prefixLength: 24), virtualRouterID: 51))
-        #expect(inventory.kubernetes.apiEndpoint.url == "https://10.0.0.10:6443")
+        #expect(inventory.kubernetes.apiEndpoint.url == "https://10.0.0.10:8443")  // haproxy beside kube-apiserver: 8443
         #expect(inventory.kubernetes.apiEndpoint.virtualIP?.address == "10.0.0.10")
         #expect(inventory.addons.rookCeph.enabled == false)
     }
