@@ -96,6 +96,11 @@ public enum EngineError: Error, CairnReportableError {
         case .hostsFailed(_, _, let failures):
             // Unreachable hosts get their own code, so automation can tell them apart.
             if failures.allSatisfy({ $0.isUnreachable }) { return .unreachable }
+            // A verification inside an action (an add-on's API refusing it past its patience) is a gate.
+            if failures.allSatisfy({ failure in
+                if case .gateFailed = failure.error as? EngineError { return true }
+                return false
+            }) { return .gateTimeout }
             return .failure
         default:
             return .failure

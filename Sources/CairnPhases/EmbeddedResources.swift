@@ -196,6 +196,23 @@ parameters:
 reclaimPolicy: Delete
 allowVolumeExpansion: true
 """##,
+        "playbooks/addons/rook-ceph-pvc-probe.yaml": ##"""
+# A throw-away claim on the default Ceph StorageClass: Rook/Ceph's gate waits for it to be
+# Bound (an RBD image was created in the pool), then deletes it and, with it, the volume.
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: cairn-pvc-probe
+  namespace: rook-ceph
+  labels:
+    app.kubernetes.io/managed-by: cairn
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: rook-ceph-block
+  resources:
+    requests:
+      storage: 16Mi
+"""##,
         "playbooks/addons/traefik.yaml": ##"""
 # Traefik as the cluster's ingress controller (Ingress and Gateway API), with {{replicas}}
 # replicas on distinct nodes, a disruption budget and a LoadBalancer service (MetalLB).

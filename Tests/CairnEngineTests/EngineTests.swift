@@ -100,6 +100,18 @@ import Testing
         #expect(log.all == (1...5).flatMap { ["start s node\($0)", "end s node\($0)"] })
     }
 
+    @Test func aVerificationThatTimesOutInsideAnActionExitsAsAGate() {
+        let gate = EngineError.gateFailed(phase: "metallb", gate: "the API accepts cairn.yaml", reason: "webhook", waited: .seconds(30))
+        let inAction = EngineError.hostsFailed(phase: "metallb", step: .apply,
+                                               failures: [HostFailure(host: "cp1", phase: "metallb", action: "apply", error: gate)])
+        #expect(inAction.exitCode == .gateTimeout)
+        let mixed = EngineError.hostsFailed(phase: "metallb", step: .apply, failures: [
+            HostFailure(host: "cp1", phase: "metallb", action: "apply", error: gate),
+            HostFailure(host: "cp2", phase: "metallb", action: "apply", error: EngineError.internalInconsistency("x")),
+        ])
+        #expect(mixed.exitCode == .failure)
+    }
+
     @Test func failuresAreAggregatedAcrossHostsAndStopLaterPhases() async {
         let cluster = FakeCluster(count: 4)
         let log = EventLog()

@@ -4,6 +4,7 @@ import CairnEngine
 import CairnInventory
 import CairnSSH
 import Foundation
+import Synchronization
 
 /// kubectl on the first control-plane host, through its admin.conf (so through the endpoint).
 public struct Kubectl: Sendable {
@@ -130,13 +131,27 @@ public struct AddonPhase: Phase {
     public let title: String
     let definition: @Sendable (Inventory) throws -> AddonDefinition
     let inventory: Inventory
-    let gateCheck: (@Sendable (Kubectl, PhaseContext) async throws -> Gate.Outcome)?
+    let gateCheck: (@Sendable (Kubectl, PhaseContext, GateRun) async throws -> Gate.Outcome)?
     let gateTimeout: Duration
     let enabled: Bool
+    /// Set when this run applied the add-on, so its gate can do the costlier end-to-end checks
+    /// (a test volume) only then; a converged rerun verifies health alone.
+    let appliedThisRun = AppliedFlag()
+
+    /// What a gate knows about the run it verifies.
+    public struct GateRun: Sendable {
+        public let appliedThisRun: Bool
+    }
+
+    final class AppliedFlag: Sendable {
+        private let value = Mutex(false)
+        func set() { value.withLock { $0 = true } }
+        var isSet: Bool { value.withLock { $0 } }
+    }
 
     public init(name: String, title: String, inventory: Inventory, enabled: Bool = true, gateTimeout: Duration = .seconds(300),
                 definition: @escaping @Sendable (Inventory) throws -> AddonDefinition,
-                gate: (@Sendable (Kubectl, PhaseContext) async throws -> Gate.Outcome)?) {
+                gate: (@Sendable (Kubectl, PhaseContext, GateRun) async throws -> Gate.Outcome)?) {
         self.name = name
         self.title = title
         self.inventory = inventory
@@ -201,10 +216,11 @@ public struct AddonPhase: Phase {
             })
         }
         if !actions.isEmpty {
-            let manifests = addon.manifests
+            let manifests = addon.manifests, appliedThisRun = appliedThisRun
             let version = addon.version, addonName = addon.name, rendered = addon.rendered
             actions.append(Action(host: host.name, summary: "record \(addonName) v\(version) as applied (ConfigMap kube-system/cairn-addon-\(addonName))",
                                   predicted: predicted) { env in
+                appliedThisRun.set()
                 var data: [String: String] = ["version": version]
                 for spec in manifests {
                     if let fetcher = env.context.values[ArtifactsKey.self] { data["manifest." + fileName(spec)] = try await fetcher.fetch(spec).sha256 }
@@ -228,7 +244,7 @@ public struct AddonPhase: Phase {
         guard enabled, let check = gateCheck, let host = context.hosts.first else { return nil }
         return Gate(name: "\(name) ready", timeout: gateTimeout, initialDelay: .seconds(1), maximumDelay: .seconds(5)) { context in
             let executor = try await context.run.executors.executor(for: host)
-            return try await check(Kubectl(executor: executor), context)
+            return try await check(Kubectl(executor: executor), context, GateRun(appliedThisRun: appliedThisRun.isSet))
         }
     }
 }

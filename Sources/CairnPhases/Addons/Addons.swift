@@ -85,7 +85,7 @@ public enum Addons {
             ])
             return AddonDefinition(name: "calico", version: calico.version, manifests: calicoManifests(calico.version), rendered: rendered,
                                    mustExist: [("tigera-operator", "deployment/tigera-operator"), ("default", "installation/default")])
-        }, gate: { kubectl, _ in
+        }, gate: { kubectl, _, _ in
             try await Gates.calico(kubectl)
         })
     }
@@ -96,7 +96,7 @@ public enum Addons {
             let rendered = try Template.render("playbooks/addons/coredns.yaml", ["replicas": String(replicas)])
             return AddonDefinition(name: "coredns", version: "kubeadm", manifests: [], rendered: rendered,
                                    mustExist: [("kube-system", "deployment/coredns"), ("kube-system", "poddisruptionbudget/coredns")])
-        }, gate: { kubectl, _ in
+        }, gate: { kubectl, _, _ in
             let replicas = min(inventory.addons.coredns.replicas, kubernetesNodes(inventory).count)
             return try await Gates.spread(kubectl, namespace: "kube-system", deployment: "coredns", selector: "k8s-app=kube-dns",
                                           replicas: replicas, service: "kube-dns", needsAddress: false)
@@ -115,7 +115,7 @@ public enum Addons {
                                    rendered: pools.isEmpty ? nil : pools,
                                    mustExist: [("metallb-system", "deployment/controller"), ("metallb-system", "daemonset/speaker")],
                                    beforeRendered: inventory.kubernetes.proxyMode == .ipvs ? [strictARP] : [])
-        }, gate: { kubectl, context in
+        }, gate: { kubectl, context, _ in
             try await Gates.metallb(kubectl, clock: context.run.clock)
         })
     }
@@ -148,7 +148,7 @@ public enum Addons {
                 return AddonDefinition(name: "ingress", version: ingress.version, manifests: ingressNginxManifests(ingress.version),
                                        rendered: rendered, mustExist: [("ingress-nginx", "deployment/ingress-nginx-controller")])
             }
-        }, gate: { kubectl, _ in
+        }, gate: { kubectl, _, _ in
             let nodes = ingressNodes(inventory)
             let replicas = min(ingress.replicas, nodes.count)
             switch ingress.controller {
@@ -175,10 +175,18 @@ public enum Addons {
             ])
             return AddonDefinition(name: "rook-ceph", version: ceph.version, manifests: rookManifests(ceph.version), rendered: rendered,
                                    mustExist: [("rook-ceph", "deployment/rook-ceph-operator"), ("rook-ceph", "cephcluster/rook-ceph")])
-        }, gate: { kubectl, _ in
+        }, gate: { kubectl, context, run in
             let ceph = inventory.addons.rookCeph
             let osds = inventory.hosts.reduce(0) { $0 + $1.storageDevices.count }
-            return try await Gates.ceph(kubectl, mons: ceph.monCount, osds: osds, poolSize: ceph.poolReplicaSize)
+            let health = try await Gates.ceph(kubectl, mons: ceph.monCount, osds: osds, poolSize: ceph.poolReplicaSize)
+            // A healthy Ceph that cannot provision is no storage: after a change, a test claim must
+            // bind. A claim left Pending by a failed run is retried by the next one.
+            guard case .passed(let message) = health else { return health }
+            let leftOver = run.appliedThisRun ? false : try await Gates.volumeProbeLeftOver(kubectl)
+            guard run.appliedThisRun || leftOver else { return health }
+            let volume = try await Gates.volumeProbe(kubectl, clock: context.run.clock)
+            guard case .passed(let bound) = volume else { return volume }
+            return .passed(message + "; " + bound)
         })
     }
 }

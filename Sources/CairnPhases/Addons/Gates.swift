@@ -165,6 +165,35 @@ enum Gates {
     }
 }
 
+extension Gates {
+    static func volumeProbeLeftOver(_ kubectl: Kubectl) async throws -> Bool {
+        let output = try await kubectl.run(["get", "pvc", "cairn-pvc-probe", "-n", "rook-ceph", "--ignore-not-found", "-o", "name"])
+        return output.succeeded && !output.stdout.isEmpty
+    }
+
+    /// A throw-away claim on the default Ceph StorageClass must be Bound, then it is deleted.
+    static func volumeProbe(_ kubectl: Kubectl, clock: any EngineClock) async throws -> Gate.Outcome {
+        let probe = try Template.text("playbooks/addons/rook-ceph-pvc-probe.yaml")
+        let path = KubernetesLayout.cairnDirectory + "/addons/rook-ceph/pvc-probe.yaml"
+        _ = try await kubectl.executor.upload(Data(probe.utf8), to: path, mode: "600", owner: "root:root")
+        try await kubectl.apply(file: path, clock: clock)
+        for _ in 0..<15 {
+            let claim = try await kubectl.json(["pvc", "cairn-pvc-probe", "-n", "rook-ceph"])
+            if string(claim, "status", "phase") == "Bound" {
+                let volume = string(claim, "spec", "volumeName") ?? "?"
+                _ = try? await kubectl.run(["delete", "-f", path, "--ignore-not-found", "--wait=false"])
+                return .passed("a test claim bound (\(volume))")
+            }
+            try await clock.sleep(for: .seconds(1))
+        }
+        // Still Pending: the provisioner's last word says why. The claim stays for the next poll
+        // and, should the gate give up, for the next run (volumeProbeLeftOver).
+        let events = try? await kubectl.items(["events", "-n", "rook-ceph", "--field-selector", "involvedObject.name=cairn-pvc-probe"])
+        let reason = events?.compactMap { $0["reason"] as? String == "ProvisioningFailed" ? $0["message"] as? String : nil }.last
+        return .notYet("a test claim on rook-ceph-block is still Pending" + (reason.map { ": \($0)" } ?? ""))
+    }
+}
+
 /// Before Ceph is deployed: on every host with storage devices, each named device exists, holds
 /// no filesystem and no partitions (Ceph wipes what it takes), the rbd module loads and lvm2 is
 /// there. Anything else stops the run before Rook is deployed.

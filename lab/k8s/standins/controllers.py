@@ -128,6 +128,11 @@ class KCM:
             endpoints.sync(self)
         except (ApiError, ConnError) as e:
             log("kcm", "endpoints: %s", e)
+        try:
+            import volumes
+            volumes.sync(self)
+        except (ApiError, ConnError) as e:
+            log("kcm", "volumes: %s", e)
 
     # --- nodes ---
     def node_lifecycle(self):

@@ -142,6 +142,40 @@ spec:
 
 
 @unittest.skipUnless(OK, WHY)
+STORAGE_CLASS_AND_CLAIMS = """apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: missing-pool
+provisioner: rook-ceph.rbd.csi.ceph.com
+parameters: {clusterID: rook-ceph, pool: nopool}
+reclaimPolicy: Delete
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: rook-ceph-block
+provisioner: rook-ceph.rbd.csi.ceph.com
+parameters: {clusterID: rook-ceph, pool: replicapool}
+reclaimPolicy: Delete
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: probe, namespace: default}
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: rook-ceph-block
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: stuck, namespace: default}
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: missing-pool
+  resources: {requests: {storage: 1Gi}}
+"""
+
+
 class LabAddonManifests(unittest.TestCase):
     env = None
     devices = {}
@@ -428,6 +462,19 @@ spec:
                   .get("ceph", {}).get("health") == "HEALTH_OK", 60, "CephCluster status HEALTH_OK")
         self.wait(lambda: ((self.kjson("-n rook-ceph get cephblockpool replicapool") or {}).get("status") or {})
                   .get("phase") == "Ready", 60, "CephBlockPool Ready")
+
+        # The CSI provisioner: a claim on the pool binds; one on a missing pool stays Pending and says why.
+        self.applied(self.apply_text("pvc.yaml", STORAGE_CLASS_AND_CLAIMS), "persistentvolumeclaim/probe")
+        self.wait(lambda: ((self.kjson("get pvc probe") or {}).get("status") or {}).get("phase") == "Bound", 60,
+                  "the claim on replicapool bound")
+        volume = self.kjson("get pvc probe")["spec"]["volumeName"]
+        self.assertEqual(self.kjson("get pv " + volume)["spec"]["claimRef"]["name"], "probe")
+        self.wait(lambda: any("pool nopool not found" in (e.get("message") or "")
+                              for e in (self.kjson("get events --field-selector involvedObject.name=stuck") or {}).get("items", [])),
+                  60, "a ProvisioningFailed event for the claim on a missing pool")
+        self.assertEqual(((self.kjson("get pvc stuck") or {}).get("status") or {}).get("phase", "Pending"), "Pending")
+        self.assertEqual(self.kubectl("delete pvc probe").rc, 0)
+        self.wait(lambda: self.kubectl("get pv " + volume).rc != 0, 60, "the released volume deleted")
 
 
 if __name__ == "__main__":
