@@ -22,6 +22,11 @@ let package = Package(
             pkgConfig: "libssh2",
             providers: [.apt(["libssh2-1-dev"])]
         ),
+        // OpenSSL initialised without its atexit clean-up (see the C file for why).
+        .target(
+            name: "COpenSSLExit",
+            linkerSettings: [.linkedLibrary("crypto")]
+        ),
         .target(
             name: "CairnCore",
             dependencies: [
@@ -32,7 +37,7 @@ let package = Package(
         .target(
             name: "CairnSSH",
             dependencies: [
-                "CLibSSH2", "CairnCore",
+                "CLibSSH2", "COpenSSLExit", "CairnCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),

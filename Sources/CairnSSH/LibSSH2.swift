@@ -1,4 +1,5 @@
 import CLibSSH2
+import COpenSSLExit
 import Foundation
 
 /// Process-wide libssh2 initialisation. libssh2 must be initialised once before any session
@@ -8,6 +9,7 @@ import Foundation
 enum LibSSH2 {
     static let initialised: Bool = {
         signal(SIGPIPE, SIG_IGN)
+        cairn_openssl_without_atexit()
         return libssh2_init(0) == 0
     }()
 
