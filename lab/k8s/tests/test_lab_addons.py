@@ -141,7 +141,6 @@ spec:
 """
 
 
-@unittest.skipUnless(OK, WHY)
 STORAGE_CLASS_AND_CLAIMS = """apiVersion: storage.k8s.io/v1
 kind: StorageClass
 metadata:
@@ -176,6 +175,7 @@ spec:
 """
 
 
+@unittest.skipUnless(OK, WHY)
 class LabAddonManifests(unittest.TestCase):
     env = None
     devices = {}
