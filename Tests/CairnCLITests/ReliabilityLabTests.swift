@@ -95,7 +95,7 @@ struct ReliabilityLabTests {
     /// SIGKILL of `cairn apply` at random moments, then a rerun must converge: etcd members once
     /// each, nodes once each, keys written before still there, no lock in the way.
     @Test func killedAtRandomPointsARerunConverges() throws {
-        var generator = SeededGenerator(seed: Self.killSeed)
+        var generator = SplitMix64(seed: Self.killSeed)
         print("kill points: \(Self.killPoints), CAIRN_KILL_SEED=\(Self.killSeed)")
         let lab = try Lab.up("t-rel-kill", hosts: 5)
         defer { lab.down() }
@@ -170,17 +170,5 @@ enum Resources {
         let rss = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
             .flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true)[1]) } ?? -1
         return (fds, threads, rss)
-    }
-}
-
-struct SeededGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -4,6 +4,7 @@ cleaner, disruption) plus the add-on simulations (Calico, MetalLB, Rook/Ceph) in
 import base64
 import copy
 import hashlib
+import importlib
 import ipaddress
 import json
 import time
@@ -113,26 +114,12 @@ class KCM:
                 fn()
             except (ApiError, ConnError) as e:
                 log("kcm", "%s: %s", fn.__name__, e)
-        try:
-            import addons
-            addons.sync(self)
-        except (ApiError, ConnError) as e:
-            log("kcm", "addons: %s", e)
-        try:
-            import jobs
-            jobs.sync(self)
-        except (ApiError, ConnError) as e:
-            log("kcm", "jobs: %s", e)
-        try:
-            import endpoints
-            endpoints.sync(self)
-        except (ApiError, ConnError) as e:
-            log("kcm", "endpoints: %s", e)
-        try:
-            import volumes
-            volumes.sync(self)
-        except (ApiError, ConnError) as e:
-            log("kcm", "volumes: %s", e)
+        # The add-on, Job, Endpoints and volume controllers live in their own modules.
+        for name in ("addons", "jobs", "endpoints", "volumes"):
+            try:
+                importlib.import_module(name).sync(self)
+            except (ApiError, ConnError) as e:
+                log("kcm", "%s: %s", name, e)
 
     # --- nodes ---
     def node_lifecycle(self):
