@@ -237,7 +237,7 @@ struct Kubeconfig: AsyncParsableCommand {
         }
         if path { print(source.path); return }
         if let output {
-            FileManager.default.createFile(atPath: output, contents: data, attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: output, contents: data, attributes: [.posixPermissions: 0o600])
             print("wrote \(output)")
         } else {
             FileHandle.standardOutput.write(data)
@@ -277,7 +277,7 @@ struct Report: AsyncParsableCommand {
         }
         let html = try RunReport.render(journal: journal)
         let url = directory.appendingPathComponent("report.html")
-        FileManager.default.createFile(atPath: url.path, contents: Data(html.utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: url.path, contents: Data(html.utf8), attributes: [.posixPermissions: 0o600])
         print(url.path)
     }
 }

@@ -69,7 +69,6 @@ public struct ClusterRunner: Sendable {
         let loaded: LoadedInventory
         let phases: [ScheduledPhase]
         let hosts: [EngineHost]
-        let sshConfigurations: [String: SSHConfiguration]
         let stateDirectory: URL
     }
 
@@ -103,57 +102,12 @@ public struct ClusterRunner: Sendable {
             let hosts = inventory.hosts.enumerated().map { index, host in
                 EngineHost(name: host.name, roles: Set(host.roles.map(\.rawValue)), index: index)
             }
-            var configurations: [String: SSHConfiguration] = [:]
-            for host in inventory.hosts {
-                configurations[host.name] = Self.sshConfiguration(for: host, settings: loaded.effectiveSSH(for: host, environment: environment),
-                                                                  environment: environment)
-            }
-            return .success(Prepared(loaded: loaded, phases: phases, hosts: hosts, sshConfigurations: configurations,
+            return .success(Prepared(loaded: loaded, phases: phases, hosts: hosts,
                                      stateDirectory: URL(fileURLWithPath: inventory.stateDirectory)))
         } catch {
             report(error)
             return .failure(ExitStatus((error as? any CairnReportableError)?.exitCode ?? .invalidInput))
         }
-    }
-
-    /// The transport's configuration from the inventory's effective SSH settings.
-    static func sshConfiguration(for host: CairnInventory.Host, settings: EffectiveSSHSettings, environment: [String: String]) -> SSHConfiguration {
-        let passphrase: SecretSource
-        switch settings.passphraseSource {
-        case .none: passphrase = .none
-        case .env(let name): passphrase = .environment(name)
-        case .file(let path): passphrase = .file(path)
-        }
-        let password: SecretSource
-        switch settings.passwordSource {
-        case .none: password = .none
-        case .env(let name): password = .environment(name)
-        }
-        let mode: HostKeyMode
-        switch settings.hostKeyChecking {
-        case .strict: mode = .strict
-        case .acceptNew: mode = .acceptNew
-        case .off: mode = .off
-        }
-        let sudo: SudoPolicy
-        switch settings.sudo {
-        case .auto: sudo = .auto
-        case .always: sudo = .always
-        case .never: sudo = .never
-        }
-        let bastion = settings.bastion.map { jump in
-            SSHConfiguration(label: "bastion \(jump.address)", address: jump.address, port: jump.port, user: jump.user,
-                             identityFiles: jump.identityFiles, passphrase: passphrase, useAgent: settings.useAgent,
-                             knownHostsFile: settings.knownHostsFile, hostKeyMode: mode, sudo: .never,
-                             connectTimeout: .milliseconds(Int64(settings.connectTimeout * 1000)), environment: environment)
-        }
-        return SSHConfiguration(
-            label: host.name, address: settings.hostName, port: settings.port, user: settings.user,
-            identityFiles: settings.identityFiles, passphrase: passphrase, useAgent: settings.useAgent, password: password,
-            knownHostsFile: settings.knownHostsFile, hostKeyMode: mode, sudo: sudo,
-            connectTimeout: .milliseconds(Int64(settings.connectTimeout * 1000)),
-            commandTimeout: .milliseconds(Int64(settings.commandTimeout * 1000)),
-            bastion: bastion, environment: environment)
     }
 
     /// Runs `plan` or `apply`. Returns the process exit status.
@@ -164,7 +118,7 @@ public struct ClusterRunner: Sendable {
         case .failure(let status): return status
         }
         let log = RunLog(redactor: redactor, echoLevel: request.verbose ? .debug : nil)
-        let provider = SSHExecutorProvider(configurations: prepared.sshConfigurations, logger: log.logger())
+        let provider = SSHExecutorProvider(inventory: prepared.loaded, environment: environment, logger: log.logger())
         let status = await run(mode, request, prepared: prepared, provider: provider, log: log)
         // Sessions end before the process does: libssh2 and OpenSSL must not be torn down under them.
         await provider.shutdown()
@@ -335,7 +289,7 @@ extension ClusterRunner {
         case .failure(let status): return status
         }
         let log = RunLog(redactor: redactor, echoLevel: nil)
-        let provider = SSHExecutorProvider(configurations: prepared.sshConfigurations, logger: log.logger())
+        let provider = SSHExecutorProvider(inventory: prepared.loaded, environment: environment, logger: log.logger())
         let context = RunContext(mode: .apply, hosts: prepared.hosts, executors: provider, logger: log.logger(),
                                  redactor: redactor, stateDirectory: prepared.stateDirectory)
         var status = ExitStatus(.success)

@@ -73,13 +73,8 @@ struct Exec: AsyncParsableCommand {
         let words = command.first == "--" ? Array(command.dropFirst()) : command
         let remote = words.count == 1 ? RemoteCommand.script(words[0], name: "cairn-exec") : RemoteCommand(argv: words)
 
-        var configurations: [String: SSHConfiguration] = [:]
-        for host in selected {
-            configurations[host.name] = ClusterRunner.sshConfiguration(
-                for: host, settings: loaded.effectiveSSH(for: host, environment: environment), environment: environment)
-        }
         let log = RunLog(redactor: redactor, echoLevel: nil)
-        let provider = SSHExecutorProvider(configurations: configurations, logger: log.logger())
+        let provider = SSHExecutorProvider(inventory: loaded, hosts: selected, environment: environment, logger: log.logger())
         let engineHosts = selected.enumerated().map { EngineHost(name: $1.name, roles: Set($1.roles.map(\.rawValue)), index: $0) }
         let limit = Duration.milliseconds(Int64(timeout * 1000))
         let quiet = self.quiet

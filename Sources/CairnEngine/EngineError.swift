@@ -1,5 +1,4 @@
 import CairnCore
-import CairnSSH
 import Foundation
 
 /// Errors of the engine itself (the playbook, locks, gates, aggregated host failures).
@@ -123,7 +122,7 @@ public struct HostFailure: Sendable {
     }
 
     public var isUnreachable: Bool {
-        (error as? SSHError)?.exitCode == .unreachable
+        (error as? any CairnReportableError)?.exitCode == .unreachable
     }
 
     public var message: String {

@@ -1,3 +1,4 @@
+import CairnCore
 import Foundation
 
 /// Where one effective SSH setting came from.
@@ -19,32 +20,6 @@ public enum SettingSource: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-public enum PassphraseSource: Sendable, Equatable, CustomStringConvertible {
-    case none
-    case env(String)
-    case file(String)
-
-    public var description: String {
-        switch self {
-        case .none: return "none"
-        case .env(let name): return "env \(name)"
-        case .file(let path): return "file \(path)"
-        }
-    }
-}
-
-public enum PasswordSource: Sendable, Equatable, CustomStringConvertible {
-    case none
-    case env(String)
-
-    public var description: String {
-        switch self {
-        case .none: return "none"
-        case .env(let name): return "env \(name)"
-        }
-    }
-}
-
 public struct EffectiveBastion: Sendable, Equatable {
     public var address: String
     public var port: Int
@@ -59,8 +34,8 @@ public struct EffectiveSSHSettings: Sendable, Equatable {
     public var port: Int
     public var user: String
     public var identityFiles: [String]
-    public var passphraseSource: PassphraseSource
-    public var passwordSource: PasswordSource
+    public var passphraseSource: SecretSource
+    public var passwordSource: SecretSource
     public var useAgent: Bool
     public var knownHostsFile: String
     public var hostKeyChecking: HostKeyChecking
@@ -149,15 +124,15 @@ public func effectiveSSH(
         provenance["identityFiles"] = .builtInDefault
     }
 
-    let passphraseSource: PassphraseSource
-    if let name = over.passphraseEnv { passphraseSource = .env(name); provenance["passphraseSource"] = .inventoryHost }
+    let passphraseSource: SecretSource
+    if let name = over.passphraseEnv { passphraseSource = .environment(name); provenance["passphraseSource"] = .inventoryHost }
     else if let path = over.passphraseFile { passphraseSource = .file(path); provenance["passphraseSource"] = .inventoryHost }
-    else if let name = defaults.passphraseEnv { passphraseSource = .env(name); provenance["passphraseSource"] = .inventoryDefaults }
+    else if let name = defaults.passphraseEnv { passphraseSource = .environment(name); provenance["passphraseSource"] = .inventoryDefaults }
     else if let path = defaults.passphraseFile { passphraseSource = .file(path); provenance["passphraseSource"] = .inventoryDefaults }
     else { passphraseSource = .none; provenance["passphraseSource"] = .builtInDefault }
 
-    let passwordSource = pick("passwordSource", over.passwordEnv.map(PasswordSource.env),
-                              defaults.passwordEnv.map(PasswordSource.env), nil, { _ in nil }, PasswordSource.none)
+    let passwordSource = pick("passwordSource", over.passwordEnv.map(SecretSource.environment),
+                              defaults.passwordEnv.map(SecretSource.environment), nil, { _ in nil }, SecretSource.none)
 
     let useAgent = pick("useAgent", over.useAgent, defaults.useAgent, "identityagent",
                         { $0.first.lowercased() == "none" ? false : nil }, BuiltInSSHDefaults.useAgent)

@@ -1,3 +1,4 @@
+import CairnCore
 /// A cluster as described by its inventory, with every default applied.
 ///
 /// Values that reach hosts (names, addresses, paths, labels) have passed the strict grammars in
@@ -119,18 +120,6 @@ public struct Taint: Sendable, Equatable, Hashable {
         if let value { return "\(key)=\(value):\(effect.rawValue)" }
         return "\(key):\(effect.rawValue)"
     }
-}
-
-public enum HostKeyChecking: String, Sendable, CaseIterable, Hashable {
-    case strict
-    case acceptNew = "accept-new"
-    case off
-}
-
-public enum SudoMode: String, Sendable, CaseIterable, Hashable {
-    case auto
-    case always
-    case never
 }
 
 /// A jump host as written in the inventory.

@@ -1,3 +1,4 @@
+import CairnCore
 import Foundation
 
 /// An OpenSSH client configuration (`~/.ssh/config`), read the way `ssh` reads it.

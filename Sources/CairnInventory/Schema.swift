@@ -1,3 +1,4 @@
+import CairnCore
 /// Every field of the inventory format, in one table.
 ///
 /// The decoder accepts exactly these keys (anything else is an "unknown field" with a

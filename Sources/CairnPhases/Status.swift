@@ -1,7 +1,6 @@
 import CairnCore
 import CairnEngine
 import CairnInventory
-import CairnSSH
 import Foundation
 
 /// `cairn status`: one look at the whole cluster. Read-only. The JSON form is documented in

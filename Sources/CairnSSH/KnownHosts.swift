@@ -1,3 +1,4 @@
+import CairnCore
 import CLibSSH2
 import Foundation
 
@@ -25,7 +26,7 @@ public final class KnownHostsStore: @unchecked Sendable {
     /// strict mode and for a changed key in every mode but `off`.
     func verify(
         session: OpaquePointer, label: String, host: String, port: Int,
-        key: UnsafeRawBufferPointer, keyType: Int32, fingerprint: String, mode: HostKeyMode
+        key: UnsafeRawBufferPointer, keyType: Int32, fingerprint: String, mode: HostKeyChecking
     ) throws -> Verdict {
         if mode == .off { return .unchecked }
         lock.lock()

@@ -1,3 +1,4 @@
+import CairnCore
 import CLibSSH2
 import Foundation
 

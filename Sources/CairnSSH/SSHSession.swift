@@ -434,19 +434,3 @@ final class SessionState: @unchecked Sendable {
     }
 }
 
-/// A command that ran and failed: the host, the command, how it ended and its last stderr lines.
-public struct CommandFailure: Error, CairnReportableError {
-    public let hostName: String
-    public let command: String
-    public let output: CommandOutput
-
-    public init(host: String, command: String, output: CommandOutput) {
-        self.hostName = host
-        self.command = command
-        self.output = output
-    }
-
-    public var host: String? { hostName }
-    public var summary: String { "`\(command)` failed on \(hostName) (\(output.statusDescription))" }
-    public var details: [String] { output.stderrTail(lines: 8) }
-}

@@ -1,6 +1,5 @@
 import CairnCore
 import CairnEngine
-import CairnSSH
 import Foundation
 
 /// A host executor for unit tests that answers only the commands it was told to expect and
@@ -90,12 +89,20 @@ public enum FakeHostError: Error, Equatable, CairnReportableError {
     case unexpectedCommand(host: String, command: String)
     case noSuchFile(host: String, path: String)
     case unreachable(host: String)
+    /// Stands for a host whose SSH port refuses connections (exit 68, like the transport's error).
+    case connectionRefused(host: String)
+
+    public var exitCode: CairnExitCode {
+        if case .connectionRefused = self { return .unreachable }
+        return .failure
+    }
 
     public var summary: String {
         switch self {
         case .unexpectedCommand(let host, let command): return "unexpected command on \(host): \(command)"
         case .noSuchFile(let host, let path): return "no file \(path) on \(host)"
         case .unreachable(let host): return "\(host) is unreachable"
+        case .connectionRefused(let host): return "cannot connect to \(host) port 22: Connection refused"
         }
     }
 }
@@ -111,13 +118,13 @@ public final class FakeExecutorProvider: HostExecutorProvider, @unchecked Sendab
         self.executors = Dictionary(uniqueKeysWithValues: executors.map { ($0.hostName, $0) })
     }
 
-    public func executor(for host: EngineHost) async throws -> any HostExecutor {
+    public func executor(forHost name: String) async throws -> any HostExecutor {
         let (executor, isUnreachable): (FakeHostExecutor?, Bool) = lock.withLock {
-            connectCounts[host.name, default: 0] += 1
-            return (executors[host.name], unreachable.contains(host.name))
+            connectCounts[name, default: 0] += 1
+            return (executors[name], unreachable.contains(name))
         }
-        if isUnreachable { throw SSHError.connectFailed(host: host.name, port: 22, reason: "Connection refused") }
-        guard let executor else { throw FakeHostError.unreachable(host: host.name) }
+        if isUnreachable { throw FakeHostError.connectionRefused(host: name) }
+        guard let executor else { throw FakeHostError.unreachable(host: name) }
         return executor
     }
 

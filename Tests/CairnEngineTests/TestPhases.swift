@@ -1,6 +1,5 @@
 import CairnCore
 import CairnEngine
-import CairnSSH
 import CairnTesting
 import Foundation
 

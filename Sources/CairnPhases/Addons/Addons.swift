@@ -2,7 +2,6 @@ import CairnArtifacts
 import CairnCore
 import CairnEngine
 import CairnInventory
-import CairnSSH
 import Foundation
 
 /// Versions of add-on pieces that the inventory does not choose.

@@ -1,7 +1,6 @@
 import CairnCore
 import CairnEngine
 import CairnInventory
-import CairnSSH
 import Foundation
 
 /// The add-ons' verification gates. Each says, while waiting, what is not ready and why: the

@@ -1,6 +1,5 @@
 import CairnCore
 import CairnEngine
-import CairnSSH
 import Foundation
 
 /// etcdctl operations run on an etcd host (which has etcdctl and Cairn's admin certificate).
