@@ -1,6 +1,9 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// scripts/test builds with CAIRN_STRICT=1: warnings in Cairn's own code are errors there.
+let strict: [SwiftSetting] = Context.environment["CAIRN_STRICT"] == "1" ? [.unsafeFlags(["-warnings-as-errors"])] : []
+
 let package = Package(
     name: "Cairn",
     platforms: [.macOS(.v14)],
@@ -50,7 +53,7 @@ let package = Package(
         .target(
             name: "CairnEngine",
             dependencies: [
-                "CairnCore", "CairnSSH",
+                "CairnCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -58,7 +61,7 @@ let package = Package(
         .target(
             name: "CairnPhases",
             dependencies: [
-                "CairnCore", "CairnSSH", "CairnEngine", "CairnInventory", "CairnPKI", "CairnArtifacts",
+                "CairnCore", "CairnEngine", "CairnInventory", "CairnPKI", "CairnArtifacts",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -110,3 +113,7 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + strict
+}

@@ -1,3 +1,4 @@
+import CairnCore
 import CairnSSH
 import Foundation
 
@@ -115,7 +116,7 @@ public final class Lab: @unchecked Sendable {
 
     /// An SSH configuration for one of the lab's hosts.
     public func ssh(_ hostName: String, key: String = "id_ed25519", user: String = "root",
-                    knownHosts: String? = nil, mode: HostKeyMode = .acceptNew, useAgent: Bool = false,
+                    knownHosts: String? = nil, mode: HostKeyChecking = .acceptNew, useAgent: Bool = false,
                     agentSocket: String? = nil, connectTimeout: Duration = .seconds(5)) -> SSHConfiguration {
         let host = self.host(hostName)
         return SSHConfiguration(
@@ -188,9 +189,9 @@ public final class Lab: @unchecked Sendable {
         defer { try? FileManager.default.removeItem(at: directory) }
         let outURL = directory.appendingPathComponent("out"), errURL = directory.appendingPathComponent("err")
         let inURL = directory.appendingPathComponent("in")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        FileManager.default.createFile(atPath: inURL.path, contents: Data((stdin ?? "").utf8))
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: inURL.path, contents: Data((stdin ?? "").utf8))
         // posix_spawn and waitpid rather than Foundation's Process, whose exit detection was seen
         // to miss children that fork a daemon and exit (ssh-agent).
         var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
@@ -216,5 +217,96 @@ public final class Lab: @unchecked Sendable {
         let stdout = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
         let stderr = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
         return Outcome(status: exitCode, stdout: stdout, stderr: stderr)
+    }
+}
+
+/// A `cairn` started in the background (`Lab.startCairn`), its output going to a file.
+public final class BackgroundCairn: @unchecked Sendable {
+    public let pid: pid_t
+    public let output: String
+    private var status: Int32?
+
+    init(pid: pid_t, output: String) {
+        self.pid = pid
+        self.output = output
+    }
+
+    public var text: String { (try? String(contentsOfFile: output, encoding: .utf8)) ?? "" }
+
+    /// Waits until the output contains `needle` (true) or the process ended or `timeout` passed (false).
+    public func waitForOutput(_ needle: String, timeout: TimeInterval = 300) -> Bool {
+        waitForLine(containing: [needle], timeout: timeout)
+    }
+
+    /// Waits until one line of the output contains every fragment (true), or the process ended
+    /// or `timeout` passed (false).
+    public func waitForLine(containing fragments: [String], timeout: TimeInterval = 300) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        func found() -> Bool {
+            text.split(separator: "\n").contains { line in fragments.allSatisfy { line.contains($0) } }
+        }
+        while Date() < deadline {
+            if found() { return true }
+            var raw: Int32 = 0
+            if status == nil, waitpid(pid, &raw, WNOHANG) == pid { status = raw }
+            if status != nil { return found() }
+            usleep(50_000)
+        }
+        return false
+    }
+
+    /// Sends SIGKILL and reaps the process. True only when the signal is what ended it (the run
+    /// had not finished on its own before).
+    @discardableResult
+    public func killNow() -> Bool {
+        if status == nil {
+            kill(pid, SIGKILL)
+            var raw: Int32 = 0
+            while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
+            status = raw
+        }
+        return (status! & 0x7f) == SIGKILL
+    }
+
+    /// Waits for the process to end; its exit status (128 + signal when killed).
+    public func wait() -> Int32 {
+        if status == nil {
+            var raw: Int32 = 0
+            while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
+            status = raw
+        }
+        let raw = status!
+        return raw & 0x7f == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
+    }
+}
+
+extension Lab {
+    /// Starts `cairn` with stdout and stderr going to a new file.
+    public static func startCairn(_ arguments: [String], outputName: String = "cairn.log") throws -> BackgroundCairn {
+        let output = temporaryPath(outputName)
+        return BackgroundCairn(pid: try cairnInBackground(arguments, output: output), output: output)
+    }
+
+    /// A loop device of `size` for `host`, registered with the lab (the kubelet stand-in reports it).
+    public func addDevice(_ host: String, size: String = "256M") throws -> String {
+        let tool = Lab.repositoryRoot.appendingPathComponent("scripts/lab-k8s").path
+        let output = try Lab.shell([tool, "devices", name, host, "add", "1", "--size", size])
+        guard let device = output.split(separator: "\n").map(String.init).first(where: { $0.hasPrefix("/dev/") })?
+            .split(separator: " ").first.map(String.init) else {
+            throw ShellError(command: [tool, "devices", name, host, "add"], status: 1, output: "no device in: \(output)")
+        }
+        return device
+    }
+
+    /// Removes the lab's loop devices, then the lab.
+    public func downWithDevices() {
+        let tool = Lab.repositoryRoot.appendingPathComponent("scripts/lab-k8s").path
+        _ = try? Lab.shell([tool, "devices", name, "all", "remove"])
+        down()
+    }
+
+    /// kubectl on `host` with the admin kubeconfig.
+    public func kubectl(_ arguments: String, on host: String = "node1") throws -> String {
+        try exec(host, "kubectl --kubeconfig /etc/kubernetes/admin.conf \(arguments)")
     }
 }

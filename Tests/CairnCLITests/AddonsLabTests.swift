@@ -4,33 +4,19 @@ import Testing
 
 /// The add-ons against the lab's stand-ins: the whole HA cluster in one apply, each gate failing
 /// for its real reason under an injected fault, and expansion with a new storage worker.
-@Suite(.serialized, .enabled(if: Lab.shouldRun, "\(Lab.unavailableReason ?? "")"))
+@Suite(.serialized, .lab, .longTier, .timeLimit(.minutes(60)))
 struct AddonsLabTests {
     static let labK8s = Lab.repositoryRoot.appendingPathComponent("scripts/lab-k8s").path
 
-    /// A loop device for `host`, registered with the lab (the kubelet stand-in reports it).
-    func device(_ lab: Lab, _ host: String) throws -> String {
-        let output = try Lab.shell([Self.labK8s, "devices", lab.name, host, "add", "1", "--size", "256M"])
-        return try #require(output.split(separator: "\n").map(String.init).first { $0.hasPrefix("/dev/") }?
-            .split(separator: " ").first.map(String.init), "no device in: \(output)")
-    }
-
-    func kubectl(_ lab: Lab, _ arguments: String) throws -> String {
-        try lab.exec("node1", "kubectl --kubeconfig /etc/kubernetes/admin.conf \(arguments)")
-    }
-
     func podNodes(_ lab: Lab, namespace: String, selector: String) throws -> [String] {
-        try kubectl(lab, "get pods -n \(namespace) -l \(selector) -o jsonpath='{.items[*].spec.nodeName}'")
+        try lab.kubectl("get pods -n \(namespace) -l \(selector) -o jsonpath='{.items[*].spec.nodeName}'")
             .split(separator: " ").map(String.init)
     }
 
     @Test func theWholeClusterInOneApplyFaultsAndExpansion() throws {
         let lab = try Lab.up("t-addons", hosts: 7)
-        defer {
-            _ = try? Lab.shell([Self.labK8s, "devices", lab.name, "all", "remove"])
-            lab.down()
-        }
-        let storage = try ["node4", "node5", "node6", "node7"].reduce(into: [String: [String]]()) { $0[$1] = [try device(lab, $1)] }
+        defer { lab.downWithDevices() }
+        let storage = try ["node4", "node5", "node6", "node7"].reduce(into: [String: [String]]()) { $0[$1] = [try lab.addDevice($1)] }
         let base: [(host: String, roles: [String])] = [
             ("node1", ["control-plane", "etcd"]), ("node2", ["control-plane", "etcd"]), ("node3", ["control-plane", "etcd"]),
             ("node4", ["worker"]), ("node5", ["worker"]), ("node6", ["worker"]),
@@ -45,12 +31,12 @@ struct AddonsLabTests {
         #expect(apply.stdout.contains("a test service got 10.99."))
         #expect(apply.stdout.contains("HEALTH_OK: 3 mons in quorum, 3/3 OSDs up and in"), "\(apply.stdout.suffix(3000))")
         #expect(apply.stdout.contains("a test claim bound (pvc-"), "\(apply.stdout.suffix(3000))")
-        #expect(try !kubectl(lab, "get pvc -A -o name").contains("cairn-pvc-probe"), "the test claim is removed")
+        #expect(try !lab.kubectl("get pvc -A -o name").contains("cairn-pvc-probe"), "the test claim is removed")
         let coredns = try podNodes(lab, namespace: "kube-system", selector: "k8s-app=kube-dns")
         #expect(coredns.count == 3 && Set(coredns).count == 3, "CoreDNS replicas on distinct nodes: \(coredns)")
         let traefik = try podNodes(lab, namespace: "traefik", selector: "app.kubernetes.io/name=traefik")
         #expect(traefik.count == 3 && Set(traefik).count == 3, "ingress replicas on distinct nodes: \(traefik)")
-        let address = try kubectl(lab, "get svc traefik -n traefik -o jsonpath='{.status.loadBalancer.ingress[0].ip}'")
+        let address = try lab.kubectl("get svc traefik -n traefik -o jsonpath='{.status.loadBalancer.ingress[0].ip}'")
         #expect(address.hasPrefix("10.99."), "the ingress service holds a MetalLB address: \(address)")
         #expect(try Lab.cairn(["plan", "--detailed-exitcode", "-i", six]).status == 0)
         let status = try Lab.cairn(["status", "-i", six, "--output", "json"])

@@ -5,7 +5,7 @@ import Testing
 
 /// External etcd against real etcd (Debian's, through the lab's artifact mirror), real TLS,
 /// real quorum. Each test makes its own lab.
-@Suite(.serialized, .enabled(if: Lab.shouldRun, "\(Lab.unavailableReason ?? "")"))
+@Suite(.serialized, .lab, .fastTier, .timeLimit(.minutes(15)))
 struct EtcdLabTests {
     static let etcdPhases = ["prepare-hosts", "etcd-pki", "etcd-install", "etcd-cluster", "etcd-client-certs"].flatMap { ["--phase", $0] }
 
@@ -124,19 +124,11 @@ struct EtcdLabTests {
         #expect(try cluster.apply(cluster.three).status == 0)
         _ = try cluster.etcdctl("node1", "put /cairn-test/kept yes")
 
-        let output = Lab.temporaryPath("apply.log")
-        let run = try Lab.cairnInBackground(["apply", "--yes", "-i", cluster.five] + EtcdLabTests.etcdPhases, output: output)
+        let run = try Lab.startCairn(["apply", "--yes", "-i", cluster.five] + EtcdLabTests.etcdPhases)
         // Kill it with SIGKILL right after the chosen step finished on the growth's first member.
-        let marker = killAfter == "start etcd" ? "node4: start etcd done" : "\(killAfter)"
-        let deadline = Date().addingTimeInterval(120)
-        while Date() < deadline {
-            let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-            if text.split(separator: "\n").contains(where: { $0.contains(marker) && $0.contains("done") }) { break }
-            usleep(20_000)
-        }
-        kill(run, SIGKILL)
-        var status: Int32 = 0
-        waitpid(run, &status, 0)
+        let marker = killAfter == "start etcd" ? "node4: start etcd" : killAfter
+        #expect(run.waitForLine(containing: [marker, "done"], timeout: 120), "the run never finished \(marker):\n\(run.text.suffix(2000))")
+        #expect(run.killNow(), "the run ended before it was killed")
 
         let rerun = try cluster.apply(cluster.five)
         #expect(rerun.status == 0, "\(rerun.stdout)\(rerun.stderr)")

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// status, reset and redaction against a lab cluster.
-@Suite(.serialized, .enabled(if: Lab.shouldRun, "\(Lab.unavailableReason ?? "")"))
+@Suite(.serialized, .lab, .longTier, .timeLimit(.minutes(60)))
 struct OperatorLabTests {
     static let addons = ["calico", "coredns", "metallb", "ingress", "rook-ceph"].flatMap { ["--skip-phase", $0] }
 

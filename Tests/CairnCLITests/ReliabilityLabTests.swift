@@ -6,7 +6,7 @@ import Testing
 
 /// Faults Cairn must survive (docs/reliability.md). CI runs a fast subset; `scripts/reliability`
 /// runs the long suite (more kill points, the 20-run soak) by setting the environment below.
-@Suite(.serialized, .enabled(if: Lab.shouldRun, "\(Lab.unavailableReason ?? "")"))
+@Suite(.serialized, .lab, .longTier, .timeLimit(.minutes(60)))
 struct ReliabilityLabTests {
     static let environment = ProcessInfo.processInfo.environment
     /// Random kill points per run (CAIRN_KILL_POINTS), seeded (CAIRN_KILL_SEED) so a failure replays.
@@ -22,29 +22,17 @@ struct ReliabilityLabTests {
                      + "--cert=/etc/etcd/pki/admin.crt --key=/etc/etcd/pki/admin.key \(arguments)")
     }
 
-    func waitFor(_ output: String, _ needle: String, timeout: TimeInterval = 300) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").contains(needle) { return true }
-            usleep(50_000)
-        }
-        return false
-    }
-
     @Test func aSecondApplyIsRefusedWhileOneRuns() throws {
         let lab = try Lab.up("t-rel-lock", hosts: 3)
         defer { lab.down() }
-        let output = Lab.temporaryPath("first.log")
-        let first = try Lab.cairnInBackground(["apply", "--yes", "-i", lab.inventoryPath] + Self.noAddons, output: output)
-        #expect(waitFor(output, "etcd-install:"))
+        let first = try Lab.startCairn(["apply", "--yes", "-i", lab.inventoryPath] + Self.noAddons)
+        #expect(first.waitForOutput("etcd-install:"), "\(first.text.suffix(2000))")
         let second = try Lab.cairn(["apply", "--yes", "-i", lab.inventoryPath] + Self.noAddons)
         #expect(second.status == 1)
         #expect(second.stderr.contains("another run holds the cluster lock on node1"), "\(second.stderr)")
-        #expect(second.stderr.contains("pid \(first)"), "the owner is named")
+        #expect(second.stderr.contains("pid \(first.pid)"), "the owner is named")
         #expect(second.stderr.contains("last heartbeat"), "its age is given")
-        var status: Int32 = 0
-        waitpid(first, &status, 0)
-        #expect(status == 0)
+        #expect(first.wait() == 0, "\(first.text.suffix(2000))")
     }
 
     @Test func quorumLossStopsBeforeAnyControlPlaneAction() throws {
@@ -75,13 +63,10 @@ struct ReliabilityLabTests {
     @Test func sshdStoppedMidRunThenUnreachableThenConverges() throws {
         let lab = try Lab.up("t-rel-ssh", hosts: 4)
         defer { lab.down() }
-        let output = Lab.temporaryPath("apply.log")
-        let run = try Lab.cairnInBackground(["apply", "--yes", "-i", lab.inventoryPath] + Self.noAddons, output: output)
-        #expect(waitFor(output, "node-packages:"))
+        let run = try Lab.startCairn(["apply", "--yes", "-i", lab.inventoryPath] + Self.noAddons)
+        #expect(run.waitForOutput("node-packages:"), "\(run.text.suffix(2000))")
         try lab.fault("node4", "sshd-stop")
-        var status: Int32 = 0
-        waitpid(run, &status, 0)
-        #expect(status == 0, "\((try? String(contentsOfFile: output, encoding: .utf8))?.suffix(2000) ?? "")")
+        #expect(run.wait() == 0, "\(run.text.suffix(2000))")
         let cutOff = try Lab.cairn(["plan", "-i", lab.inventoryPath] + Self.noAddons)
         #expect(cutOff.status == 68, "\(cutOff.stderr)")
         #expect(cutOff.stderr.contains("cannot connect to node4 port 22"), "\(cutOff.stderr)")
@@ -92,36 +77,35 @@ struct ReliabilityLabTests {
         #expect(try Lab.cairn(["plan", "--detailed-exitcode", "-i", lab.inventoryPath] + Self.noAddons).status == 0)
     }
 
-    /// SIGKILL of `cairn apply` at random moments, then a rerun must converge: etcd members once
-    /// each, nodes once each, keys written before still there, no lock in the way.
+    /// SIGKILL of `cairn apply` at random moments of a whole build, add-on phases included, then a
+    /// rerun must converge: etcd members once each, nodes once each, no lock in the way.
     @Test func killedAtRandomPointsARerunConverges() throws {
         var generator = SplitMix64(seed: Self.killSeed)
         print("kill points: \(Self.killPoints), CAIRN_KILL_SEED=\(Self.killSeed)")
         let lab = try Lab.up("t-rel-kill", hosts: 5)
         defer { lab.down() }
+        let noStorage = ["--skip-phase", "rook-ceph"]
         // Measure an undisturbed build once, to spread the kill points over it.
         let started = Date()
-        #expect(try Lab.cairn(["apply", "--yes", "-i", lab.inventoryPath] + Self.noAddons).status == 0)
+        let undisturbed = try Lab.cairn(["apply", "--yes", "-i", lab.inventoryPath] + noStorage)
+        #expect(undisturbed.status == 0, "\(undisturbed.stdout.suffix(2000))\(undisturbed.stderr)")
         let duration = Date().timeIntervalSince(started)
         var survived = 0
         for point in 0..<Self.killPoints {
             let reset = try Lab.cairn(["reset", "--yes", "-i", lab.inventoryPath])
             #expect(reset.status == 0, "\(reset.stderr)")
             let delay = 1.0 + Double(generator.next() % 1000) / 1000.0 * (duration - 2)
-            let output = Lab.temporaryPath("kill-\(point).log")
-            let run = try Lab.cairnInBackground(["apply", "--yes", "-i", lab.inventoryPath] + Self.noAddons, output: output)
+            let run = try Lab.startCairn(["apply", "--yes", "-i", lab.inventoryPath] + noStorage)
             usleep(useconds_t(delay * 1_000_000))
-            kill(run, SIGKILL)
-            var status: Int32 = 0
-            waitpid(run, &status, 0)
-            let log = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-            let lastStep = log.split(separator: "\n").last.map(String.init) ?? ""
-            print("kill point \(point + 1): after \(String(format: "%.1f", delay)) s, last line: \(lastStep.prefix(160))")
-            let rerun = try Lab.cairn(["apply", "--yes", "-i", lab.inventoryPath] + Self.noAddons)
+            let killed = run.killNow()
+            let lastStep = run.text.split(separator: "\n").last.map(String.init) ?? ""
+            print("kill point \(point + 1): after \(String(format: "%.1f", delay)) s, \(killed ? "killed" : "had already ended"), last line: \(lastStep.prefix(160))")
+            #expect(killed, "seed \(Self.killSeed) point \(point + 1): the run ended before the kill")
+            let rerun = try Lab.cairn(["apply", "--yes", "-i", lab.inventoryPath] + noStorage)
             #expect(rerun.status == 0, "seed \(Self.killSeed) point \(point + 1): \(rerun.stdout.suffix(2000))\(rerun.stderr)")
             let members = try etcdctl(lab, "node1", "member list -w simple").split(separator: "\n")
             #expect(members.count == 3, "duplicate or orphaned etcd members: \(members)")
-            let nodes = try lab.exec("node1", "kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes -o name").split(separator: "\n")
+            let nodes = try lab.kubectl("get nodes -o name").split(separator: "\n")
             #expect(Set(nodes).count == nodes.count && nodes.count == 5, "\(nodes)")
             if rerun.status == 0 { survived += 1 }
         }

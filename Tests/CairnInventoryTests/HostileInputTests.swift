@@ -2,14 +2,10 @@ import Foundation
 import Testing
 @testable import CairnInventory
 
-/// Inputs built to hurt a YAML reader: alias bombs, deep nesting, huge and binary files.
-@Suite struct HostileInputTests {
-    func timed<T>(_ body: () -> T) -> (T, Double) {
-        let start = Date()
-        let value = body()
-        return (value, Date().timeIntervalSince(start))
-    }
-
+/// Inputs built to hurt a YAML reader: alias bombs, deep nesting, huge and binary files. An
+/// expansion or a quadratic walk would not finish within the time limit (a guard against hangs,
+/// not a performance target).
+@Suite(.timeLimit(.minutes(5))) struct HostileInputTests {
     static func laughs(levels: Int, fanOut: Int = 9) -> String {
         var yaml = "l0: &l0 [" + Array(repeating: "lol", count: fanOut).joined(separator: ", ") + "]\n"
         for level in 1..<levels {
@@ -21,8 +17,7 @@ import Testing
     @Test func billionLaughsInValuesIsReadWithoutExpansion() {
         // 9^9 ≈ 387 million strings if expanded.
         let yaml = Self.laughs(levels: 9) + "hosts:\n  - name: a\n    address: 10.0.0.1\n    roles: *l8\n"
-        let (errors, seconds) = timed { Fixture.errors(yaml) }
-        #expect(seconds < 5)
+        let errors = Fixture.errors(yaml)
         #expect(errors.contains { $0.path == "l0" && $0.message.contains("unknown field") })
         // The walk follows the schema, so it stops at the first list where a role was expected.
         #expect(errors.contains { $0.path == "hosts[0].roles[0]" && $0.message.contains("expected a string, found a list") })
@@ -32,16 +27,14 @@ import Testing
         let labels = (0..<1000).map { "  k\($0): v\n" }.joined()
         let yaml = "labels: &l\n" + labels + "host: &h {name: a, address: 10.0.0.1, roles: [worker], labels: *l}\nhosts:\n"
             + String(repeating: "  - *h\n", count: 1000)
-        let (errors, seconds) = timed { Fixture.errors(yaml) }
-        #expect(seconds < 10)
+        let errors = Fixture.errors(yaml)
         #expect(errors.contains { $0.path == "" && $0.message.contains("more than 200000 values") }, "\(errors.prefix(5).map(\.description))")
     }
 
     @Test func aliasBombUsedAsAKeyIsRefusedBeforeParsing() {
         for key in ["? *l8\n: x\n", "*l8 : x\n", "{*l8 : x}\n".replacingOccurrences(of: "{", with: "m: {"), "m: {*l8}\n", "[*l8]: x\n", "m: [*l8 : x]\n"] {
             let yaml = Self.laughs(levels: 9) + key
-            let (errors, seconds) = timed { Fixture.errors(yaml) }
-            #expect(seconds < 5, "\(key)")
+            let errors = Fixture.errors(yaml)
             #expect(errors.count == 1 && errors[0].message.contains("uses YAML aliases"), "\(key): \(errors.map(\.description))")
         }
     }
@@ -92,10 +85,9 @@ import Testing
             yaml += "key\(index): value\n"
             index += 1
         }
-        let (errors, seconds) = timed { Fixture.errors(yaml) }
+        let errors = Fixture.errors(yaml)
         #expect(errors.count == DecodeContext.diagnosticLimit + 1)
         #expect(errors.last?.message.contains("more problems not shown") == true)
-        #expect(seconds < 60, "took \(seconds) s")
     }
 
     @Test func binaryAndOddTextNeverCrash() {

@@ -10,7 +10,7 @@ enum TransportLab {
     static func get() throws -> Lab { try shared.get() }
 }
 
-@Suite(.serialized, .enabled(if: Lab.shouldRun, "\(Lab.unavailableReason ?? "")"))
+@Suite(.serialized, .lab, .fastTier, .timeLimit(.minutes(5)))
 struct TransportLabTests {
     let lab: Lab
     init() throws { lab = try TransportLab.get() }
@@ -109,7 +109,7 @@ struct TransportLabTests {
         let first = try await connect(lab.ssh("node3", knownHosts: knownHosts))
         await first.close()
         try lab.fault("node3", "rekey")
-        for mode in [HostKeyMode.strict, .acceptNew] {
+        for mode in [HostKeyChecking.strict, .acceptNew] {
             await #expect {
                 try await connect(lab.ssh("node3", knownHosts: knownHosts, mode: mode))
             } throws: { error in
