@@ -44,7 +44,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
-            ]
+            ],
+            plugins: ["EmbedResources"]
         ),
         .target(
             name: "CairnInventory",
@@ -56,14 +57,16 @@ let package = Package(
                 "CairnCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
-            ]
+            ],
+            plugins: ["EmbedResources"]
         ),
         .target(
             name: "CairnPhases",
             dependencies: [
                 "CairnCore", "CairnEngine", "CairnInventory", "CairnPKI", "CairnArtifacts",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            plugins: ["EmbedResources"]
         ),
         .target(
             name: "CairnCLI",
@@ -74,6 +77,9 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "cairn", dependencies: ["CairnCLI"]),
+        // Remote scripts (`*.sh` beside the Swift files) and playbooks/ embedded at build time.
+        .executableTarget(name: "cairn-embed"),
+        .plugin(name: "EmbedResources", capability: .buildTool(), dependencies: ["cairn-embed"]),
         // Operator-side etcd PKI (CA, member and client certificates), no openssl calls.
         .target(
             name: "CairnPKI",
@@ -114,6 +120,6 @@ let package = Package(
     swiftLanguageModes: [.v6]
 )
 
-for target in package.targets where target.type != .system {
+for target in package.targets where target.type != .system && target.type != .plugin {
     target.swiftSettings = (target.swiftSettings ?? []) + strict
 }

@@ -43,24 +43,6 @@ enum Architecture {
 enum BinaryInstall {
     /// Arguments: tarball, directory inside it ("" for the root), marker to touch when `unit`
     /// was running (so the cluster phase restarts it), unit, then the binary names.
-    static let script = #"""
-        set -eu
-        tarball=$1 inner=$2 marker=$3 unit=$4; shift 4
-        tmp=$(mktemp -d)
-        trap 'rm -rf "$tmp"' EXIT
-        tar -xzf "$tarball" -C "$tmp"
-        src=$tmp${inner:+/$inner}
-        mkdir -p /usr/local/bin
-        for b in "$@"; do
-          [ -f "$src/$b" ] || continue
-          install -m 0755 "$src/$b" "/usr/local/bin/.$b.cairn-new"
-          mv -f "/usr/local/bin/.$b.cairn-new" "/usr/local/bin/$b"
-        done
-        if [ -n "$unit" ] && systemctl is-active --quiet "$unit" 2>/dev/null; then
-          mkdir -p "$(dirname "$marker")"
-          : > "$marker"
-        fi
-        """#
 
     /// Fetches `request` on the operator's side, pushes it to the host's cache (skipped when
     /// the same file is there) and installs its binaries.
@@ -75,7 +57,7 @@ enum BinaryInstall {
             let remote = "/var/cache/cairn/" + fileName(request)
             let executor = try env.host()
             _ = try await executor.upload(data, to: remote, mode: "644", owner: "root:root")
-            try await executor.runChecked(RemoteCommand.script(script, name: "cairn-install-\(request.name)",
+            try await executor.runChecked(RemoteCommand.script(.cairnInstall, as: "cairn-install-\(request.name)",
                                                                arguments: [remote, inner, marker, unit] + binaries))
             if let record {
                 try await InstallMarker.record(component: record, version: request.version, binary: "/usr/local/bin/\(record)", on: executor)

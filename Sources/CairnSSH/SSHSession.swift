@@ -172,12 +172,7 @@ public final class SSHSession: Sendable {
         case .auto where configuration.user == "root": return false
         case .auto, .always: break
         }
-        let probe = RemoteCommand.script(
-            """
-            if [ "$(id -u)" = 0 ] && [ "$1" = auto ]; then echo root; exit 0; fi
-            command -v sudo >/dev/null 2>&1 || { echo nosudo; exit 0; }
-            if out=$(sudo -n true 2>&1); then echo sudo; else echo "denied $out"; fi
-            """, name: "cairn-sudo-probe", arguments: [configuration.sudo.rawValue])
+        let probe = RemoteCommand.script(.cairnSudoProbe, arguments: [configuration.sudo.rawValue])
         let output: CommandOutput
         do {
             let channel = try raw.openExec(probe.rendered, deadline: deadline)
@@ -248,30 +243,6 @@ public final class SSHSession: Sendable {
     /// The remote half of `upload`: skip when the content (and mode, owner) already match;
     /// otherwise stream into a temporary file in the same directory, fsync, set mode and owner,
     /// verify the checksum, rename over the target and fsync the directory.
-    static let uploadScript = """
-        set -eu
-        p=$1 mode=$2 owner=$3 sum=$4
-        if [ -f "$p" ] && [ "$(sha256sum < "$p" | cut -d' ' -f1)" = "$sum" ]; then
-          if [ "$(stat -c %a "$p")" = "$mode" ] && { [ -z "$owner" ] || [ "$(stat -c %U:%G "$p")" = "$owner" ]; }; then
-            echo unchanged; exit 0
-          fi
-          chmod "$mode" "$p"; [ -z "$owner" ] || chown "$owner" "$p"
-          echo metadata; exit 0
-        fi
-        d=$(dirname -- "$p")
-        mkdir -p -- "$d"
-        t=$(mktemp -- "$d/.cairn-upload.XXXXXX")
-        trap 'rm -f -- "$t"' EXIT
-        echo ready
-        cat > "$t"
-        sync -- "$t"
-        chmod "$mode" "$t"; [ -z "$owner" ] || chown "$owner" "$t"
-        [ "$(sha256sum < "$t" | cut -d' ' -f1)" = "$sum" ] || { echo "checksum mismatch after transfer" >&2; exit 3; }
-        mv -f -- "$t" "$p"
-        trap - EXIT
-        sync -- "$d"
-        echo written
-        """
 
     /// Uploads `data` to `path` atomically; a reader never sees a partial file.
     /// `mode` is octal digits as `chmod` takes them ("644"); `owner` is "user:group" or nil.
@@ -280,7 +251,7 @@ public final class SSHSession: Sendable {
                        timeout: Duration? = nil) async throws -> UploadOutcome {
         let label = configuration.label
         let checksum = SHA256Digest.hex(of: data)
-        let command = RemoteCommand.script(Self.uploadScript, name: "cairn-upload", arguments: [path, mode, owner ?? "", checksum])
+        let command = RemoteCommand.script(.cairnUpload, arguments: [path, mode, owner ?? "", checksum])
         guard !command.containsNUL else {
             throw SSHError.invalidCommand(host: label, reason: "the path contains a NUL byte")
         }

@@ -207,7 +207,7 @@ enum Journal {
         #expect(!EmbeddedResources.files.isEmpty)
         for (path, text) in EmbeddedResources.files {
             let file = try String(contentsOf: Lab.repositoryRoot.appendingPathComponent(path), encoding: .utf8)
-            #expect(file == text + "\n", "\(path) changed: run scripts/embed-resources")
+            #expect(file == text + "\n", "\(path) differs from the copy in the binary")
         }
         let enumerator = FileManager.default.enumerator(atPath: Lab.repositoryRoot.appendingPathComponent("playbooks").path)
         var files: [String] = []
@@ -217,6 +217,6 @@ enum Journal {
             if !isDirectory.boolValue { files.append("playbooks/" + next) }
         }
         #expect(!files.isEmpty)
-        #expect(Set(files) == Set(EmbeddedResources.files.keys), "run scripts/embed-resources")
+        #expect(Set(files) == Set(EmbeddedResources.files.keys), "the build plugin embeds every file under playbooks/")
     }
 }

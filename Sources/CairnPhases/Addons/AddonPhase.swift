@@ -102,7 +102,7 @@ public struct AddonDefinition: Sendable {
     /// means someone removed the add-on, and it is applied again.
     public let mustExist: [(namespace: String, object: String)]
     /// Idempotent scripts run on the first control-plane host before the rendered configuration.
-    public var beforeRendered: [(summary: String, script: String)] = []
+    var beforeRendered: [(summary: String, script: EmbeddedScript)] = []
 }
 
 /// What an add-on phase learns, in one round trip on the first control-plane host.
@@ -110,19 +110,6 @@ public struct AddonFacts: Sendable, Decodable {
     public let record: [String: String]?
     public let missing: [String]
 
-    static let script = #"""
-        set -u
-        name=$1; shift
-        k() { kubectl --kubeconfig /etc/kubernetes/admin.conf --request-timeout=15s "$@"; }
-        record=$(k get configmap "cairn-addon-$name" -n kube-system -o jsonpath='{.data}' 2>/dev/null)
-        [ -z "$record" ] && record=null
-        missing=""
-        while [ "$#" -ge 2 ]; do
-          ns=$1 obj=$2; shift 2
-          k get -n "$ns" "$obj" -o name >/dev/null 2>&1 || missing="$missing${missing:+,}\"$ns/$obj\""
-        done
-        printf '{"record":%s,"missing":[%s]}\n' "$record" "$missing"
-        """#
 }
 
 public struct AddonPhase: Phase {
@@ -164,7 +151,7 @@ public struct AddonPhase: Phase {
         guard enabled else { return AddonFacts(record: nil, missing: []) }
         let addon = try definition(inventory)
         let arguments = [addon.name] + addon.mustExist.flatMap { [$0.namespace, $0.object] }
-        let output = try await executor.run(RemoteCommand.script(AddonFacts.script, name: "cairn-facts-addon", arguments: arguments))
+        let output = try await executor.run(RemoteCommand.script(.cairnFactsAddon, arguments: arguments))
         // Before the cluster exists (plan mode), kubectl cannot answer: nothing is recorded.
         return (try? JSONDecoder().decode(AddonFacts.self, from: output.stdout)) ?? AddonFacts(record: nil, missing: ["the API"])
     }
@@ -200,7 +187,7 @@ public struct AddonPhase: Phase {
             })
         }
         for step in addon.beforeRendered where !actions.isEmpty || fact.record == nil {
-            actions.append(.command(host: host.name, summary: step.summary, RemoteCommand.script(step.script, name: "cairn-addon-step"), predicted: predicted))
+            actions.append(.command(host: host.name, summary: step.summary, RemoteCommand.script(step.script), predicted: predicted))
         }
         if let rendered = addon.rendered, rendered != record["rendered"] || reapplyAll || !actions.isEmpty {
             let previous = record["rendered"]

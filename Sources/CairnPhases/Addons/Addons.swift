@@ -113,7 +113,8 @@ public enum Addons {
             return AddonDefinition(name: "metallb", version: metallb.version, manifests: metallbManifests(metallb.version),
                                    rendered: pools.isEmpty ? nil : pools,
                                    mustExist: [("metallb-system", "deployment/controller"), ("metallb-system", "daemonset/speaker")],
-                                   beforeRendered: inventory.kubernetes.proxyMode == .ipvs ? [strictARP] : [])
+                                   beforeRendered: inventory.kubernetes.proxyMode == .ipvs
+                                       ? [("set strictARP in kube-proxy's configuration (IPVS mode)", .cairnMetallbStrictArp)] : [])
         }, gate: { kubectl, context, _ in
             try await Gates.metallb(kubectl, clock: context.run.clock)
         })
@@ -121,11 +122,6 @@ public enum Addons {
 
     /// kube-proxy in IPVS mode answers ARP for every service address unless strictARP is on,
     /// which breaks MetalLB's layer-2 mode. Idempotent: a no-op once it is on.
-    static let strictARP = (summary: "set strictARP in kube-proxy's configuration (IPVS mode)", script: #"""
-        set -eu
-        k() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
-        k get configmap kube-proxy -n kube-system -o yaml | sed -e 's/strictARP: false/strictARP: true/' | k apply -f - >/dev/null
-        """#)
 
     static func ingress(_ inventory: Inventory) -> AddonPhase {
         let ingress = inventory.addons.ingress

@@ -50,9 +50,9 @@ public struct EtcdClusterPhase: Phase {
             return .writeFile(host: host, path: EtcdLayout.environmentFile, content: content, current: current, mode: "644",
                               predicted: predicted, changeSummary: EtcdConfigFiles.describeChange(from: current, to: content))
         case .start(let host):
-            return .command(host: host, summary: "start etcd", ServiceCommands.start("etcd"), predicted: predicted)
+            return .command(host: host, summary: "start etcd", ServiceCommand.startDetached("etcd"), predicted: predicted)
         case .restart(let host, let reason):
-            return .command(host: host, summary: "restart etcd (\(reason))", ServiceCommands.restart("etcd"), predicted: predicted)
+            return .command(host: host, summary: "restart etcd (\(reason))", ServiceCommand.restartDetached("etcd"), predicted: predicted)
         case .waitHealthy(let member, let via):
             return Action(host: via, summary: "wait until etcd member \(member.name) is healthy", predicted: predicted) { env in
                 try await EtcdControl(executor: env.host(), clock: env.context.clock).waitHealthy(member)

@@ -131,23 +131,3 @@ public struct EtcdControl: Sendable {
         return lines.isEmpty ? output.statusDescription : lines.joined(separator: " / ")
     }
 }
-
-/// Starting and restarting services without waiting for them: a first etcd member does not
-/// report ready until it has quorum, so a blocking `systemctl start` would wait for members
-/// that have not been started yet. Readiness is then checked with etcdctl.
-enum ServiceCommands {
-    static let startDetached = #"""
-        set -eu
-        systemctl daemon-reload >/dev/null 2>&1 || true
-        systemctl enable "$1" >/dev/null 2>&1
-        setsid -f systemctl "$2" "$1" </dev/null >/dev/null 2>&1
-        """#
-
-    static func start(_ unit: String) -> RemoteCommand {
-        RemoteCommand.script(startDetached, name: "cairn-start", arguments: [unit, "start"])
-    }
-
-    static func restart(_ unit: String) -> RemoteCommand {
-        RemoteCommand.script(startDetached, name: "cairn-restart", arguments: [unit, "restart"])
-    }
-}

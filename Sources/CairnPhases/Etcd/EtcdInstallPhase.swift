@@ -54,8 +54,7 @@ public struct EtcdInstallPhase: Phase {
             // A running member picks up new certificates or a new unit only when restarted.
             if fact.active && (!fileActions.isEmpty || unitChanged) {
                 hostActions.append(.command(host: host.name, summary: "mark etcd for a rolling restart",
-                                            RemoteCommand.script("mkdir -p \"$(dirname \"$1\")\" && : > \"$1\" && systemctl daemon-reload",
-                                                                 name: "cairn-mark-restart", arguments: [EtcdLayout.restartMarker]),
+                                            RemoteCommand.script(.cairnMarkRestart, arguments: [EtcdLayout.restartMarker]),
                                             predicted: predicted))
             }
             actions += hostActions

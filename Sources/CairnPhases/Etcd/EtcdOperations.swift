@@ -17,18 +17,6 @@ public enum EtcdBackup {
 
     /// Saves a snapshot on the host, then prints its sha256 and `snapshot status` JSON.
     /// etcd ≥ 3.5 moved `snapshot status` to etcdutl; 3.4 has it in etcdctl.
-    static let saveScript = #"""
-        set -eu
-        file=$1 endpoint=$2 ca=$3 cert=$4 key=$5
-        mkdir -p -m 700 "$(dirname "$file")"
-        rm -f "$file" "$file.part"
-        ETCDCTL_API=3 /usr/local/bin/etcdctl --endpoints="$endpoint" --cacert="$ca" --cert="$cert" --key="$key" \
-          --dial-timeout=5s --command-timeout=120s snapshot save "$file" >/dev/null
-        chmod 600 "$file"
-        sha256sum < "$file" | cut -d' ' -f1
-        if [ -x /usr/local/bin/etcdutl ]; then /usr/local/bin/etcdutl snapshot status "$file" -w json
-        else ETCDCTL_API=3 /usr/local/bin/etcdctl snapshot status "$file" -w json; fi
-        """#
 
     struct SnapshotStatus: Decodable {
         let hash: UInt64?
@@ -52,7 +40,7 @@ public enum EtcdBackup {
         let executor = try await context.executors.executor(for: host)
         let stamp = RunContext.newRunID()
         let remote = "\(EtcdLayout.backupDirectory)/etcd-\(stamp).db"
-        let output = try await executor.runChecked(RemoteCommand.script(saveScript, name: "cairn-backup", arguments: [
+        let output = try await executor.runChecked(RemoteCommand.script(.cairnBackup, arguments: [
             remote, member.clientURL, EtcdLayout.caCertificate, EtcdLayout.adminCertificate, EtcdLayout.adminKey,
         ]), timeout: .seconds(300))
         let lines = output.stdoutText.split(separator: "\n", maxSplits: 1).map(String.init)
@@ -113,22 +101,7 @@ public struct EtcdRestorePhase: Phase {
 
     public typealias Facts = NoFacts
 
-    static let restoreScript = #"""
-        set -eu
-        file=$1 name=$2 cluster=$3 token=$4 peer=$5 data=$6
-        if [ -x /usr/local/bin/etcdutl ]; then tool=/usr/local/bin/etcdutl; else tool=/usr/local/bin/etcdctl; export ETCDCTL_API=3; fi
-        "$tool" snapshot restore "$file" --name "$name" --initial-cluster "$cluster" \
-          --initial-cluster-token "$token" --initial-advertise-peer-urls "$peer" --data-dir "$data" >/dev/null
-        chmod 700 "$data"
-        rm -f "$file"
-        """#
 
-    static let moveAsideScript = #"""
-        set -eu
-        data=$1 suffix=$2
-        systemctl stop etcd 2>/dev/null || true
-        if [ -d "$data" ]; then mv "$data" "$data.$suffix"; fi
-        """#
 
     public func plan(facts: [EngineHost: NoFacts], context: PhaseContext) throws -> PhasePlan {
         let members = inventory.etcdHosts.map { EtcdMemberSpec(host: $0) }
@@ -140,7 +113,7 @@ public struct EtcdRestorePhase: Phase {
         var actions: [Action] = []
         for member in members {
             actions.append(.command(host: member.name, summary: "stop etcd and move \(dataDir) aside to \(dataDir).before-restore-\(stamp)",
-                                    RemoteCommand.script(Self.moveAsideScript, name: "cairn-restore-aside", arguments: [dataDir, "before-restore-\(stamp)"])))
+                                    RemoteCommand.script(.cairnMoveEtcdDataAside, arguments: [dataDir, "before-restore-\(stamp)"])))
         }
         for member in members {
             actions.append(Action(host: member.name, summary: "upload the snapshot \(snapshotPath.lastPathComponent)") { env in
@@ -148,7 +121,7 @@ public struct EtcdRestorePhase: Phase {
                 _ = try await env.host().upload(data, to: remote, mode: "600", owner: "root:root")
             })
             actions.append(.command(host: member.name, summary: "restore the snapshot into \(dataDir) as member \(member.name)",
-                                    RemoteCommand.script(Self.restoreScript, name: "cairn-restore", arguments: [
+                                    RemoteCommand.script(.cairnRestore, arguments: [
                                         remote, member.name, cluster, token, member.peerURL, dataDir,
                                     ])))
             let content = EtcdConfigFiles.environment(member: member, settings: inventory.etcd, initialCluster: cluster,
@@ -156,7 +129,7 @@ public struct EtcdRestorePhase: Phase {
             actions.append(.writeFile(host: member.name, path: EtcdLayout.environmentFile, content: content, current: nil,
                                       changeSummary: "ETCD_INITIAL_CLUSTER_TOKEN → \(token)"))
         }
-        for member in members { actions.append(.command(host: member.name, summary: "start etcd", ServiceCommands.start("etcd"))) }
+        for member in members { actions.append(.command(host: member.name, summary: "start etcd", ServiceCommand.startDetached("etcd"))) }
         if let first = members.first {
             actions.append(Action(host: first.name, summary: "wait until the restored cluster has a leader") { env in
                 try await EtcdControl(executor: env.host(), clock: env.context.clock).waitClusterHealthy(members)
@@ -222,7 +195,7 @@ public struct EtcdRemovePhase: Phase {
         }]
         if targetHost != nil, facts.keys.contains(where: { $0.name == target }) {
             actions.append(.command(host: target, summary: "stop etcd on \(target) and move its data aside",
-                                    RemoteCommand.script(EtcdRestorePhase.moveAsideScript, name: "cairn-etcd-remove",
+                                    RemoteCommand.script(.cairnMoveEtcdDataAside,
                                                          arguments: [inventory.etcd.dataDir, "removed-\(RunContext.newRunID())"])))
             actions.append(.command(host: target, summary: "disable etcd on \(target)", RemoteCommand("systemctl", ["disable", "etcd"])))
         }

@@ -147,18 +147,9 @@ enum PKIFiles {
 public struct FileHashes: Sendable, Decodable {
     public let hashes: [String: String]
 
-    static let script = #"""
-        set -u
-        out=""
-        for f in "$@"; do
-          s=""; [ -f "$f" ] && s=$(sha256sum < "$f" | cut -d' ' -f1)
-          out="$out${out:+,}\"$f\":\"$s\""
-        done
-        printf '{"hashes":{%s}}\n' "$out"
-        """#
 
     static func gather(_ paths: [String], executor: any HostExecutor, name: String) async throws -> FileHashes {
-        try await executor.facts(RemoteCommand.script(script, name: name, arguments: paths), as: FileHashes.self)
+        try await executor.facts(RemoteCommand.script(.cairnFactsFiles, as: name, arguments: paths), as: FileHashes.self)
     }
 }
 

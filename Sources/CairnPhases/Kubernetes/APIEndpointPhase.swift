@@ -81,11 +81,10 @@ public struct APIEndpointPhase: Phase {
             for unit in ["cairn-apiserver-lb", "cairn-vip"] {
                 if node.services[unit] != "active" {
                     actions.append(.command(host: host.name, summary: "enable and start \(unit)",
-                                            RemoteCommand.script("systemctl daemon-reload; systemctl enable \"$1\" >/dev/null 2>&1; systemctl restart \"$1\"",
-                                                                 name: "cairn-start", arguments: [unit]), predicted: predicted))
+                                            ServiceCommand.enableAndRestart(unit), predicted: predicted))
                 } else if changed.contains(unit) {
                     actions.append(.command(host: host.name, summary: "restart \(unit) (configuration changed)",
-                                            RemoteCommand.script("systemctl daemon-reload; systemctl restart \"$1\"", name: "cairn-restart", arguments: [unit]),
+                                            ServiceCommand.restart(unit),
                                             predicted: predicted))
                 }
             }
@@ -98,8 +97,7 @@ public struct APIEndpointPhase: Phase {
         let address = endpoint.address, port = endpoint.port
         return Gate(name: "API endpoint \(address):\(port) accepts connections", timeout: .seconds(60)) { context in
             let executor = try await context.run.executors.executor(for: first)
-            let probe = try await executor.run(RemoteCommand.script("timeout 3 bash -c '</dev/tcp/$1/$2' probe \"$1\" \"$2\"", name: "cairn-probe",
-                                                                    arguments: [address, String(port)]), stdin: nil, timeout: .seconds(10))
+            let probe = try await executor.run(RemoteCommand.script(.cairnProbePort, arguments: [address, String(port)]), stdin: nil, timeout: .seconds(10))
             return probe.succeeded ? .passed("\(address):\(port) answers (held by keepalived, served by haproxy)")
                 : .notYet("\(address):\(port) does not accept connections yet")
         }

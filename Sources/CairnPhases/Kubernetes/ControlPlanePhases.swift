@@ -42,30 +42,9 @@ struct ClusterView {
 /// etcd client certificates Cairn put in /etc/kubernetes/pki (kubeadm reset removes them), and
 /// waits until the control-plane ports are free again. Arguments: always|if-needed.
 enum KubeadmPrecondition {
-    static let script = #"""
-        set -u
-        if pkill -x kubeadm 2>/dev/null; then sleep 2; pkill -9 -x kubeadm 2>/dev/null || true; fi
-        if [ "$1" = always ] || [ -e /etc/kubernetes/manifests/kube-apiserver.yaml ] || [ -e /etc/kubernetes/kubelet.conf ] \
-           || [ -e /var/lib/kubelet/config.yaml ] || [ -e /etc/kubernetes/admin.conf ] || [ -e /etc/kubernetes/pki/ca.crt ]; then
-          keep=$(mktemp)
-          tar -C / -cf "$keep" etc/kubernetes/pki/etcd/ca.crt etc/kubernetes/pki/apiserver-etcd-client.crt \
-              etc/kubernetes/pki/apiserver-etcd-client.key 2>/dev/null || true
-          kubeadm reset -f >/dev/null 2>&1 || true
-          rm -rf /var/lib/kubelet/config.yaml /etc/kubernetes/cairn/initialized
-          tar -C / -xf "$keep" 2>/dev/null || true
-          rm -f "$keep"
-        fi
-        i=0
-        while [ "$i" -lt 30 ]; do
-          pids=$(ss -ltnpH 2>/dev/null | awk '$4 ~ /:(6443|10250|10257|10259)$/' | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u)
-          [ -z "$pids" ] && break
-          kill $pids 2>/dev/null || true
-          i=$((i + 1)); sleep 1
-        done
-        """#
 
     static func command(always: Bool) -> RemoteCommand {
-        RemoteCommand.script(script, name: "cairn-kubeadm-precondition", arguments: [always ? "always" : "if-needed"])
+        RemoteCommand.script(.cairnKubeadmPrecondition, arguments: [always ? "always" : "if-needed"])
     }
 }
 
@@ -137,8 +116,7 @@ public struct ControlPlaneInitPhase: Phase {
             // The state may have moved since planning if a killed run's kubeadm was still at work.
             try await executor.runChecked(KubeadmPrecondition.command(always: false), timeout: .seconds(120))
             try await executor.runChecked(RemoteCommand("kubeadm", ["init", "--config", path, "--upload-certs"]), timeout: .seconds(900))
-            try await executor.runChecked(RemoteCommand.script("rm -f \"$1\" && : > \"$2\"", name: "cairn-mark-initialized",
-                                                               arguments: [path, KubernetesLayout.initializedMarker]))
+            try await executor.runChecked(RemoteCommand.script(.cairnMarkInitialized, arguments: [path, KubernetesLayout.initializedMarker]))
         })
         return PhasePlan(actions: actions, execution: .serial)
     }

@@ -79,18 +79,17 @@ public struct NodePackagesPhase: Phase {
             }
             if node.services["containerd"] != "active" {
                 actions.append(.command(host: name, summary: "enable and start containerd",
-                                        RemoteCommand.script("systemctl daemon-reload; systemctl enable containerd >/dev/null 2>&1; systemctl start containerd",
-                                                             name: "cairn-start-containerd"), predicted: predicted))
+                                        ServiceCommand.start("containerd"), predicted: predicted))
             } else if containerdChanged {
                 actions.append(.command(host: name, summary: "restart containerd (new binary or configuration)",
-                                        RemoteCommand.script("systemctl daemon-reload; systemctl restart containerd", name: "cairn-restart-containerd"),
+                                        ServiceCommand.restart("containerd"),
                                         predicted: predicted))
             }
             if node.files[KubernetesLayout.kubeletUnit] != SHA256Digest.hex(of: NodeFiles.kubeletUnit) {
                 // Enabled, not started: without kubeadm's configuration the kubelet only crash-loops;
                 // kubeadm init/join start it.
                 actions.append(.command(host: name, summary: "enable the kubelet",
-                                        RemoteCommand.script("systemctl daemon-reload; systemctl enable kubelet >/dev/null 2>&1", name: "cairn-enable-kubelet"),
+                                        ServiceCommand.enable("kubelet"),
                                         predicted: predicted))
             }
         }
@@ -129,29 +128,15 @@ enum SingleBinary {
 
 /// `NodeFacts.markerDirectory/COMPONENT` = "version size mtime" of the installed binary.
 enum InstallMarker {
-    static let script = #"""
-        set -eu
-        dir=$1 component=$2 version=$3 binary=$4
-        mkdir -p "$dir"
-        printf '%s %s\n' "v${version#v}" "$(stat -c '%s %Y' "$binary")" > "$dir/$component.tmp"
-        mv -f "$dir/$component.tmp" "$dir/$component"
-        """#
 
     static func record(component: String, version: String, binary: String, on executor: any HostExecutor) async throws {
-        try await executor.runChecked(RemoteCommand.script(script, name: "cairn-mark-installed",
+        try await executor.runChecked(RemoteCommand.script(.cairnMarkInstalled,
                                                            arguments: [NodeFacts.markerDirectory, component, version, binary]))
     }
 }
 
 /// A release archive unpacked into a directory, with a version marker.
 enum Archive {
-    static let script = #"""
-        set -eu
-        tarball=$1 dir=$2 version=$3
-        mkdir -p "$dir"
-        tar -xzf "$tarball" -C "$dir"
-        printf '%s\n' "$version" > "$dir/.cairn-version"
-        """#
 
     static func action(host: String, spec: ArtifactSpec, into directory: String, version: String, summary: String, predicted: Bool) -> Action {
         Action(host: host, summary: summary, predicted: predicted) { env in
@@ -162,7 +147,7 @@ enum Archive {
             let remote = "/var/cache/cairn/" + fileName(spec)
             let executor = try env.host()
             _ = try await executor.upload(try Data(contentsOf: artifact.path), to: remote, mode: "644", owner: "root:root")
-            try await executor.runChecked(RemoteCommand.script(script, name: "cairn-unpack-\(spec.name)", arguments: [remote, directory, version]))
+            try await executor.runChecked(RemoteCommand.script(.cairnUnpack, as: "cairn-unpack-\(spec.name)", arguments: [remote, directory, version]))
         }
     }
 }

@@ -1,0 +1,70 @@
+#!/bin/sh
+set -u
+adv=$1 parts=$2 markers=$3; shift 3
+has() { case " $parts " in *" $1 "*) return 0 ;; esac; return 1; }
+b64() { base64 -w0; }
+ver() {  # component binary: the recorded version if the binary is the one recorded
+  m="$markers/$1"; b=$2
+  [ -e "$b" ] || return 0
+  if [ -f "$m" ]; then
+    read -r v s t < "$m"
+    [ "$s $t" = "$(stat -c '%s %Y' "$b")" ] && { printf %s "$v"; return 0; }
+  fi
+  case $1 in
+    kubeadm) "$b" version -o short 2>/dev/null ;;
+    kubelet) "$b" --version 2>/dev/null | sed 's/^Kubernetes //' ;;
+    kubectl) "$b" version --client -o json 2>/dev/null | tr -d '\n ' | sed -n 's/.*"gitVersion":"\([^"]*\)".*/\1/p' ;;
+    containerd) "$b" --version 2>/dev/null | awk '{print $3}' ;;
+    runc|crictl) "$b" --version 2>/dev/null | head -1 | awk '{print $3}' ;;
+  esac | head -1 | tr -d '"\\'
+}
+os=""; osv=""; machine=""; mem=0; cpus=0; host=""; mid=""; now=0; swaps=0; fwd=""; listening=""
+if has system; then
+  . /etc/os-release 2>/dev/null || true
+  os=${ID:-unknown}; osv=${VERSION_ID:-}; machine=$(uname -m); mem=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
+  cpus=$(nproc); host=$(hostname); mid=$(cat /etc/machine-id 2>/dev/null); now=$(date +%s)
+  swaps=$(($(wc -l < /proc/swaps) - 1)); fwd=$(cat /proc/sys/net/ipv4/ip_forward)
+  listening=$(ss -ltnpH 2>/dev/null | awk '{n=split($4,a,":"); port=a[n]; proc=$6; sub(/^users:\(\("/,"",proc); sub(/".*/,"",proc); print port" "proc}' | sort -u | b64)
+else
+  machine=$(uname -m)
+fi
+versions=""; files=""
+if has packages; then
+  versions=$(printf '"kubeadm":"%s","kubelet":"%s","kubectl":"%s","containerd":"%s","runc":"%s","crictl":"%s","cni":"%s"' \
+    "$(ver kubeadm /usr/local/bin/kubeadm)" "$(ver kubelet /usr/local/bin/kubelet)" "$(ver kubectl /usr/local/bin/kubectl)" \
+    "$(ver containerd /usr/local/bin/containerd)" "$(ver runc /usr/local/bin/runc)" "$(ver crictl /usr/local/bin/crictl)" \
+    "$(cat /opt/cni/bin/.cairn-version 2>/dev/null)")
+  for f in "$@"; do
+    s=""; [ -f "$f" ] && s=$(sha256sum < "$f" | cut -d' ' -f1)
+    files="$files${files:+,}\"$f\":\"$s\""
+  done
+fi
+svc=""
+for u in containerd kubelet cairn-apiserver-lb cairn-vip; do
+  st=$(systemctl is-active "$u" 2>/dev/null | head -1); [ -z "$st" ] && st=unknown
+  svc="$svc${svc:+,}\"$u\":\"$st\""
+done
+interfaces=""
+has network && interfaces=$(ip -o -4 addr show 2>/dev/null | b64)
+manifests=""
+for m in /etc/kubernetes/manifests/*.yaml; do [ -f "$m" ] && manifests="$manifests${manifests:+,}\"$(basename "$m")\""; done
+ready=""; nodes=null
+if has cluster; then
+  if [ -f /etc/kubernetes/manifests/kube-apiserver.yaml ] && [ -n "$adv" ]; then
+    ready=$(curl -sk --max-time 3 "https://$adv:6443/readyz" 2>/dev/null | head -c 40 | tr -d '"\\\n')
+  fi
+  if [ -f /etc/kubernetes/admin.conf ] && command -v kubectl >/dev/null 2>&1; then
+    # A few tries: right after etcd or an API server recovers, the first answer may fail.
+    for _ in 1 2 3 4; do
+      n=$(kubectl --kubeconfig /etc/kubernetes/admin.conf --request-timeout=8s get nodes -o json 2>/dev/null) && [ -n "$n" ] && { nodes=$n; break; }
+      sleep 2
+    done
+  fi
+fi
+printf '{"os":"%s","osVersion":"%s","machine":"%s","memoryKiB":%s,"cpus":%s,"hostname":"%s","machineID":"%s","epoch":%s,"swapActive":%s,"ipForward":"%s",' \
+  "$os" "$osv" "$machine" "${mem:-0}" "$cpus" "$host" "$mid" "$now" "$swaps" "$fwd"
+printf '"versions":{%s},"files":{%s},"services":{%s},"hasKubeletConfig":%s,"hasKubeletConf":%s,"hasAdminConf":%s,"initialized":%s,"manifests":[%s],"listening":"%s","interfaces":"%s","apiserverReady":"%s","nodes":%s}\n' \
+  "$versions" "$files" "$svc" "$([ -f /var/lib/kubelet/config.yaml ] && echo true || echo false)" \
+  "$([ -f /etc/kubernetes/kubelet.conf ] && echo true || echo false)" "$([ -f /etc/kubernetes/admin.conf ] && echo true || echo false)" \
+  "$([ -f /etc/kubernetes/cairn/initialized ] && echo true || echo false)" \
+  "$manifests" "$listening" "$interfaces" "$ready" "$nodes"
