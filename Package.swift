@@ -98,7 +98,8 @@ let package = Package(
         // Fakes shared by the test targets: executors that fail on unexpected commands, a virtual clock.
         .target(name: "CairnTesting", dependencies: ["CairnCore", "CairnSSH", "CairnEngine"]),
         .testTarget(name: "CairnCLITests", dependencies: ["CairnCLI", "CairnTesting", "CairnPhases", "CairnEngine", "CairnInventory"]),
-        .testTarget(name: "CairnPhasesTests", dependencies: ["CairnPhases", "CairnEngine", "CairnInventory", "CairnTesting", "CairnCore", "CairnSSH"]),
+        .testTarget(name: "CairnPhasesTests",
+                    dependencies: ["CairnPhases", "CairnEngine", "CairnInventory", "CairnTesting", "CairnCore", "CairnArtifacts", "CairnPKI"]),
         .testTarget(name: "CairnEngineTests", dependencies: ["CairnEngine", "CairnTesting", "CairnCore", "CairnSSH"]),
         .testTarget(name: "CairnCoreTests", dependencies: ["CairnCore"]),
         .testTarget(
@@ -113,7 +114,8 @@ let package = Package(
         .testTarget(name: "CairnSSHTests", dependencies: ["CairnSSH", "CairnCore", "CairnTesting"]),
         .testTarget(
             name: "CairnInventoryTests",
-            dependencies: ["CairnInventory", "CairnCore"],
+            // CairnPhases for the add-ons' inventory sections (Addons.settings).
+            dependencies: ["CairnInventory", "CairnCore", "CairnPhases"],
             resources: [.copy("Corpus")]
         ),
     ],

@@ -133,8 +133,9 @@ struct Validate: AsyncParsableCommand {
     var explain = false
 
     func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
         let (output, code) = InventoryCommands.validate(path: inventory.inventory, explain: explain,
-                                                        environment: ProcessInfo.processInfo.environment)
+                                                        loader: InventoryLoader(environment: environment, addons: Addons.settings))
         let handle: FileHandle = code == .success ? .standardOutput : .standardError
         handle.write(Data(output.utf8))
         throw ExitCode(code.rawValue)
@@ -225,7 +226,7 @@ struct Kubeconfig: AsyncParsableCommand {
     func run() async throws {
         let loaded: LoadedInventory
         do {
-            loaded = try InventoryLoader().load(path: inventory.inventory)
+            loaded = try InventoryLoader(addons: Addons.settings).load(path: inventory.inventory)
         } catch {
             FileHandle.standardError.write(Data("\(error.summary)\n".utf8))
             throw ExitCode(error.exitCode.rawValue)
@@ -263,7 +264,7 @@ struct Report: AsyncParsableCommand {
     func run() async throws {
         let loaded: LoadedInventory
         do {
-            loaded = try InventoryLoader().load(path: inventory.inventory)
+            loaded = try InventoryLoader(addons: Addons.settings).load(path: inventory.inventory)
         } catch {
             FileHandle.standardError.write(Data("\(error.summary)\n".utf8))
             throw ExitCode(error.exitCode.rawValue)

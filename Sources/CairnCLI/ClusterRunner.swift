@@ -77,7 +77,7 @@ public struct ClusterRunner: Sendable {
     func prepare(_ request: RunRequest) -> Result<Prepared, ExitStatus> {
         let loaded: LoadedInventory
         do {
-            loaded = try InventoryLoader(environment: environment).load(path: request.inventoryPath)
+            loaded = try InventoryLoader(environment: environment, addons: Addons.settings).load(path: request.inventoryPath)
         } catch {
             report(error)
             return .failure(ExitStatus(error.exitCode))

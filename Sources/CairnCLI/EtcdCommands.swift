@@ -29,7 +29,7 @@ struct Backup: AsyncParsableCommand {
             let destination = output.map { URL(fileURLWithPath: $0) }
                 ?? URL(fileURLWithPath: loaded.inventory.stateDirectory).appendingPathComponent("backups")
             let etcdHosts = context.hosts.filter { $0.roles.contains(Role.etcd.rawValue) }
-            let result = try await EtcdBackup.run(inventory: loaded.inventory, hosts: etcdHosts, context: context, destination: destination)
+            let result = try await EtcdBackup.run(topology: Topology(loaded.inventory), hosts: etcdHosts, context: context, destination: destination)
             runner.stdout.line("Backup of etcd (cluster \(loaded.inventory.name)) from \(result.member): \(result.path.path)")
             runner.stdout.line("  \(result.size) bytes, revision \(result.revision), \(result.keys) keys, sha256 \(result.sha256)")
         }
@@ -69,7 +69,7 @@ struct Restore: AsyncParsableCommand {
         }
         let loaded: LoadedInventory
         do {
-            loaded = try InventoryLoader().load(path: inventory.inventory)
+            loaded = try InventoryLoader(addons: Addons.settings).load(path: inventory.inventory)
         } catch {
             FileHandle.standardError.write(Data("\(([error.summary] + error.details).joined(separator: "\n"))\n".utf8))
             throw ExitCode(error.exitCode.rawValue)
@@ -91,7 +91,7 @@ struct Restore: AsyncParsableCommand {
         request.title = "restore"
         let stamp = RunContext.newRunID()
         request.customPhases = { inventory in
-            [ScheduledPhase(phase: EtcdRestorePhase(inventory: inventory, snapshot: url, stamp: stamp), selector: .roles([Role.etcd.rawValue]))]
+            [ScheduledPhase(phase: EtcdRestorePhase(topology: Topology(inventory), snapshot: url, stamp: stamp), selector: .roles([Role.etcd.rawValue]))]
         }
         let status = await ClusterRunner().run(dryRun ? .plan : .apply, request)
         throw ExitCode(status.code)
@@ -131,7 +131,7 @@ struct EtcdCommand: AsyncParsableCommand {
             let target = host, force = self.force
             request.customPhases = { inventory in
                 let names = inventory.etcdHosts.map(\.name) + (inventory.host(named: target).map { [$0.name] } ?? [])
-                return [ScheduledPhase(phase: EtcdRemovePhase(inventory: inventory, target: target, force: force), selector: .named(names))]
+                return [ScheduledPhase(phase: EtcdRemovePhase(topology: Topology(inventory), target: target, force: force), selector: .named(names))]
             }
             let status = await ClusterRunner().run(dryRun ? .plan : .apply, request)
             throw ExitCode(status.code)

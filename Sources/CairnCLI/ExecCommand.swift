@@ -2,6 +2,7 @@ import ArgumentParser
 import CairnCore
 import CairnEngine
 import CairnInventory
+import CairnPhases
 import CairnSSH
 import Foundation
 
@@ -49,7 +50,7 @@ struct Exec: AsyncParsableCommand {
         let err = OutputStream(handle: .standardError, redactor: redactor, environment: environment)
         let loaded: LoadedInventory
         do {
-            loaded = try InventoryLoader(environment: environment).load(path: inventory.inventory)
+            loaded = try InventoryLoader(environment: environment, addons: Addons.settings).load(path: inventory.inventory)
         } catch {
             err.line(([error.summary] + error.details).joined(separator: "\n"))
             throw ExitCode(error.exitCode.rawValue)

@@ -244,8 +244,6 @@ public struct JSONLinesReporter: RunEventSink {
     public init(out: OutputStream) { self.out = out }
 
     public func emit(_ event: RunEvent) {
-        let fields = Journal.fields(of: event)
-        guard let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]) else { return }
-        out.line(String(decoding: data, as: UTF8.self))
+        out.line(JournalEntry(event).jsonLine)
     }
 }

@@ -1,4 +1,5 @@
 import CairnCore
+import CairnEngine
 import Foundation
 
 /// The run report: `report.html` beside each run's journal — a per-host timeline (a Gantt
@@ -30,42 +31,39 @@ public enum RunReport {
 
     /// Renders the report of the run whose journal is `journal`; returns the HTML.
     public static func render(journal: URL) throws -> String {
-        let text = try String(contentsOf: journal, encoding: .utf8)
         var bars: [Bar] = []
         var phases: [PhaseSpan] = []
         var gates: [GateResult] = []
         var facts: [Bar] = []
         var hosts: [String] = []
         var run = "", mode = "", outcome = "", total = 0.0
-        for line in text.split(separator: "\n") {
-            guard let event = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
-            let t = (event["t"] as? NSNumber)?.doubleValue ?? 0
-            let ms = (event["ms"] as? NSNumber)?.doubleValue ?? 0
-            switch event["event"] as? String {
+        for entry in try JournalEntry.read(journal) {
+            let t = entry.t ?? 0
+            let ms = Double(entry.ms ?? 0)
+            switch entry.event {
             case "run-started":
-                run = event["run"] as? String ?? ""
-                mode = event["mode"] as? String ?? ""
-                hosts = event["hosts"] as? [String] ?? []
+                run = entry.run ?? ""
+                mode = entry.mode ?? ""
+                hosts = entry.hosts ?? []
             case "phase-started":
-                phases.append(PhaseSpan(name: event["phase"] as? String ?? "", start: t, end: t, outcome: "running"))
+                phases.append(PhaseSpan(name: entry.phase ?? "", start: t, end: t, outcome: "running"))
             case "phase-finished":
-                if let index = phases.lastIndex(where: { $0.name == event["phase"] as? String }) {
+                if let index = phases.lastIndex(where: { $0.name == entry.phase }) {
                     phases[index].end = t
-                    phases[index].outcome = event["outcome"] as? String ?? ""
+                    phases[index].outcome = entry.outcome ?? ""
                 }
             case "facts-gathered":
-                facts.append(Bar(host: event["host"] as? String ?? "", phase: event["phase"] as? String ?? "", label: "facts",
-                                 start: max(0, t - ms / 1000), end: t, failed: false))
+                facts.append(Bar(host: entry.host ?? "", phase: entry.phase ?? "", label: "facts", start: max(0, t - ms / 1000), end: t, failed: false))
             case "action-finished":
-                let host = event["host"] as? String ?? ""
+                let host = entry.host ?? ""
                 if !hosts.contains(host) { hosts.append(host) }
-                bars.append(Bar(host: host, phase: event["phase"] as? String ?? "", label: event["summary"] as? String ?? "",
-                                start: max(0, t - ms / 1000), end: t, failed: event["ok"] as? Bool == false))
+                bars.append(Bar(host: host, phase: entry.phase ?? "", label: entry.summary ?? "", start: max(0, t - ms / 1000), end: t,
+                                failed: entry.ok == false))
             case "gate-finished":
-                gates.append(GateResult(phase: event["phase"] as? String ?? "", gate: event["gate"] as? String ?? "",
-                                        passed: event["passed"] as? Bool ?? false, message: event["message"] as? String ?? "", seconds: ms / 1000))
+                gates.append(GateResult(phase: entry.phase ?? "", gate: entry.gate ?? "", passed: entry.passed ?? false,
+                                        message: entry.message ?? "", seconds: ms / 1000))
             case "run-finished":
-                outcome = event["outcome"] as? String ?? ""
+                outcome = entry.outcome ?? ""
                 total = t
             default:
                 break

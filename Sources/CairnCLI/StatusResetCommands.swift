@@ -26,7 +26,7 @@ struct Status: AsyncParsableCommand {
         let format = output
         let healthy = HealthFlag()
         let status = await runner.withConnections(inventoryPath: inventory.inventory) { loaded, context in
-            let result = await ClusterStatus.gather(inventory: loaded.inventory, context: context)
+            let result = await ClusterStatus.gather(topology: Topology(loaded.inventory), context: context)
             healthy.set(result.healthy)
             if format == .json {
                 let encoder = JSONEncoder()
@@ -84,7 +84,7 @@ struct Reset: AsyncParsableCommand {
     func run() async throws {
         let loaded: LoadedInventory
         do {
-            loaded = try InventoryLoader().load(path: inventory.inventory)
+            loaded = try InventoryLoader(addons: Addons.settings).load(path: inventory.inventory)
         } catch {
             FileHandle.standardError.write(Data("\(([error.summary] + error.details).joined(separator: "\n"))\n".utf8))
             throw ExitCode(error.exitCode.rawValue)
@@ -125,7 +125,7 @@ struct Reset: AsyncParsableCommand {
             // A partial reset takes etcd members out of the cluster first, one at a time.
             if !whole {
                 for member in etcdResetting {
-                    phases.append(ScheduledPhase(phase: EtcdRemovePhase(inventory: inventory, target: member, force: true),
+                    phases.append(ScheduledPhase(phase: EtcdRemovePhase(topology: Topology(inventory), target: member, force: true),
                                                  selector: .named(inventory.etcdHosts.map(\.name))))
                 }
             }

@@ -6,10 +6,6 @@ import Foundation
 public enum InventoryCommands {
     /// `cairn validate -i FILE [--explain]`: every diagnostic, then a one-line verdict.
     /// Exit code 0 for a valid inventory (warnings allowed), 65 otherwise. Touches no host and no network.
-    public static func validate(path: String, explain: Bool, environment: [String: String]) -> (output: String, exitCode: CairnExitCode) {
-        validate(path: path, explain: explain, loader: InventoryLoader(environment: environment))
-    }
-
     public static func validate(path: String, explain: Bool, loader: InventoryLoader) -> (output: String, exitCode: CairnExitCode) {
         do {
             let loaded = try loader.load(path: path)

@@ -9,13 +9,12 @@ struct InventoryDecoder {
     let baseDirectory: String
     let environment: [String: String]
     let fileSystem: InventoryFileSystem
+    /// The add-ons whose sections `addons:` may hold.
+    let addonTypes: [any AddonSettings.Type]
     var home: String? { environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } }
 
     /// Facts the cross-field rules need beyond the model.
     struct Facts {
-        var corednsReplicasWritten: Int?
-        var ingressReplicasWritten: Int?
-        var rookEnabledWritten: Bool?
         var endpointModesWritten: [String] = []
         var virtualIPPath: String?
         var sshConfig: SSHConfigFile?
@@ -86,10 +85,9 @@ struct InventoryDecoder {
                           hint: "the smallest inventory is `hosts: [{name: node1, address: 10.0.0.1, roles: [control-plane, etcd, worker]}]` with etcd.allowSingleMember: true")
         }
 
-        let schedulable = Inventory.schedulableHosts(among: hosts).count
         let kubernetes = decodeKubernetes(reader?.value("kubernetes"), hosts: hosts, facts: &facts)
         let etcd = decodeEtcd(reader?.value("etcd"))
-        let addons = decodeAddons(reader?.value("addons"), hosts: hosts, schedulable: schedulable, facts: &facts)
+        let addons = decodeAddons(reader?.value("addons"), cluster: ClusterShape(hosts: hosts, kubernetes: kubernetes))
         let artifacts = decodeArtifacts(reader?.value("artifacts"))
 
         let inventory = Inventory(
@@ -362,6 +360,11 @@ struct InventoryDecoder {
     // MARK: - Kubernetes
 
     func version(_ reader: MappingReader, _ key: String, _ component: SupportedVersions.Component) -> String {
+        Self.version(reader, key, component)
+    }
+
+    static func version(_ reader: MappingReader, _ key: String, _ component: SupportedVersions.Component) -> String {
+        let context = reader.context
         guard let written = reader.string(key) else { return component.defaultVersion }
         let trimmed = written.hasPrefix("v") && component.isSupported(String(written.dropFirst())) ? String(written.dropFirst()) : written
         if !component.isSupported(trimmed) {
@@ -521,88 +524,25 @@ struct InventoryDecoder {
 
     // MARK: - Add-ons
 
-    func decodeAddons(_ node: Node?, hosts: [Host], schedulable: Int, facts: inout Facts) -> Addons {
-        let anyDevices = hosts.contains { !$0.storageDevices.isEmpty }
-        var addons = Addons(
-            calico: CalicoSettings(),
-            coredns: CoreDNSSettings(replicas: schedulable >= 3 ? 3 : 2),
-            metallb: MetalLBSettings(),
-            ingress: IngressSettings(replicas: max(1, min(3, schedulable))),
-            rookCeph: RookCephSettings(enabled: anyDevices)
-        )
-        guard let node, let reader = MappingReader(node, path: "addons", section: InventorySchema.addons, context: context) else { return addons }
-
-        if let calicoNode = reader.value("calico"),
-           let calico = MappingReader(calicoNode, path: "addons.calico", section: InventorySchema.calico, context: context) {
-            addons.calico.enabled = calico.bool("enabled") ?? true
-            addons.calico.version = version(calico, "version", SupportedVersions.calico)
-            addons.calico.encapsulation = calico.enumeration("encapsulation", CalicoEncapsulation.self, noun: "encapsulation",
-                                                             aliases: ["vxlan": "VXLAN", "ipip": "IPIP", "none": "None"]) ?? .vxlan
-            addons.calico.blockSize = calico.int("blockSize", in: 0...128) ?? 26
-            addons.calico.natOutgoing = calico.bool("natOutgoing") ?? true
-        }
-
-        if let corednsNode = reader.value("coredns"),
-           let coredns = MappingReader(corednsNode, path: "addons.coredns", section: InventorySchema.coredns, context: context),
-           let replicas = coredns.int("replicas", in: 1...1000) {
-            facts.corednsReplicasWritten = replicas
-            addons.coredns.replicas = replicas
-        }
-
-        if let metallbNode = reader.value("metallb"),
-           let metallb = MappingReader(metallbNode, path: "addons.metallb", section: InventorySchema.metallb, context: context) {
-            addons.metallb.enabled = metallb.bool("enabled") ?? true
-            addons.metallb.version = version(metallb, "version", SupportedVersions.metallb)
-            for item in metallb.list("addressPools") ?? [] {
-                guard let pool = MappingReader(item.node, path: item.path, section: InventorySchema.metallbPool, context: context) else { continue }
-                var name = ""
-                if let written = pool.string("name") {
-                    if Grammar.isDNSLabel(written) { name = written } else {
-                        context.error(pool.fieldPath("name"), "pool name \(DecodeContext.shown(written)) is not an RFC 1123 label (lowercase letters, digits, '-')")
-                    }
-                } else if !pool.has("name") {
-                    context.error(pool.fieldPath("name"), at: SourcePosition(item.node.mark), "an address pool needs a name")
-                }
-                var addresses: [String] = []
-                if let entries = pool.stringList("addresses") {
-                    if entries.isEmpty { context.error(pool.fieldPath("addresses"), "an address pool needs at least one CIDR or range") }
-                    for entry in entries {
-                        switch IPRange.parsePoolEntry(entry.value) {
-                        case .success: addresses.append(entry.value)
-                        case .failure(let problem): context.error(entry.path, node: entry.node, problem.description)
-                        }
-                    }
-                } else if !pool.has("addresses") {
-                    context.error(pool.fieldPath("addresses"), at: SourcePosition(item.node.mark), "an address pool needs addresses: CIDRs or ranges")
-                }
-                addons.metallb.addressPools.append(MetalLBPool(name: name, addresses: addresses))
-            }
-        }
-
-        if let ingressNode = reader.value("ingress"),
-           let ingress = MappingReader(ingressNode, path: "addons.ingress", section: InventorySchema.ingress, context: context) {
-            addons.ingress.enabled = ingress.bool("enabled") ?? true
-            addons.ingress.controller = ingress.enumeration("controller", IngressController.self, noun: "ingress controller",
-                                                            aliases: ["nginx": "ingress-nginx", "nginx-ingress": "ingress-nginx"]) ?? .traefik
-            addons.ingress.version = version(ingress, "version", SupportedVersions.ingress(addons.ingress.controller))
-            if let replicas = ingress.int("replicas", in: 1...1000) {
-                facts.ingressReplicasWritten = replicas
-                addons.ingress.replicas = replicas
-            }
-        }
-
-        if let rookNode = reader.value("rookCeph"),
-           let rook = MappingReader(rookNode, path: "addons.rookCeph", section: InventorySchema.rookCeph, context: context) {
-            facts.rookEnabledWritten = rook.bool("enabled")
-            addons.rookCeph.enabled = facts.rookEnabledWritten ?? anyDevices
-            addons.rookCeph.version = version(rook, "version", SupportedVersions.rook)
-            addons.rookCeph.cephImage = version(rook, "cephImage", SupportedVersions.cephImage)
-            addons.rookCeph.monCount = rook.int("monCount", in: 1...9) ?? 3
-            addons.rookCeph.mgrCount = rook.int("mgrCount", in: 1...2) ?? 2
-            addons.rookCeph.poolReplicaSize = rook.int("poolReplicaSize", in: 1...7) ?? 3
-            addons.rookCeph.deviceSelection = rook.enumeration("deviceSelection", DeviceSelection.self, noun: "device selection") ?? .named
+    func decodeAddons(_ node: Node?, cluster: ClusterShape) -> AddonSettingsSet {
+        var addons = AddonSettingsSet()
+        let section = InventorySchema.addons(addonTypes)
+        let reader = node.flatMap { MappingReader($0, path: "addons", section: section, context: context) }
+        for type in addonTypes {
+            addons.set(Self.read(type, from: reader, cluster: cluster, context: context))
         }
         return addons
+    }
+
+    /// One add-on's settings: its defaults, then what the inventory writes.
+    private static func read<Settings: AddonSettings>(_ type: Settings.Type, from addons: MappingReader?, cluster: ClusterShape,
+                                                      context: DecodeContext) -> Settings {
+        var settings = Settings(defaultsFor: cluster)
+        if let node = addons?.value(Settings.key),
+           let reader = MappingReader(node, path: "addons." + Settings.key, section: Settings.sections[0], context: context) {
+            settings.read(SettingsSection(reader: reader), cluster: cluster)
+        }
+        return settings
     }
 
     // MARK: - Artifacts

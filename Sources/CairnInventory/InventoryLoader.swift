@@ -23,10 +23,15 @@ public struct LoadedInventory: Sendable {
 public struct InventoryLoader: Sendable {
     public var environment: [String: String]
     public var fileSystem: InventoryFileSystem
+    /// The add-ons whose sections the inventory may hold (`addons.KEY`), each read and validated
+    /// by its own settings type (Cairn's registry: `Addons.settings` in CairnPhases).
+    public var addons: [any AddonSettings.Type]
 
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment, fileSystem: InventoryFileSystem = .local) {
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment, fileSystem: InventoryFileSystem = .local,
+                addons: [any AddonSettings.Type]) {
         self.environment = environment
         self.fileSystem = fileSystem
+        self.addons = addons
     }
 
     public func load(path: String) throws(InventoryError) -> LoadedInventory {
@@ -51,17 +56,17 @@ public struct InventoryLoader: Sendable {
     /// Reads an inventory from text. Relative paths in it resolve against `baseDirectory`.
     /// Reads no file except through `fileSystem` (the ssh_config, existence of identity files).
     public func load(text: String, sourceName: String, baseDirectory: String) throws(InventoryError) -> LoadedInventory {
-        let environment = environment, fileSystem = fileSystem
+        let environment = environment, fileSystem = fileSystem, addons = addons
         let result: Result<LoadedInventory, InventoryError> = SafeYAML.onLargeStack {
             Self.decode(text: text, sourceName: sourceName, baseDirectory: baseDirectory,
-                        environment: environment, fileSystem: fileSystem)
+                        environment: environment, fileSystem: fileSystem, addons: addons)
         }
         return try result.get()
     }
 
     private static func decode(
         text: String, sourceName: String, baseDirectory: String,
-        environment: [String: String], fileSystem: InventoryFileSystem
+        environment: [String: String], fileSystem: InventoryFileSystem, addons: [any AddonSettings.Type]
     ) -> Result<LoadedInventory, InventoryError> {
         let context = DecodeContext(file: sourceName)
         switch SafeYAML.compose(text) {
@@ -74,7 +79,7 @@ public struct InventoryLoader: Sendable {
                                                  hint: "the smallest inventory lists hosts with their name, address and roles")]))
         case .success(let root?):
             let decoder = InventoryDecoder(context: context, baseDirectory: Paths.normalize(baseDirectory),
-                                           environment: environment, fileSystem: fileSystem)
+                                           environment: environment, fileSystem: fileSystem, addonTypes: addons)
             let (decoded, facts) = decoder.decode(root)
             var inventory = decoded
             if !context.exhausted {

@@ -487,10 +487,9 @@ enum KubesprayImporter {
         if let encapsulation = calicoEncapsulation(clusterVars) { calico.append("    encapsulation: \(encapsulation)") }
         if let block = str("calico_pool_blocksize", clusterVars) { calico.append("    blockSize: \(block)") }
         if let version = str("calico_version", clusterVars) {
+            // Carried over as written; `cairn validate` refuses it, listing what is supported, if Cairn cannot install it.
             let bare = version.hasPrefix("v") ? String(version.dropFirst()) : version
-            if SupportedVersions.calico.isSupported(bare) { calico.append("    version: \"\(bare)\"") } else {
-                note("calico_version \(version) is not supported by Cairn; the default \(SupportedVersions.calico.defaultVersion) is used")
-            }
+            calico.append("    version: \"\(bare)\"")
         }
         if !calico.isEmpty { addons.append("  calico:"); addons.append(contentsOf: calico) }
         if let replicas = str("dns_min_replicas", clusterVars) { addons.append("  coredns: {replicas: \(replicas)}") }

@@ -14,13 +14,14 @@ public struct Inventory: Sendable, Equatable {
     public var hosts: [Host]
     public var kubernetes: KubernetesSettings
     public var etcd: EtcdSettings
-    public var addons: Addons
+    /// Each registered add-on's settings (`addons.KEY`), defaults applied.
+    public var addons: AddonSettingsSet
     public var artifacts: Artifacts
 
     public init(
         apiVersion: String = SupportedVersions.currentAPIVersion, name: String, stateDirectory: String,
         ssh: SSHDefaults, hosts: [Host], kubernetes: KubernetesSettings, etcd: EtcdSettings,
-        addons: Addons, artifacts: Artifacts
+        addons: AddonSettingsSet, artifacts: Artifacts
     ) {
         self.apiVersion = apiVersion
         self.name = name
@@ -48,7 +49,7 @@ public struct Inventory: Sendable, Equatable {
     /// no workers (control-plane nodes are tainted otherwise).
     public var schedulableHosts: [Host] { Self.schedulableHosts(among: hosts) }
 
-    static func schedulableHosts(among hosts: [Host]) -> [Host] {
+    public static func schedulableHosts(among hosts: [Host]) -> [Host] {
         let workers = hosts.filter { $0.has(.worker) }
         return workers.isEmpty ? hosts.filter { $0.has(.controlPlane) } : workers
     }
@@ -290,132 +291,6 @@ public struct EtcdSettings: Sendable, Equatable {
         self.quotaBackendBytes = quotaBackendBytes
         self.snapshotCount = snapshotCount
         self.removeMembersNotInInventory = removeMembersNotInInventory
-    }
-}
-
-public struct Addons: Sendable, Equatable {
-    public var calico: CalicoSettings
-    public var coredns: CoreDNSSettings
-    public var metallb: MetalLBSettings
-    public var ingress: IngressSettings
-    public var rookCeph: RookCephSettings
-
-    public init(
-        calico: CalicoSettings, coredns: CoreDNSSettings, metallb: MetalLBSettings,
-        ingress: IngressSettings, rookCeph: RookCephSettings
-    ) {
-        self.calico = calico
-        self.coredns = coredns
-        self.metallb = metallb
-        self.ingress = ingress
-        self.rookCeph = rookCeph
-    }
-}
-
-public enum CalicoEncapsulation: String, Sendable, CaseIterable, Hashable {
-    case vxlan = "VXLAN"
-    case vxlanCrossSubnet = "VXLANCrossSubnet"
-    case ipip = "IPIP"
-    case ipipCrossSubnet = "IPIPCrossSubnet"
-    case none = "None"
-}
-
-public struct CalicoSettings: Sendable, Equatable {
-    public var enabled: Bool
-    public var version: String
-    public var encapsulation: CalicoEncapsulation
-    public var blockSize: Int
-    public var natOutgoing: Bool
-
-    public init(
-        enabled: Bool = true, version: String = SupportedVersions.calico.defaultVersion,
-        encapsulation: CalicoEncapsulation = .vxlan, blockSize: Int = 26, natOutgoing: Bool = true
-    ) {
-        self.enabled = enabled
-        self.version = version
-        self.encapsulation = encapsulation
-        self.blockSize = blockSize
-        self.natOutgoing = natOutgoing
-    }
-}
-
-public struct CoreDNSSettings: Sendable, Equatable {
-    /// Resolved: the written value clamped to the schedulable node count, or the computed default.
-    public var replicas: Int
-    public init(replicas: Int) { self.replicas = replicas }
-}
-
-public struct MetalLBPool: Sendable, Equatable, Hashable {
-    public var name: String
-    /// CIDRs (`10.0.2.0/28`) or ranges (`10.0.0.200-10.0.0.220`), as written.
-    public var addresses: [String]
-
-    public init(name: String, addresses: [String]) {
-        self.name = name
-        self.addresses = addresses
-    }
-}
-
-public struct MetalLBSettings: Sendable, Equatable {
-    public var enabled: Bool
-    public var version: String
-    public var addressPools: [MetalLBPool]
-
-    public init(enabled: Bool = true, version: String = SupportedVersions.metallb.defaultVersion, addressPools: [MetalLBPool] = []) {
-        self.enabled = enabled
-        self.version = version
-        self.addressPools = addressPools
-    }
-}
-
-public enum IngressController: String, Sendable, CaseIterable, Hashable {
-    case traefik
-    case ingressNginx = "ingress-nginx"
-}
-
-public struct IngressSettings: Sendable, Equatable {
-    public var enabled: Bool
-    public var controller: IngressController
-    public var version: String
-    /// Resolved like `CoreDNSSettings.replicas`.
-    public var replicas: Int
-
-    public init(enabled: Bool = true, controller: IngressController = .traefik, version: String? = nil, replicas: Int) {
-        self.enabled = enabled
-        self.controller = controller
-        self.version = version ?? SupportedVersions.ingress(controller).defaultVersion
-        self.replicas = replicas
-    }
-}
-
-public enum DeviceSelection: String, Sendable, CaseIterable, Hashable {
-    /// Only the devices listed under `hosts[i].storage.devices`.
-    case named
-    /// Every empty device Ceph finds on the storage hosts.
-    case all
-}
-
-public struct RookCephSettings: Sendable, Equatable {
-    public var enabled: Bool
-    public var version: String
-    public var cephImage: String
-    public var monCount: Int
-    public var mgrCount: Int
-    public var poolReplicaSize: Int
-    public var deviceSelection: DeviceSelection
-
-    public init(
-        enabled: Bool, version: String = SupportedVersions.rook.defaultVersion,
-        cephImage: String = SupportedVersions.cephImage.defaultVersion, monCount: Int = 3, mgrCount: Int = 2,
-        poolReplicaSize: Int = 3, deviceSelection: DeviceSelection = .named
-    ) {
-        self.enabled = enabled
-        self.version = version
-        self.cephImage = cephImage
-        self.monCount = monCount
-        self.mgrCount = mgrCount
-        self.poolReplicaSize = poolReplicaSize
-        self.deviceSelection = deviceSelection
     }
 }
 

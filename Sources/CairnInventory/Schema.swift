@@ -18,16 +18,14 @@ public enum InventorySchema {
         public let summary: String
         public let fields: [Field]
 
+        public init(path: String, summary: String, fields: [Field]) {
+            self.path = path
+            self.summary = summary
+            self.fields = fields
+        }
+
         public var keys: [String] { fields.map(\.key) }
         public func field(_ key: String) -> Field? { fields.first { $0.key == key } }
-    }
-
-    static func f(_ key: String, _ type: String, _ defaultValue: String, _ rules: String) -> Field {
-        Field(key: key, type: type, defaultValue: defaultValue, rules: rules)
-    }
-
-    static func versions(_ component: SupportedVersions.Component) -> String {
-        "one of " + component.supported.map { "`\($0)`" }.joined(separator: ", ")
     }
 
     public static let root = Section(path: "", summary: "The top level of a cluster file.", fields: [
@@ -154,70 +152,37 @@ public enum InventorySchema {
         f("removeMembersNotInInventory", "boolean", "`false`", "Let `apply` remove etcd members whose host is no longer listed."),
     ])
 
-    public static let addons = Section(path: "addons", summary: "Cluster add-ons.", fields: [
-        f("calico", "mapping", "see `addons.calico`", "The pod network."),
-        f("coredns", "mapping", "see `addons.coredns`", "Cluster DNS."),
-        f("metallb", "mapping", "see `addons.metallb`", "LoadBalancer addresses."),
-        f("ingress", "mapping", "see `addons.ingress`", "The ingress controller."),
-        f("rookCeph", "mapping", "see `addons.rookCeph`", "Ceph block storage."),
-    ])
-
-    public static let calico = Section(path: "addons.calico", summary: "", fields: [
-        f("enabled", "boolean", "`true`", "Without Calico you must install a pod network yourself (warning)."),
-        f("version", "string", "`\(SupportedVersions.calico.defaultVersion)`", versions(SupportedVersions.calico) + "."),
-        f("encapsulation", "enum", "`VXLAN`", "`VXLAN`, `VXLANCrossSubnet`, `IPIP`, `IPIPCrossSubnet` or `None`."),
-        f("blockSize", "integer", "`26`", "Per-node block prefix: 20–32 for an IPv4 pod subnet, 116–128 for IPv6; not shorter than the pod subnet's prefix."),
-        f("natOutgoing", "boolean", "`true`", "NAT pod traffic leaving the pod subnet."),
-    ])
-
-    public static let coredns = Section(path: "addons.coredns", summary: "", fields: [
-        f("replicas", "integer", "`2`, or `3` with at least 3 schedulable nodes", "At least 1; more than the schedulable nodes draws a warning and is clamped."),
-    ])
-
-    public static let metallb = Section(path: "addons.metallb", summary: "", fields: [
-        f("enabled", "boolean", "`true`", "Install MetalLB (L2 mode)."),
-        f("version", "string", "`\(SupportedVersions.metallb.defaultVersion)`", versions(SupportedVersions.metallb) + "."),
-        f("addressPools", "list", "none", "See `addons.metallb.addressPools[]`. Pools must not overlap each other."),
-    ])
-
-    public static let metallbPool = Section(path: "addons.metallb.addressPools[]", summary: "", fields: [
-        f("name", "string", "required", "RFC 1123 label, unique."),
-        f("addresses", "list of strings", "required", "CIDRs (`10.0.2.0/28`) or ranges (`10.0.0.200-10.0.0.220`); must not overlap the pod or service subnet, nor contain a host address or the API virtual IP."),
-    ])
-
-    public static let ingress = Section(path: "addons.ingress", summary: "", fields: [
-        f("enabled", "boolean", "`true`", "Install an ingress controller (a LoadBalancer service: give MetalLB a pool)."),
-        f("controller", "enum", "`traefik`", "`traefik` or `ingress-nginx` (allowed with a warning: retired upstream in March 2026)."),
-        f("version", "string", "the controller's default", "traefik: " + versions(SupportedVersions.traefik) + "; ingress-nginx: " + versions(SupportedVersions.ingressNginx) + "."),
-        f("replicas", "integer", "`3`, or the schedulable node count when lower", "At least 1; more than the schedulable nodes draws a warning and is clamped."),
-    ])
-
-    public static let rookCeph = Section(path: "addons.rookCeph", summary: "", fields: [
-        f("enabled", "boolean", "`true` when any host lists `storage.devices`", "Enabling it needs hosts with devices (unless `deviceSelection: all`)."),
-        f("version", "string", "`\(SupportedVersions.rook.defaultVersion)`", versions(SupportedVersions.rook) + "."),
-        f("cephImage", "string", "`\(SupportedVersions.cephImage.defaultVersion)`", versions(SupportedVersions.cephImage) + "."),
-        f("monCount", "integer", "`3`", "Odd, at least 1, at most the schedulable node count."),
-        f("mgrCount", "integer", "`2`", "1 or 2."),
-        f("poolReplicaSize", "integer", "`3`", "At least 1, at most the number of hosts with storage devices."),
-        f("deviceSelection", "enum", "`named`", "`named` (only listed devices) or `all` (every empty device: warning, Ceph wipes what it takes)."),
-    ])
+    /// `addons`: one mapping per registered add-on.
+    public static func addons(_ types: [any AddonSettings.Type]) -> Section {
+        Section(path: "addons", summary: "Cluster add-ons, each defined by its component in `Sources/CairnPhases/Addons/`.",
+                fields: types.map { f($0.key, "mapping", "see `addons.\($0.key)`", $0.summary) })
+    }
 
     public static let artifacts = Section(path: "artifacts", summary: "", fields: [
         f("source", "enum", "`upstream`", "`upstream` (the projects' release URLs) or `mirror` (air-gapped)."),
         f("mirror", "string", "none", "Required with `source: mirror`: a local directory (`~` and relative paths resolved; must exist) or a `file://`, `http://` or `https://` URL."),
     ])
 
-    public static let sections: [Section] = [
-        root, ssh, bastion, host, taint, storage, kubernetes, apiEndpoint, haproxyKeepalived, kubeVip, external,
-        etcd, addons, calico, coredns, metallb, metallbPool, ingress, rookCeph, artifacts,
-    ]
+    /// Every section, with the add-ons' own.
+    public static func sections(addons types: [any AddonSettings.Type]) -> [Section] {
+        [root, ssh, bastion, host, taint, storage, kubernetes, apiEndpoint, haproxyKeepalived, kubeVip, external, etcd, addons(types)]
+            + types.flatMap { $0.sections } + [artifacts]
+    }
+
+    public static func f(_ key: String, _ type: String, _ defaultValue: String, _ rules: String) -> Field {
+        Field(key: key, type: type, defaultValue: defaultValue, rules: rules)
+    }
+
+    public static func versions(_ component: SupportedVersions.Component) -> String {
+        "one of " + component.supported.map { "`\($0)`" }.joined(separator: ", ")
+    }
 }
 
 extension InventorySchema {
     /// The field reference of docs/inventory.md, generated from the table above.
-    public static func referenceMarkdown() -> String {
+    public static func referenceMarkdown(addons types: [any AddonSettings.Type]) -> String {
         var out = ""
-        for section in sections {
+        for section in sections(addons: types) {
             let title = section.path.isEmpty ? "Top level" : "`\(section.path)`"
             out += "### \(title)\n\n"
             if !section.summary.isEmpty { out += section.summary + "\n\n" }
@@ -229,14 +194,11 @@ extension InventorySchema {
             out += "\n"
         }
         out += "### Supported versions\n\n"
-        out += "Defined in `Sources/CairnInventory/SupportedVersions.swift`; any other version is refused.\n\n"
+        out += "Kubernetes and etcd: `Sources/CairnInventory/SupportedVersions.swift`; each add-on's: its component. "
+        out += "Any other version is refused.\n\n"
         out += "| field | supported | default |\n|---|---|---|\n"
-        var seen = Set<String>()
-        for component in SupportedVersions.all {
-            let label = component.field + (component.field == "addons.ingress.version"
-                ? (component == SupportedVersions.traefik ? " (traefik)" : " (ingress-nginx)") : "")
-            guard seen.insert(label).inserted else { continue }
-            out += "| `\(label)` | " + component.supported.map { "`\($0)`" }.joined(separator: ", ") + " | `\(component.defaultVersion)` |\n"
+        for component in SupportedVersions.all + types.flatMap({ $0.versions }) {
+            out += "| `\(component.label)` | " + component.supported.map { "`\($0)`" }.joined(separator: ", ") + " | `\(component.defaultVersion)` |\n"
         }
         return out
     }

@@ -8,6 +8,17 @@ public enum SupportedVersions {
         public let field: String
         public let supported: [String]
         public let defaultVersion: String
+        /// What the table is for when one field has several (`addons.ingress.version (traefik)`).
+        public let variant: String?
+
+        public init(field: String, supported: [String], defaultVersion: String, variant: String? = nil) {
+            self.field = field
+            self.supported = supported
+            self.defaultVersion = defaultVersion
+            self.variant = variant
+        }
+
+        public var label: String { field + (variant.map { " (\($0))" } ?? "") }
 
         public func isSupported(_ version: String) -> Bool { supported.contains(version) }
     }
@@ -25,52 +36,8 @@ public enum SupportedVersions {
         defaultVersion: "3.5.21"
     )
 
-    public static let calico = Component(
-        field: "addons.calico.version",
-        supported: ["3.30.2", "3.31.0"],
-        defaultVersion: "3.31.0"
-    )
-
-    public static let metallb = Component(
-        field: "addons.metallb.version",
-        supported: ["0.15.2", "0.16.1"],
-        defaultVersion: "0.16.1"
-    )
-
-    public static let traefik = Component(
-        field: "addons.ingress.version",
-        supported: ["3.5.0"],
-        defaultVersion: "3.5.0"
-    )
-
-    /// Retired upstream in March 2026: allowed, with a warning.
-    public static let ingressNginx = Component(
-        field: "addons.ingress.version",
-        supported: ["1.13.3"],
-        defaultVersion: "1.13.3"
-    )
-
-    public static let rook = Component(
-        field: "addons.rookCeph.version",
-        supported: ["1.20.6"],
-        defaultVersion: "1.20.6"
-    )
-
-    public static let cephImage = Component(
-        field: "addons.rookCeph.cephImage",
-        supported: ["quay.io/ceph/ceph:v20.2.4"],
-        defaultVersion: "quay.io/ceph/ceph:v20.2.4"
-    )
-
-    public static let all: [Component] = [kubernetes, etcd, calico, metallb, traefik, ingressNginx, rook, cephImage]
-
-    /// The table for an ingress controller.
-    public static func ingress(_ controller: IngressController) -> Component {
-        switch controller {
-        case .traefik: return traefik
-        case .ingressNginx: return ingressNginx
-        }
-    }
+    /// Add-ons' versions are declared by their components (`Sources/CairnPhases/Addons/`).
+    public static let all: [Component] = [kubernetes, etcd]
 
     /// The inventory format versions this build reads.
     public static let apiVersions = ["cairn.dev/v1alpha1"]

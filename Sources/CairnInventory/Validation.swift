@@ -11,7 +11,13 @@ struct CrossFieldValidator {
         checkRoles()
         checkAPIEndpoint()
         checkSubnets()
-        checkAddons(&inventory)
+        // Each add-on's own rules, in the order they were registered.
+        let report = ValidationReport(context: context)
+        for key in inventory.addons.keys {
+            guard var settings = inventory.addons.value(key) else { continue }
+            settings.validate(in: inventory, report)
+            inventory.addons.set(settings)
+        }
         return inventory
     }
 
@@ -109,13 +115,7 @@ struct CrossFieldValidator {
         }
     }
 
-    // MARK: - Subnets and pools
-
-    private struct NamedRange {
-        var range: IPRange
-        var path: String
-        var label: String
-    }
+    // MARK: - Subnets
 
     private func checkSubnets() {
         let kubernetes = inventory.kubernetes
@@ -127,18 +127,6 @@ struct CrossFieldValidator {
         }
         if let service, service.address.bitCount - service.prefixLength > 20 {
             context.error("kubernetes.serviceSubnet", "serviceSubnet \(service) is too large: at most 20 host bits (/\(service.address.bitCount - 20)); the API server refuses larger ranges")
-        }
-        if let pod, inventory.addons.calico.enabled {
-            let block = inventory.addons.calico.blockSize
-            let validBlocks = pod.address.isIPv4 ? 20...32 : 116...128
-            if !validBlocks.contains(block) {
-                context.error("addons.calico.blockSize", "blockSize \(block) is not valid for an IPv\(pod.address.isIPv4 ? 4 : 6) pod subnet; expected \(validBlocks.lowerBound)–\(validBlocks.upperBound)")
-            } else if block < pod.prefixLength {
-                let written = context.positions["addons.calico.blockSize"] != nil
-                context.error(written ? "addons.calico.blockSize" : "kubernetes.podSubnet",
-                              "Calico's blockSize /\(block) is larger than podSubnet \(pod)",
-                              hint: "use a blockSize of at least \(pod.prefixLength) or a larger pod subnet")
-            }
         }
         // Node addresses must stay out of cluster ranges.
         for (index, host) in inventory.hosts.enumerated() {
@@ -153,110 +141,6 @@ struct CrossFieldValidator {
                     }
                 }
             }
-        }
-        checkPools(pod: pod, service: service)
-    }
-
-    private func checkPools(pod: IPNetwork?, service: IPNetwork?) {
-        let metallb = inventory.addons.metallb
-        guard metallb.enabled else { return }
-        var seenNames: [String: Int] = [:]
-        var ranges: [NamedRange] = []
-        for (poolIndex, pool) in metallb.addressPools.enumerated() {
-            if !pool.name.isEmpty {
-                if let first = seenNames[pool.name] {
-                    context.error("addons.metallb.addressPools[\(poolIndex)].name", "duplicate pool name \"\(pool.name)\" (also addressPools[\(first)])")
-                } else {
-                    seenNames[pool.name] = poolIndex
-                }
-            }
-            for (entryIndex, entry) in pool.addresses.enumerated() {
-                guard case .success(let range) = IPRange.parsePoolEntry(entry) else { continue }
-                ranges.append(NamedRange(range: range, path: "addons.metallb.addressPools[\(poolIndex)].addresses[\(entryIndex)]",
-                                         label: "\(entry) (pool \(pool.name.isEmpty ? String(poolIndex) : pool.name))"))
-            }
-        }
-        for (index, current) in ranges.enumerated() {
-            for (name, network) in [("podSubnet", pod), ("serviceSubnet", service)] {
-                if let network, current.range.overlaps(network.range) {
-                    context.error(current.path, "address pool \(current.label) overlaps \(name) \(network)")
-                }
-            }
-            for other in ranges[..<index] where other.range.overlaps(current.range) {
-                context.error(current.path, "address pool \(current.label) overlaps \(other.label) at \(other.path)")
-            }
-            var contained: [String] = []
-            for (hostIndex, host) in inventory.hosts.enumerated() {
-                let ips = Set([host.address, host.internalAddress].compactMap(IPAddress.init))
-                for ip in ips.sorted() where current.range.contains(ip) {
-                    contained.append("\(ip) of hosts[\(hostIndex)] (\(host.name))")
-                }
-            }
-            if !contained.isEmpty {
-                let shown = contained.count > 5 ? contained.prefix(5).joined(separator: ", ") + " and \(contained.count - 5) more"
-                    : contained.joined(separator: ", ")
-                context.error(current.path, "address pool \(current.label) contains host address\(contained.count == 1 ? "" : "es") \(shown)",
-                              hint: "MetalLB would hand a host's address to a service")
-            }
-            if let vip = inventory.kubernetes.apiEndpoint.virtualIP.flatMap({ IPAddress($0.address) }), current.range.contains(vip) {
-                context.error(current.path, "address pool \(current.label) contains the API virtual IP \(vip)")
-            }
-        }
-    }
-
-    // MARK: - Add-ons
-
-    private func checkAddons(_ inventory: inout Inventory) {
-        let schedulable = inventory.schedulableHosts.count
-        guard schedulable > 0 else { return }
-        let who = inventory.workerHosts.isEmpty ? "control-plane host" : "worker"
-        let nodes = "\(schedulable) schedulable node\(schedulable == 1 ? "" : "s") (\(who)s)"
-
-        if let written = facts.corednsReplicasWritten, written > schedulable {
-            context.warning("addons.coredns.replicas", "\(written) CoreDNS replicas cannot be spread over \(nodes); it will be clamped to \(schedulable)")
-            inventory.addons.coredns.replicas = schedulable
-        }
-        let ingress = inventory.addons.ingress
-        if ingress.enabled, let written = facts.ingressReplicasWritten, written > schedulable {
-            context.warning("addons.ingress.replicas", "\(written) ingress replicas cannot be spread over \(nodes); it will be clamped to \(schedulable)")
-            inventory.addons.ingress.replicas = schedulable
-        }
-        if ingress.enabled && ingress.controller == .ingressNginx {
-            context.warning("addons.ingress.controller", "ingress-nginx was retired upstream in March 2026 and receives no security fixes",
-                            hint: "prefer controller: traefik")
-        }
-        if ingress.enabled && (!inventory.addons.metallb.enabled || inventory.addons.metallb.addressPools.isEmpty) {
-            context.warning("addons.ingress", "the ingress controller's LoadBalancer service will get no external address: MetalLB has no address pool",
-                            hint: "add addons.metallb.addressPools, or set addons.ingress.enabled: false")
-        }
-        if !inventory.addons.calico.enabled {
-            context.warning("addons.calico.enabled", "without Calico the cluster has no pod network until you install one; nodes stay NotReady")
-        }
-
-        let rook = inventory.addons.rookCeph
-        guard rook.enabled else { return }
-        let storageHosts = rook.deviceSelection == .all ? schedulable : inventory.hosts.filter { !$0.storageDevices.isEmpty }.count
-        if rook.deviceSelection == .all {
-            context.warning("addons.rookCeph.deviceSelection", "deviceSelection all lets Ceph take and wipe every empty disk on every schedulable node",
-                            hint: "list disks under hosts[i].storage.devices and use named")
-        }
-        if storageHosts == 0 {
-            context.error(facts.rookEnabledWritten == true ? "addons.rookCeph.enabled" : "addons.rookCeph",
-                          "Rook/Ceph is enabled but no host lists storage.devices",
-                          hint: "add storage: {devices: [/dev/vdb]} to the hosts holding Ceph disks, or set enabled: false")
-            return
-        }
-        if rook.poolReplicaSize > storageHosts {
-            context.error("addons.rookCeph.poolReplicaSize",
-                          "poolReplicaSize \(rook.poolReplicaSize) is larger than the \(storageHosts) host\(storageHosts == 1 ? "" : "s") with storage devices; Ceph places each replica on a different host",
-                          hint: "use poolReplicaSize: \(storageHosts) or add devices to more hosts")
-        }
-        if rook.monCount % 2 == 0 {
-            context.error("addons.rookCeph.monCount", "monCount \(rook.monCount) is even; Ceph monitors need an odd count for quorum",
-                          hint: "use \(rook.monCount - 1) or \(rook.monCount + 1)")
-        } else if rook.monCount > schedulable {
-            context.error("addons.rookCeph.monCount", "monCount \(rook.monCount) is more than the \(nodes); each monitor needs its own node",
-                          hint: "use monCount: \(schedulable % 2 == 1 ? schedulable : max(1, schedulable - 1))")
         }
     }
 }

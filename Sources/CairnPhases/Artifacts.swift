@@ -15,6 +15,12 @@ public protocol ArtifactFetching: Sendable {
     func fetch(_ spec: ArtifactSpec) async throws -> FetchedArtifact
     /// Where it will come from, for plans: "from the mirror /srv/mirror" or "from github.com".
     func origin(of spec: ArtifactSpec) -> String
+    /// The checksum the lock file holds for it (nil: not locked yet).
+    func lockedHash(for spec: ArtifactSpec) -> String?
+}
+
+public extension ArtifactFetching {
+    func lockedHash(for spec: ArtifactSpec) -> String? { nil }
 }
 
 public enum ArtifactsKey: RunValueKey {
@@ -35,33 +41,6 @@ enum Architecture {
         case "ppc64le": return "ppc64le"
         case "s390x": return "s390x"
         default: return machine
-        }
-    }
-}
-
-/// The remote half of installing binaries from a pushed release tarball.
-enum BinaryInstall {
-    /// Arguments: tarball, directory inside it ("" for the root), marker to touch when `unit`
-    /// was running (so the cluster phase restarts it), unit, then the binary names.
-
-    /// Fetches `request` on the operator's side, pushes it to the host's cache (skipped when
-    /// the same file is there) and installs its binaries.
-    static func action(host: String, request: ArtifactSpec, inner: String, binaries: [String], marker: String,
-                       unit: String, record: String? = nil, summary: String, predicted: Bool) -> Action {
-        Action(host: host, summary: summary, predicted: predicted) { env in
-            guard let fetcher = env.context.values[ArtifactsKey.self] else {
-                throw EngineError.internalInconsistency("no artifact source configured")
-            }
-            let artifact = try await fetcher.fetch(request)
-            let data = try Data(contentsOf: artifact.path)
-            let remote = "/var/cache/cairn/" + fileName(request)
-            let executor = try env.host()
-            _ = try await executor.upload(data, to: remote, mode: "644", owner: "root:root")
-            try await executor.runChecked(RemoteCommand.script(.cairnInstall, as: "cairn-install-\(request.name)",
-                                                               arguments: [remote, inner, marker, unit] + binaries))
-            if let record {
-                try await InstallMarker.record(component: record, version: request.version, binary: "/usr/local/bin/\(record)", on: executor)
-            }
         }
     }
 }

@@ -11,20 +11,21 @@ public enum InventoryKey: RunValueKey {
 /// Cairn's built-in phases, built for one inventory.
 public enum BuiltInPhases {
     public static func make(for inventory: Inventory) -> [String: any Phase] {
+        let topology = Topology(inventory)
         let phases: [any Phase] = [
-            HostChecksPhase(inventory: inventory),
+            HostChecksPhase(topology: topology),
             PrepareHostsPhase(settings: HostPreparation()),
-            EtcdPKIPhase(inventory: inventory),
-            EtcdInstallPhase(inventory: inventory),
-            EtcdClusterPhase(inventory: inventory),
-            EtcdClientCertificatesPhase(inventory: inventory),
-            NodePackagesPhase(inventory: inventory),
-            APIEndpointPhase(inventory: inventory),
-            ControlPlaneInitPhase(inventory: inventory),
-            ControlPlaneJoinPhase(inventory: inventory),
-            WorkerJoinPhase(inventory: inventory),
-            KubeconfigPhase(inventory: inventory),
-        ] + Addons.phases(for: inventory)
+            EtcdPKIPhase(topology: topology),
+            EtcdInstallPhase(topology: topology),
+            EtcdClusterPhase(topology: topology),
+            EtcdClientCertificatesPhase(),
+            NodePackagesPhase(topology: topology),
+            APIEndpointPhase(topology: topology),
+            ControlPlaneInitPhase(topology: topology),
+            ControlPlaneJoinPhase(topology: topology),
+            WorkerJoinPhase(topology: topology),
+            KubeconfigPhase(topology: topology),
+        ] + Addons.phases(topology)
         return Dictionary(uniqueKeysWithValues: phases.map { ($0.name, $0) })
     }
 
@@ -42,7 +43,7 @@ public enum BuiltInPhases {
 extension Inventory {
     /// An empty inventory, for listing phase names.
     static var placeholder: Inventory {
-        (try? InventoryLoader(environment: [:], fileSystem: .none)
+        (try? InventoryLoader(environment: [:], fileSystem: .none, addons: Addons.settings)
             .load(text: "hosts:\n  - {name: a, address: 10.0.0.1, roles: [control-plane, etcd, worker]}\netcd: {allowSingleMember: true}\n",
                   sourceName: "placeholder", baseDirectory: "/"))!.inventory
     }

@@ -55,7 +55,7 @@ public struct PrepareHostsPhase: Phase {
         self.settings = settings
     }
 
-    public struct Facts: Sendable, Decodable, Equatable {
+    public struct Facts: Sendable, Codable, Equatable {
         /// Active swap devices (lines of /proc/swaps after the header).
         public let swapActive: Int
         /// Uncommented swap lines in /etc/fstab.

@@ -51,7 +51,7 @@ public struct ClusterStatus: Sendable, Encodable {
         public var nodes: [String]
     }
 
-    public struct CephStatus: Sendable, Encodable {
+    public struct CephSummary: Sendable, Encodable {
         public var health: String
         public var checks: [String]
         public var monsInQuorum: Int
@@ -72,10 +72,11 @@ public struct ClusterStatus: Sendable, Encodable {
     public var endpoint: EndpointStatus?
     public var nodes: [NodeStatus]
     public var addons: [WorkloadStatus]
-    public var ceph: CephStatus?
+    public var ceph: CephSummary?
 
     /// Gathers everything; unreachable parts become problems, never errors.
-    public static func gather(inventory: Inventory, context: RunContext) async -> ClusterStatus {
+    public static func gather(topology: Topology, context: RunContext) async -> ClusterStatus {
+        let inventory = topology.inventory
         var status = ClusterStatus(cluster: inventory.name, healthy: true, problems: [], hosts: [], etcd: nil, endpoint: nil,
                                    nodes: [], addons: [], ceph: nil)
         // Hosts, in parallel.
@@ -113,8 +114,8 @@ public struct ClusterStatus: Sendable, Encodable {
         }
 
         // etcd.
-        let members = inventory.etcdHosts.map { EtcdMemberSpec(host: $0) }
-        let etcdHosts = hosts.filter { $0.roles.contains(Role.etcd.rawValue) }
+        let members = topology.etcdMembers
+        let etcdHosts = topology.etcdHosts(among: hosts)
         do {
             let report = try await EtcdHealthCheck.report(members: members, hosts: etcdHosts, context: context)
             status.etcd = EtcdStatus(healthy: report.unhealthy.isEmpty && report.leader != nil && report.alarms.isEmpty,
@@ -134,7 +135,7 @@ public struct ClusterStatus: Sendable, Encodable {
         if let anchorHost = controlPlanes.first(where: { if case .success = facts[$0.name] { return true }; return false }),
            let executor = try? await context.executors.executor(for: anchorHost) {
             let endpoint = inventory.kubernetes.apiEndpoint
-            let url = "https://\(KubeadmConfig.endpoint(inventory))"
+            let url = "https://\(topology.apiEndpoint)"
             let ready = (try? await executor.run(RemoteCommand("curl", ["-sk", "--max-time", "3", url + "/readyz"])).stdoutText) == "ok"
             var servers: [String: Bool] = [:]
             for host in inventory.controlPlaneHosts {
@@ -146,7 +147,7 @@ public struct ClusterStatus: Sendable, Encodable {
             if !ready { status.problems.append("the API endpoint \(url) is not ready") }
             let kubectl = Kubectl(executor: executor)
             if ready {
-                await gatherKubernetes(into: &status, kubectl: kubectl, inventory: inventory)
+                await gatherKubernetes(into: &status, kubectl: kubectl, topology: topology)
             }
         } else if !inventory.controlPlaneHosts.isEmpty {
             status.problems.append("no control-plane host answers")
@@ -155,62 +156,33 @@ public struct ClusterStatus: Sendable, Encodable {
         return status
     }
 
-    static func gatherKubernetes(into status: inout ClusterStatus, kubectl: Kubectl, inventory: Inventory) async {
-        if let nodes = try? await kubectl.items(["nodes"]) {
+    static func gatherKubernetes(into status: inout ClusterStatus, kubectl: Kubectl, topology: Topology) async {
+        if let nodes = try? await kubectl.list(K8s.Node.self, ["nodes"]) {
             for node in nodes {
-                let name = Gates.string(node, "metadata", "name") ?? "?"
-                let labels = (node["metadata"] as? [String: Any])?["labels"] as? [String: String] ?? [:]
-                let conditions = (node["status"] as? [String: Any])?["conditions"] as? [[String: Any]] ?? []
-                let readyCondition = conditions.first { $0["type"] as? String == "Ready" }
-                let ready = readyCondition?["status"] as? String == "True"
-                let roles = labels.keys.filter { $0.hasPrefix("node-role.kubernetes.io/") }.map { String($0.dropFirst("node-role.kubernetes.io/".count)) }.sorted()
-                status.nodes.append(NodeStatus(name: name, ready: ready, roles: roles, version: Gates.string(node, "status", "nodeInfo", "kubeletVersion"),
-                                               reason: ready ? nil : (readyCondition?["message"] as? String ?? readyCondition?["reason"] as? String)))
-                if !ready { status.problems.append("node \(name) is not Ready") }
+                status.nodes.append(NodeStatus(name: node.name, ready: node.isReady, roles: node.roles, version: node.kubeletVersion,
+                                               reason: node.isReady ? nil : node.readyCondition?.explanation))
+                if !node.isReady { status.problems.append("node \(node.name) is not Ready") }
             }
             let registered = Set(status.nodes.map(\.name))
-            for host in inventory.hosts where (host.has(.controlPlane) || host.has(.worker)) && !registered.contains(host.name) {
+            for host in topology.nodes where !registered.contains(host.name) {
                 status.problems.append("node \(host.name) is not registered")
             }
         }
-        let workloads: [(String, String, String, String, Bool)] = [
-            ("calico-node", "calico-system", "daemonset", "k8s-app=calico-node", inventory.addons.calico.enabled),
-            ("coredns", "kube-system", "deployment", "k8s-app=kube-dns", true),
-            ("metallb-controller", "metallb-system", "deployment/controller", "component=controller", inventory.addons.metallb.enabled),
-            ("metallb-speaker", "metallb-system", "daemonset/speaker", "component=speaker", inventory.addons.metallb.enabled),
-            (inventory.addons.ingress.controller == .traefik ? "traefik" : "ingress-nginx-controller",
-             inventory.addons.ingress.controller == .traefik ? "traefik" : "ingress-nginx", "deployment",
-             inventory.addons.ingress.controller == .traefik ? "app.kubernetes.io/name=traefik" : "app.kubernetes.io/component=controller",
-             inventory.addons.ingress.enabled),
-            ("rook-ceph-operator", "rook-ceph", "deployment", "app=rook-ceph-operator", inventory.addons.rookCeph.enabled),
-        ]
-        for (name, namespace, kind, selector, enabled) in workloads where enabled {
-            let resource = kind.contains("/") ? kind : "\(kind)/\(name)"
-            guard let object = try? await kubectl.json([resource, "-n", namespace]) else {
-                status.problems.append("\(name) is not installed"); continue
+        for addon in Addons.instances(topology) where addon.isEnabled {
+            for workload in addon.workloads {
+                let resource = ["\(workload.kind.rawValue)/\(workload.object)", "-n", workload.namespace]
+                let counts: (ready: Int, desired: Int)?
+                switch workload.kind {
+                case .deployment: counts = (try? await kubectl.get(K8s.Deployment.self, resource)).map { ($0.available, $0.desired) }
+                case .daemonset: counts = (try? await kubectl.get(K8s.DaemonSet.self, resource)).map { ($0.ready, $0.desired) }
+                }
+                guard let counts else { status.problems.append("\(workload.name) is not installed"); continue }
+                let pods = (try? await kubectl.list(K8s.Pod.self, ["pods", "-n", workload.namespace, "-l", workload.selector])) ?? []
+                let nodes = Set(pods.compactMap(\.nodeName)).sorted()
+                status.addons.append(WorkloadStatus(name: workload.name, ready: counts.ready, desired: counts.desired, nodes: nodes))
+                if counts.ready < counts.desired || counts.desired == 0 { status.problems.append("\(workload.name): \(counts.ready)/\(counts.desired) ready") }
             }
-            let isDaemonSet = resource.hasPrefix("daemonset")
-            let desired = isDaemonSet ? Gates.int(object, "status", "desiredNumberScheduled") : Gates.int(object, "spec", "replicas")
-            let ready = isDaemonSet ? Gates.int(object, "status", "numberReady") : Gates.int(object, "status", "availableReplicas")
-            let pods = (try? await kubectl.items(["pods", "-n", namespace, "-l", selector])) ?? []
-            let nodes = Set(pods.compactMap { Gates.string($0, "spec", "nodeName") }).sorted()
-            status.addons.append(WorkloadStatus(name: name, ready: ready, desired: desired, nodes: nodes))
-            if ready < desired || desired == 0 { status.problems.append("\(name): \(ready)/\(desired) ready") }
-        }
-        if inventory.addons.rookCeph.enabled,
-           let output = try? await kubectl.run(["-n", "rook-ceph", "exec", "deploy/rook-ceph-tools", "--", "ceph", "status", "-f", "json"]),
-           output.succeeded, let ceph = try? JSONSerialization.jsonObject(with: output.stdout) as? [String: Any] {
-            let health = ceph["health"] as? [String: Any]
-            let osdmap = (ceph["osdmap"] as? [String: Any]).map { ($0["osdmap"] as? [String: Any]) ?? $0 } ?? [:]
-            let pgmap = ceph["pgmap"] as? [String: Any] ?? [:]
-            let checks = (health?["checks"] as? [String: Any] ?? [:]).map { "\($0.key): \(Gates.string($0.value, "summary", "message") ?? "")" }.sorted()
-            let cephStatus = CephStatus(health: health?["status"] as? String ?? "unknown", checks: checks,
-                                        monsInQuorum: (ceph["quorum_names"] as? [String])?.count ?? 0,
-                                        mons: Gates.int(ceph, "monmap", "num_mons"),
-                                        osdsUp: Gates.int(osdmap, "num_up_osds"), osdsIn: Gates.int(osdmap, "num_in_osds"), osds: Gates.int(osdmap, "num_osds"),
-                                        bytesUsed: Int64(Gates.int(pgmap, "bytes_used")), bytesTotal: Int64(Gates.int(pgmap, "bytes_total")))
-            status.ceph = cephStatus
-            if cephStatus.health != "HEALTH_OK" { status.problems.append("ceph \(cephStatus.health): " + checks.joined(separator: "; ")) }
+            await addon.report(into: &status, kubectl: kubectl)
         }
     }
 

@@ -20,6 +20,20 @@ public final class FakeHostExecutor: HostExecutor, @unchecked Sendable {
     private var calls: [String] = []
     private var unexpected: [String] = []
     private var files: [String: (data: Data, mode: String)] = [:]
+    private var uploadLog: [Upload] = []
+
+    /// A file written through `upload`, in the order written.
+    public struct Upload: Sendable, Equatable {
+        public let path: String
+        public let content: String
+        public let mode: String
+
+        public init(path: String, content: String, mode: String) {
+            self.path = path
+            self.content = content
+            self.mode = mode
+        }
+    }
 
     public init(hostName: String) {
         self.hostName = hostName
@@ -32,6 +46,27 @@ public final class FakeHostExecutor: HostExecutor, @unchecked Sendable {
         expectations.append(Expectation(matches: { $0.rendered.contains(fragment) || $0.description.contains(fragment) },
                                         respond: respond, label: fragment, repeats: repeats))
         return self
+    }
+
+    /// Expects exactly `command`: the same program and arguments, or the same script with the same
+    /// arguments (the exact text the remote shell would get).
+    @discardableResult
+    public func expect(exactly command: RemoteCommand, repeats: Bool = false, stdout: String = "", stderr: String = "",
+                       status: Int32 = 0) -> Self {
+        lock.lock(); defer { lock.unlock() }
+        let wanted = command.rendered
+        expectations.append(Expectation(matches: { $0.rendered == wanted }, respond: { _, _ in
+            CommandOutput(stdout: Data(stdout.utf8), stderr: Data(stderr.utf8), exitStatus: status, exitSignal: nil, duration: .zero)
+        }, label: command.description, repeats: repeats))
+        return self
+    }
+
+    /// Files uploaded so far, in order.
+    public var uploads: [Upload] { lock.withLock { uploadLog } }
+
+    /// Pretends `path` holds `content` (for `download` and unchanged uploads).
+    public func place(_ path: String, _ content: String, mode: String = "644") {
+        lock.withLock { files[path] = (Data(content.utf8), mode) }
     }
 
     @discardableResult
@@ -69,6 +104,7 @@ public final class FakeHostExecutor: HostExecutor, @unchecked Sendable {
     public func upload(_ data: Data, to path: String, mode: String, owner: String?) async throws -> UploadOutcome {
         lock.withLock {
             calls.append("upload \(path)")
+            uploadLog.append(Upload(path: path, content: String(decoding: data, as: UTF8.self), mode: mode))
             if let existing = files[path], existing.data == data, existing.mode == mode { return .unchanged }
             files[path] = (data, mode)
             return .written

@@ -1,3 +1,4 @@
+import CairnEngine
 import CairnPhases
 import CairnTesting
 import Foundation
@@ -65,7 +66,12 @@ struct SmokeLabTests {
         #expect(reportedNodes.count == 6 && reportedNodes.allSatisfy { $0["ready"] as? Bool == true })
 
         // 6. A change: the apply performs exactly the actions its plan listed, and nothing else.
-        let changed = try lab.writeInventory("six-changed.yaml", roles: roles, extra: "addons: {coredns: {replicas: 2}}", storage: storage)
+        // The lab's inventory has an `addons:` section (MetalLB's pool): CoreDNS goes in there.
+        let changed = lab.directory.appendingPathComponent("six-changed.yaml").path
+        let sixText = try String(contentsOfFile: inventory, encoding: .utf8)
+        #expect(sixText.contains("\naddons:\n"))
+        try sixText.replacingOccurrences(of: "\naddons:\n", with: "\naddons:\n  coredns: {replicas: 2}\n")
+            .write(toFile: changed, atomically: true, encoding: .utf8)
         let changePlan = try Lab.cairn(["plan", "--detailed-exitcode", "-i", changed])
         #expect(changePlan.status == 2, "\(changePlan.stdout.suffix(2000))\(changePlan.stderr)")
         let changeApply = try Lab.cairn(["apply", "--yes", "-i", changed])
@@ -137,11 +143,8 @@ struct SmokeLabTests {
     /// cairn-facts-* in the run's debug log), and at least once.
     func expectOneFactRoundTripPerHostAndPhase(run: URL) throws {
         var phasesPerHost: [String: Int] = [:]
-        let journal = try String(contentsOf: run.appendingPathComponent("journal.jsonl"), encoding: .utf8)
-        for line in journal.split(separator: "\n") {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  object["event"] as? String == "phase-started" else { continue }
-            for host in object["hosts"] as? [String] ?? [] { phasesPerHost[host, default: 0] += 1 }
+        for entry in try JournalEntry.read(run.appendingPathComponent("journal.jsonl")) where entry.event == "phase-started" {
+            for host in entry.hosts ?? [] { phasesPerHost[host, default: 0] += 1 }
         }
         #expect(phasesPerHost.count == 6, "\(phasesPerHost)")
         let log = try String(contentsOf: run.appendingPathComponent("debug.log"), encoding: .utf8).split(separator: "\n")
@@ -153,70 +156,21 @@ struct SmokeLabTests {
     }
 }
 
-/// The command line without hosts.
-@Suite struct CommandLineTests {
-    @Test func invalidInventoryTouchesNoHostAndExits65() throws {
-        let path = Lab.temporaryPath("bad.yaml")
-        try "hosts:\n  - {name: Bad_Name, address: 10.99.250.1, roles: [master]}\n".write(toFile: path, atomically: true, encoding: .utf8)
-        let result = try Lab.cairn(["apply", "--yes", "-i", path])
-        #expect(result.status == 65)
-        #expect(result.stderr.contains("hosts[0].name"))
-        #expect(result.stderr.contains("hosts[0].roles[0]"))
-    }
-
-    @Test func graphPrintsTheBuiltInPlaybook() throws {
-        let dot = try Lab.cairn(["graph"])
-        #expect(dot.status == 0)
-        #expect(dot.stdout.hasPrefix("digraph cairn {"))
-        #expect(dot.stdout.contains("\"control-plane-init\" -> \"control-plane-join\";"))
-        let mermaid = try Lab.cairn(["graph", "--format", "mermaid"])
-        #expect(mermaid.stdout.hasPrefix("flowchart LR"))
-    }
-}
-
 enum Journal {
     /// "host: summary" of the actions a journal planned (`phase-planned`) or performed (`action-finished`).
     static func actions(_ run: URL, event: String) throws -> [String] {
-        let text = try String(contentsOf: run.appendingPathComponent("journal.jsonl"), encoding: .utf8)
-        return text.split(separator: "\n").compactMap { line -> [String]? in
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  object["event"] as? String == event else { return nil }
-            if event == "phase-planned" {
-                return (object["actions"] as? [[String: Any]] ?? []).map { "\($0["host"]!): \($0["summary"]!)" }
-            }
-            return object["ok"] as? Bool == true ? ["\(object["host"]!): \(object["summary"]!)"] : []
-        }.flatMap { $0 }.sorted()
+        try JournalEntry.read(run.appendingPathComponent("journal.jsonl")).filter { $0.event == event }.flatMap { entry -> [String] in
+            if event == "phase-planned" { return (entry.actions ?? []).map { "\($0.host): \($0.summary)" } }
+            return entry.ok == true ? ["\(entry.host ?? ""): \(entry.summary ?? "")"] : []
+        }.sorted()
     }
 
     /// The hosts on which a journal performed actions, per phase.
     static func performedHosts(_ run: URL) throws -> [String: Set<String>] {
-        let text = try String(contentsOf: run.appendingPathComponent("journal.jsonl"), encoding: .utf8)
         var result: [String: Set<String>] = [:]
-        for line in text.split(separator: "\n") {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  object["event"] as? String == "action-finished", let phase = object["phase"] as? String,
-                  let host = object["host"] as? String else { continue }
-            result[phase, default: []].insert(host)
+        for entry in try JournalEntry.read(run.appendingPathComponent("journal.jsonl")) where entry.event == "action-finished" {
+            if let phase = entry.phase, let host = entry.host { result[phase, default: []].insert(host) }
         }
         return result
-    }
-}
-
-@Suite struct EmbeddedResourceTests {
-    @Test func embeddedPlaybooksMatchTheFiles() throws {
-        #expect(!EmbeddedResources.files.isEmpty)
-        for (path, text) in EmbeddedResources.files {
-            let file = try String(contentsOf: Lab.repositoryRoot.appendingPathComponent(path), encoding: .utf8)
-            #expect(file == text + "\n", "\(path) differs from the copy in the binary")
-        }
-        let enumerator = FileManager.default.enumerator(atPath: Lab.repositoryRoot.appendingPathComponent("playbooks").path)
-        var files: [String] = []
-        while let next = enumerator?.nextObject() as? String {
-            var isDirectory: ObjCBool = false
-            _ = FileManager.default.fileExists(atPath: Lab.repositoryRoot.appendingPathComponent("playbooks/" + next).path, isDirectory: &isDirectory)
-            if !isDirectory.boolValue { files.append("playbooks/" + next) }
-        }
-        #expect(!files.isEmpty)
-        #expect(Set(files) == Set(EmbeddedResources.files.keys), "the build plugin embeds every file under playbooks/")
     }
 }

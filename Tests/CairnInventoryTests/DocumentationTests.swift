@@ -1,3 +1,4 @@
+import CairnPhases
 import Foundation
 import Testing
 @testable import CairnInventory
@@ -99,7 +100,7 @@ import Testing
                                                  connectTimeout: 1, commandTimeout: 2))
         #expect(loaded.inventory.stateDirectory == "/work/inv/state")
         #expect(loaded.inventory.ssh.commandTimeout == 60.5)
-        #expect(loaded.inventory.addons.calico == CalicoSettings(enabled: true, version: "3.30.2", encapsulation: .ipipCrossSubnet, blockSize: 24, natOutgoing: false))
+        #expect(loaded.inventory.addons.calico == calicoSettings(enabled: true, version: "3.30.2", encapsulation: .ipipCrossSubnet, blockSize: 24, natOutgoing: false))
         #expect(loaded.inventory.etcd == EtcdSettings(version: "3.6.4", dataDir: "/var/lib/etcd", allowSingleMember: false, heartbeatInterval: 100,
                                                       electionTimeout: 1000, quotaBackendBytes: 1_073_741_824, snapshotCount: 5000,
                                                       removeMembersNotInInventory: true))

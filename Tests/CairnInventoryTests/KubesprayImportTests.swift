@@ -1,3 +1,4 @@
+import CairnPhases
 import Foundation
 import Testing
 @testable import CairnInventory
@@ -61,7 +62,7 @@ import Testing
         #expect(inventory.kubernetes.podSubnet == "10.233.64.0/18")
         #expect(inventory.kubernetes.serviceSubnet == "10.233.0.0/18")
         #expect(inventory.kubernetes.apiEndpoint.mode == .kubeVip(.init(address: "10.10.1.100", prefixLength: 24, interface: "eth0")))
-        #expect(inventory.addons.metallb.addressPools == [MetalLBPool(name: "primary", addresses: ["10.10.1.200-10.10.1.220"])])
+        #expect(inventory.addons.metallb.addressPools == [MetalLB.Settings.Pool(name: "primary", addresses: ["10.10.1.200-10.10.1.220"])])
         #expect(inventory.addons.ingress.controller == .ingressNginx)
         #expect(inventory.addons.coredns.replicas == 2)
         let node4 = try #require(inventory.host(named: "node4"))

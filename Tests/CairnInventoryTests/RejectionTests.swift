@@ -1,3 +1,4 @@
+import CairnPhases
 import CairnCore
 import Testing
 @testable import CairnInventory
@@ -56,7 +57,7 @@ import Testing
         #expect(inventory.etcd.version == "3.5.21")
         #expect(inventory.addons.coredns.replicas == 2)
         #expect(inventory.addons.ingress.replicas == 1)
-        #expect(inventory.addons.calico == CalicoSettings())
+        #expect(inventory.addons.calico == calicoSettings())
         #expect(inventory.addons.rookCeph.enabled == false)
         #expect(inventory.hosts[0].internalAddress == "10.0.0.1")
         // The one warning: ingress has no LoadBalancer address without a MetalLB pool.

@@ -1,4 +1,6 @@
 import Foundation
+import CairnCore
+import CairnPhases
 @testable import CairnInventory
 
 /// Helpers shared by the inventory tests.
@@ -71,4 +73,34 @@ enum Fixture {
               - {name: default, addresses: ["10.0.0.200-10.0.0.220"]}
 
         """
+}
+
+/// The inventory tests read inventories as Cairn does: with every built-in add-on's section.
+extension InventoryLoader {
+    init(environment: [String: String] = ProcessInfo.processInfo.environment, fileSystem: InventoryFileSystem = .local) {
+        self.init(environment: environment, fileSystem: fileSystem, addons: Addons.settings)
+    }
+}
+
+extension InventoryCommands {
+    static func validate(path: String, explain: Bool, environment: [String: String]) -> (output: String, exitCode: CairnExitCode) {
+        validate(path: path, explain: explain, loader: InventoryLoader(environment: environment))
+    }
+}
+
+extension InventorySchema {
+    static var sections: [Section] { sections(addons: Addons.settings) }
+    static func referenceMarkdown() -> String { referenceMarkdown(addons: Addons.settings) }
+}
+
+/// Calico's settings with these values (the defaults otherwise).
+func calicoSettings(enabled: Bool = true, version: String = "3.31.0", encapsulation: Calico.Encapsulation = .vxlan, blockSize: Int = 26,
+                    natOutgoing: Bool = true) -> Calico.Settings {
+    var settings = Calico.Settings(defaultsFor: ClusterShape(hosts: [], kubernetes: KubernetesSettings(apiEndpoint: APIEndpoint(address: "", mode: .direct))))
+    settings.enabled = enabled
+    settings.version = version
+    settings.encapsulation = encapsulation
+    settings.blockSize = blockSize
+    settings.natOutgoing = natOutgoing
+    return settings
 }

@@ -21,17 +21,17 @@ import Testing
               - {name: w2, address: 10.0.0.5, roles: [worker], storage: {devices: [/dev/vdb]}}
               - {name: w3, address: 10.0.0.6, roles: [worker], storage: {devices: [/dev/vdb, /dev/vdc]}}
             """
-        return try InventoryLoader(environment: [:], fileSystem: .none.assumingEverythingExists()).load(text: yaml, sourceName: "t", baseDirectory: "/").inventory
+        return try InventoryLoader(environment: [:], fileSystem: .none.assumingEverythingExists(), addons: Addons.settings).load(text: yaml, sourceName: "t", baseDirectory: "/").inventory
     }
 
     @Test func everyAddonRendersWithoutLeftovers() throws {
-        let inventory = try inventory()
+        let topology = Topology(try inventory())
         let definitions: [(String, AddonDefinition)] = try [
-            ("calico", Addons.calico(inventory).definition(inventory)),
-            ("coredns", Addons.coredns(inventory).definition(inventory)),
-            ("metallb", Addons.metallb(inventory).definition(inventory)),
-            ("ingress", Addons.ingress(inventory).definition(inventory)),
-            ("rook", Addons.rookCeph(inventory).definition(inventory)),
+            ("calico", Calico.make(topology).definition()),
+            ("coredns", CoreDNS.make(topology).definition()),
+            ("metallb", MetalLB.make(topology).definition()),
+            ("ingress", Ingress.make(topology).definition()),
+            ("rook", RookCeph.make(topology).definition()),
         ]
         for (name, definition) in definitions {
             let rendered = try #require(definition.rendered, "\(name)")
@@ -55,16 +55,16 @@ import Testing
     }
 
     @Test func replicasAreClampedToTheNodesThatCanRunThem() throws {
-        let small = try InventoryLoader(environment: [:], fileSystem: .none.assumingEverythingExists()).load(text: """
+        let small = try InventoryLoader(environment: [:], fileSystem: .none.assumingEverythingExists(), addons: Addons.settings).load(text: """
             hosts:
               - {name: dev, address: 10.0.0.1, roles: [control-plane, etcd]}
             etcd: {allowSingleMember: true}
             addons: {ingress: {replicas: 3}, coredns: {replicas: 2}}
             """, sourceName: "t", baseDirectory: "/").inventory
-        let traefik = try Addons.ingress(small).definition(small).rendered!
+        let traefik = try Ingress.make(Topology(small)).definition().rendered!
         #expect(traefik.contains("replicas: 1"))
         #expect(traefik.contains("node-role.kubernetes.io/control-plane"), "no workers: tolerate the control-plane taint")
-        let coredns = try Addons.coredns(small).definition(small).rendered!
+        let coredns = try CoreDNS.make(Topology(small)).definition().rendered!
         #expect(coredns.contains("replicas: 1"))
     }
 

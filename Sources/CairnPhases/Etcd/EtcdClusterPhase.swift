@@ -19,22 +19,23 @@ public enum EtcdOptionsKey: RunValueKey {
 public struct EtcdClusterPhase: Phase {
     public let name = "etcd-cluster"
     public let title = "etcd cluster (bootstrap, growth, rolling restarts)"
-    let inventory: Inventory
+    let topology: Topology
 
-    public init(inventory: Inventory) {
-        self.inventory = inventory
+    public init(topology: Topology) {
+        self.topology = topology
     }
 
-    var members: [EtcdMemberSpec] { inventory.etcdHosts.map { EtcdMemberSpec(host: $0) } }
+    var members: [EtcdMemberSpec] { topology.etcdMembers }
 
     public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws -> EtcdHostFacts {
-        try await EtcdHostFacts.gather(executor: executor, dataDirectory: inventory.etcd.dataDir)
+        try await EtcdHostFacts.gather(executor: executor, dataDirectory: topology.inventory.etcd.dataDir)
     }
 
     public func plan(facts: [EngineHost: EtcdHostFacts], context: PhaseContext) throws -> PhasePlan {
         let byName = Dictionary(uniqueKeysWithValues: facts.map { ($0.key.name, $0.value) })
         let options = context.run.values[EtcdOptionsKey.self] ?? EtcdOptions()
-        let planner = EtcdClusterPlanner(members: members, settings: inventory.etcd, token: "cairn-\(inventory.name)", force: options.force)
+        let planner = EtcdClusterPlanner(members: members, settings: topology.inventory.etcd, token: "cairn-\(topology.inventory.name)",
+                                         force: options.force)
         let decided = try planner.plan(facts: byName)
         var notes = decided.notes
         if options.force { notes.append("--force: the quorum guard is OFF for this run") }
@@ -114,8 +115,8 @@ public enum EtcdHealthCheck {
                 let control = EtcdControl(executor: executor, clock: context.clock)
                 let endpoints = members.map(\.clientURL)
                 let list = try await control.memberList(endpoints)
-                let health = try await control.health(list.members.compactMap { $0.clientURLs?.first })
-                let status = (try? await control.status(list.members.compactMap { $0.clientURLs?.first })) ?? []
+                let health = try await control.health(list.members.compactMap { $0.clientURL })
+                let status = (try? await control.status(list.members.compactMap { $0.clientURL })) ?? []
                 let alarms = try await control.etcdctl(endpoints, ["alarm", "list"]).stdoutText
                     .split(separator: "\n").map(String.init).filter { !$0.isEmpty }
                 func name(_ member: EtcdMemberList.Member) -> String {
@@ -135,8 +136,8 @@ public enum EtcdHealthCheck {
                 return Report(
                     members: list.members.map(name),
                     leader: leader,
-                    healthy: list.members.filter { healthyURLs.contains($0.clientURLs?.first ?? "") }.map(name),
-                    unhealthy: list.members.filter { !healthyURLs.contains($0.clientURLs?.first ?? "") }.map(name),
+                    healthy: list.members.filter { healthyURLs.contains($0.clientURL ?? "") }.map(name),
+                    unhealthy: list.members.filter { !healthyURLs.contains($0.clientURL ?? "") }.map(name),
                     learners: list.members.filter(\.learner).map(name),
                     alarms: alarms, dbSizes: sizes,
                     raftIndexSpread: (indexes.max() ?? 0) - (indexes.min() ?? 0))

@@ -174,7 +174,7 @@ public struct EtcdClusterPlanner: Sendable {
         }
         let health = answering.compactMap { facts[$0.name]?.health }.max { $0.count < $1.count } ?? []
         func isHealthy(_ member: EtcdMemberList.Member) -> Bool {
-            guard let url = member.clientURLs?.first else { return false }
+            guard let url = member.clientURL else { return false }
             return health.contains { $0.endpoint == url && $0.health }
         }
         let voters = reference.members.filter { !$0.learner }
@@ -183,7 +183,7 @@ public struct EtcdClusterPlanner: Sendable {
         if healthyVoters.count < voters.count / 2 + 1 {
             throw EtcdError.quorumLost(healthy: healthyVoters.count, voters: voters.count, unhealthy: unhealthyNames)
         }
-        var endpoints = healthyVoters.compactMap { $0.clientURLs?.first }
+        var endpoints = healthyVoters.compactMap { $0.clientURL }
         let via = answering.first { spec in healthyVoters.contains { ($0.peerURLs ?? []).contains(spec.peerURL) } }?.name ?? answering[0].name
         var currentCluster: [(name: String, peerURL: String)] = reference.members.compactMap { member in
             guard let url = member.peerURLs?.first else { return nil }
@@ -198,7 +198,7 @@ public struct EtcdClusterPlanner: Sendable {
             if settings.removeMembersNotInInventory {
                 try guardMembershipChange("removing \(name)", healthyVoters: healthyVoters, voters: voters, unhealthy: unhealthyNames)
                 plan.steps.append(.remove(name: name, id: member.hexID, peerURL: member.peerURLs?.first ?? "", via: via, endpoints: endpoints))
-                endpoints.removeAll { $0 == member.clientURLs?.first }
+                endpoints.removeAll { $0 == member.clientURL }
                 currentCluster.removeAll { $0.peerURL == member.peerURLs?.first }
             } else {
                 plan.notes.append("etcd member \(name) (\(member.peerURLs?.first ?? "?")) is not in the inventory; it stays (set etcd.removeMembersNotInInventory: true, or run `cairn etcd remove \(name)`, to remove it)")

@@ -83,7 +83,7 @@ public struct EtcdControl: Sendable {
         if list.member(peerURL: member.peerURL) != nil { return }
         // The guard again, at the moment of the change: the plan may be minutes old.
         if !force {
-            let health = try await health(list.members.filter { !$0.learner }.compactMap { $0.clientURLs?.first })
+            let health = try await health(list.members.filter { !$0.learner }.compactMap { $0.clientURL })
             let sick = health.filter { !$0.health }.map(\.endpoint)
             if !sick.isEmpty {
                 throw EtcdError.growthRefused(reason: "adding \(member.name) needs every member healthy, but \(sick.joined(separator: ", ")) is not", unhealthy: sick)

@@ -3,8 +3,8 @@ import CairnEngine
 import Foundation
 
 /// `etcdctl member list -w json`.
-public struct EtcdMemberList: Sendable, Decodable, Equatable {
-    public struct Member: Sendable, Decodable, Equatable {
+public struct EtcdMemberList: Sendable, Codable, Equatable {
+    public struct Member: Sendable, Codable, Equatable {
         public let ID: UInt64
         /// Empty for a member that was added but has not started yet.
         public let name: String?
@@ -15,6 +15,8 @@ public struct EtcdMemberList: Sendable, Decodable, Equatable {
         public var learner: Bool { isLearner ?? false }
         public var started: Bool { !(name ?? "").isEmpty }
         public var hexID: String { String(ID, radix: 16) }
+        /// The URL clients reach it at (a member added but not started has none yet).
+        public var clientURL: String? { clientURLs?.first }
 
         public init(ID: UInt64, name: String?, peerURLs: [String]?, clientURLs: [String]? = nil, isLearner: Bool? = nil) {
             self.ID = ID
@@ -37,7 +39,7 @@ public struct EtcdMemberList: Sendable, Decodable, Equatable {
 }
 
 /// One entry of `etcdctl endpoint health -w json`.
-public struct EtcdEndpointHealth: Sendable, Decodable, Equatable {
+public struct EtcdEndpointHealth: Sendable, Codable, Equatable {
     public let endpoint: String
     public let health: Bool
     public let error: String?
@@ -71,7 +73,7 @@ public struct EtcdEndpointStatus: Sendable, Decodable, Equatable {
 }
 
 /// What the etcd phases learn from one etcd host in one round trip.
-public struct EtcdHostFacts: Sendable, Decodable, Equatable {
+public struct EtcdHostFacts: Sendable, Codable, Equatable {
     /// `etcd --version` of /usr/local/bin/etcd ("" when absent).
     public let version: String
     /// systemd says etcd is active.

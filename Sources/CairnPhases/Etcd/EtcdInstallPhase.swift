@@ -12,53 +12,58 @@ import Foundation
 public struct EtcdInstallPhase: Phase {
     public let name = "etcd-install"
     public let title = "etcd binaries, certificates and service"
-    let inventory: Inventory
+    let topology: Topology
 
-    public init(inventory: Inventory) {
-        self.inventory = inventory
+    public init(topology: Topology) {
+        self.topology = topology
     }
 
     public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws -> EtcdHostFacts {
-        try await EtcdHostFacts.gather(executor: executor, dataDirectory: inventory.etcd.dataDir)
+        try await EtcdHostFacts.gather(executor: executor, dataDirectory: topology.inventory.etcd.dataDir)
     }
 
     public func plan(facts: [EngineHost: EtcdHostFacts], context: PhaseContext) throws -> PhasePlan {
         let store = try EtcdPKIPhase.store(context.run)
-        let pending = context.run.values[PendingPKIChangesKey.self] ?? []
-        let version = inventory.etcd.version
         let fetcher = context.run.values[ArtifactsKey.self]
-        var actions: [Action] = []
-        for host in context.hosts {
-            guard let fact = facts[host] else { continue }
-            let predicted = context.isPredicted(host.name)
-            var hostActions: [Action] = []
-            if fact.version != version {
-                let arch = Architecture.releaseName(machine: fact.machine)
-                let request = ArtifactCatalog.etcd(version: version, arch: arch)
-                let origin = fetcher?.origin(of: request) ?? "upstream"
-                let what = fact.version.isEmpty ? "install etcd \(version)" : "upgrade etcd \(fact.version)→\(version)"
-                hostActions.append(BinaryInstall.action(
-                    host: host.name, request: request, inner: "etcd-v\(version)-linux-\(arch)",
-                    binaries: ["etcd", "etcdctl", "etcdutl"], marker: EtcdLayout.restartMarker, unit: "etcd",
-                    summary: "\(what) into /usr/local/bin (\(fileName(request)) \(origin))", predicted: predicted))
-            }
-            let files = PKIFiles.etcdMemberFiles(host: host.name, store: store)
-            let fileActions = try PKIFiles.actions(host: host.name, files: files, remoteHashes: fact.certificates,
-                                                   predicted: predicted, isDryRun: context.isDryRun, pending: pending)
-            hostActions += fileActions
-            let unitChanged = fact.unitText != EtcdConfigFiles.unit
-            if unitChanged {
-                hostActions.append(.writeFile(host: host.name, path: EtcdLayout.unitFile, content: EtcdConfigFiles.unit,
-                                              current: fact.unitText, predicted: predicted))
-            }
-            // A running member picks up new certificates or a new unit only when restarted.
-            if fact.active && (!fileActions.isEmpty || unitChanged) {
-                hostActions.append(.command(host: host.name, summary: "mark etcd for a rolling restart",
-                                            RemoteCommand.script(.cairnMarkRestart, arguments: [EtcdLayout.restartMarker]),
-                                            predicted: predicted))
-            }
-            actions += hostActions
+        let planner = EtcdInstallPlanner(version: topology.inventory.etcd.version, isDryRun: context.isDryRun,
+                                         pendingPKI: context.run.values[PendingPKIChangesKey.self] ?? [],
+                                         origin: { fetcher?.origin(of: $0) ?? "upstream" })
+        let steps = try context.hosts.flatMap { host in
+            try facts[host].map { try planner.steps(host: host.name, facts: $0, files: PKIFiles.etcdMemberFiles(host: host.name, store: store)) } ?? []
         }
-        return PhasePlan(actions: actions)
+        return PhasePlan(actions: steps.actions(predicted: context.isPredicted))
+    }
+}
+
+/// What an etcd host needs: the binaries at the inventory's version, its certificates, the unit;
+/// a running member whose files changed is marked for the rolling restart of `etcd-cluster`.
+public struct EtcdInstallPlanner: Sendable {
+    public let version: String
+    public let isDryRun: Bool
+    /// PKI files the PKI phase of this run issues first (`cairn plan` cannot compare them).
+    public let pendingPKI: Set<String>
+    public var origin: @Sendable (ArtifactSpec) -> String = { _ in "upstream" }
+
+    func steps(host: String, facts fact: EtcdHostFacts, files: [PKIFiles.Desired]) throws -> [HostStep] {
+        var steps: [HostStep] = []
+        if fact.version != version {
+            let arch = Architecture.releaseName(machine: fact.machine)
+            let request = ArtifactCatalog.etcd(version: version, arch: arch)
+            let what = fact.version.isEmpty ? "install etcd \(version)" : "upgrade etcd \(fact.version)→\(version)"
+            steps.append(.install(host: host, summary: "\(what) into /usr/local/bin (\(fileName(request)) \(origin(request)))", artifact: request,
+                                  how: .binaries(inner: "etcd-v\(version)-linux-\(arch)", names: ["etcd", "etcdctl", "etcdutl"], unit: "etcd",
+                                                 marker: EtcdLayout.restartMarker, record: nil)))
+        }
+        let fileSteps = try PKIFiles.steps(host: host, files: files, remoteHashes: fact.certificates, isDryRun: isDryRun, pending: pendingPKI)
+        steps += fileSteps
+        let unitChanged = fact.unitText != EtcdConfigFiles.unit
+        if unitChanged {
+            steps.append(.write(host: host, path: EtcdLayout.unitFile, content: EtcdConfigFiles.unit, current: fact.unitText))
+        }
+        // A running member picks up new certificates or a new unit only when restarted.
+        if fact.active && (!fileSteps.isEmpty || unitChanged) {
+            steps.append(.run(host: host, summary: "mark etcd for a rolling restart", .script(.cairnMarkRestart, arguments: [EtcdLayout.restartMarker])))
+        }
+        return steps
     }
 }

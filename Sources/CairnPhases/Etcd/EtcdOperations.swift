@@ -18,6 +18,18 @@ public enum EtcdBackup {
     /// Saves a snapshot on the host, then prints its sha256 and `snapshot status` JSON.
     /// etcd ≥ 3.5 moved `snapshot status` to etcdutl; 3.4 has it in etcdctl.
 
+    /// `SNAPSHOT.json` beside each backup.
+    struct Metadata: Codable {
+        let cluster: String
+        let member: String
+        let sha256: String
+        let size: Int
+        let revision: Int64?
+        let keys: Int64?
+        let etcdVersion: String?
+        let time: String?
+    }
+
     struct SnapshotStatus: Decodable {
         let hash: UInt64?
         let revision: Int64
@@ -25,8 +37,8 @@ public enum EtcdBackup {
         let totalSize: Int64
     }
 
-    public static func run(inventory: Inventory, hosts: [EngineHost], context: RunContext, destination: URL) async throws -> Result {
-        let members = inventory.etcdHosts.map { EtcdMemberSpec(host: $0) }
+    public static func run(topology: Topology, hosts: [EngineHost], context: RunContext, destination: URL) async throws -> Result {
+        let members = topology.etcdMembers
         let report = try await EtcdHealthCheck.report(members: members, hosts: hosts, context: context)
         guard report.hasQuorum else {
             throw EtcdError.quorumLost(healthy: report.healthy.count, voters: report.voters, unhealthy: report.unhealthy)
@@ -55,14 +67,15 @@ public enum EtcdBackup {
         }
         try FileManager.default.createDirectory(at: destination, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
-        let path = destination.appendingPathComponent("etcd-\(inventory.name)-\(stamp).db")
+        let path = destination.appendingPathComponent("etcd-\(topology.inventory.name)-\(stamp).db")
         try data.write(to: path, options: .atomic)
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path.path)
-        let metadata: [String: Any] = ["cluster": inventory.name, "member": member.name, "sha256": sha, "size": data.count,
-                                       "revision": status.revision, "keys": status.totalKey, "etcdVersion": inventory.etcd.version,
-                                       "time": ISO8601DateFormatter().string(from: Date())]
-        let json = try JSONSerialization.data(withJSONObject: metadata, options: [.prettyPrinted, .sortedKeys])
-        try json.write(to: path.appendingPathExtension("json"), options: .atomic)
+        let metadata = Metadata(cluster: topology.inventory.name, member: member.name, sha256: sha, size: data.count,
+                                revision: status.revision, keys: status.totalKey, etcdVersion: topology.inventory.etcd.version,
+                                time: ISO8601DateFormatter().string(from: Date()))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(metadata).write(to: path.appendingPathExtension("json"), options: .atomic)
         return Result(path: path, sha256: sha, size: data.count, revision: status.revision, keys: status.totalKey, member: member.name)
     }
 
@@ -73,12 +86,11 @@ public enum EtcdBackup {
         }
         let sha = SHA256Digest.hex(of: data)
         let metadataURL = snapshot.appendingPathExtension("json")
-        if let metadata = FileManager.default.contents(atPath: metadataURL.path),
-           let object = try? JSONSerialization.jsonObject(with: metadata) as? [String: Any] {
-            if let recorded = object["sha256"] as? String, recorded != sha {
-                throw EtcdError.snapshotInvalid("\(snapshot.lastPathComponent) has SHA-256 \(sha), but \(metadataURL.lastPathComponent) records \(recorded)")
+        if let data = FileManager.default.contents(atPath: metadataURL.path), let metadata = try? JSONDecoder().decode(Metadata.self, from: data) {
+            if metadata.sha256 != sha {
+                throw EtcdError.snapshotInvalid("\(snapshot.lastPathComponent) has SHA-256 \(sha), but \(metadataURL.lastPathComponent) records \(metadata.sha256)")
             }
-            return (sha, (object["revision"] as? NSNumber)?.int64Value, (object["keys"] as? NSNumber)?.int64Value)
+            return (sha, metadata.revision, metadata.keys)
         }
         return (sha, nil, nil)
     }
@@ -89,12 +101,13 @@ public enum EtcdBackup {
 public struct EtcdRestorePhase: Phase {
     public let name = "etcd-restore"
     public let title = "restore etcd from a snapshot"
-    let inventory: Inventory
+    let topology: Topology
+    var inventory: Inventory { topology.inventory }
     let snapshot: URL
     let stamp: String
 
-    public init(inventory: Inventory, snapshot: URL, stamp: String) {
-        self.inventory = inventory
+    public init(topology: Topology, snapshot: URL, stamp: String) {
+        self.topology = topology
         self.snapshot = snapshot
         self.stamp = stamp
     }
@@ -104,7 +117,7 @@ public struct EtcdRestorePhase: Phase {
 
 
     public func plan(facts: [EngineHost: NoFacts], context: PhaseContext) throws -> PhasePlan {
-        let members = inventory.etcdHosts.map { EtcdMemberSpec(host: $0) }
+        let members = topology.etcdMembers
         let token = "cairn-\(inventory.name)-restore-\(stamp)"
         let cluster = EtcdConfigFiles.initialCluster(members)
         let dataDir = inventory.etcd.dataDir
@@ -140,7 +153,7 @@ public struct EtcdRestorePhase: Phase {
     }
 
     public func gate(context: PhaseContext) -> Gate? {
-        let members = inventory.etcdHosts.map { EtcdMemberSpec(host: $0) }
+        let members = topology.etcdMembers
         let hosts = context.hosts
         return Gate(name: "etcd quorum", timeout: .seconds(90)) { context in
             try await EtcdHealthCheck.check(members: members, hosts: hosts, context: context.run)
@@ -153,12 +166,13 @@ public struct EtcdRestorePhase: Phase {
 public struct EtcdRemovePhase: Phase {
     public let name = "etcd-remove"
     public let title = "remove an etcd member"
-    let inventory: Inventory
+    let topology: Topology
+    var inventory: Inventory { topology.inventory }
     let target: String
     let force: Bool
 
-    public init(inventory: Inventory, target: String, force: Bool) {
-        self.inventory = inventory
+    public init(topology: Topology, target: String, force: Bool) {
+        self.topology = topology
         self.target = target
         self.force = force
     }
@@ -179,7 +193,7 @@ public struct EtcdRemovePhase: Phase {
             return PhasePlan(notes: ["\(target) is not an etcd member: nothing to remove"])
         }
         let remaining = list.members.filter { $0.ID != member.ID && !$0.learner }
-        let healthyRemaining = remaining.filter { m in health.contains { $0.endpoint == m.clientURLs?.first && $0.health } }
+        let healthyRemaining = remaining.filter { m in health.contains { $0.endpoint == m.clientURL && $0.health } }
         if !force {
             if healthyRemaining.count < remaining.count {
                 let sick = remaining.filter { m in !healthyRemaining.contains { $0.ID == m.ID } }.map { $0.name ?? $0.hexID }
@@ -189,7 +203,7 @@ public struct EtcdRemovePhase: Phase {
                 throw EtcdError.growthRefused(reason: "removing \(target) would leave \(remaining.count) voting member\(remaining.count == 1 ? "" : "s"), which cannot tolerate a failure", unhealthy: [])
             }
         }
-        let endpoints = healthyRemaining.compactMap { $0.clientURLs?.first }
+        let endpoints = healthyRemaining.compactMap { $0.clientURL }
         var actions = [Action(host: via, summary: "remove etcd member \(target) (\(member.hexID))") { env in
             try await EtcdControl(executor: env.host(), clock: env.context.clock).remove(id: member.hexID, endpoints: endpoints)
         }]

@@ -11,10 +11,10 @@ import Foundation
 public struct EtcdPKIPhase: Phase {
     public let name = "etcd-pki"
     public let title = "etcd certificates (on the operator's machine)"
-    let inventory: Inventory
+    let topology: Topology
 
-    public init(inventory: Inventory) {
-        self.inventory = inventory
+    public init(topology: Topology) {
+        self.topology = topology
     }
 
     public typealias Facts = NoFacts
@@ -27,8 +27,8 @@ public struct EtcdPKIPhase: Phase {
     }
 
     /// Every certificate of the etcd PKI: store name and request.
-    static func certificates(for inventory: Inventory) -> [(name: String, request: CertificateRequest, label: String)] {
-        inventory.etcdHosts.map { host in
+    static func certificates(for topology: Topology) -> [(name: String, request: CertificateRequest, label: String)] {
+        topology.inventory.etcdHosts.map { host in
             (EtcdPKI.memberName(host.name),
              CertificateRequest.etcdMember(name: host.name, addresses: [host.internalAddress, host.address]),
              "the etcd member certificate for \(host.name)")
@@ -60,7 +60,7 @@ public struct EtcdPKIPhase: Phase {
         case .unreadable(let reason):
             throw PKIError.caUnreadable(name: EtcdPKI.caName, path: store.certificateURL(EtcdPKI.caName).path, reason: reason)
         }
-        for certificate in Self.certificates(for: inventory) {
+        for certificate in Self.certificates(for: topology) {
             let status = caMissing ? .missing : store.status(of: certificate.name, request: certificate.request, caName: EtcdPKI.caName)
             let summary: String
             switch status {
@@ -120,30 +120,29 @@ enum PKIFiles {
     }
 
     /// Actions writing the files whose hash on the host differs. Keys are never shown.
-    static func actions(host: String, files: [Desired], remoteHashes: [String: String], predicted: Bool,
-                        isDryRun: Bool, pending: Set<String>) throws -> [Action] {
-        var actions: [Action] = []
+    /// The files `host` lacks or holds in another version. In `cairn plan`, files whose source the
+    /// PKI phase of this run has still to issue (`pending`) cannot be compared: they are planned
+    /// as pending writes.
+    static func steps(host: String, files: [Desired], remoteHashes: [String: String], isDryRun: Bool,
+                      pending: Set<String>) throws -> [HostStep] {
+        var steps: [HostStep] = []
         for file in files {
             let remote = remoteHashes[file.path] ?? ""
             guard let content = file.content, !(isDryRun && pending.contains(file.source)) else {
                 guard isDryRun else {
                     throw EngineError.internalInconsistency("\(file.path) for \(host) is missing from the PKI store")
                 }
-                actions.append(Action(host: host, summary: "write \(file.path) (\(remote.isEmpty ? "new" : "replaced"))", predicted: true) { _ in })
+                steps.append(.pendingWrite(host: host, path: file.path, replacing: !remote.isEmpty))
                 continue
             }
             guard SHA256Digest.hex(of: content) != remote else { continue }
-            let data = Data(content.utf8)
-            let what = remote.isEmpty ? "new" : (file.secret ? "replaced" : "replaced: new certificate")
-            actions.append(Action(host: host, summary: "write \(file.path) (\(what))", predicted: predicted) { env in
-                _ = try await env.host().upload(data, to: file.path, mode: file.mode, owner: "root:root")
-            })
+            steps.append(.write(host: host, path: file.path, content: content, current: remote.isEmpty ? nil : "", mode: file.mode,
+                                change: file.secret ? nil : "new certificate", secret: file.secret))
         }
-        return actions
+        return steps
     }
 }
 
-/// Hashes of files on a host, in one round trip.
 public struct FileHashes: Sendable, Decodable {
     public let hashes: [String: String]
 
@@ -158,11 +157,7 @@ public struct FileHashes: Sendable, Decodable {
 public struct EtcdClientCertificatesPhase: Phase {
     public let name = "etcd-client-certs"
     public let title = "etcd client certificates for kube-apiserver"
-    let inventory: Inventory
-
-    public init(inventory: Inventory) {
-        self.inventory = inventory
-    }
+    public init() {}
 
     public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws -> FileHashes {
         try await FileHashes.gather([EtcdLayout.kubeadmCA, EtcdLayout.apiserverClientCertificate, EtcdLayout.apiserverClientKey],
@@ -172,12 +167,10 @@ public struct EtcdClientCertificatesPhase: Phase {
     public func plan(facts: [EngineHost: FileHashes], context: PhaseContext) throws -> PhasePlan {
         let store = try EtcdPKIPhase.store(context.run)
         let files = PKIFiles.apiserverClientFiles(store: store)
-        var actions: [Action] = []
-        for host in context.hosts {
-            actions += try PKIFiles.actions(host: host.name, files: files, remoteHashes: facts[host]?.hashes ?? [:],
-                                            predicted: context.isPredicted(host.name), isDryRun: context.isDryRun,
-                                            pending: context.run.values[PendingPKIChangesKey.self] ?? [])
+        let pending = context.run.values[PendingPKIChangesKey.self] ?? []
+        let steps = try context.hosts.flatMap { host in
+            try PKIFiles.steps(host: host.name, files: files, remoteHashes: facts[host]?.hashes ?? [:], isDryRun: context.isDryRun, pending: pending)
         }
-        return PhasePlan(actions: actions)
+        return PhasePlan(actions: steps.actions(predicted: context.isPredicted))
     }
 }

@@ -10,86 +10,27 @@ import Foundation
 public struct APIEndpointPhase: Phase {
     public let name = "api-endpoint"
     public let title = "Balanced API endpoint"
-    let inventory: Inventory
+    let topology: Topology
 
-    public init(inventory: Inventory) {
-        self.inventory = inventory
+    public init(topology: Topology) {
+        self.topology = topology
     }
 
     public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws -> NodeFacts {
         try await NodeFacts.gather(executor: executor, advertise: "", parts: [.packages, .network])
     }
 
-    var endpoint: APIEndpoint { inventory.kubernetes.apiEndpoint }
-
-    /// A per-cluster VRRP password: keepalived's is 8 characters of shared secret between peers
-    /// of one segment; it keeps other clusters' routers with the same router ID apart.
-    var vrrpPassword: String { String(SHA256Digest.hex(of: "cairn-vrrp-\(inventory.name)").prefix(8)) }
+    var endpoint: APIEndpoint { topology.inventory.kubernetes.apiEndpoint }
 
     public func plan(facts: [EngineHost: NodeFacts], context: PhaseContext) throws -> PhasePlan {
-        switch endpoint.mode {
-        case .direct:
-            return PhasePlan(notes: ["no balancer: clients use \(endpoint.url) directly (one control-plane host)"])
-        case .external(let address):
-            return PhasePlan(notes: ["the operator's balancer at \(address):\(endpoint.port) is checked once the first API server is up"])
-        case .kubeVip(let vip):
-            var actions: [Action] = []
-            for host in context.hosts {
-                guard let node = facts[host], let spec = inventory.host(named: host.name) else { continue }
-                let interface = vip.interface ?? node.interface(holding: spec.internalAddress) ?? "eth0"
-                let manifest = NodeFiles.kubeVipManifest(vip: vip, interface: interface, port: 6443)
-                if node.files[KubernetesLayout.kubeVipManifest] != SHA256Digest.hex(of: manifest) {
-                    actions.append(.writeFile(host: host.name, path: KubernetesLayout.kubeVipManifest, content: manifest,
-                                              current: (node.files[KubernetesLayout.kubeVipManifest] ?? "").isEmpty ? nil : "",
-                                              predicted: context.isPredicted(host.name), changeSummary: "differs from Cairn's"))
-                }
-            }
-            return PhasePlan(actions: actions, notes: ["kube-vip holds \(vip.address) once the kubelet runs its static pod"])
-        case .haproxyKeepalived(let vip, let routerID):
-            return try planHAProxy(facts: facts, context: context, vip: vip, routerID: routerID)
+        let byName = Dictionary(uniqueKeysWithValues: facts.map { ($0.key.name, $0.value) })
+        let planned: (steps: [HostStep], notes: [String])
+        do {
+            planned = try APIEndpointPlanner(topology: topology).plan(facts: byName)
+        } catch let error as APIEndpointPlanner.NoInterface {
+            throw EngineError.hostsFailed(phase: name, step: .plan, failures: [HostFailure(host: error.host ?? "", phase: name, action: nil, error: error)])
         }
-    }
-
-    func planHAProxy(facts: [EngineHost: NodeFacts], context: PhaseContext, vip: APIEndpoint.VirtualIP, routerID: Int) throws -> PhasePlan {
-        let controlPlanes = inventory.controlPlaneHosts
-        let haproxy = NodeFiles.haproxyConfig(port: endpoint.port, backends: controlPlanes.map { ($0.name, $0.internalAddress) })
-        var actions: [Action] = []
-        for (index, spec) in controlPlanes.enumerated() {
-            guard let host = context.hosts.first(where: { $0.name == spec.name }), let node = facts[host] else { continue }
-            let predicted = context.isPredicted(host.name)
-            guard let interface = vip.interface ?? node.interface(holding: spec.internalAddress) else {
-                throw EngineError.hostsFailed(phase: name, step: .plan, failures: [HostFailure(
-                    host: host.name, phase: name, action: nil,
-                    error: EtcdError.commandFailed(host: host.name, what: "finding the interface of \(spec.internalAddress)",
-                                                   output: "no interface holds that address; set apiEndpoint.haproxyKeepalived.interface"))])
-            }
-            let keepalived = NodeFiles.keepalivedConfig(
-                host: spec.name, address: spec.internalAddress,
-                peers: controlPlanes.filter { $0.name != spec.name }.map(\.internalAddress),
-                interface: interface, vip: vip, routerID: routerID, priority: 150 - index, port: endpoint.port, password: vrrpPassword)
-            var changed: [String] = []
-            for (path, content, unit) in [(KubernetesLayout.haproxyConfig, haproxy, "cairn-apiserver-lb"),
-                                          (KubernetesLayout.haproxyUnit, NodeFiles.haproxyUnit, "cairn-apiserver-lb"),
-                                          (KubernetesLayout.keepalivedConfig, keepalived, "cairn-vip"),
-                                          (KubernetesLayout.keepalivedUnit, NodeFiles.keepalivedUnit, "cairn-vip")]
-                where node.files[path] != SHA256Digest.hex(of: content) {
-                actions.append(.writeFile(host: host.name, path: path, content: content,
-                                          current: (node.files[path] ?? "").isEmpty ? nil : "", predicted: predicted,
-                                          changeSummary: "differs from Cairn's"))
-                if !changed.contains(unit) { changed.append(unit) }
-            }
-            for unit in ["cairn-apiserver-lb", "cairn-vip"] {
-                if node.services[unit] != "active" {
-                    actions.append(.command(host: host.name, summary: "enable and start \(unit)",
-                                            ServiceCommand.enableAndRestart(unit), predicted: predicted))
-                } else if changed.contains(unit) {
-                    actions.append(.command(host: host.name, summary: "restart \(unit) (configuration changed)",
-                                            ServiceCommand.restart(unit),
-                                            predicted: predicted))
-                }
-            }
-        }
-        return PhasePlan(actions: actions, notes: ["\(vip.address):\(endpoint.port) → haproxy on \(controlPlanes.count) control-plane host\(controlPlanes.count == 1 ? "" : "s") → kube-apiserver :6443"])
+        return PhasePlan(actions: planned.steps.actions(predicted: context.isPredicted), notes: planned.notes)
     }
 
     public func gate(context: PhaseContext) -> Gate? {
@@ -101,5 +42,77 @@ public struct APIEndpointPhase: Phase {
             return probe.succeeded ? .passed("\(address):\(port) answers (held by keepalived, served by haproxy)")
                 : .notYet("\(address):\(port) does not accept connections yet")
         }
+    }
+}
+
+/// The balancer's files and services on each control-plane host, from their facts alone.
+public struct APIEndpointPlanner: Sendable {
+    public let topology: Topology
+    var endpoint: APIEndpoint { topology.inventory.kubernetes.apiEndpoint }
+
+    /// A per-cluster VRRP password: keepalived's is 8 characters of shared secret between peers
+    /// of one segment; it keeps other clusters' routers with the same router ID apart.
+    var vrrpPassword: String { String(SHA256Digest.hex(of: "cairn-vrrp-\(topology.inventory.name)").prefix(8)) }
+
+    /// No interface holds a control-plane host's address, so keepalived cannot be told where the VIP goes.
+    public struct NoInterface: Error, CairnReportableError, Equatable {
+        public let host: String?
+        public let address: String
+        public var summary: String { "no interface on \(host ?? "?") holds \(address), so Cairn cannot tell keepalived where the virtual IP goes" }
+        public var nextStep: String? { "set kubernetes.apiEndpoint.haproxyKeepalived.interface in the inventory" }
+    }
+
+    /// `facts` by host name, for the control-plane hosts.
+    public func plan(facts: [String: NodeFacts]) throws -> (steps: [HostStep], notes: [String]) {
+        switch endpoint.mode {
+        case .direct:
+            return ([], ["no balancer: clients use \(endpoint.url) directly (one control-plane host)"])
+        case .external(let address):
+            return ([], ["the operator's balancer at \(address):\(endpoint.port) is checked once the first API server is up"])
+        case .kubeVip(let vip):
+            let steps = topology.controlPlanes.compactMap { host -> HostStep? in
+                guard let node = facts[host.name] else { return nil }
+                let interface = vip.interface ?? node.interface(holding: host.internalAddress) ?? "eth0"
+                return HostStep.render(host: host.name, path: KubernetesLayout.kubeVipManifest,
+                                       content: NodeFiles.kubeVipManifest(vip: vip, interface: interface, port: 6443),
+                                       currentHash: node.files[KubernetesLayout.kubeVipManifest])
+            }
+            return (steps, ["kube-vip holds \(vip.address) once the kubelet runs its static pod"])
+        case .haproxyKeepalived(let vip, let routerID):
+            return (try haproxyKeepalived(facts: facts, vip: vip, routerID: routerID),
+                    ["\(vip.address):\(endpoint.port) → haproxy on \(topology.controlPlanes.count) control-plane host\(topology.controlPlanes.count == 1 ? "" : "s") → kube-apiserver :6443"])
+        }
+    }
+
+    func haproxyKeepalived(facts: [String: NodeFacts], vip: APIEndpoint.VirtualIP, routerID: Int) throws -> [HostStep] {
+        let controlPlanes = topology.controlPlanes
+        let haproxy = NodeFiles.haproxyConfig(port: endpoint.port, backends: controlPlanes.map { ($0.name, $0.internalAddress) })
+        var steps: [HostStep] = []
+        for (index, host) in controlPlanes.enumerated() {
+            guard let node = facts[host.name] else { continue }
+            guard let interface = vip.interface ?? node.interface(holding: host.internalAddress) else {
+                throw NoInterface(host: host.name, address: host.internalAddress)
+            }
+            let keepalived = NodeFiles.keepalivedConfig(
+                host: host.name, address: host.internalAddress, peers: controlPlanes.filter { $0.name != host.name }.map(\.internalAddress),
+                interface: interface, vip: vip, routerID: routerID, priority: 150 - index, port: endpoint.port, password: vrrpPassword)
+            var changed: [String] = []
+            for (path, content, unit) in [(KubernetesLayout.haproxyConfig, haproxy, "cairn-apiserver-lb"),
+                                          (KubernetesLayout.haproxyUnit, NodeFiles.haproxyUnit, "cairn-apiserver-lb"),
+                                          (KubernetesLayout.keepalivedConfig, keepalived, "cairn-vip"),
+                                          (KubernetesLayout.keepalivedUnit, NodeFiles.keepalivedUnit, "cairn-vip")] {
+                guard let step = HostStep.render(host: host.name, path: path, content: content, currentHash: node.files[path]) else { continue }
+                steps.append(step)
+                if !changed.contains(unit) { changed.append(unit) }
+            }
+            for unit in ["cairn-apiserver-lb", "cairn-vip"] {
+                if node.services[unit] != "active" {
+                    steps.append(.run(host: host.name, summary: "enable and start \(unit)", ServiceCommand.enableAndRestart(unit)))
+                } else if changed.contains(unit) {
+                    steps.append(.run(host: host.name, summary: "restart \(unit) (configuration changed)", ServiceCommand.restart(unit)))
+                }
+            }
+        }
+        return steps
     }
 }

@@ -3,40 +3,6 @@ import CairnEngine
 import CairnInventory
 import Foundation
 
-/// Shared by the kubeadm phases: what the control-plane hosts say about the cluster.
-struct ClusterView {
-    let facts: [EngineHost: NodeFacts]
-
-    let firstControlPlane: String?
-
-    init(facts: [EngineHost: NodeFacts], firstControlPlane: String? = nil) {
-        self.facts = facts
-        self.firstControlPlane = firstControlPlane
-    }
-
-    /// The cluster exists (never init again): `kubeadm init` finished on some host (Cairn's
-    /// marker), or another control-plane host has joined. admin.conf alone is not proof: a
-    /// killed init leaves it behind.
-    var exists: Bool {
-        facts.contains { host, node in
-            node.initialized || (host.name != firstControlPlane && node.hasAdminConf && node.hasKubeletConf)
-        }
-    }
-
-    var nodes: NodeFacts.NodeList? { NodeFacts.nodeList(in: facts) }
-
-    func registered(_ name: String) -> Bool { nodes?.items.contains { $0.metadata.name == name } ?? false }
-
-    /// Whether the node list could be read. Without it nothing can be concluded about a node's
-    /// registration — and a transient API outage must never look like a half-finished join.
-    var knowsNodes: Bool { nodes != nil }
-
-    /// A control-plane host whose admin.conf works (it answered the node list), in inventory order.
-    var anchor: EngineHost? {
-        facts.keys.sorted().first { facts[$0]?.nodes != nil } ?? facts.keys.sorted().first { facts[$0]?.hasAdminConf == true }
-    }
-}
-
 /// Makes a host ready for `kubeadm init`/`join` after a killed run: stops a kubeadm that run left
 /// behind, resets kubeadm's state when there is any (`always`: even without), keeps the external
 /// etcd client certificates Cairn put in /etc/kubernetes/pki (kubeadm reset removes them), and
@@ -48,10 +14,190 @@ enum KubeadmPrecondition {
     }
 }
 
-/// `kubeadm reset -f` for a host that a killed run left half joined (or half initialised).
-func resetAction(host: String, why: String, predicted: Bool) -> Action {
-    .command(host: host, summary: "reset the half-finished kubeadm run on \(host) (\(why))",
-             KubeadmPrecondition.command(always: true), timeout: .seconds(300), predicted: predicted)
+/// A step of the kubeadm phases. Steps are data, decided from facts alone by `ControlPlanePlanner`.
+public enum ControlPlaneStep: Sendable, Equatable {
+    /// `kubeadm reset` of what a killed run left half done (keeping the etcd client certificates).
+    case reset(host: String, why: String)
+    /// `kubeadm init` on the first control-plane host: the rendered configuration, then init.
+    case initialize(host: String)
+    /// A joined control-plane host whose API server is not ready yet: wait for it.
+    case waitReady(host: String, anchor: String)
+    /// `kubeadm join` with fresh credentials made on `anchor` (a host whose admin.conf works).
+    case join(host: String, anchor: String, controlPlane: Bool)
+
+    public var host: String {
+        switch self {
+        case .reset(let host, _), .initialize(let host), .waitReady(let host, _), .join(let host, _, _): return host
+        }
+    }
+}
+
+/// What the kubeadm phases do, from the hosts' facts alone.
+public struct ControlPlanePlanner: Sendable {
+    public let topology: Topology
+    /// Facts by host name: every control-plane host, and the workers for `workers`.
+    public let facts: [String: NodeFacts]
+
+    public init(topology: Topology, facts: [String: NodeFacts]) {
+        self.topology = topology
+        self.facts = facts
+    }
+
+    /// The cluster exists (never init again): `kubeadm init` finished on some host (Cairn's
+    /// marker), or another control-plane host has joined. admin.conf alone is not proof: a
+    /// killed init leaves it behind.
+    public var clusterExists: Bool {
+        topology.controlPlanes.contains { host in
+            guard let node = facts[host.name] else { return false }
+            return node.initialized || (host.name != topology.firstControlPlane?.name && node.hasAdminConf && node.hasKubeletConf)
+        }
+    }
+
+    /// The node list, as the first control-plane host able to read it saw it.
+    var nodes: [K8s.Node]? {
+        topology.controlPlanes.lazy.compactMap { self.facts[$0.name]?.nodes?.items }.first
+    }
+
+    func registered(_ name: String) -> Bool { nodes?.contains { $0.name == name } ?? false }
+
+    /// The control-plane host joins are made from: the first whose admin.conf answered the node
+    /// list, else the first with admin.conf, else (nothing built yet) the first control-plane host.
+    public var anchor: String? {
+        topology.controlPlanes.first { facts[$0.name]?.nodes != nil }?.name
+            ?? topology.controlPlanes.first { facts[$0.name]?.hasAdminConf == true }?.name
+            ?? topology.firstControlPlane?.name
+    }
+
+    /// `kubeadm init`, unless the cluster exists.
+    public func initialize() -> (steps: [ControlPlaneStep], notes: [String]) {
+        if clusterExists {
+            let where_ = topology.controlPlanes.filter { facts[$0.name].map { $0.initialized || $0.hasAdminConf } ?? false }.map(\.name)
+            return ([], ["the cluster exists (initialised on \(where_.joined(separator: ", "))): no kubeadm init"])
+        }
+        guard let first = topology.firstControlPlane, let node = facts[first.name] else { return ([], []) }
+        var steps: [ControlPlaneStep] = []
+        if node.hasKubeletConfig || !node.manifests.isEmpty || node.hasAdminConf {
+            steps.append(.reset(host: first.name, why: "an earlier kubeadm init did not finish"))
+        }
+        steps.append(.initialize(host: first.name))
+        return (steps, [])
+    }
+
+    /// The other control-plane hosts, one at a time: joined ones are left alone (or waited for),
+    /// half-joined ones reset and joined again.
+    public func joinControlPlanes() throws -> [ControlPlaneStep] {
+        guard let anchor else { return [] }
+        var steps: [ControlPlaneStep] = []
+        for host in topology.controlPlanes where host.name != anchor {
+            guard let node = facts[host.name] else { continue }
+            try refuseWithoutNodeList(host: host.name, node: node, phase: "control-plane-join")
+            let joined = node.hasKubeletConf && registered(host.name) && node.manifests.contains("kube-apiserver.yaml")
+            if joined && node.apiserverReady == "ok" { continue }
+            if joined {
+                steps.append(.waitReady(host: host.name, anchor: anchor))
+                continue
+            }
+            if node.hasKubeletConf || node.hasKubeletConfig || !node.manifests.isEmpty {
+                let why = registered(host.name) ? "registered, but its API server never became ready" : "files present, but the node never registered"
+                steps.append(.reset(host: host.name, why: why))
+            }
+            steps.append(.join(host: host.name, anchor: anchor, controlPlane: true))
+        }
+        return steps
+    }
+
+    /// Workers (that are not control-plane hosts), all at once: registered ones are left alone,
+    /// half-joined ones reset and joined again.
+    public func joinWorkers() throws -> [ControlPlaneStep] {
+        guard let anchor else { return [] }
+        var steps: [ControlPlaneStep] = []
+        for host in topology.workersOnly {
+            guard let node = facts[host.name] else { continue }
+            try refuseWithoutNodeList(host: host.name, node: node, phase: "worker-join")
+            if node.hasKubeletConf && registered(host.name) { continue }
+            if node.hasKubeletConf || node.hasKubeletConfig {
+                steps.append(.reset(host: host.name, why: "files present, but the node never registered"))
+            }
+            steps.append(.join(host: host.name, anchor: anchor, controlPlane: false))
+        }
+        return steps
+    }
+
+    /// Without the node list nothing can be concluded about a node's registration — and a
+    /// transient API outage must never look like a half-finished join.
+    func refuseWithoutNodeList(host: String, node: NodeFacts, phase: String) throws {
+        if clusterExists && nodes == nil && node.hasKubeletConf { throw ClusterUnreadable(phase: phase, host: host) }
+    }
+}
+
+/// Turns control-plane steps into actions. `secrets` makes init's bootstrap token and certificate
+/// key (random in production; fixed in tests).
+struct ControlPlaneActions: Sendable {
+    let topology: Topology
+    let secrets: KubeadmSecrets
+
+    func action(_ step: ControlPlaneStep, predicted: Bool, redactor: Redactor) -> [Action] {
+        switch step {
+        case .reset(let host, let why):
+            return [.command(host: host, summary: "reset the half-finished kubeadm run on \(host) (\(why))",
+                             KubeadmPrecondition.command(always: true), timeout: .seconds(300), predicted: predicted)]
+        case .initialize(let name):
+            guard let host = topology.host(named: name) else { return [] }
+            let token = secrets.token(), certificateKey = secrets.certificateKey()
+            redactor.register(token)
+            redactor.register(certificateKey)
+            let config = KubeadmConfig.initConfiguration(topology: topology, host: host, token: token, certificateKey: certificateKey)
+            let path = KubernetesLayout.cairnDirectory + "/kubeadm-init.yaml"
+            return [
+                .writeFile(host: name, path: path, content: config, current: nil, mode: "600", predicted: predicted, secret: true),
+                Action(host: name, summary: "kubeadm init on \(name) (external etcd, endpoint \(topology.apiEndpoint), --upload-certs)",
+                       predicted: predicted) { env in
+                    let executor = try env.host()
+                    // The state may have moved since planning if a killed run's kubeadm was still at work.
+                    try await executor.runChecked(KubeadmPrecondition.command(always: false), timeout: .seconds(120))
+                    try await executor.runChecked(RemoteCommand("kubeadm", ["init", "--config", path, "--upload-certs"]), timeout: .seconds(900))
+                    try await executor.runChecked(.script(.cairnMarkInitialized, arguments: [path, KubernetesLayout.initializedMarker]))
+                },
+            ]
+        case .waitReady(let name, let anchorName):
+            let address = topology.internalAddress(of: name)
+            return [Action(host: name, summary: "wait for the API server on \(name) to become ready", predicted: predicted) { env in
+                let anchor = try await env.context.executors.executor(forHost: anchorName)
+                try await waitJoined(name, apiserver: address, via: anchor, on: env.host(), clock: env.context.clock)
+            }]
+        case .join(let name, let anchorName, let controlPlane):
+            guard let host = topology.host(named: name) else { return [] }
+            let topology = self.topology
+            let summary = controlPlane ? "kubeadm join \(name) as a control plane (fresh token and certificate key)" : "kubeadm join \(name) as a worker"
+            return [Action(host: name, summary: summary, predicted: predicted) { env in
+                let anchor = try await env.context.executors.executor(forHost: anchorName)
+                let credentials = try await JoinCredentials.make(on: anchor, controlPlane: controlPlane, redactor: env.context.redactor)
+                let config = KubeadmConfig.joinConfiguration(topology: topology, host: host, token: credentials.token,
+                                                             caCertHash: credentials.caCertHash, certificateKey: credentials.certificateKey)
+                let executor = try env.host()
+                try await executor.runChecked(KubeadmPrecondition.command(always: false), timeout: .seconds(120))
+                let path = KubernetesLayout.cairnDirectory + "/kubeadm-join.yaml"
+                _ = try await executor.upload(Data(config.utf8), to: path, mode: "600", owner: "root:root")
+                try await executor.runChecked(RemoteCommand("kubeadm", ["join", "--config", path]), timeout: .seconds(900))
+                _ = try? await executor.run(RemoteCommand("rm", ["-f", path]))
+                try await waitJoined(name, apiserver: controlPlane ? host.internalAddress : nil, via: anchor, on: executor,
+                                     clock: env.context.clock)
+            }]
+        }
+    }
+}
+
+/// Where init's bootstrap token and certificate key come from.
+public struct KubeadmSecrets: Sendable {
+    public let token: @Sendable () -> String
+    public let certificateKey: @Sendable () -> String
+
+    public init(token: @escaping @Sendable () -> String, certificateKey: @escaping @Sendable () -> String) {
+        self.token = token
+        self.certificateKey = certificateKey
+    }
+
+    public static let random = KubeadmSecrets(token: KubeadmConfig.newToken, certificateKey: KubeadmConfig.newCertificateKey)
 }
 
 /// Waits until `node` is registered and, for control-plane nodes, its API server is ready.
@@ -60,11 +206,10 @@ func waitJoined(_ node: String, apiserver: String?, via anchor: any HostExecutor
     let deadline = clock.now.advanced(by: timeout)
     var last = "not checked yet"
     while clock.now < deadline {
-        let node = try await anchor.run(RemoteCommand("kubectl", ["--kubeconfig", KubernetesLayout.adminConf, "--request-timeout=5s",
-                                                                   "get", "node", node, "-o", "name"]), stdin: nil, timeout: .seconds(20))
+        let node = try await anchor.run(Kubectl.command(["get", "node", node, "-o", "name"]), stdin: nil, timeout: .seconds(30))
         if node.succeeded {
             guard let apiserver else { return }
-            let ready = try await executor.run(RemoteCommand("curl", ["-sk", "--max-time", "3", "https://\(apiserver):6443/readyz"]),
+            let ready = try await executor.run(RemoteCommand("curl", ["-sk", "--max-time", "3", "https://\(EtcdLayout.bracketed(apiserver)):6443/readyz"]),
                                                stdin: nil, timeout: .seconds(10))
             if ready.stdoutText == "ok" { return }
             last = "its API server is not ready (\(ready.stdoutText.prefix(60)))"
@@ -76,60 +221,44 @@ func waitJoined(_ node: String, apiserver: String?, via anchor: any HostExecutor
     throw EtcdError.timedOut(what: "\(node) joining the cluster", last: last)
 }
 
+/// Facts of the kubeadm phases, by host name.
+func nodeFacts(_ facts: [EngineHost: NodeFacts]) -> [String: NodeFacts] {
+    Dictionary(uniqueKeysWithValues: facts.map { ($0.key.name, $0.value) })
+}
+
 /// `kubeadm init` on the first control-plane host, with the rendered v1beta4 configuration
 /// (external etcd, the balanced endpoint, subnets, certSANs) and `--upload-certs`. Skipped when
 /// the cluster exists.
 public struct ControlPlaneInitPhase: Phase {
     public let name = "control-plane-init"
     public let title = "First control plane (kubeadm init)"
-    let inventory: Inventory
+    let topology: Topology
+    let secrets: KubeadmSecrets
 
-    public init(inventory: Inventory) {
-        self.inventory = inventory
+    public init(topology: Topology, secrets: KubeadmSecrets = .random) {
+        self.topology = topology
+        self.secrets = secrets
     }
 
     public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws -> NodeFacts {
-        try await NodeFacts.gather(executor: executor, advertise: inventory.host(named: host.name)?.internalAddress ?? "", parts: [.cluster], cache: context.run.factCache)
+        try await NodeFacts.gather(executor: executor, advertise: topology.internalAddress(of: host.name), parts: [.cluster], cache: context.run.factCache)
     }
 
     public func plan(facts: [EngineHost: NodeFacts], context: PhaseContext) throws -> PhasePlan {
-        let view = ClusterView(facts: facts, firstControlPlane: inventory.firstControlPlane?.name)
-        if view.exists {
-            return PhasePlan(notes: ["the cluster exists (initialised on \(facts.filter { $0.value.initialized || $0.value.hasAdminConf }.map(\.key.name).sorted().joined(separator: ", "))): no kubeadm init"])
-        }
-        guard let spec = inventory.firstControlPlane, let host = context.hosts.first(where: { $0.name == spec.name }) else { return PhasePlan() }
-        let predicted = context.isPredicted(host.name)
-        var actions: [Action] = []
-        if let node = facts[host], node.hasKubeletConfig || !node.manifests.isEmpty || node.hasAdminConf {
-            actions.append(resetAction(host: host.name, why: "an earlier kubeadm init did not finish", predicted: predicted))
-        }
-        let token = KubeadmConfig.newToken()
-        let certificateKey = KubeadmConfig.newCertificateKey()
-        context.run.redactor.register(token)
-        context.run.redactor.register(certificateKey)
-        let config = KubeadmConfig.initConfiguration(inventory: inventory, host: spec, token: token, certificateKey: certificateKey)
-        let path = KubernetesLayout.cairnDirectory + "/kubeadm-init.yaml"
-        actions.append(.writeFile(host: host.name, path: path, content: config, current: nil, mode: "600", predicted: predicted, secret: true))
-        actions.append(Action(host: host.name, summary: "kubeadm init on \(host.name) (external etcd, endpoint \(KubeadmConfig.endpoint(inventory)), --upload-certs)",
-                              predicted: predicted) { env in
-            let executor = try env.host()
-            // The state may have moved since planning if a killed run's kubeadm was still at work.
-            try await executor.runChecked(KubeadmPrecondition.command(always: false), timeout: .seconds(120))
-            try await executor.runChecked(RemoteCommand("kubeadm", ["init", "--config", path, "--upload-certs"]), timeout: .seconds(900))
-            try await executor.runChecked(RemoteCommand.script(.cairnMarkInitialized, arguments: [path, KubernetesLayout.initializedMarker]))
-        })
-        return PhasePlan(actions: actions, execution: .serial)
+        let (steps, notes) = ControlPlanePlanner(topology: topology, facts: nodeFacts(facts)).initialize()
+        let actions = ControlPlaneActions(topology: topology, secrets: secrets)
+        return PhasePlan(actions: steps.flatMap { actions.action($0, predicted: context.isPredicted($0.host), redactor: context.run.redactor) },
+                         execution: .serial, notes: notes)
     }
 
     public func gate(context: PhaseContext) -> Gate? {
-        guard let spec = inventory.firstControlPlane, let host = context.hosts.first(where: { $0.name == spec.name }) else { return nil }
-        let endpoint = KubeadmConfig.endpoint(inventory)
+        guard let spec = topology.firstControlPlane, let host = context.hosts.first(where: { $0.name == spec.name }) else { return nil }
+        let endpoint = topology.apiEndpoint
         return Gate(name: "API ready through \(endpoint)", timeout: .seconds(300)) { context in
             let executor = try await context.run.executors.executor(for: host)
             let ready = try await executor.run(RemoteCommand("curl", ["-sk", "--max-time", "3", "https://\(endpoint)/readyz"]), stdin: nil, timeout: .seconds(10))
             guard ready.stdoutText == "ok" else { return .notYet("/readyz through \(endpoint): \(ready.stdoutText.isEmpty ? "no answer" : String(ready.stdoutText.prefix(80)))") }
-            let node = try await executor.run(RemoteCommand("kubectl", ["--kubeconfig", KubernetesLayout.adminConf, "get", "node", spec.name, "-o", "name"]),
-                                              stdin: nil, timeout: .seconds(20))
+            let node = try await executor.run(Kubectl.command(["get", "node", spec.name, "-o", "name"]), stdin: nil, timeout: .seconds(30))
             return node.succeeded ? .passed("/readyz ok through \(endpoint); node \(spec.name) registered") : .notYet("node \(spec.name) not registered yet")
         }
     }
@@ -140,69 +269,29 @@ public struct ControlPlaneInitPhase: Phase {
 public struct ControlPlaneJoinPhase: Phase {
     public let name = "control-plane-join"
     public let title = "Other control-plane hosts (kubeadm join, one at a time)"
-    let inventory: Inventory
+    let topology: Topology
 
-    public init(inventory: Inventory) {
-        self.inventory = inventory
+    public init(topology: Topology) {
+        self.topology = topology
     }
 
     public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws -> NodeFacts {
-        try await NodeFacts.gather(executor: executor, advertise: inventory.host(named: host.name)?.internalAddress ?? "", parts: [.cluster], cache: context.run.factCache)
+        try await NodeFacts.gather(executor: executor, advertise: topology.internalAddress(of: host.name), parts: [.cluster], cache: context.run.factCache)
     }
 
     public func plan(facts: [EngineHost: NodeFacts], context: PhaseContext) throws -> PhasePlan {
-        let view = ClusterView(facts: facts, firstControlPlane: inventory.firstControlPlane?.name)
-        // Before init has run (plan mode), the first control-plane host will be the anchor.
-        let anchorName = view.anchor?.name ?? inventory.firstControlPlane?.name
-        guard let anchorName else { return PhasePlan() }
-        var actions: [Action] = []
-        for spec in inventory.controlPlaneHosts where spec.name != anchorName {
-            guard let host = context.hosts.first(where: { $0.name == spec.name }), let node = facts[host] else { continue }
-            let predicted = context.isPredicted(host.name) || !view.exists
-            if view.exists && !view.knowsNodes && node.hasKubeletConf {
-                throw ClusterUnreadable(phase: name, host: spec.name)
-            }
-            let joined = node.hasKubeletConf && view.registered(spec.name) && node.manifests.contains("kube-apiserver.yaml")
-            if joined && node.apiserverReady == "ok" { continue }
-            if joined {
-                actions.append(Action(host: host.name, summary: "wait for the API server on \(host.name) to become ready", predicted: predicted) { env in
-                    let anchor = try await env.context.executors.executor(for: env.context.host(named: anchorName)!)
-                    try await waitJoined(spec.name, apiserver: spec.internalAddress, via: anchor, on: env.host(), clock: env.context.clock)
-                })
-                continue
-            }
-            if node.hasKubeletConf || node.hasKubeletConfig || !node.manifests.isEmpty {
-                let why = view.registered(spec.name) ? "registered, but its API server never became ready" : "files present, but the node never registered"
-                actions.append(resetAction(host: host.name, why: why, predicted: predicted))
-            }
-            actions.append(joinAction(spec: spec, anchorName: anchorName, controlPlane: true, predicted: predicted))
-        }
-        return PhasePlan(actions: actions, execution: .serial)
-    }
-
-    func joinAction(spec: Host, anchorName: String, controlPlane: Bool, predicted: Bool) -> Action {
-        let inventory = self.inventory
-        let summary = controlPlane ? "kubeadm join \(spec.name) as a control plane (fresh token and certificate key)"
-                                   : "kubeadm join \(spec.name) as a worker"
-        return Action(host: spec.name, summary: summary, predicted: predicted) { env in
-            guard let anchorHost = env.context.host(named: anchorName) else { throw EngineError.internalInconsistency("no host \(anchorName)") }
-            let anchor = try await env.context.executors.executor(for: anchorHost)
-            let credentials = try await JoinCredentials.make(on: anchor, controlPlane: controlPlane, redactor: env.context.redactor)
-            let config = KubeadmConfig.joinConfiguration(inventory: inventory, host: spec, token: credentials.token,
-                                                         caCertHash: credentials.caCertHash, certificateKey: credentials.certificateKey)
-            let executor = try env.host()
-            try await executor.runChecked(KubeadmPrecondition.command(always: false), timeout: .seconds(120))
-            let path = KubernetesLayout.cairnDirectory + "/kubeadm-join.yaml"
-            _ = try await executor.upload(Data(config.utf8), to: path, mode: "600", owner: "root:root")
-            try await executor.runChecked(RemoteCommand("kubeadm", ["join", "--config", path]), timeout: .seconds(900))
-            _ = try? await executor.run(RemoteCommand("rm", ["-f", path]))
-            try await waitJoined(spec.name, apiserver: controlPlane ? spec.internalAddress : nil, via: anchor, on: executor, clock: env.context.clock)
-        }
+        let planner = ControlPlanePlanner(topology: topology, facts: nodeFacts(facts))
+        let steps = try planner.joinControlPlanes()
+        // Before init has run (plan mode), everything here is predicted.
+        let predicted = { (host: String) in context.isPredicted(host) || !planner.clusterExists }
+        let actions = ControlPlaneActions(topology: topology, secrets: .random)
+        return PhasePlan(actions: steps.flatMap { actions.action($0, predicted: predicted($0.host), redactor: context.run.redactor) },
+                         execution: .serial)
     }
 
     public func gate(context: PhaseContext) -> Gate? {
-        let members = inventory.etcdHosts.map { EtcdMemberSpec(host: $0) }
-        let etcdHosts = context.allHosts.filter { $0.roles.contains(Role.etcd.rawValue) }
+        let members = topology.etcdMembers
+        let etcdHosts = topology.etcdHosts(among: context.allHosts)
         return Gate(name: "etcd still healthy", timeout: .seconds(60)) { context in
             try await EtcdHealthCheck.check(members: members, hosts: etcdHosts, context: context.run)
         }
@@ -213,47 +302,31 @@ public struct ControlPlaneJoinPhase: Phase {
 public struct WorkerJoinPhase: Phase {
     public let name = "worker-join"
     public let title = "Workers (kubeadm join, in parallel)"
-    let inventory: Inventory
+    let topology: Topology
 
-    public init(inventory: Inventory) {
-        self.inventory = inventory
+    public init(topology: Topology) {
+        self.topology = topology
     }
 
     public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws -> NodeFacts {
-        try await NodeFacts.gather(executor: executor, advertise: inventory.host(named: host.name)?.internalAddress ?? "", parts: [.cluster], cache: context.run.factCache)
+        try await NodeFacts.gather(executor: executor, advertise: topology.internalAddress(of: host.name), parts: [.cluster], cache: context.run.factCache)
     }
 
     public func plan(facts: [EngineHost: NodeFacts], context: PhaseContext) throws -> PhasePlan {
-        let view = ClusterView(facts: facts.filter { $0.key.roles.contains(Role.controlPlane.rawValue) },
-                               firstControlPlane: inventory.firstControlPlane?.name)
-        guard let anchorName = view.anchor?.name ?? inventory.firstControlPlane?.name else { return PhasePlan() }
-        let joiner = ControlPlaneJoinPhase(inventory: inventory)
-        var actions: [Action] = []
-        for spec in inventory.workerHosts where !spec.has(.controlPlane) {
-            guard let host = context.hosts.first(where: { $0.name == spec.name }), let node = facts[host] else { continue }
-            let predicted = context.isPredicted(host.name) || !view.exists
-            if view.exists && !view.knowsNodes && node.hasKubeletConf {
-                throw ClusterUnreadable(phase: name, host: spec.name)
-            }
-            if node.hasKubeletConf && view.registered(spec.name) { continue }
-            if node.hasKubeletConf || node.hasKubeletConfig {
-                actions.append(resetAction(host: host.name, why: "files present, but the node never registered", predicted: predicted))
-            }
-            actions.append(joiner.joinAction(spec: spec, anchorName: anchorName, controlPlane: false, predicted: predicted))
-        }
-        return PhasePlan(actions: actions)
+        let planner = ControlPlanePlanner(topology: topology, facts: nodeFacts(facts))
+        let steps = try planner.joinWorkers()
+        let predicted = { (host: String) in context.isPredicted(host) || !planner.clusterExists }
+        let actions = ControlPlaneActions(topology: topology, secrets: .random)
+        return PhasePlan(actions: steps.flatMap { actions.action($0, predicted: predicted($0.host), redactor: context.run.redactor) })
     }
 
     public func gate(context: PhaseContext) -> Gate? {
-        let inventory = self.inventory
-        guard let first = inventory.firstControlPlane, let anchor = context.allHosts.first(where: { $0.name == first.name }) else { return nil }
+        let topology = self.topology
+        guard let first = topology.firstControlPlane, let anchor = context.allHosts.first(where: { $0.name == first.name }) else { return nil }
         return Gate(name: "every node registered", timeout: .seconds(120)) { context in
             let executor = try await context.run.executors.executor(for: anchor)
-            let output = try await executor.runChecked(RemoteCommand("kubectl", ["--kubeconfig", KubernetesLayout.adminConf, "get", "nodes", "-o", "json"]),
-                                                       timeout: .seconds(30))
-            let list = try JSONDecoder().decode(NodeFacts.NodeList.self, from: output.stdout)
-            let names = Set(list.items.map(\.metadata.name))
-            let missing = inventory.hosts.filter { ($0.has(.controlPlane) || $0.has(.worker)) && !names.contains($0.name) }.map(\.name)
+            let names = Set(try await Kubectl(executor: executor).list(K8s.Node.self, ["nodes"]).map(\.name))
+            let missing = topology.nodes.filter { !names.contains($0.name) }.map(\.name)
             return missing.isEmpty ? .passed("\(names.count) nodes registered") : .notYet("not registered yet: " + missing.joined(separator: ", "))
         }
     }
@@ -265,8 +338,8 @@ public struct KubeconfigPhase: Phase {
     public let title = "Admin kubeconfig on the operator's machine"
     let inventory: Inventory
 
-    public init(inventory: Inventory) {
-        self.inventory = inventory
+    public init(topology: Topology) {
+        self.inventory = topology.inventory
     }
 
     public static func path(_ inventory: Inventory) -> URL {

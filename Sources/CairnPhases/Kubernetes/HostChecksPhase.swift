@@ -9,20 +9,26 @@ import Foundation
 public struct HostChecksPhase: Phase {
     public let name = "host-checks"
     public let title = "Check hosts (OS, memory, clock, identities, ports)"
-    let inventory: Inventory
+    let topology: Topology
     /// Largest clock difference to the operator's machine.
     let maximumSkew: Int
 
-    public init(inventory: Inventory, maximumSkew: Int = 30) {
-        self.inventory = inventory
+    public init(topology: Topology, maximumSkew: Int = 30) {
+        self.topology = topology
         self.maximumSkew = maximumSkew
     }
 
-    public struct Facts: Sendable {
-        let node: NodeFacts
+    public struct Facts: Sendable, Equatable {
+        public let node: NodeFacts
         /// The operator's clock when the answer arrived, to compare with the host's.
-        let operatorEpoch: Int
-        let roundTrip: Int
+        public let operatorEpoch: Int
+        public let roundTrip: Int
+
+        public init(node: NodeFacts, operatorEpoch: Int, roundTrip: Int) {
+            self.node = node
+            self.operatorEpoch = operatorEpoch
+            self.roundTrip = roundTrip
+        }
     }
 
     static let supported: [String: [String]] = [
@@ -33,18 +39,25 @@ public struct HostChecksPhase: Phase {
 
     public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws -> Facts {
         let started = Date()
-        let internalAddress = inventory.host(named: host.name)?.internalAddress ?? ""
-        let node = try await NodeFacts.gather(executor: executor, advertise: internalAddress, parts: [.system])
+        let node = try await NodeFacts.gather(executor: executor, advertise: topology.internalAddress(of: host.name), parts: [.system])
         let now = Date()
         return Facts(node: node, operatorEpoch: Int(now.timeIntervalSince1970), roundTrip: Int(now.timeIntervalSince(started).rounded(.up)))
     }
 
     public func plan(facts: [EngineHost: Facts], context: PhaseContext) throws -> PhasePlan {
+        let problems = problems(Dictionary(uniqueKeysWithValues: facts.map { ($0.key.name, $0.value) }))
+        if !problems.isEmpty { throw HostChecksFailed(problems: problems) }
+        return PhasePlan(notes: ["\(context.hosts.count) hosts checked: OS, memory, clock, identities and ports are fine"])
+    }
+
+    /// What stops the build, from the hosts' facts alone (by host name, in inventory order).
+    public func problems(_ facts: [String: Facts]) -> [HostProblem] {
         var problems: [HostProblem] = []
         var byHostname: [String: [String]] = [:]
         var byMachineID: [String: [String]] = [:]
-        for host in context.hosts {
-            guard let fact = facts[host], let spec = inventory.host(named: host.name) else { continue }
+        for spec in topology.inventory.hosts {
+            guard let fact = facts[spec.name] else { continue }
+            let host = spec
             let node = fact.node
             byHostname[node.hostname, default: []].append(host.name)
             if !node.machineID.isEmpty { byMachineID[node.machineID, default: []].append(host.name) }
@@ -65,14 +78,13 @@ public struct HostChecksPhase: Phase {
             }
             problems += portProblems(host: spec, node: node)
         }
-        for (hostname, hosts) in byHostname where hosts.count > 1 {
+        for (hostname, hosts) in byHostname.sorted(by: { $0.key < $1.key }) where hosts.count > 1 {
             problems.append(HostProblem(host: hosts.joined(separator: ", "), problem: "they share the hostname \"\(hostname)\"; Kubernetes node names must be unique"))
         }
-        for (_, hosts) in byMachineID where hosts.count > 1 {
+        for (_, hosts) in byMachineID.sorted(by: { $0.key < $1.key }) where hosts.count > 1 {
             problems.append(HostProblem(host: hosts.joined(separator: ", "), problem: "they share one /etc/machine-id (cloned machines); regenerate it (systemd-machine-id-setup) on all but one"))
         }
-        if !problems.isEmpty { throw HostChecksFailed(problems: problems) }
-        return PhasePlan(notes: ["\(context.hosts.count) hosts checked: OS, memory, clock, identities and ports are fine"])
+        return problems
     }
 
     /// Ports a role needs, and which of Cairn's own services may hold each (then it is not a conflict).
@@ -83,8 +95,8 @@ public struct HostChecksPhase: Phase {
         let kubeletOurs = services["kubelet"] == "active" || node.hasKubeletConfig
         if host.has(.controlPlane) {
             wanted += [(6443, hasAPIServer), (10257, hasAPIServer), (10259, hasAPIServer)]
-            if case .haproxyKeepalived = inventory.kubernetes.apiEndpoint.mode {
-                wanted.append((inventory.kubernetes.apiEndpoint.port, services["cairn-apiserver-lb"] == "active"))
+            if case .haproxyKeepalived = topology.inventory.kubernetes.apiEndpoint.mode {
+                wanted.append((topology.inventory.kubernetes.apiEndpoint.port, services["cairn-apiserver-lb"] == "active"))
             }
         }
         if host.has(.controlPlane) || host.has(.worker) { wanted.append((10250, kubeletOurs)) }

@@ -10,15 +10,9 @@ public enum KubeadmConfig {
 
     /// A YAML scalar that cannot be misread (JSON string syntax is valid YAML).
     static func quoted(_ value: String) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: [value], options: [.withoutEscapingSlashes])) ?? Data("[\"\"]".utf8)
-        let text = String(decoding: data, as: UTF8.self)
-        return String(text.dropFirst().dropLast())
-    }
-
-    static func endpoint(_ inventory: Inventory) -> String {
-        let api = inventory.kubernetes.apiEndpoint
-        let host = api.address.contains(":") ? "[\(api.address)]" : api.address
-        return "\(host):\(api.port)"
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "\"\""
     }
 
     /// Taints of a node: the control-plane taint unless the host is also a worker, plus the inventory's.
@@ -68,9 +62,9 @@ public enum KubeadmConfig {
         return sans
     }
 
-    public static func initConfiguration(inventory: Inventory, host: Host, token: String, certificateKey: String) -> String {
+    public static func initConfiguration(topology: Topology, host: Host, token: String, certificateKey: String) -> String {
+        let inventory = topology.inventory
         let k8s = inventory.kubernetes
-        let etcdEndpoints = inventory.etcdHosts.map { EtcdLayout.clientURL($0.internalAddress) }
         return """
             # Written by cairn for `kubeadm init`; removed afterwards (it holds a bootstrap token).
             apiVersion: \(apiVersion)
@@ -90,7 +84,7 @@ public enum KubeadmConfig {
             kind: ClusterConfiguration
             clusterName: \(quoted(inventory.name))
             kubernetesVersion: \(quoted("v" + k8s.version))
-            controlPlaneEndpoint: \(quoted(endpoint(inventory)))
+            controlPlaneEndpoint: \(quoted(topology.apiEndpoint))
             networking:
               podSubnet: \(quoted(k8s.podSubnet))
               serviceSubnet: \(quoted(k8s.serviceSubnet))
@@ -98,7 +92,7 @@ public enum KubeadmConfig {
             etcd:
               external:
                 endpoints:
-            \(etcdEndpoints.map { "    - \(quoted($0))" }.joined(separator: "\n"))
+            \(topology.etcdClientURLs.map { "    - \(quoted($0))" }.joined(separator: "\n"))
                 caFile: \(EtcdLayout.kubeadmCA)
                 certFile: \(EtcdLayout.apiserverClientCertificate)
                 keyFile: \(EtcdLayout.apiserverClientKey)
@@ -117,7 +111,7 @@ public enum KubeadmConfig {
             """
     }
 
-    public static func joinConfiguration(inventory: Inventory, host: Host, token: String, caCertHash: String,
+    public static func joinConfiguration(topology: Topology, host: Host, token: String, caCertHash: String,
                                          certificateKey: String?) -> String {
         var text = """
             # Written by cairn for `kubeadm join`; removed afterwards (it holds a bootstrap token).
@@ -125,7 +119,7 @@ public enum KubeadmConfig {
             kind: JoinConfiguration
             discovery:
               bootstrapToken:
-                apiServerEndpoint: \(quoted(endpoint(inventory)))
+                apiServerEndpoint: \(quoted(topology.apiEndpoint))
                 token: \(quoted(token))
                 caCertHashes: [\(quoted(caCertHash))]
             \(nodeRegistration(host))

@@ -35,7 +35,7 @@ public enum KubernetesLayout {
 }
 
 /// Everything the Kubernetes phases need to know about a host, in one round trip.
-public struct NodeFacts: Sendable, Decodable, Equatable {
+public struct NodeFacts: Sendable, Codable, Equatable {
     public let os: String
     public let osVersion: String
     public let machine: String
@@ -66,7 +66,7 @@ public struct NodeFacts: Sendable, Decodable, Equatable {
     /// `/readyz` of this host's kube-apiserver ("" when not asked or no answer).
     public let apiserverReady: String
     /// Node objects, from this host's admin.conf (nil without one, or when the API did not answer).
-    public let nodes: NodeList?
+    public let nodes: K8s.List<K8s.Node>?
 
     public var listeningText: String { String(decoding: Data(base64Encoded: listening) ?? Data(), as: UTF8.self) }
     public var interfacesText: String { String(decoding: Data(base64Encoded: interfaces) ?? Data(), as: UTF8.self) }
@@ -93,35 +93,6 @@ public struct NodeFacts: Sendable, Decodable, Equatable {
         return nil
     }
 
-    public struct NodeList: Sendable, Decodable, Equatable {
-        public let items: [Node]
-    }
-
-    public struct Node: Sendable, Decodable, Equatable {
-        public struct Metadata: Sendable, Decodable, Equatable {
-            public let name: String
-            public let labels: [String: String]?
-        }
-        public struct Status: Sendable, Decodable, Equatable {
-            public struct Condition: Sendable, Decodable, Equatable {
-                public let type: String
-                public let status: String
-                public let reason: String?
-                public let message: String?
-            }
-            public struct Info: Sendable, Decodable, Equatable {
-                public let kubeletVersion: String?
-            }
-            public let conditions: [Condition]?
-            public let nodeInfo: Info?
-        }
-        public let metadata: Metadata
-        public let status: Status?
-
-        public var isReady: Bool { status?.conditions?.contains { $0.type == "Ready" && $0.status == "True" } ?? false }
-        public var isControlPlane: Bool { metadata.labels?["node-role.kubernetes.io/control-plane"] != nil }
-    }
-
     /// What to gather; each phase asks only for what it uses, so a converged rerun stays fast.
     public struct Parts: OptionSet, Sendable {
         public let rawValue: Int
@@ -141,22 +112,21 @@ public struct NodeFacts: Sendable, Decodable, Equatable {
     public static let markerDirectory = "/var/lib/cairn/installed"
 
 
-    /// `advertise` is the host's internal address (asked for `/readyz` when it runs an API server).
-    public static func gather(executor: any HostExecutor, advertise: String, parts: Parts, cache: FactCache? = nil) async throws -> NodeFacts {
+    /// The one fact script, asking for `parts`.
+    public static func command(advertise: String, parts: Parts) -> RemoteCommand {
         var words: [String] = []
         if parts.contains(.system) { words.append("system") }
         if parts.contains(.packages) { words.append("packages") }
         if parts.contains(.network) { words.append("network") }
         if parts.contains(.cluster) { words.append("cluster") }
-        let command = RemoteCommand.script(.cairnFactsNode,
-                                           arguments: [advertise, words.joined(separator: " "), markerDirectory]
-                                               + (parts.contains(.packages) ? KubernetesLayout.trackedFiles : []))
-        if let cache { return try await executor.facts(command, as: NodeFacts.self, cache: cache) }
-        return try await executor.facts(command, as: NodeFacts.self)
+        return .script(.cairnFactsNode, arguments: [advertise, words.joined(separator: " "), markerDirectory]
+                                            + (parts.contains(.packages) ? KubernetesLayout.trackedFiles : []))
     }
 
-    /// A node object by name, from whichever host's facts carry the node list.
-    public static func nodeList(in facts: [EngineHost: NodeFacts]) -> NodeList? {
-        facts.sorted { $0.key < $1.key }.compactMap(\.value.nodes).first
+    /// `advertise` is the host's internal address (asked for `/readyz` when it runs an API server).
+    public static func gather(executor: any HostExecutor, advertise: String, parts: Parts, cache: FactCache? = nil) async throws -> NodeFacts {
+        let command = command(advertise: advertise, parts: parts)
+        if let cache { return try await executor.facts(command, as: NodeFacts.self, cache: cache) }
+        return try await executor.facts(command, as: NodeFacts.self)
     }
 }
