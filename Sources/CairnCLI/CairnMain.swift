@@ -133,11 +133,10 @@ struct Validate: AsyncParsableCommand {
     var explain = false
 
     func run() async throws {
-        let environment = ProcessInfo.processInfo.environment
+        let console = Console()
         let (output, code) = InventoryCommands.validate(path: inventory.inventory, explain: explain,
-                                                        loader: InventoryLoader(environment: environment, addons: Addons.settings))
-        let handle: FileHandle = code == .success ? .standardOutput : .standardError
-        handle.write(Data(output.utf8))
+                                                        loader: InventoryLoader(environment: console.environment, addons: Addons.settings))
+        (code == .success ? console.out : console.err).write(output)
         throw ExitCode(code.rawValue)
     }
 }
@@ -154,11 +153,11 @@ struct Graph: AsyncParsableCommand {
     enum GraphFormat: String, ExpressibleByArgument, CaseIterable { case dot, mermaid }
 
     func run() async throws {
+        let console = Console()
         let text: String, file: String
         if let playbook {
             guard let contents = try? String(contentsOfFile: playbook, encoding: .utf8) else {
-                FileHandle.standardError.write(Data("error: cannot read \(playbook)\n".utf8))
-                throw ExitCode(CairnExitCode.invalidInput.rawValue)
+                throw console.fail(CommandLineError("cannot read the playbook \(playbook)", next: "check the path, or leave --playbook out to draw the built-in one"))
             }
             (text, file) = (contents, playbook)
         } else {
@@ -166,10 +165,9 @@ struct Graph: AsyncParsableCommand {
         }
         do {
             let loaded = try Playbook.load(yaml: text, file: file, builtIns: BuiltInPhases.names)
-            print(format == .dot ? loaded.dot : loaded.mermaid, terminator: "")
-        } catch let error as EngineError {
-            FileHandle.standardError.write(Data(([error.summary] + error.details).joined(separator: "\n").utf8 + Data("\n".utf8)))
-            throw ExitCode(error.exitCode.rawValue)
+            console.out.write(format == .dot ? loaded.dot : loaded.mermaid)
+        } catch {
+            throw console.fail(error)
         }
     }
 }
@@ -189,17 +187,17 @@ struct InventoryCommand: AsyncParsableCommand {
         var file: String
 
         func run() async throws {
+            let console = Console()
             guard from == "kubespray" else {
-                FileHandle.standardError.write(Data("error: only --from kubespray is supported\n".utf8))
-                throw ExitCode(CairnExitCode.invalidInput.rawValue)
+                throw console.fail(CommandLineError("cannot import --from \(from): only kubespray inventories are supported",
+                                                    next: "cairn inventory import --from kubespray FILE"))
             }
             do {
                 let (yaml, notes) = try InventoryCommands.importKubespray(path: file)
-                print(yaml, terminator: yaml.hasSuffix("\n") ? "" : "\n")
-                for note in notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+                console.out.write(yaml + (yaml.hasSuffix("\n") ? "" : "\n"))
+                for note in notes { console.note("note", note) }
             } catch {
-                FileHandle.standardError.write(Data("error: \(error.summary)\n".utf8))
-                throw ExitCode(error.exitCode.rawValue)
+                throw console.fail(error)
             }
         }
     }
@@ -224,23 +222,22 @@ struct Kubeconfig: AsyncParsableCommand {
     var path = false
 
     func run() async throws {
-        let loaded: LoadedInventory
-        do {
-            loaded = try InventoryLoader(addons: Addons.settings).load(path: inventory.inventory)
-        } catch {
-            FileHandle.standardError.write(Data("\(error.summary)\n".utf8))
-            throw ExitCode(error.exitCode.rawValue)
-        }
+        let console = Console()
+        let loaded = try console.loadInventory(inventory.inventory)
         let source = KubeconfigPhase.path(loaded.inventory)
         guard let data = FileManager.default.contents(atPath: source.path) else {
-            FileHandle.standardError.write(Data("error: no kubeconfig at \(source.path) yet\nnext: run `cairn apply -i \(inventory.inventory)` first\n".utf8))
-            throw ExitCode(CairnExitCode.failure.rawValue)
+            throw console.fail(CommandLineError("no kubeconfig at \(source.path) yet", next: "run `cairn apply -i \(inventory.inventory)` first",
+                                                exitCode: .failure))
         }
-        if path { print(source.path); return }
+        if path { console.out.line(source.path); return }
         if let output {
-            _ = FileManager.default.createFile(atPath: output, contents: data, attributes: [.posixPermissions: 0o600])
-            print("wrote \(output)")
+            guard FileManager.default.createFile(atPath: output, contents: data, attributes: [.posixPermissions: 0o600]) else {
+                throw console.fail(CommandLineError("cannot write \(output)", next: "check that its directory exists and is writable",
+                                                    exitCode: .failure))
+            }
+            console.out.line("wrote \(output)")
         } else {
+            // The kubeconfig itself holds a client key: written as is, not through the redacting stream.
             FileHandle.standardOutput.write(data)
         }
     }
@@ -262,23 +259,19 @@ struct Report: AsyncParsableCommand {
     var run: String?
 
     func run() async throws {
-        let loaded: LoadedInventory
-        do {
-            loaded = try InventoryLoader(addons: Addons.settings).load(path: inventory.inventory)
-        } catch {
-            FileHandle.standardError.write(Data("\(error.summary)\n".utf8))
-            throw ExitCode(error.exitCode.rawValue)
-        }
+        let console = Console()
+        let loaded = try console.loadInventory(inventory.inventory)
         let runs = URL(fileURLWithPath: loaded.inventory.stateDirectory).appendingPathComponent("runs")
         let directory = runs.appendingPathComponent(run ?? "latest").resolvingSymlinksInPath()
         let journal = directory.appendingPathComponent("journal.jsonl")
         guard FileManager.default.fileExists(atPath: journal.path) else {
-            FileHandle.standardError.write(Data("error: no run \(run ?? "yet") in \(runs.path)\n".utf8))
-            throw ExitCode(CairnExitCode.failure.rawValue)
+            throw console.fail(CommandLineError("no run \(run ?? "yet") in \(runs.path)",
+                                                next: run == nil ? "run `cairn plan -i \(inventory.inventory)` or `cairn apply` first"
+                                                                 : "list the runs with `ls \(runs.path)`", exitCode: .failure))
         }
         let html = try RunReport.render(journal: journal)
         let url = directory.appendingPathComponent("report.html")
         _ = FileManager.default.createFile(atPath: url.path, contents: Data(html.utf8), attributes: [.posixPermissions: 0o600])
-        print(url.path)
+        console.out.line(url.path)
     }
 }

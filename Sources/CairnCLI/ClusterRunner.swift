@@ -48,20 +48,18 @@ public struct ClusterRunner: Sendable {
     /// Asks the operator a yes/no question (only on a terminal).
     public var confirm: @Sendable (String) -> Bool
 
+    /// Where everything the run shows goes (and how errors are rendered).
+    public let console: Console
+
     public init(environment: [String: String] = ProcessInfo.processInfo.environment, redactor: Redactor = Redactor(),
-                stdout: OutputStream? = nil, stderr: OutputStream? = nil,
-                confirm: @escaping @Sendable (String) -> Bool = ClusterRunner.askOnTerminal) {
+                stdout: OutputStream? = nil, stderr: OutputStream? = nil, confirm: (@Sendable (String) -> Bool)? = nil) {
+        let console = Console(environment: environment, redactor: redactor, out: stdout, err: stderr)
+        self.console = console
         self.environment = environment
         self.redactor = redactor
-        self.stdout = stdout ?? OutputStream(handle: .standardOutput, redactor: redactor, environment: environment)
-        self.stderr = stderr ?? OutputStream(handle: .standardError, redactor: redactor, environment: environment)
-        self.confirm = confirm
-    }
-
-    public static let askOnTerminal: @Sendable (String) -> Bool = { question in
-        FileHandle.standardOutput.write(Data((question + " [y/N] ").utf8))
-        guard let answer = readLine() else { return false }
-        return ["y", "yes"].contains(answer.lowercased().trimmingCharacters(in: .whitespaces))
+        self.stdout = console.out
+        self.stderr = console.err
+        self.confirm = confirm ?? { console.confirm($0) }
     }
 
     /// Everything a run needs, prepared without contacting any host.
@@ -89,7 +87,7 @@ public struct ClusterRunner: Sendable {
         do {
             if let path = request.playbookPath {
                 guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                    stderr.line("error: cannot read playbook \(path)")
+                    report(CommandLineError("cannot read the playbook \(path)", next: "check the path, or leave --playbook out to use the built-in one"))
                     return .failure(ExitStatus(.invalidInput))
                 }
                 playbook = try Playbook.load(yaml: text, file: path, builtIns: BuiltInPhases.names)
@@ -117,7 +115,7 @@ public struct ClusterRunner: Sendable {
         case .success(let value): prepared = value
         case .failure(let status): return status
         }
-        let log = RunLog(redactor: redactor, echoLevel: request.verbose ? .debug : nil)
+        let log = RunLog(redactor: redactor, echo: request.verbose ? stderr : nil)
         let provider = SSHExecutorProvider(inventory: prepared.loaded, environment: environment, logger: log.logger())
         let status = await run(mode, request, prepared: prepared, provider: provider, log: log)
         // Sessions end before the process does: libssh2 and OpenSSL must not be torn down under them.
@@ -131,7 +129,8 @@ public struct ClusterRunner: Sendable {
             try FileManager.default.createDirectory(at: prepared.stateDirectory, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
         } catch {
-            stderr.line("error: cannot create the state directory \(prepared.stateDirectory.path): \(error.localizedDescription)")
+            report(CommandLineError("cannot create the state directory \(prepared.stateDirectory.path): \(error.localizedDescription)",
+                                    next: "set stateDir in the inventory to a directory you can write", exitCode: .failure))
             return ExitStatus(.failure)
         }
 
@@ -144,7 +143,7 @@ public struct ClusterRunner: Sendable {
         values[ArtifactsKey.self] = ArtifactStore.forInventory(inventory)
         values[EtcdOptionsKey.self] = EtcdOptions(force: request.force)
         if request.force {
-            stderr.line(stderr.yellow("warning:") + " --force: the etcd quorum guard is off for this run")
+            console.note("warning", "--force: the etcd quorum guard is off for this run")
         }
 
         @Sendable func context(_ mode: RunMode, _ events: any RunEventSink, id: String = runID) -> RunContext {
@@ -207,7 +206,7 @@ public struct ClusterRunner: Sendable {
             let machine = ProcessInfo.processInfo.hostName
             if let broken = try await lock.acquire(breakingStale: request.breakLock,
                                                    ownerIsGone: { RunLock.ownerHasExited($0, thisMachine: machine) }) {
-                stderr.line(stderr.yellow("note:") + " took over the cluster lock of a run that is gone (\(broken))")
+                console.note("note", "took over the cluster lock of a run that is gone (\(broken))")
             }
             logger.info("cluster lock taken", metadata: ["host": "\(lockHost.name)"])
             let result = try await lock.whileHeld(clock: SystemClock()) {
@@ -226,7 +225,7 @@ public struct ClusterRunner: Sendable {
               let executor = try? await provider.executor(for: lockHost),
               let state = try? await RunLock(executor: executor, runID: runID, owner: "").inspect() else { return }
         if case .held(let age, let run, let owner) = state {
-            stderr.line(stderr.yellow("note:") + " an apply is running (\(owner), run \(run), heartbeat \(age) s ago); this plan may change")
+            console.note("note", "an apply is running (\(owner), run \(run), heartbeat \(age) s ago); this plan may change")
         }
     }
 
@@ -257,16 +256,8 @@ public struct ClusterRunner: Sendable {
         }
     }
 
-    /// Renders any error for people: what failed, details, where, and the next step.
-    func report(_ error: any Error) {
-        if let reportable = error as? any CairnReportableError {
-            stderr.line(stderr.red("error:") + " " + reportable.summary)
-            for line in reportable.details { stderr.line("  " + line) }
-            if let next = reportable.nextStep { stderr.line(stderr.bold("next:") + " " + next) }
-        } else {
-            stderr.line(stderr.red("error:") + " \(error)")
-        }
-    }
+    /// Renders any error for people (`Console.report`).
+    func report(_ error: any Error) { console.report(error) }
 }
 
 /// A process exit status.
@@ -288,7 +279,7 @@ extension ClusterRunner {
         case .success(let value): prepared = value
         case .failure(let status): return status
         }
-        let log = RunLog(redactor: redactor, echoLevel: nil)
+        let log = RunLog(redactor: redactor)
         let provider = SSHExecutorProvider(inventory: prepared.loaded, environment: environment, logger: log.logger())
         let context = RunContext(mode: .apply, hosts: prepared.hosts, executors: provider, logger: log.logger(),
                                  redactor: redactor, stateDirectory: prepared.stateDirectory)

@@ -59,21 +59,16 @@ struct Restore: AsyncParsableCommand {
     var dryRun = false
 
     func run() async throws {
+        let console = Console()
         let url = URL(fileURLWithPath: snapshot)
         let verified: (sha256: String, revision: Int64?, keys: Int64?)
         do {
             verified = try EtcdBackup.verify(url)
-        } catch let error as EtcdError {
-            FileHandle.standardError.write(Data("error: \(error.summary)\nnext: \(error.nextStep ?? "")\n".utf8))
+        } catch {
+            console.report(error)
             throw ExitCode(CairnExitCode.invalidInput.rawValue)
         }
-        let loaded: LoadedInventory
-        do {
-            loaded = try InventoryLoader(addons: Addons.settings).load(path: inventory.inventory)
-        } catch {
-            FileHandle.standardError.write(Data("\(([error.summary] + error.details).joined(separator: "\n"))\n".utf8))
-            throw ExitCode(error.exitCode.rawValue)
-        }
+        let loaded = try console.loadInventory(inventory.inventory)
         let hosts = loaded.inventory.etcdHosts.map(\.name)
         if !dryRun && !yes {
             let question = """
@@ -81,9 +76,8 @@ struct Restore: AsyncParsableCommand {
                 (sha256 \(verified.sha256.prefix(16))…\(verified.revision.map { ", revision \($0)" } ?? "")\(verified.keys.map { ", \($0) keys" } ?? "")).
                 Every member's current data is moved aside. Continue?
                 """
-            guard isatty(STDIN_FILENO) != 0, ClusterRunner.askOnTerminal(question) else {
-                FileHandle.standardError.write(Data("Nothing was changed (use --yes to restore without asking).\n".utf8))
-                throw ExitCode(CairnExitCode.failure.rawValue)
+            guard console.confirm(question) else {
+                throw console.fail(CommandLineError("nothing was changed", next: "rerun with --yes to restore without asking", exitCode: .failure))
             }
         }
         var request = RunRequest(inventoryPath: inventory.inventory)

@@ -44,37 +44,29 @@ struct Exec: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let environment = ProcessInfo.processInfo.environment
-        let redactor = Redactor()
-        let out = OutputStream(handle: .standardOutput, redactor: redactor, environment: environment)
-        let err = OutputStream(handle: .standardError, redactor: redactor, environment: environment)
-        let loaded: LoadedInventory
-        do {
-            loaded = try InventoryLoader(environment: environment, addons: Addons.settings).load(path: inventory.inventory)
-        } catch {
-            err.line(([error.summary] + error.details).joined(separator: "\n"))
-            throw ExitCode(error.exitCode.rawValue)
-        }
+        let console = Console()
+        let environment = console.environment
+        let out = console.out, err = console.err
+        let loaded = try console.loadInventory(inventory.inventory)
         var selected = loaded.inventory.hosts
         if let role {
             guard let wanted = Role(rawValue: role) else {
-                err.line("error: unknown role \"\(role)\"; roles are etcd, control-plane, worker")
-                throw ExitCode(CairnExitCode.invalidInput.rawValue)
+                throw console.fail(CommandLineError("unknown role \"\(role)\"", next: "use --role etcd, control-plane or worker"))
             }
             selected = selected.filter { $0.has(wanted) }
         }
         if let hosts {
             let names = hosts.split(separator: ",").map(String.init)
             for name in names where loaded.inventory.host(named: name) == nil {
-                err.line("error: no host named \"\(name)\" in \(inventory.inventory)")
-                throw ExitCode(CairnExitCode.invalidInput.rawValue)
+                throw console.fail(CommandLineError("no host named \"\(name)\" in \(inventory.inventory)",
+                                                    next: "name hosts of the inventory: \(loaded.inventory.hosts.map(\.name).joined(separator: ", "))"))
             }
             selected = selected.filter { names.contains($0.name) }
         }
         let words = command.first == "--" ? Array(command.dropFirst()) : command
         let remote = words.count == 1 ? RemoteCommand.script(words[0], name: "cairn-exec") : RemoteCommand(argv: words)
 
-        let log = RunLog(redactor: redactor, echoLevel: nil)
+        let log = RunLog(redactor: console.redactor)
         let provider = SSHExecutorProvider(inventory: loaded, hosts: selected, environment: environment, logger: log.logger())
         let engineHosts = selected.enumerated().map { EngineHost(name: $1.name, roles: Set($1.roles.map(\.rawValue)), index: $0) }
         let limit = Duration.milliseconds(Int64(timeout * 1000))

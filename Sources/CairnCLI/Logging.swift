@@ -9,12 +9,13 @@ public final class RunLog: @unchecked Sendable {
     private let lock = NSLock()
     private var file: FileHandle?
     private let redactor: Redactor
-    private let echoLevel: Logger.Level?
+    /// Where `-v` shows the lines (the console's stderr), nil: only the file.
+    private let echo: OutputStream?
     public private(set) var path: String?
 
-    public init(redactor: Redactor, echoLevel: Logger.Level?) {
+    public init(redactor: Redactor, echo: OutputStream? = nil) {
         self.redactor = redactor
-        self.echoLevel = echoLevel
+        self.echo = echo
     }
 
     /// Starts writing to `url` (created 0600).
@@ -38,12 +39,8 @@ public final class RunLog: @unchecked Sendable {
         let context = metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         let stamp = ISO8601DateFormatter().string(from: Date())
         let line = redactor.redact("\(stamp) \(level) \(context.isEmpty ? "" : context + " ")\(message)") + "\n"
-        lock.withLock {
-            file?.write(Data(line.utf8))
-            if let echoLevel, level >= echoLevel {
-                FileHandle.standardError.write(Data(line.utf8))
-            }
-        }
+        lock.withLock { file?.write(Data(line.utf8)) }
+        echo?.write(line)
     }
 
     struct Handler: LogHandler {

@@ -82,37 +82,29 @@ struct Reset: AsyncParsableCommand {
     var dryRun = false
 
     func run() async throws {
-        let loaded: LoadedInventory
-        do {
-            loaded = try InventoryLoader(addons: Addons.settings).load(path: inventory.inventory)
-        } catch {
-            FileHandle.standardError.write(Data("\(([error.summary] + error.details).joined(separator: "\n"))\n".utf8))
-            throw ExitCode(error.exitCode.rawValue)
-        }
+        let console = Console()
+        let loaded = try console.loadInventory(inventory.inventory)
         let all = loaded.inventory.hosts.map(\.name)
         let selected = hosts.map { $0.split(separator: ",").map(String.init) } ?? all
         for name in selected where !all.contains(name) {
-            FileHandle.standardError.write(Data("error: no host named \"\(name)\" in \(inventory.inventory)\n".utf8))
-            throw ExitCode(CairnExitCode.invalidInput.rawValue)
+            throw console.fail(CommandLineError("no host named \"\(name)\" in \(inventory.inventory)",
+                                                next: "name hosts of the inventory: \(all.joined(separator: ", "))"))
         }
         let whole = Set(selected) == Set(all)
         let etcdMembers = loaded.inventory.etcdHosts.map(\.name)
         let etcdResetting = etcdMembers.filter(selected.contains)
         let remaining = etcdMembers.count - etcdResetting.count
         if !whole && !etcdResetting.isEmpty && remaining < etcdMembers.count / 2 + 1 && !force {
-            FileHandle.standardError.write(Data("""
-                error: resetting \(etcdResetting.joined(separator: ", ")) would leave \(remaining) of \(etcdMembers.count) etcd members: the cluster would lose quorum
-                next: reset fewer etcd hosts at a time, or the whole cluster; --force overrides (the rest of the cluster stops working)
-
-                """.utf8))
-            throw ExitCode(CairnExitCode.failure.rawValue)
+            throw console.fail(CommandLineError(
+                "resetting \(etcdResetting.joined(separator: ", ")) would leave \(remaining) of \(etcdMembers.count) etcd members: the cluster would lose quorum",
+                next: "reset fewer etcd hosts at a time, or the whole cluster; --force overrides (the rest of the cluster stops working)",
+                exitCode: .failure))
         }
         if !dryRun && !yes {
             let question = "This DESTROYS cluster \"\(loaded.inventory.name)\" on \(selected.joined(separator: ", "))"
                 + (wipeCephDevices ? " and WIPES their Ceph devices" : "") + ". Continue?"
-            guard isatty(STDIN_FILENO) != 0, ClusterRunner.askOnTerminal(question) else {
-                FileHandle.standardError.write(Data("Nothing was changed (use --yes to reset without asking).\n".utf8))
-                throw ExitCode(CairnExitCode.failure.rawValue)
+            guard console.confirm(question) else {
+                throw console.fail(CommandLineError("nothing was changed", next: "rerun with --yes to reset without asking", exitCode: .failure))
             }
         }
         var request = RunRequest(inventoryPath: inventory.inventory)

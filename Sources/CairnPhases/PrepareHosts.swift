@@ -90,33 +90,26 @@ public struct PrepareHostsPhase: Phase {
     }
 
     public func plan(facts: [EngineHost: Facts], context: PhaseContext) throws -> PhasePlan {
-        var actions: [Action] = []
-        for host in context.hosts {
-            guard let fact = facts[host] else { continue }
-            actions += plan(host: host, facts: fact, predicted: context.isPredicted(host.name))
-        }
-        return PhasePlan(actions: actions)
+        let planned = context.hosts.flatMap { host in facts[host].map { self.steps(host: host.name, facts: $0) } ?? [] }
+        return PhasePlan(actions: planned.actions(predicted: context.isPredicted))
     }
 
-    func plan(host: EngineHost, facts: Facts, predicted: Bool) -> [Action] {
-        var actions: [Action] = []
-        let name = host.name
+    /// What `host` needs, from its facts alone: only what differs from the settings.
+    public func steps(host name: String, facts: Facts) -> [HostStep] {
+        var steps: [HostStep] = []
         if settings.disableSwap && facts.swapActive > 0 {
-            actions.append(.command(host: name, summary: "turn swap off (\(facts.swapActive) active)",
-                                    RemoteCommand("swapoff", ["-a"]), predicted: predicted))
+            steps.append(.run(host: name, summary: "turn swap off (\(facts.swapActive) active)", RemoteCommand("swapoff", ["-a"])))
         }
         if settings.disableSwap && facts.fstabSwap > 0 {
             // Comment the entries out rather than delete them, so an operator can see what was there.
-            actions.append(.command(host: name, summary: "comment out \(facts.fstabSwap) swap entr\(facts.fstabSwap == 1 ? "y" : "ies") in /etc/fstab",
-                                    RemoteCommand("sed", ["-i.cairn-backup", "-E", "/^[^#].*[[:space:]]swap[[:space:]]/s/^/# disabled by cairn: /", "/etc/fstab"]),
-                                    predicted: predicted))
+            steps.append(.run(host: name, summary: "comment out \(facts.fstabSwap) swap entr\(facts.fstabSwap == 1 ? "y" : "ies") in /etc/fstab",
+                              RemoteCommand("sed", ["-i.cairn-backup", "-E", "/^[^#].*[[:space:]]swap[[:space:]]/s/^/# disabled by cairn: /", "/etc/fstab"])))
         }
         if !settings.modules.isEmpty && facts.modulesFileText != settings.modulesFileContent {
-            actions.append(.writeFile(host: name, path: HostPreparation.modulesFile, content: settings.modulesFileContent,
-                                      current: facts.modulesFileText, predicted: predicted))
+            steps.append(.write(host: name, path: HostPreparation.modulesFile, content: settings.modulesFileContent, current: facts.modulesFileText))
         }
         for module in settings.modules where !facts.modulesPresent.contains(module) {
-            actions.append(.command(host: name, summary: "load kernel module \(module)", RemoteCommand("modprobe", ["--", module]), predicted: predicted))
+            steps.append(.run(host: name, summary: "load kernel module \(module)", RemoteCommand("modprobe", ["--", module])))
         }
         let wantedFile = settings.sysctlFileContent
         if facts.sysctlFileText != wantedFile {
@@ -124,23 +117,21 @@ public struct PrepareHostsPhase: Phase {
                 let before = Self.sysctlValue(in: facts.sysctlFileText, key: key)
                 return before == value ? nil : "\(key) \(before ?? "unset")→\(value)"
             }
-            actions.append(.writeFile(host: name, path: HostPreparation.sysctlFile, content: wantedFile,
-                                      current: facts.sysctlFileText, predicted: predicted,
-                                      changeSummary: changes.isEmpty ? nil : changes.joined(separator: ", ")))
+            steps.append(.write(host: name, path: HostPreparation.sysctlFile, content: wantedFile, current: facts.sysctlFileText,
+                                change: changes.isEmpty ? nil : changes.joined(separator: ", ")))
         }
         let liveChanges = settings.sysctls.filter { facts.sysctls[$0.key] != $0.value }
         if !liveChanges.isEmpty {
             // Apply only Cairn's file: `sysctl --system` would also re-apply every other file,
             // including settings that are not Cairn's to touch.
             let description = liveChanges.map { "\($0.key) \(facts.sysctls[$0.key].flatMap { $0.isEmpty ? nil : $0 } ?? "unset")→\($0.value)" }
-            actions.append(.command(host: name, summary: "apply sysctls (\(description.joined(separator: ", ")))",
-                                    RemoteCommand("sysctl", ["-q", "-p", HostPreparation.sysctlFile]), predicted: predicted))
+            steps.append(.run(host: name, summary: "apply sysctls (\(description.joined(separator: ", ")))",
+                              RemoteCommand("sysctl", ["-q", "-p", HostPreparation.sysctlFile])))
         }
-        if settings.setHostname && facts.hostname != host.name {
-            actions.append(.command(host: name, summary: "set hostname \(facts.hostname)→\(host.name)",
-                                    RemoteCommand("hostnamectl", ["set-hostname", host.name]), predicted: predicted))
+        if settings.setHostname && facts.hostname != name {
+            steps.append(.run(host: name, summary: "set hostname \(facts.hostname)→\(name)", RemoteCommand("hostnamectl", ["set-hostname", name])))
         }
-        return actions
+        return steps
     }
 
     static func sysctlValue(in file: String?, key: String) -> String? {

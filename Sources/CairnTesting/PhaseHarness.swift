@@ -51,3 +51,24 @@ public final class PhaseHarness: @unchecked Sendable {
         executors.values.flatMap { executor in executor.remainingExpectations.map { "\(executor.hostName): \($0)" } }.sorted()
     }
 }
+
+/// A phase without its gate, for tests of what a phase does (its gate is tested on its own).
+public struct WithoutGate<Wrapped: Phase>: Phase {
+    public typealias Facts = Wrapped.Facts
+    public let phase: Wrapped
+
+    public init(_ phase: Wrapped) {
+        self.phase = phase
+    }
+
+    public var name: String { phase.name }
+    public var title: String { phase.title }
+
+    public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws -> Wrapped.Facts {
+        try await phase.gatherFacts(host: host, executor: executor, context: context)
+    }
+
+    public func plan(facts: [EngineHost: Wrapped.Facts], context: PhaseContext) throws -> PhasePlan {
+        try phase.plan(facts: facts, context: context)
+    }
+}
