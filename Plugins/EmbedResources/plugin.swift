@@ -11,6 +11,9 @@ struct EmbedResources: BuildToolPlugin {
         guard let target = target as? SourceModuleTarget else { return [] }
         let scripts = target.sourceFiles.filter { $0.url.pathExtension == "sh" }.map(\.url)
         var resources: [URL] = []
+        // The add-on components: every Swift file of Addons/ is scanned for `struct NAME: Addon`.
+        let addonSources = target.sourceFiles.filter { $0.url.pathExtension == "swift" && $0.url.deletingLastPathComponent().lastPathComponent == "Addons" }
+            .map(\.url)
         if target.name == "CairnPhases" {
             let root = context.package.directoryURL
             let playbooks = root.appendingPathComponent("playbooks")
@@ -23,8 +26,9 @@ struct EmbedResources: BuildToolPlugin {
         var arguments = ["--output", output.path, "--root", context.package.directoryURL.path]
         arguments += scripts.flatMap { ["--script", $0.path] }
         arguments += resources.sorted { $0.path < $1.path }.flatMap { ["--resource", $0.path] }
+        arguments += addonSources.sorted { $0.path < $1.path }.flatMap { ["--addon-source", $0.path] }
         return [.buildCommand(displayName: "Embedding \(scripts.count) scripts and \(resources.count) files into \(target.name)",
                               executable: try context.tool(named: "cairn-embed").url, arguments: arguments,
-                              inputFiles: scripts + resources, outputFiles: [output])]
+                              inputFiles: scripts + resources + addonSources, outputFiles: [output])]
     }
 }

@@ -26,6 +26,12 @@ public struct Playbook: Sendable {
 
     static let knownPhaseKeys: Set<String> = ["name", "needs", "hosts", "run", "check", "serial", "title"]
 
+    /// The phase names of a playbook in file order, without validating it (nil-safe: [] when unreadable).
+    public static func phaseNames(in text: String) -> [String] {
+        guard let root = try? Yams.compose(yaml: text), let phases = root.mapping?["phases"]?.sequence else { return [] }
+        return phases.compactMap { $0.mapping?["name"]?.string }
+    }
+
     /// Parses and validates a playbook. `builtIns` are the phase names Cairn implements.
     /// Every problem is reported at once, with its line.
     public static func load(yaml text: String, file: String, builtIns: Set<String>) throws -> Playbook {

@@ -1,12 +1,13 @@
 import Foundation
 
-// cairn-embed --output FILE --root DIR [--script PATH]... [--resource PATH]...
+// cairn-embed --output FILE --root DIR [--script PATH]... [--resource PATH]... [--addon-source PATH]...
 //
 // Writes a Swift file holding each script as a case of `EmbeddedScript` (its name is the file
-// name without `.sh`, also the name the script runs under on hosts) and each resource under its
-// path relative to DIR in `EmbeddedResources.files`. Run by the EmbedResources build plugin.
+// name without `.sh`, also the name the script runs under on hosts), each resource under its
+// path relative to DIR in `EmbeddedResources.files`, and the add-on types declared in the
+// add-on sources (`struct NAME: Addon`) as `Addons.discovered`. Run by the EmbedResources build plugin.
 
-var output = "", root = "", scripts: [String] = [], resources: [String] = []
+var output = "", root = "", scripts: [String] = [], resources: [String] = [], addonSources: [String] = []
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let flag = arguments.next() {
     guard let value = arguments.next() else { fatalError("cairn-embed: \(flag) needs a value") }
@@ -15,6 +16,7 @@ while let flag = arguments.next() {
     case "--root": root = value.hasSuffix("/") ? value : value + "/"
     case "--script": scripts.append(value)
     case "--resource": resources.append(value)
+    case "--addon-source": addonSources.append(value)
     default: fatalError("cairn-embed: unknown flag \(flag)")
     }
 }
@@ -74,6 +76,20 @@ if !resources.isEmpty {
         text += "        \"\(relative)\": \(literal(read(path))),\n"
     }
     text += "    ]\n}\n"
+}
+if !addonSources.isEmpty {
+    // `struct NAME: Addon` (a declaration line, not a comment), in file-name order.
+    var addons: [String] = []
+    for path in addonSources.sorted() {
+        for line in read(path).split(separator: "\n") {
+            let words = line.trimmingCharacters(in: .whitespaces).split(separator: " ").map(String.init)
+            guard let index = words.firstIndex(of: "struct"), index + 2 < words.count, words[index + 2] == "Addon" || words[index + 2] == "Addon,",
+                  words[index + 1].hasSuffix(":"), !words[0].hasPrefix("//") else { continue }
+            addons.append(String(words[index + 1].dropLast()))
+        }
+    }
+    text += "\nextension Addons {\n    /// The add-on types of Sources/CairnPhases/Addons/, found when Cairn was built.\n"
+    text += "    static let discovered: [any Addon.Type] = [\(addons.map { "\($0).self" }.joined(separator: ", "))]\n}\n"
 }
 do {
     try text.write(toFile: output, atomically: true, encoding: .utf8)
