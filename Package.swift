@@ -8,7 +8,7 @@ let package = Package(
     name: "Cairn",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "cairn", targets: ["cairn"]),
+        .executable(name: "cairn", targets: ["cairn"])
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -97,9 +97,15 @@ let package = Package(
         ),
         // Fakes shared by the test targets: executors that fail on unexpected commands, a virtual clock.
         .target(name: "CairnTesting", dependencies: ["CairnCore", "CairnSSH", "CairnEngine"]),
-        .testTarget(name: "CairnCLITests", dependencies: ["CairnCLI", "CairnTesting", "CairnPhases", "CairnEngine", "CairnInventory"]),
-        .testTarget(name: "CairnPhasesTests",
-                    dependencies: ["CairnPhases", "CairnEngine", "CairnInventory", "CairnTesting", "CairnCore", "CairnArtifacts", "CairnPKI"]),
+        .testTarget(
+            name: "CairnCLITests",
+            dependencies: ["CairnCLI", "CairnTesting", "CairnPhases", "CairnEngine", "CairnInventory"]),
+        .testTarget(
+            name: "CairnPhasesTests",
+            dependencies: [
+                "CairnPhases", "CairnEngine", "CairnInventory", "CairnTesting", "CairnCore", "CairnArtifacts",
+                "CairnPKI",
+            ]),
         .testTarget(name: "CairnEngineTests", dependencies: ["CairnEngine", "CairnTesting", "CairnCore", "CairnSSH"]),
         .testTarget(name: "CairnCoreTests", dependencies: ["CairnCore"]),
         .testTarget(

@@ -41,8 +41,10 @@ public enum ArtifactError: Error, CairnReportableError, Equatable {
     public var details: [String] {
         switch self {
         case .checksumMismatch(_, _, let expected, let actual, _):
-            return ["expected: sha256:\(expected)", "actual:   sha256:\(actual)",
-                    "The downloaded file was deleted; nothing was cached or pushed."]
+            return [
+                "expected: sha256:\(expected)", "actual:   sha256:\(actual)",
+                "The downloaded file was deleted; nothing was cached or pushed.",
+            ]
         default:
             return []
         }
@@ -65,12 +67,14 @@ public enum ArtifactError: Error, CairnReportableError, Equatable {
             return "Check the network path to the server (or use a mirror: docs/artifacts.md), then run again."
         case .checksumMismatch(_, _, _, _, let expectedFrom):
             if expectedFrom == "the pinned hash" {
-                return "Replace the file at its source with the genuine release, or correct the pinned hash if it was wrong."
+                return
+                    "Replace the file at its source with the genuine release, or correct the pinned hash if it was wrong."
             }
             return "Replace the file in the mirror with the genuine release. If the release was deliberately "
                 + "re-published, verify the new file, remove its line from \(expectedFrom) and run again."
         case .lockFileInvalid(let path, _, _):
-            return "Fix or remove the line in \(path); a removed line is recorded again on the next fetch (trust on first use)."
+            return
+                "Fix or remove the line in \(path); a removed line is recorded again on the next fetch (trust on first use)."
         case .writeFailed(let path, _):
             return "Check that the directory of \(path) is writable and the disk is not full."
         }

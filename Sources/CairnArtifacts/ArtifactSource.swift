@@ -37,7 +37,9 @@ enum ArtifactPaths {
         } else {
             return nil
         }
-        if rest.contains(where: { $0 == "?" || $0 == "#" || $0 == "\\" || $0.isWhitespace || $0 == "\0" }) { return nil }
+        if rest.contains(where: { $0 == "?" || $0 == "#" || $0 == "\\" || $0.isWhitespace || $0 == "\0" }) {
+            return nil
+        }
         let segments = rest.split(separator: "/", omittingEmptySubsequences: false)
         guard segments.count >= 2 else { return nil }
         for segment in segments where segment.isEmpty || segment == "." || segment == ".." || segment.hasPrefix(".") {
@@ -46,7 +48,8 @@ enum ArtifactPaths {
         return String(rest)
     }
 
-    static func location(for relativePath: String, upstream: String, source: ArtifactSource) throws -> ArtifactLocation {
+    static func location(for relativePath: String, upstream: String, source: ArtifactSource) throws -> ArtifactLocation
+    {
         switch source {
         case .upstream:
             guard let url = URL(string: upstream) else {
@@ -70,7 +73,8 @@ enum ArtifactPaths {
                 directory = url.path
             }
             guard !directory.isEmpty, !directory.contains("://") else {
-                throw ArtifactError.invalidMirror(mirror: root, reason: "a mirror is a local directory, a file:// URL or an http(s):// base URL")
+                throw ArtifactError.invalidMirror(
+                    mirror: root, reason: "a mirror is a local directory, a file:// URL or an http(s):// base URL")
             }
             return .file(URL(fileURLWithPath: directory).appendingPathComponent(relativePath))
         }

@@ -45,8 +45,9 @@ public enum ArtifactCatalog {
     /// `https://github.com/etcd-io/etcd/releases/download/v{V}/etcd-v{V}-linux-{arch}.tar.gz`
     public static func etcd(version: String, arch: String = "amd64") -> ArtifactSpec {
         let v = bare(version)
-        return ArtifactSpec(name: "etcd", version: v,
-                            url: "https://github.com/etcd-io/etcd/releases/download/v\(v)/etcd-v\(v)-linux-\(arch).tar.gz")
+        return ArtifactSpec(
+            name: "etcd", version: v,
+            url: "https://github.com/etcd-io/etcd/releases/download/v\(v)/etcd-v\(v)-linux-\(arch).tar.gz")
     }
 
     /// `https://dl.k8s.io/release/v{V}/bin/linux/{arch}/{name}` — kubeadm, kubelet, kubectl.
@@ -56,31 +57,45 @@ public enum ArtifactCatalog {
     }
 
     /// `https://github.com/containerd/containerd/releases/download/v{V}/containerd-{V}-linux-{arch}.tar.gz`
-    public static func containerd(version: String = DefaultComponentVersions.containerd, arch: String = "amd64") -> ArtifactSpec {
+    public static func containerd(version: String = DefaultComponentVersions.containerd, arch: String = "amd64")
+        -> ArtifactSpec
+    {
         let v = bare(version)
-        return ArtifactSpec(name: "containerd", version: v,
-                            url: "https://github.com/containerd/containerd/releases/download/v\(v)/containerd-\(v)-linux-\(arch).tar.gz")
+        return ArtifactSpec(
+            name: "containerd", version: v,
+            url: "https://github.com/containerd/containerd/releases/download/v\(v)/containerd-\(v)-linux-\(arch).tar.gz"
+        )
     }
 
     /// `https://github.com/opencontainers/runc/releases/download/v{V}/runc.{arch}`
     public static func runc(version: String = DefaultComponentVersions.runc, arch: String = "amd64") -> ArtifactSpec {
         let v = bare(version)
-        return ArtifactSpec(name: "runc", version: v,
-                            url: "https://github.com/opencontainers/runc/releases/download/v\(v)/runc.\(arch)")
+        return ArtifactSpec(
+            name: "runc", version: v,
+            url: "https://github.com/opencontainers/runc/releases/download/v\(v)/runc.\(arch)")
     }
 
     /// `https://github.com/containernetworking/plugins/releases/download/v{V}/cni-plugins-linux-{arch}-v{V}.tgz`
-    public static func cniPlugins(version: String = DefaultComponentVersions.cniPlugins, arch: String = "amd64") -> ArtifactSpec {
+    public static func cniPlugins(version: String = DefaultComponentVersions.cniPlugins, arch: String = "amd64")
+        -> ArtifactSpec
+    {
         let v = bare(version)
-        return ArtifactSpec(name: "cni-plugins", version: v,
-                            url: "https://github.com/containernetworking/plugins/releases/download/v\(v)/cni-plugins-linux-\(arch)-v\(v).tgz")
+        return ArtifactSpec(
+            name: "cni-plugins", version: v,
+            url:
+                "https://github.com/containernetworking/plugins/releases/download/v\(v)/cni-plugins-linux-\(arch)-v\(v).tgz"
+        )
     }
 
     /// `https://github.com/kubernetes-sigs/cri-tools/releases/download/v{V}/crictl-v{V}-linux-{arch}.tar.gz`
-    public static func crictl(version: String = DefaultComponentVersions.crictl, arch: String = "amd64") -> ArtifactSpec {
+    public static func crictl(version: String = DefaultComponentVersions.crictl, arch: String = "amd64") -> ArtifactSpec
+    {
         let v = bare(version)
-        return ArtifactSpec(name: "crictl", version: v,
-                            url: "https://github.com/kubernetes-sigs/cri-tools/releases/download/v\(v)/crictl-v\(v)-linux-\(arch).tar.gz")
+        return ArtifactSpec(
+            name: "crictl", version: v,
+            url:
+                "https://github.com/kubernetes-sigs/cri-tools/releases/download/v\(v)/crictl-v\(v)-linux-\(arch).tar.gz"
+        )
     }
 
     /// Any other file (a CNI or add-on manifest), at the URL given.

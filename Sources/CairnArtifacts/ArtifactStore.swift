@@ -1,8 +1,9 @@
 import CairnCore
 import Crypto
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// A verified file in the cache.
@@ -74,7 +75,8 @@ public struct ArtifactStore: Sendable {
     public func status(_ spec: ArtifactSpec) -> ArtifactStatus {
         let fallback = ArtifactStatus.willFetch(from: (try? sourceLocation(for: spec)) ?? spec.url)
         guard let path = try? cachePath(for: spec), FileManager.default.fileExists(atPath: path.path),
-              let (hash, _) = try? Self.sha256(of: path) else {
+            let (hash, _) = try? Self.sha256(of: path)
+        else {
             return fallback
         }
         let expected = Self.normalizedPin(spec.sha256) ?? lockedHash(for: spec)
@@ -123,8 +125,9 @@ public struct ArtifactStore: Sendable {
         let (hash, size) = try Self.sha256(of: partial)
         if let pinned {
             guard hash == pinned else {
-                throw ArtifactError.checksumMismatch(artifact: spec.description, url: spec.url, expected: pinned,
-                                                     actual: hash, expectedFrom: "the pinned hash")
+                throw ArtifactError.checksumMismatch(
+                    artifact: spec.description, url: spec.url, expected: pinned,
+                    actual: hash, expectedFrom: "the pinned hash")
             }
             try Self.rename(partial, to: target)
         } else {
@@ -141,8 +144,9 @@ public struct ArtifactStore: Sendable {
             if let entry = lock.entry(for: spec.url) {
                 guard entry.sha256 == hash else {
                     try? FileManager.default.removeItem(at: file)
-                    throw ArtifactError.checksumMismatch(artifact: spec.description, url: spec.url, expected: entry.sha256,
-                                                         actual: hash, expectedFrom: lockFile.path)
+                    throw ArtifactError.checksumMismatch(
+                        artifact: spec.description, url: spec.url, expected: entry.sha256,
+                        actual: hash, expectedFrom: lockFile.path)
                 }
             } else {
                 lock.entries.append(.init(name: spec.name, version: spec.version, url: spec.url, sha256: hash))
@@ -155,13 +159,15 @@ public struct ArtifactStore: Sendable {
     func copy(_ spec: ArtifactSpec, from file: URL, to partial: URL) throws {
         guard case .mirror(let mirror) = source else { return }
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: file.path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+        guard FileManager.default.fileExists(atPath: file.path, isDirectory: &isDirectory), !isDirectory.boolValue
+        else {
             throw ArtifactError.notInMirror(artifact: spec.description, path: file.path, mirror: mirror)
         }
         do {
             try FileManager.default.copyItem(at: file, to: partial)
         } catch {
-            throw ArtifactError.writeFailed(path: partial.path, reason: "copying \(file.path): \(error.localizedDescription)")
+            throw ArtifactError.writeFailed(
+                path: partial.path, reason: "copying \(file.path): \(error.localizedDescription)")
         }
     }
 
@@ -178,7 +184,9 @@ public struct ArtifactStore: Sendable {
         do {
             (downloaded, response) = try await session.download(for: request)
         } catch let error as URLError {
-            let reason = error.code == .timedOut ? "timed out (no data for \(Int(requestTimeout)) s)" : error.localizedDescription
+            let reason =
+                error.code == .timedOut
+                ? "timed out (no data for \(Int(requestTimeout)) s)" : error.localizedDescription
             throw ArtifactError.downloadFailed(artifact: spec.description, url: url.absoluteString, reason: reason)
         } catch {
             throw ArtifactError.downloadFailed(artifact: spec.description, url: url.absoluteString, reason: "\(error)")
@@ -199,12 +207,16 @@ public struct ArtifactStore: Sendable {
     static func relativePath(_ spec: ArtifactSpec) throws -> String {
         for (field, value) in [("name", spec.name), ("version", spec.version)]
         where value.isEmpty || value.contains(where: { $0.isWhitespace || $0.isNewline }) {
-            throw ArtifactError.invalidSpec(name: spec.name.isEmpty ? spec.url : spec.name,
-                                            reason: "the \(field) \(value.debugDescription) is empty or has spaces")
+            throw ArtifactError.invalidSpec(
+                name: spec.name.isEmpty ? spec.url : spec.name,
+                reason: "the \(field) \(value.debugDescription) is empty or has spaces")
         }
         guard let relative = ArtifactPaths.relativePath(ofUpstream: spec.url) else {
-            throw ArtifactError.invalidSpec(name: spec.description,
-                                            reason: "\(spec.url.debugDescription) is not an http(s)://HOST/PATH URL without query, '..' or hidden segments")
+            throw ArtifactError.invalidSpec(
+                name: spec.description,
+                reason:
+                    "\(spec.url.debugDescription) is not an http(s)://HOST/PATH URL without query, '..' or hidden segments"
+            )
         }
         return relative
     }
@@ -218,7 +230,9 @@ public struct ArtifactStore: Sendable {
     static func validatedPin(_ spec: ArtifactSpec) throws -> String? {
         guard let pin = normalizedPin(spec.sha256) else { return nil }
         guard LockFile.isSHA256(pin) else {
-            throw ArtifactError.invalidSpec(name: spec.description, reason: "the pinned sha256 \(spec.sha256!.debugDescription) is not 64 hex digits")
+            throw ArtifactError.invalidSpec(
+                name: spec.description,
+                reason: "the pinned sha256 \(spec.sha256!.debugDescription) is not 64 hex digits")
         }
         return pin
     }
@@ -250,8 +264,12 @@ public struct ArtifactStore: Sendable {
     }
 
     static func writeAtomically(_ data: Data, to url: URL) throws {
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
-        guard FileManager.default.createFile(atPath: temporary.path, contents: data, attributes: [.posixPermissions: 0o644]) else {
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(
+            ".\(url.lastPathComponent).\(UUID().uuidString).tmp")
+        guard
+            FileManager.default.createFile(
+                atPath: temporary.path, contents: data, attributes: [.posixPermissions: 0o644])
+        else {
             throw ArtifactError.writeFailed(path: url.path, reason: "cannot create \(temporary.path)")
         }
         do {

@@ -1,11 +1,11 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// `artifacts.lock`: the SHA-256 of every unpinned artifact Cairn has fetched, keyed by
@@ -41,13 +41,17 @@ struct LockFile: Equatable {
             if line.isEmpty || line.hasPrefix("#") { continue }
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             guard fields.count == 4 else {
-                throw ArtifactError.lockFileInvalid(path: path, line: index + 1, reason: "expected 4 fields (name version url sha256), found \(fields.count)")
+                throw ArtifactError.lockFileInvalid(
+                    path: path, line: index + 1,
+                    reason: "expected 4 fields (name version url sha256), found \(fields.count)")
             }
             guard isSHA256(fields[3]) else {
-                throw ArtifactError.lockFileInvalid(path: path, line: index + 1, reason: "\(fields[3]) is not a SHA-256 (64 lowercase hex digits)")
+                throw ArtifactError.lockFileInvalid(
+                    path: path, line: index + 1, reason: "\(fields[3]) is not a SHA-256 (64 lowercase hex digits)")
             }
             if lock.entry(for: fields[2]) != nil {
-                throw ArtifactError.lockFileInvalid(path: path, line: index + 1, reason: "a second entry for \(fields[2])")
+                throw ArtifactError.lockFileInvalid(
+                    path: path, line: index + 1, reason: "a second entry for \(fields[2])")
             }
             lock.entries.append(Entry(name: fields[0], version: fields[1], url: fields[2], sha256: fields[3]))
         }
@@ -68,7 +72,8 @@ struct LockFile: Equatable {
         do {
             text = try String(contentsOf: url, encoding: .utf8)
         } catch {
-            throw ArtifactError.lockFileInvalid(path: url.path, line: nil, reason: "cannot be read: \(error.localizedDescription)")
+            throw ArtifactError.lockFileInvalid(
+                path: url.path, line: nil, reason: "cannot be read: \(error.localizedDescription)")
         }
         return try parse(text, path: url.path)
     }
@@ -91,7 +96,8 @@ struct LockFile: Equatable {
         defer { close(fd) }
         while flock(fd, LOCK_EX) != 0 {
             if errno != EINTR {
-                throw ArtifactError.writeFailed(path: directory.path, reason: "cannot lock: \(String(cString: strerror(errno)))")
+                throw ArtifactError.writeFailed(
+                    path: directory.path, reason: "cannot lock: \(String(cString: strerror(errno)))")
             }
         }
         defer { flock(fd, LOCK_UN) }

@@ -20,8 +20,10 @@ struct CairnCommand: AsyncParsableCommand {
             65 invalid inventory or playbook (nothing touched); 68 a host unreachable or
             authentication failed; 75 a verification gate did not pass in time.
             """,
-        subcommands: [Apply.self, Plan.self, Status.self, Validate.self, Graph.self, Exec.self, Kubeconfig.self, Backup.self,
-                      Restore.self, Reset.self, Report.self, EtcdCommand.self, InventoryCommand.self]
+        subcommands: [
+            Apply.self, Plan.self, Status.self, Validate.self, Graph.self, Exec.self, Kubeconfig.self, Backup.self,
+            Restore.self, Reset.self, Report.self, EtcdCommand.self, InventoryCommand.self,
+        ]
     )
 }
 
@@ -49,7 +51,9 @@ struct RunOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Show debug logs on stderr (they are always written to the run's debug.log).")
     var verbose = false
 
-    @Option(name: .customLong("gate-timeout"), help: "Seconds every verification gate may wait (default: each gate's own, 1–10 minutes).")
+    @Option(
+        name: .customLong("gate-timeout"),
+        help: "Seconds every verification gate may wait (default: each gate's own, 1–10 minutes).")
     var gateTimeout: Int?
 
     func request(inventory: String) -> RunRequest {
@@ -112,7 +116,9 @@ struct Plan: AsyncParsableCommand {
     @OptionGroup var inventory: InventoryOptions
     @OptionGroup var options: RunOptions
 
-    @Flag(name: .customLong("detailed-exitcode"), help: "Exit 0 when there are no changes, 2 when changes are pending, 1 on error.")
+    @Flag(
+        name: .customLong("detailed-exitcode"),
+        help: "Exit 0 when there are no changes, 2 when changes are pending, 1 on error.")
     var detailedExitCode = false
 
     func run() async throws {
@@ -134,8 +140,9 @@ struct Validate: AsyncParsableCommand {
 
     func run() async throws {
         let console = Console()
-        let (output, code) = InventoryCommands.validate(path: inventory.inventory, explain: explain,
-                                                        loader: InventoryLoader(environment: console.environment, addons: Addons.settings))
+        let (output, code) = InventoryCommands.validate(
+            path: inventory.inventory, explain: explain,
+            loader: InventoryLoader(environment: console.environment, addons: Addons.settings))
         (code == .success ? console.out : console.err).write(output)
         throw ExitCode(code.rawValue)
     }
@@ -154,10 +161,14 @@ struct Graph: AsyncParsableCommand {
 
     func run() async throws {
         let console = Console()
-        let text: String, file: String
+        let text: String
+        let file: String
         if let playbook {
             guard let contents = try? String(contentsOfFile: playbook, encoding: .utf8) else {
-                throw console.fail(CommandLineError("cannot read the playbook \(playbook)", next: "check the path, or leave --playbook out to draw the built-in one"))
+                throw console.fail(
+                    CommandLineError(
+                        "cannot read the playbook \(playbook)",
+                        next: "check the path, or leave --playbook out to draw the built-in one"))
             }
             (text, file) = (contents, playbook)
         } else {
@@ -189,8 +200,10 @@ struct InventoryCommand: AsyncParsableCommand {
         func run() async throws {
             let console = Console()
             guard from == "kubespray" else {
-                throw console.fail(CommandLineError("cannot import --from \(from): only kubespray inventories are supported",
-                                                    next: "cairn inventory import --from kubespray FILE"))
+                throw console.fail(
+                    CommandLineError(
+                        "cannot import --from \(from): only kubespray inventories are supported",
+                        next: "cairn inventory import --from kubespray FILE"))
             }
             do {
                 let (yaml, notes) = try InventoryCommands.importKubespray(path: file)
@@ -226,14 +239,22 @@ struct Kubeconfig: AsyncParsableCommand {
         let loaded = try console.loadInventory(inventory.inventory)
         let source = KubeconfigPhase.path(loaded.inventory)
         guard let data = FileManager.default.contents(atPath: source.path) else {
-            throw console.fail(CommandLineError("no kubeconfig at \(source.path) yet", next: "run `cairn apply -i \(inventory.inventory)` first",
-                                                exitCode: .failure))
+            throw console.fail(
+                CommandLineError(
+                    "no kubeconfig at \(source.path) yet", next: "run `cairn apply -i \(inventory.inventory)` first",
+                    exitCode: .failure))
         }
-        if path { console.out.line(source.path); return }
+        if path {
+            console.out.line(source.path)
+            return
+        }
         if let output {
-            guard FileManager.default.createFile(atPath: output, contents: data, attributes: [.posixPermissions: 0o600]) else {
-                throw console.fail(CommandLineError("cannot write \(output)", next: "check that its directory exists and is writable",
-                                                    exitCode: .failure))
+            guard FileManager.default.createFile(atPath: output, contents: data, attributes: [.posixPermissions: 0o600])
+            else {
+                throw console.fail(
+                    CommandLineError(
+                        "cannot write \(output)", next: "check that its directory exists and is writable",
+                        exitCode: .failure))
             }
             console.out.line("wrote \(output)")
         } else {
@@ -265,13 +286,17 @@ struct Report: AsyncParsableCommand {
         let directory = runs.appendingPathComponent(run ?? "latest").resolvingSymlinksInPath()
         let journal = directory.appendingPathComponent("journal.jsonl")
         guard FileManager.default.fileExists(atPath: journal.path) else {
-            throw console.fail(CommandLineError("no run \(run ?? "yet") in \(runs.path)",
-                                                next: run == nil ? "run `cairn plan -i \(inventory.inventory)` or `cairn apply` first"
-                                                                 : "list the runs with `ls \(runs.path)`", exitCode: .failure))
+            throw console.fail(
+                CommandLineError(
+                    "no run \(run ?? "yet") in \(runs.path)",
+                    next: run == nil
+                        ? "run `cairn plan -i \(inventory.inventory)` or `cairn apply` first"
+                        : "list the runs with `ls \(runs.path)`", exitCode: .failure))
         }
         let html = try RunReport.render(journal: journal)
         let url = directory.appendingPathComponent("report.html")
-        _ = FileManager.default.createFile(atPath: url.path, contents: Data(html.utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(
+            atPath: url.path, contents: Data(html.utf8), attributes: [.posixPermissions: 0o600])
         console.out.line(url.path)
     }
 }

@@ -51,8 +51,10 @@ public struct ClusterRunner: Sendable {
     /// Where everything the run shows goes (and how errors are rendered).
     public let console: Console
 
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment, redactor: Redactor = Redactor(),
-                stdout: OutputStream? = nil, stderr: OutputStream? = nil, confirm: (@Sendable (String) -> Bool)? = nil) {
+    public init(
+        environment: [String: String] = ProcessInfo.processInfo.environment, redactor: Redactor = Redactor(),
+        stdout: OutputStream? = nil, stderr: OutputStream? = nil, confirm: (@Sendable (String) -> Bool)? = nil
+    ) {
         let console = Console(environment: environment, redactor: redactor, out: stdout, err: stderr)
         self.console = console
         self.environment = environment
@@ -75,7 +77,8 @@ public struct ClusterRunner: Sendable {
     func prepare(_ request: RunRequest) -> Result<Prepared, ExitStatus> {
         let loaded: LoadedInventory
         do {
-            loaded = try InventoryLoader(environment: environment, addons: Addons.settings).load(path: request.inventoryPath)
+            loaded = try InventoryLoader(environment: environment, addons: Addons.settings).load(
+                path: request.inventoryPath)
         } catch {
             report(error)
             return .failure(ExitStatus(error.exitCode))
@@ -87,7 +90,10 @@ public struct ClusterRunner: Sendable {
         do {
             if let path = request.playbookPath {
                 guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                    report(CommandLineError("cannot read the playbook \(path)", next: "check the path, or leave --playbook out to use the built-in one"))
+                    report(
+                        CommandLineError(
+                            "cannot read the playbook \(path)",
+                            next: "check the path, or leave --playbook out to use the built-in one"))
                     return .failure(ExitStatus(.invalidInput))
                 }
                 playbook = try Playbook.load(yaml: text, file: path, builtIns: BuiltInPhases.names)
@@ -95,13 +101,17 @@ public struct ClusterRunner: Sendable {
                 let (text, file) = BuiltInPhases.defaultPlaybook
                 playbook = try Playbook.load(yaml: text, file: file, builtIns: BuiltInPhases.names)
             }
-            let phases = try request.customPhases?(inventory)
-                ?? playbook.schedule(builtIns: BuiltInPhases.make(for: inventory), only: request.onlyPhases, skip: request.skipPhases)
+            let phases =
+                try request.customPhases?(inventory)
+                ?? playbook.schedule(
+                    builtIns: BuiltInPhases.make(for: inventory), only: request.onlyPhases, skip: request.skipPhases)
             let hosts = inventory.hosts.enumerated().map { index, host in
                 EngineHost(name: host.name, roles: Set(host.roles.map(\.rawValue)), index: index)
             }
-            return .success(Prepared(loaded: loaded, phases: phases, hosts: hosts,
-                                     stateDirectory: URL(fileURLWithPath: inventory.stateDirectory)))
+            return .success(
+                Prepared(
+                    loaded: loaded, phases: phases, hosts: hosts,
+                    stateDirectory: URL(fileURLWithPath: inventory.stateDirectory)))
         } catch {
             report(error)
             return .failure(ExitStatus((error as? any CairnReportableError)?.exitCode ?? .invalidInput))
@@ -123,14 +133,19 @@ public struct ClusterRunner: Sendable {
         return status
     }
 
-    private func run(_ mode: RunMode, _ request: RunRequest, prepared: Prepared, provider: SSHExecutorProvider, log: RunLog) async -> ExitStatus {
+    private func run(
+        _ mode: RunMode, _ request: RunRequest, prepared: Prepared, provider: SSHExecutorProvider, log: RunLog
+    ) async -> ExitStatus {
         let inventory = prepared.loaded.inventory
         do {
-            try FileManager.default.createDirectory(at: prepared.stateDirectory, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                at: prepared.stateDirectory, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
         } catch {
-            report(CommandLineError("cannot create the state directory \(prepared.stateDirectory.path): \(error.localizedDescription)",
-                                    next: "set stateDir in the inventory to a directory you can write", exitCode: .failure))
+            report(
+                CommandLineError(
+                    "cannot create the state directory \(prepared.stateDirectory.path): \(error.localizedDescription)",
+                    next: "set stateDir in the inventory to a directory you can write", exitCode: .failure))
             return ExitStatus(.failure)
         }
 
@@ -147,9 +162,11 @@ public struct ClusterRunner: Sendable {
         }
 
         @Sendable func context(_ mode: RunMode, _ events: any RunEventSink, id: String = runID) -> RunContext {
-            RunContext(runID: id, mode: mode, hosts: prepared.hosts, executors: provider, concurrency: request.concurrency,
-                       logger: logger, redactor: redactor, events: events, stateDirectory: prepared.stateDirectory, values: values,
-                       gateTimeout: request.gateTimeout)
+            RunContext(
+                runID: id, mode: mode, hosts: prepared.hosts, executors: provider, concurrency: request.concurrency,
+                logger: logger, redactor: redactor, events: events, stateDirectory: prepared.stateDirectory,
+                values: values,
+                gateTimeout: request.gateTimeout)
         }
         func sinks(showPlans: Bool, id: String) -> (any RunEventSink, RecordingEventSink) {
             let recording = RecordingEventSink()
@@ -160,8 +177,11 @@ public struct ClusterRunner: Sendable {
             }
             switch request.output {
             case .json: all.append(JSONLinesReporter(out: stdout))
-            case .text: all.append(stdout.isTerminal ? LiveReporter(out: stdout, showPlans: showPlans) as any RunEventSink
-                                                     : LineReporter(out: stdout, showPlans: showPlans))
+            case .text:
+                all.append(
+                    stdout.isTerminal
+                        ? LiveReporter(out: stdout, showPlans: showPlans) as any RunEventSink
+                        : LineReporter(out: stdout, showPlans: showPlans))
             }
             return (FanOutEventSink(all), recording)
         }
@@ -169,8 +189,11 @@ public struct ClusterRunner: Sendable {
         let engine = Engine(phases: prepared.phases)
         let hostCount = prepared.hosts.count
         if request.output == .text {
-            stdout.line(stdout.bold("cairn \(request.title ?? mode.rawValue)") + " cluster \"\(inventory.name)\": \(hostCount) host\(hostCount == 1 ? "" : "s"), "
-                        + "\(prepared.phases.count) phase\(prepared.phases.count == 1 ? "" : "s")" + stdout.dim("  (run \(runID))"))
+            stdout.line(
+                stdout.bold("cairn \(request.title ?? mode.rawValue)")
+                    + " cluster \"\(inventory.name)\": \(hostCount) host\(hostCount == 1 ? "" : "s"), "
+                    + "\(prepared.phases.count) phase\(prepared.phases.count == 1 ? "" : "s")"
+                    + stdout.dim("  (run \(runID))"))
         }
 
         if mode == .plan {
@@ -181,11 +204,14 @@ public struct ClusterRunner: Sendable {
         }
 
         // A person at a terminal sees the plan and confirms before anything changes.
-        let interactive = stdout.isTerminal && isatty(STDIN_FILENO) != 0 && !request.assumeYes && request.output == .text
+        let interactive =
+            stdout.isTerminal && isatty(STDIN_FILENO) != 0 && !request.assumeYes && request.output == .text
         if interactive {
             let (events, recording) = sinks(showPlans: true, id: runID + "-plan")
             let plan = await engine.run(context: context(.plan, events, id: runID + "-plan"))
-            if plan.outcome == .failed { return finish(plan, mode: .plan, request: request, recording: recording, log: log) }
+            if plan.outcome == .failed {
+                return finish(plan, mode: .plan, request: request, recording: recording, log: log)
+            }
             let changes = recording.plannedActions.count
             if changes == 0 {
                 stdout.line(stdout.green("No changes.") + " The cluster matches the inventory.")
@@ -204,8 +230,10 @@ public struct ClusterRunner: Sendable {
             let executor = try await provider.executor(for: lockHost)
             let lock = RunLock(executor: executor, runID: runID, owner: owner)
             let machine = ProcessInfo.processInfo.hostName
-            if let broken = try await lock.acquire(breakingStale: request.breakLock,
-                                                   ownerIsGone: { RunLock.ownerHasExited($0, thisMachine: machine) }) {
+            if let broken = try await lock.acquire(
+                breakingStale: request.breakLock,
+                ownerIsGone: { RunLock.ownerHasExited($0, thisMachine: machine) })
+            {
                 console.note("note", "took over the cluster lock of a run that is gone (\(broken))")
             }
             logger.info("cluster lock taken", metadata: ["host": "\(lockHost.name)"])
@@ -222,21 +250,26 @@ public struct ClusterRunner: Sendable {
     /// In plan mode, mention a running apply: its changes may make this plan stale.
     private func noteForeignLock(prepared: Prepared, provider: SSHExecutorProvider, runID: String) async {
         guard let lockHost = prepared.hosts.first(where: { $0.roles.contains(Role.controlPlane.rawValue) }),
-              let executor = try? await provider.executor(for: lockHost),
-              let state = try? await RunLock(executor: executor, runID: runID, owner: "").inspect() else { return }
+            let executor = try? await provider.executor(for: lockHost),
+            let state = try? await RunLock(executor: executor, runID: runID, owner: "").inspect()
+        else { return }
         if case .held(let age, let run, let owner) = state {
-            console.note("note", "an apply is running (\(owner), run \(run), heartbeat \(age) s ago); this plan may change")
+            console.note(
+                "note", "an apply is running (\(owner), run \(run), heartbeat \(age) s ago); this plan may change")
         }
     }
 
-    func finish(_ result: RunResult, mode: RunMode, request: RunRequest, recording: RecordingEventSink, log: RunLog) -> ExitStatus {
+    func finish(_ result: RunResult, mode: RunMode, request: RunRequest, recording: RecordingEventSink, log: RunLog)
+        -> ExitStatus
+    {
         if let error = result.error {
             report(error)
             if let path = log.path { stderr.line(stderr.dim("debug log: \(path)")) }
             return ExitStatus((error as? any CairnReportableError)?.exitCode ?? .failure)
         }
         guard request.output == .text else {
-            return mode == .plan && request.detailedExitCode && result.changesPending ? ExitStatus(.changesPending) : ExitStatus(.success)
+            return mode == .plan && request.detailedExitCode && result.changesPending
+                ? ExitStatus(.changesPending) : ExitStatus(.success)
         }
         switch mode {
         case .plan:
@@ -247,11 +280,17 @@ public struct ClusterRunner: Sendable {
             }
             let hosts = Set(planned.map(\.host)).count
             let phases = result.phaseOutcomes.filter { $0.outcome == .changed }.count
-            stdout.line(stdout.bold("Plan:") + " \(planned.count) change\(planned.count == 1 ? "" : "s") on \(hosts) host\(hosts == 1 ? "" : "s") in \(phases) phase\(phases == 1 ? "" : "s"). Run `cairn apply` to make them.")
+            stdout.line(
+                stdout.bold("Plan:")
+                    + " \(planned.count) change\(planned.count == 1 ? "" : "s") on \(hosts) host\(hosts == 1 ? "" : "s") in \(phases) phase\(phases == 1 ? "" : "s"). Run `cairn apply` to make them."
+            )
             return request.detailedExitCode ? ExitStatus(.changesPending) : ExitStatus(.success)
         case .apply:
             let performed = recording.performedActions.count
-            stdout.line(stdout.green("Apply complete:") + (performed == 0 ? " no changes were needed." : " \(performed) change\(performed == 1 ? "" : "s") made."))
+            stdout.line(
+                stdout.green("Apply complete:")
+                    + (performed == 0
+                        ? " no changes were needed." : " \(performed) change\(performed == 1 ? "" : "s") made."))
             return ExitStatus(.success)
         }
     }
@@ -270,8 +309,10 @@ public struct ExitStatus: Error, Sendable, Equatable {
 extension ClusterRunner {
     /// Loads the inventory and opens connections for a command that is not a phase run
     /// (backup, status); reports errors the usual way and returns the exit status.
-    public func withConnections(inventoryPath: String,
-                                _ body: @Sendable (LoadedInventory, RunContext) async throws -> Void) async -> ExitStatus {
+    public func withConnections(
+        inventoryPath: String,
+        _ body: @Sendable (LoadedInventory, RunContext) async throws -> Void
+    ) async -> ExitStatus {
         var request = RunRequest(inventoryPath: inventoryPath)
         request.customPhases = { _ in [] }
         let prepared: Prepared
@@ -281,8 +322,9 @@ extension ClusterRunner {
         }
         let log = RunLog(redactor: redactor)
         let provider = SSHExecutorProvider(inventory: prepared.loaded, environment: environment, logger: log.logger())
-        let context = RunContext(mode: .apply, hosts: prepared.hosts, executors: provider, logger: log.logger(),
-                                 redactor: redactor, stateDirectory: prepared.stateDirectory)
+        let context = RunContext(
+            mode: .apply, hosts: prepared.hosts, executors: provider, logger: log.logger(),
+            redactor: redactor, stateDirectory: prepared.stateDirectory)
         var status = ExitStatus(.success)
         do {
             try await body(prepared.loaded, context)
@@ -304,7 +346,8 @@ struct ReportWriter: RunEventSink {
         // The journal sink comes first in the fan-out, so the last line is written already.
         if let html = try? RunReport.render(journal: journal) {
             let url = journal.deletingLastPathComponent().appendingPathComponent("report.html")
-            _ = FileManager.default.createFile(atPath: url.path, contents: Data(html.utf8), attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(
+                atPath: url.path, contents: Data(html.utf8), attributes: [.posixPermissions: 0o600])
         }
     }
 }

@@ -13,8 +13,10 @@ public struct Console: Sendable {
     public let redactor: Redactor
     public let environment: [String: String]
 
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment, redactor: Redactor = Redactor(),
-                out: OutputStream? = nil, err: OutputStream? = nil) {
+    public init(
+        environment: [String: String] = ProcessInfo.processInfo.environment, redactor: Redactor = Redactor(),
+        out: OutputStream? = nil, err: OutputStream? = nil
+    ) {
         self.environment = environment
         self.redactor = redactor
         self.out = out ?? OutputStream(handle: .standardOutput, redactor: redactor, environment: environment)

@@ -26,12 +26,16 @@ struct Backup: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let runner = ClusterRunner(environment: environment)
         let status = await runner.withConnections(inventoryPath: inventory.inventory) { loaded, context in
-            let destination = output.map { URL(fileURLWithPath: $0) }
+            let destination =
+                output.map { URL(fileURLWithPath: $0) }
                 ?? URL(fileURLWithPath: loaded.inventory.stateDirectory).appendingPathComponent("backups")
             let etcdHosts = context.hosts.filter { $0.roles.contains(Role.etcd.rawValue) }
-            let result = try await EtcdBackup.run(topology: Topology(loaded.inventory), hosts: etcdHosts, context: context, destination: destination)
-            runner.stdout.line("Backup of etcd (cluster \(loaded.inventory.name)) from \(result.member): \(result.path.path)")
-            runner.stdout.line("  \(result.size) bytes, revision \(result.revision), \(result.keys) keys, sha256 \(result.sha256)")
+            let result = try await EtcdBackup.run(
+                topology: Topology(loaded.inventory), hosts: etcdHosts, context: context, destination: destination)
+            runner.stdout.line(
+                "Backup of etcd (cluster \(loaded.inventory.name)) from \(result.member): \(result.path.path)")
+            runner.stdout.line(
+                "  \(result.size) bytes, revision \(result.revision), \(result.keys) keys, sha256 \(result.sha256)")
         }
         throw ExitCode(status.code)
     }
@@ -77,7 +81,9 @@ struct Restore: AsyncParsableCommand {
                 Every member's current data is moved aside. Continue?
                 """
             guard console.confirm(question) else {
-                throw console.fail(CommandLineError("nothing was changed", next: "rerun with --yes to restore without asking", exitCode: .failure))
+                throw console.fail(
+                    CommandLineError(
+                        "nothing was changed", next: "rerun with --yes to restore without asking", exitCode: .failure))
             }
         }
         var request = RunRequest(inventoryPath: inventory.inventory)
@@ -85,7 +91,11 @@ struct Restore: AsyncParsableCommand {
         request.title = "restore"
         let stamp = RunContext.newRunID()
         request.customPhases = { inventory in
-            [ScheduledPhase(phase: EtcdRestorePhase(topology: Topology(inventory), snapshot: url, stamp: stamp), selector: .roles([Role.etcd.rawValue]))]
+            [
+                ScheduledPhase(
+                    phase: EtcdRestorePhase(topology: Topology(inventory), snapshot: url, stamp: stamp),
+                    selector: .roles([Role.etcd.rawValue]))
+            ]
         }
         let status = await ClusterRunner().run(dryRun ? .plan : .apply, request)
         throw ExitCode(status.code)
@@ -122,10 +132,15 @@ struct EtcdCommand: AsyncParsableCommand {
             request.assumeYes = true
             request.force = force
             request.title = "etcd remove \(host)"
-            let target = host, force = self.force
+            let target = host
+            let force = self.force
             request.customPhases = { inventory in
                 let names = inventory.etcdHosts.map(\.name) + (inventory.host(named: target).map { [$0.name] } ?? [])
-                return [ScheduledPhase(phase: EtcdRemovePhase(topology: Topology(inventory), target: target, force: force), selector: .named(names))]
+                return [
+                    ScheduledPhase(
+                        phase: EtcdRemovePhase(topology: Topology(inventory), target: target, force: force),
+                        selector: .named(names))
+                ]
             }
             let status = await ClusterRunner().run(dryRun ? .plan : .apply, request)
             throw ExitCode(status.code)

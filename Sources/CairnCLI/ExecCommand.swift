@@ -46,20 +46,26 @@ struct Exec: AsyncParsableCommand {
     func run() async throws {
         let console = Console()
         let environment = console.environment
-        let out = console.out, err = console.err
+        let out = console.out
+        let err = console.err
         let loaded = try console.loadInventory(inventory.inventory)
         var selected = loaded.inventory.hosts
         if let role {
             guard let wanted = Role(rawValue: role) else {
-                throw console.fail(CommandLineError("unknown role \"\(role)\"", next: "use --role etcd, control-plane or worker"))
+                throw console.fail(
+                    CommandLineError("unknown role \"\(role)\"", next: "use --role etcd, control-plane or worker"))
             }
             selected = selected.filter { $0.has(wanted) }
         }
         if let hosts {
             let names = hosts.split(separator: ",").map(String.init)
             for name in names where loaded.inventory.host(named: name) == nil {
-                throw console.fail(CommandLineError("no host named \"\(name)\" in \(inventory.inventory)",
-                                                    next: "name hosts of the inventory: \(loaded.inventory.hosts.map(\.name).joined(separator: ", "))"))
+                throw console.fail(
+                    CommandLineError(
+                        "no host named \"\(name)\" in \(inventory.inventory)",
+                        next:
+                            "name hosts of the inventory: \(loaded.inventory.hosts.map(\.name).joined(separator: ", "))"
+                    ))
             }
             selected = selected.filter { names.contains($0.name) }
         }
@@ -67,8 +73,11 @@ struct Exec: AsyncParsableCommand {
         let remote = words.count == 1 ? RemoteCommand.script(words[0], name: "cairn-exec") : RemoteCommand(argv: words)
 
         let log = RunLog(redactor: console.redactor)
-        let provider = SSHExecutorProvider(inventory: loaded, hosts: selected, environment: environment, logger: log.logger())
-        let engineHosts = selected.enumerated().map { EngineHost(name: $1.name, roles: Set($1.roles.map(\.rawValue)), index: $0) }
+        let provider = SSHExecutorProvider(
+            inventory: loaded, hosts: selected, environment: environment, logger: log.logger())
+        let engineHosts = selected.enumerated().map {
+            EngineHost(name: $1.name, roles: Set($1.roles.map(\.rawValue)), index: $0)
+        }
         let limit = Duration.milliseconds(Int64(timeout * 1000))
         let quiet = self.quiet
         let started = ContinuousClock.now
@@ -86,21 +95,36 @@ struct Exec: AsyncParsableCommand {
         }
         let connections = await provider.connectionsOpened.values.reduce(0, +)
         await provider.shutdown()
-        let failed = results.filter { if case .success(let output) = $0 { return !output.succeeded }; return true }.count
-        let unreachable = results.filter { if case .failure = $0 { return true }; return false }.count
-        err.line(out.dim("\(engineHosts.count) host\(engineHosts.count == 1 ? "" : "s"), \(failed) failed (\(unreachable) unreachable), "
-                         + "\(connections) SSH connection\(connections == 1 ? "" : "s"), \(formatSeconds(started.duration(to: .now)))"))
+        let failed = results.filter {
+            if case .success(let output) = $0 { return !output.succeeded }
+            return true
+        }.count
+        let unreachable = results.filter {
+            if case .failure = $0 { return true }
+            return false
+        }.count
+        err.line(
+            out.dim(
+                "\(engineHosts.count) host\(engineHosts.count == 1 ? "" : "s"), \(failed) failed (\(unreachable) unreachable), "
+                    + "\(connections) SSH connection\(connections == 1 ? "" : "s"), \(formatSeconds(started.duration(to: .now)))"
+            ))
         if unreachable > 0 && unreachable == failed { throw ExitCode(CairnExitCode.unreachable.rawValue) }
         if failed > 0 { throw ExitCode(CairnExitCode.failure.rawValue) }
     }
 
     static func print(host: String, output: CommandOutput, quiet: Bool, out: OutputStream) {
-        var text = "\(out.bold(host)) " + (output.succeeded ? out.green("ok") : out.red("FAILED (\(output.statusDescription))")) + "\n"
+        var text =
+            "\(out.bold(host)) "
+            + (output.succeeded ? out.green("ok") : out.red("FAILED (\(output.statusDescription))")) + "\n"
         if !quiet {
-            for line in output.stdoutText.split(separator: "\n", omittingEmptySubsequences: false).dropLast(output.stdoutText.hasSuffix("\n") ? 1 : 0) {
+            for line in output.stdoutText.split(separator: "\n", omittingEmptySubsequences: false).dropLast(
+                output.stdoutText.hasSuffix("\n") ? 1 : 0)
+            {
                 text += "  " + line + "\n"
             }
-            for line in output.stderrText.split(separator: "\n", omittingEmptySubsequences: false).dropLast(output.stderrText.hasSuffix("\n") ? 1 : 0) {
+            for line in output.stderrText.split(separator: "\n", omittingEmptySubsequences: false).dropLast(
+                output.stderrText.hasSuffix("\n") ? 1 : 0)
+            {
                 text += "  " + out.dim("! " + line) + "\n"
             }
         }
@@ -109,19 +133,23 @@ struct Exec: AsyncParsableCommand {
 }
 
 /// Runs `body` for every host with a concurrency limit, keeping the input order.
-func forEachHost<T: Sendable>(_ hosts: [EngineHost], limit: Int, _ body: @escaping @Sendable (EngineHost) async -> T) async -> [T] {
+func forEachHost<T: Sendable>(_ hosts: [EngineHost], limit: Int, _ body: @escaping @Sendable (EngineHost) async -> T)
+    async -> [T]
+{
     await withTaskGroup(of: (Int, T).self) { group in
         var results = [T?](repeating: nil, count: hosts.count)
         var next = 0
         for _ in 0..<min(limit, hosts.count) {
-            let index = next, host = hosts[index]
+            let index = next
+            let host = hosts[index]
             group.addTask { (index, await body(host)) }
             next += 1
         }
         for await (index, value) in group {
             results[index] = value
             if next < hosts.count {
-                let i = next, host = hosts[i]
+                let i = next
+                let host = hosts[i]
                 group.addTask { (i, await body(host)) }
                 next += 1
             }

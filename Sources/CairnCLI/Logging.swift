@@ -20,8 +20,9 @@ public final class RunLog: @unchecked Sendable {
 
     /// Starts writing to `url` (created 0600).
     public func open(_ url: URL) {
-        try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true,
-                                                 attributes: [.posixPermissions: 0o700])
+        try? FileManager.default.createDirectory(
+            at: url.deletingLastPathComponent(), withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
         _ = FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o600])
         lock.withLock {
             file = try? FileHandle(forWritingTo: url)

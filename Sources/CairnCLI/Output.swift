@@ -10,7 +10,10 @@ public final class OutputStream: @unchecked Sendable {
     public let isTerminal: Bool
     public let colors: Bool
 
-    public init(handle: FileHandle = .standardOutput, redactor: Redactor, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(
+        handle: FileHandle = .standardOutput, redactor: Redactor,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
         self.handle = handle
         self.redactor = redactor
         isTerminal = isatty(handle.fileDescriptor) != 0 && environment["TERM"] != "dumb"
@@ -54,13 +57,19 @@ public final class LineReporter: RunEventSink, @unchecked Sendable {
     }
 
     private var stamp: String {
-        out.dim(String(format: "[%6.1fs]", Double(started.duration(to: .now).components.seconds) + Double(started.duration(to: .now).components.attoseconds) / 1e18))
+        out.dim(
+            String(
+                format: "[%6.1fs]",
+                Double(started.duration(to: .now).components.seconds) + Double(
+                    started.duration(to: .now).components.attoseconds) / 1e18))
     }
 
     public func emit(_ event: RunEvent) {
         switch event {
         case .phaseStarted(let phase, let title, let hosts):
-            out.line("\(stamp) \(out.bold(phase)): \(title) — \(hosts.isEmpty ? "operator" : "\(hosts.count) host\(hosts.count == 1 ? "" : "s")")")
+            out.line(
+                "\(stamp) \(out.bold(phase)): \(title) — \(hosts.isEmpty ? "operator" : "\(hosts.count) host\(hosts.count == 1 ? "" : "s")")"
+            )
         case .phasePlanned(let phase, let actions, let notes, let execution):
             for note in notes { out.line("\(stamp) \(phase): \(note)") }
             if showPlans {
@@ -69,14 +78,18 @@ public final class LineReporter: RunEventSink, @unchecked Sendable {
             lock.withLock { changes += actions.count }
         case .actionFinished(let phase, let host, let summary, let duration, let error):
             if let error {
-                out.line("\(stamp) \(phase): \(host): \(summary) \(out.red("FAILED")) (\(formatSeconds(duration))): \(error)")
+                out.line(
+                    "\(stamp) \(phase): \(host): \(summary) \(out.red("FAILED")) (\(formatSeconds(duration))): \(error)"
+                )
             } else if !showPlans {
                 out.line("\(stamp) \(phase): \(host): \(summary) \(out.green("done")) (\(formatSeconds(duration)))")
             }
         case .gateWaiting(let phase, let gate, let reason):
             out.line("\(stamp) \(phase): waiting for \(gate): \(reason)")
         case .gateFinished(let phase, let gate, let passed, let message, let duration):
-            out.line("\(stamp) \(phase): \(gate) \(passed ? out.green("passed") : out.red("did not pass")) (\(formatSeconds(duration))): \(message)")
+            out.line(
+                "\(stamp) \(phase): \(gate) \(passed ? out.green("passed") : out.red("did not pass")) (\(formatSeconds(duration))): \(message)"
+            )
         case .phaseFinished(let phase, let outcome, let duration):
             let word: String
             switch outcome {
@@ -89,7 +102,9 @@ public final class LineReporter: RunEventSink, @unchecked Sendable {
         case .cleanUp(let phase):
             out.line("\(stamp) \(phase): cleaning up")
         case .note(let phase, let host, let message):
-            out.line("\(stamp) " + [phase, host].compactMap { $0 }.joined(separator: ": ") + (phase == nil && host == nil ? "" : ": ") + message)
+            out.line(
+                "\(stamp) " + [phase, host].compactMap { $0 }.joined(separator: ": ")
+                    + (phase == nil && host == nil ? "" : ": ") + message)
         default:
             break
         }
@@ -98,7 +113,8 @@ public final class LineReporter: RunEventSink, @unchecked Sendable {
 
 /// Prints a phase's planned actions grouped by host.
 enum PlanPrinter {
-    static func print(phase: String, actions: [PlannedAction], execution: Execution, out: OutputStream, indent: String) {
+    static func print(phase: String, actions: [PlannedAction], execution: Execution, out: OutputStream, indent: String)
+    {
         guard !actions.isEmpty else { return }
         var hosts: [String] = []
         for action in actions where !hosts.contains(action.host) { hosts.append(action.host) }
@@ -108,9 +124,13 @@ enum PlanPrinter {
         for host in hosts {
             out.line(indent + out.bold(host) + ":")
             for action in actions where action.host == host {
-                out.line(indent + "  " + out.yellow("~") + " " + action.summary + (action.predicted ? out.dim(" (predicted)") : ""))
+                out.line(
+                    indent + "  " + out.yellow("~") + " " + action.summary
+                        + (action.predicted ? out.dim(" (predicted)") : ""))
                 for detail in action.details.prefix(12) { out.line(indent + "      " + out.dim(detail)) }
-                if action.details.count > 12 { out.line(indent + "      " + out.dim("… \(action.details.count - 12) more lines")) }
+                if action.details.count > 12 {
+                    out.line(indent + "      " + out.dim("… \(action.details.count - 12) more lines"))
+                }
             }
         }
     }
@@ -147,8 +167,11 @@ public final class LiveReporter: RunEventSink, @unchecked Sendable {
     deinit { ticker?.cancel() }
 
     private func setHost(_ host: String, _ state: String) {
-        if let index = hostStates.firstIndex(where: { $0.host == host }) { hostStates[index].state = state }
-        else { hostStates.append((host, state)) }
+        if let index = hostStates.firstIndex(where: { $0.host == host }) {
+            hostStates[index].state = state
+        } else {
+            hostStates.append((host, state))
+        }
     }
 
     public func emit(_ event: RunEvent) {
@@ -165,7 +188,11 @@ public final class LiveReporter: RunEventSink, @unchecked Sendable {
             case .phasePlanned(let phase, let actions, _, let execution):
                 for host in hostStates.map(\.host) {
                     let count = actions.filter { $0.host == host }.count
-                    setHost(host, count == 0 ? "up to date" : "\(count) change\(count == 1 ? "" : "s") " + (showPlans ? "planned" : "to apply"))
+                    setHost(
+                        host,
+                        count == 0
+                            ? "up to date"
+                            : "\(count) change\(count == 1 ? "" : "s") " + (showPlans ? "planned" : "to apply"))
                 }
                 if showPlans && !actions.isEmpty {
                     clear()
@@ -191,9 +218,14 @@ public final class LiveReporter: RunEventSink, @unchecked Sendable {
                 }
                 var line = "\(mark)  \(out.bold(phase)) \(out.dim(formatSeconds(duration)))"
                 if outcome == .failed {
-                    line += "\n" + hostStates.filter { $0.state.hasPrefix("✗") }.map { "      \($0.host): \($0.state)" }.joined(separator: "\n")
+                    line +=
+                        "\n"
+                        + hostStates.filter { $0.state.hasPrefix("✗") }.map { "      \($0.host): \($0.state)" }.joined(
+                            separator: "\n")
                 }
-                if let gateLine, outcome != .unchanged || gateLine.hasPrefix("✗") { line += "\n      " + out.dim(gateLine) }
+                if let gateLine, outcome != .unchanged || gateLine.hasPrefix("✗") {
+                    line += "\n      " + out.dim(gateLine)
+                }
                 clear()
                 out.line(line)
                 currentPhase = nil
@@ -222,10 +254,14 @@ public final class LiveReporter: RunEventSink, @unchecked Sendable {
             lastDraw = .now
             clear()
             guard let phase = currentPhase else { return }
-            var lines = ["\(out.yellow("●")) \(out.bold(phase)) \(currentTitle)  \(out.dim(formatSeconds(phaseStarted.duration(to: .now)) + " · total " + formatSeconds(started.duration(to: .now))))"]
+            var lines = [
+                "\(out.yellow("●")) \(out.bold(phase)) \(currentTitle)  \(out.dim(formatSeconds(phaseStarted.duration(to: .now)) + " · total " + formatSeconds(started.duration(to: .now))))"
+            ]
             let shown = hostStates.prefix(20)
             for (host, state) in shown {
-                lines.append("    \(host.padding(toLength: max(12, host.count), withPad: " ", startingAt: 0))  \(String(state.prefix(100)))")
+                lines.append(
+                    "    \(host.padding(toLength: max(12, host.count), withPad: " ", startingAt: 0))  \(String(state.prefix(100)))"
+                )
             }
             if hostStates.count > shown.count {
                 let busy = hostStates.dropFirst(20).filter { $0.state.hasPrefix("→") }.count

@@ -36,7 +36,10 @@ public enum RunReport {
         var gates: [GateResult] = []
         var facts: [Bar] = []
         var hosts: [String] = []
-        var run = "", mode = "", outcome = "", total = 0.0
+        var run = ""
+        var mode = ""
+        var outcome = ""
+        var total = 0.0
         for entry in try JournalEntry.read(journal) {
             let t = entry.t ?? 0
             let ms = Double(entry.ms ?? 0)
@@ -53,15 +56,23 @@ public enum RunReport {
                     phases[index].outcome = entry.outcome ?? ""
                 }
             case "facts-gathered":
-                facts.append(Bar(host: entry.host ?? "", phase: entry.phase ?? "", label: "facts", start: max(0, t - ms / 1000), end: t, failed: false))
+                facts.append(
+                    Bar(
+                        host: entry.host ?? "", phase: entry.phase ?? "", label: "facts", start: max(0, t - ms / 1000),
+                        end: t, failed: false))
             case "action-finished":
                 let host = entry.host ?? ""
                 if !hosts.contains(host) { hosts.append(host) }
-                bars.append(Bar(host: host, phase: entry.phase ?? "", label: entry.summary ?? "", start: max(0, t - ms / 1000), end: t,
-                                failed: entry.ok == false))
+                bars.append(
+                    Bar(
+                        host: host, phase: entry.phase ?? "", label: entry.summary ?? "", start: max(0, t - ms / 1000),
+                        end: t,
+                        failed: entry.ok == false))
             case "gate-finished":
-                gates.append(GateResult(phase: entry.phase ?? "", gate: entry.gate ?? "", passed: entry.passed ?? false,
-                                        message: entry.message ?? "", seconds: ms / 1000))
+                gates.append(
+                    GateResult(
+                        phase: entry.phase ?? "", gate: entry.gate ?? "", passed: entry.passed ?? false,
+                        message: entry.message ?? "", seconds: ms / 1000))
             case "run-finished":
                 outcome = entry.outcome ?? ""
                 total = t
@@ -70,7 +81,9 @@ public enum RunReport {
             }
         }
         total = max(total, bars.map(\.end).max() ?? 0, phases.map(\.end).max() ?? 0, 0.001)
-        return html(run: run, mode: mode, outcome: outcome, total: total, hosts: hosts, phases: phases, bars: bars + facts, gates: gates)
+        return html(
+            run: run, mode: mode, outcome: outcome, total: total, hosts: hosts, phases: phases, bars: bars + facts,
+            gates: gates)
     }
 
     static func escape(_ text: String) -> String {
@@ -78,32 +91,52 @@ public enum RunReport {
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 
-    static let palette = ["#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7", "#9c755f", "#bab0ac", "#e15759"]
+    static let palette = [
+        "#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7", "#9c755f", "#bab0ac", "#e15759",
+    ]
 
-    static func html(run: String, mode: String, outcome: String, total: Double, hosts: [String], phases: [PhaseSpan],
-                     bars: [Bar], gates: [GateResult]) -> String {
-        let rowHeight = 22.0, labelWidth = 110.0, width = 1100.0, top = 40.0
+    static func html(
+        run: String, mode: String, outcome: String, total: Double, hosts: [String], phases: [PhaseSpan],
+        bars: [Bar], gates: [GateResult]
+    ) -> String {
+        let rowHeight = 22.0
+        let labelWidth = 110.0
+        let width = 1100.0
+        let top = 40.0
         let chartWidth = width - labelWidth - 10
         func x(_ t: Double) -> Double { labelWidth + t / total * chartWidth }
-        let colors = Dictionary(uniqueKeysWithValues: phases.map(\.name).enumerated().map { ($1, palette[$0 % palette.count]) })
+        let colors = Dictionary(
+            uniqueKeysWithValues: phases.map(\.name).enumerated().map { ($1, palette[$0 % palette.count]) })
         let rows = hosts.isEmpty ? Array(Set(bars.map(\.host))).sorted() : hosts
         let height = top + Double(rows.count) * rowHeight + 30
-        var svg = ["<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"11\">"]
+        var svg = [
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"11\">"
+        ]
         // Phase bands across the top.
         for phase in phases {
             let w = max(1, x(phase.end) - x(phase.start))
-            svg.append("<rect x=\"\(fmt(x(phase.start)))\" y=\"4\" width=\"\(fmt(w))\" height=\"14\" fill=\"\(colors[phase.name] ?? "#999")\" opacity=\"0.85\"><title>\(escape(phase.name)): \(fmt(phase.end - phase.start)) s, \(escape(phase.outcome))</title></rect>")
-            if w > 40 { svg.append("<text x=\"\(fmt(x(phase.start) + 2))\" y=\"15\" fill=\"#fff\">\(escape(String(phase.name.prefix(Int(w / 6)))))</text>") }
+            svg.append(
+                "<rect x=\"\(fmt(x(phase.start)))\" y=\"4\" width=\"\(fmt(w))\" height=\"14\" fill=\"\(colors[phase.name] ?? "#999")\" opacity=\"0.85\"><title>\(escape(phase.name)): \(fmt(phase.end - phase.start)) s, \(escape(phase.outcome))</title></rect>"
+            )
+            if w > 40 {
+                svg.append(
+                    "<text x=\"\(fmt(x(phase.start) + 2))\" y=\"15\" fill=\"#fff\">\(escape(String(phase.name.prefix(Int(w / 6)))))</text>"
+                )
+            }
         }
         for (index, host) in rows.enumerated() {
             let y = top + Double(index) * rowHeight
             svg.append("<text x=\"4\" y=\"\(fmt(y + 14))\">\(escape(host))</text>")
-            svg.append("<line x1=\"\(fmt(labelWidth))\" y1=\"\(fmt(y + rowHeight - 1))\" x2=\"\(fmt(width - 10))\" y2=\"\(fmt(y + rowHeight - 1))\" stroke=\"#eee\"/>")
+            svg.append(
+                "<line x1=\"\(fmt(labelWidth))\" y1=\"\(fmt(y + rowHeight - 1))\" x2=\"\(fmt(width - 10))\" y2=\"\(fmt(y + rowHeight - 1))\" stroke=\"#eee\"/>"
+            )
             for bar in bars where bar.host == host {
                 let w = max(1.5, x(bar.end) - x(bar.start))
                 let fill = bar.failed ? "#d62728" : (colors[bar.phase] ?? "#999")
                 let opacity = bar.label == "facts" ? "0.35" : "0.9"
-                svg.append("<rect x=\"\(fmt(x(bar.start)))\" y=\"\(fmt(y + 3))\" width=\"\(fmt(w))\" height=\"\(fmt(rowHeight - 7))\" fill=\"\(fill)\" opacity=\"\(opacity)\"><title>\(escape(bar.phase)): \(escape(bar.label)) (\(fmt(bar.end - bar.start)) s)</title></rect>")
+                svg.append(
+                    "<rect x=\"\(fmt(x(bar.start)))\" y=\"\(fmt(y + 3))\" width=\"\(fmt(w))\" height=\"\(fmt(rowHeight - 7))\" fill=\"\(fill)\" opacity=\"\(opacity)\"><title>\(escape(bar.phase)): \(escape(bar.label)) (\(fmt(bar.end - bar.start)) s)</title></rect>"
+                )
             }
         }
         let axisY = top + Double(rows.count) * rowHeight + 14

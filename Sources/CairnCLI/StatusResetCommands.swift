@@ -75,7 +75,9 @@ struct Reset: AsyncParsableCommand {
     @Flag(help: "Reset even when the remaining etcd members would lose quorum.")
     var force = false
 
-    @Flag(name: .customLong("wipe-ceph-devices"), help: "Also wipe the storage devices named in the inventory (destroys their data).")
+    @Flag(
+        name: .customLong("wipe-ceph-devices"),
+        help: "Also wipe the storage devices named in the inventory (destroys their data).")
     var wipeCephDevices = false
 
     @Flag(name: .customLong("dry-run"), help: "Only show what would be done.")
@@ -87,24 +89,31 @@ struct Reset: AsyncParsableCommand {
         let all = loaded.inventory.hosts.map(\.name)
         let selected = hosts.map { $0.split(separator: ",").map(String.init) } ?? all
         for name in selected where !all.contains(name) {
-            throw console.fail(CommandLineError("no host named \"\(name)\" in \(inventory.inventory)",
-                                                next: "name hosts of the inventory: \(all.joined(separator: ", "))"))
+            throw console.fail(
+                CommandLineError(
+                    "no host named \"\(name)\" in \(inventory.inventory)",
+                    next: "name hosts of the inventory: \(all.joined(separator: ", "))"))
         }
         let whole = Set(selected) == Set(all)
         let etcdMembers = loaded.inventory.etcdHosts.map(\.name)
         let etcdResetting = etcdMembers.filter(selected.contains)
         let remaining = etcdMembers.count - etcdResetting.count
         if !whole && !etcdResetting.isEmpty && remaining < etcdMembers.count / 2 + 1 && !force {
-            throw console.fail(CommandLineError(
-                "resetting \(etcdResetting.joined(separator: ", ")) would leave \(remaining) of \(etcdMembers.count) etcd members: the cluster would lose quorum",
-                next: "reset fewer etcd hosts at a time, or the whole cluster; --force overrides (the rest of the cluster stops working)",
-                exitCode: .failure))
+            throw console.fail(
+                CommandLineError(
+                    "resetting \(etcdResetting.joined(separator: ", ")) would leave \(remaining) of \(etcdMembers.count) etcd members: the cluster would lose quorum",
+                    next:
+                        "reset fewer etcd hosts at a time, or the whole cluster; --force overrides (the rest of the cluster stops working)",
+                    exitCode: .failure))
         }
         if !dryRun && !yes {
-            let question = "This DESTROYS cluster \"\(loaded.inventory.name)\" on \(selected.joined(separator: ", "))"
+            let question =
+                "This DESTROYS cluster \"\(loaded.inventory.name)\" on \(selected.joined(separator: ", "))"
                 + (wipeCephDevices ? " and WIPES their Ceph devices" : "") + ". Continue?"
             guard console.confirm(question) else {
-                throw console.fail(CommandLineError("nothing was changed", next: "rerun with --yes to reset without asking", exitCode: .failure))
+                throw console.fail(
+                    CommandLineError(
+                        "nothing was changed", next: "rerun with --yes to reset without asking", exitCode: .failure))
             }
         }
         var request = RunRequest(inventoryPath: inventory.inventory)
@@ -117,11 +126,15 @@ struct Reset: AsyncParsableCommand {
             // A partial reset takes etcd members out of the cluster first, one at a time.
             if !whole {
                 for member in etcdResetting {
-                    phases.append(ScheduledPhase(phase: EtcdRemovePhase(topology: Topology(inventory), target: member, force: true),
-                                                 selector: .named(inventory.etcdHosts.map(\.name))))
+                    phases.append(
+                        ScheduledPhase(
+                            phase: EtcdRemovePhase(topology: Topology(inventory), target: member, force: true),
+                            selector: .named(inventory.etcdHosts.map(\.name))))
                 }
             }
-            phases.append(ScheduledPhase(phase: ResetPhase(inventory: inventory, wipeCephDevices: wipe), selector: .named(selected)))
+            phases.append(
+                ScheduledPhase(
+                    phase: ResetPhase(inventory: inventory, wipeCephDevices: wipe), selector: .named(selected)))
             return phases
         }
         let status = await ClusterRunner().run(dryRun ? .plan : .apply, request)

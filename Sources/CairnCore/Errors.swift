@@ -15,9 +15,9 @@ public protocol CairnReportableError: Error, Sendable {
     var exitCode: CairnExitCode { get }
 }
 
-public extension CairnReportableError {
-    var host: String? { nil }
-    var details: [String] { [] }
-    var nextStep: String? { nil }
-    var exitCode: CairnExitCode { .failure }
+extension CairnReportableError {
+    public var host: String? { nil }
+    public var details: [String] { [] }
+    public var nextStep: String? { nil }
+    public var exitCode: CairnExitCode { .failure }
 }

@@ -23,7 +23,8 @@ public final class Redactor: @unchecked Sendable {
     public func register(_ secret: String) {
         // Very short values would redact ordinary words; nothing Cairn generates is that short.
         guard secret.count >= 6 else { return }
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         secrets.insert(secret)
     }
 
@@ -52,7 +53,10 @@ public final class Redactor: @unchecked Sendable {
                 continue
             }
             if inKey {
-                if line.contains("-----END") { inKey = false; result += line + "\n" }
+                if line.contains("-----END") {
+                    inKey = false
+                    result += line + "\n"
+                }
                 continue
             }
             result += line + "\n"

@@ -76,14 +76,16 @@ public protocol HostExecutor: Sendable {
     func download(_ path: String) async throws -> Data
 }
 
-public extension HostExecutor {
-    func run(_ command: RemoteCommand) async throws -> CommandOutput {
+extension HostExecutor {
+    public func run(_ command: RemoteCommand) async throws -> CommandOutput {
         try await run(command, stdin: nil, timeout: nil)
     }
 
     /// Runs and throws `CommandFailure` unless the command exited 0.
     @discardableResult
-    func runChecked(_ command: RemoteCommand, stdin: Data? = nil, timeout: Duration? = nil) async throws -> CommandOutput {
+    public func runChecked(_ command: RemoteCommand, stdin: Data? = nil, timeout: Duration? = nil) async throws
+        -> CommandOutput
+    {
         let output = try await run(command, stdin: stdin, timeout: timeout)
         guard output.succeeded else {
             throw CommandFailure(host: hostName, command: command.description, output: output)

@@ -3,17 +3,19 @@ import Foundation
 
 /// Builders for the common kinds of action, so that plans describe changes the same way
 /// everywhere ("write PATH (new)", "write PATH (changed: …)").
-public extension Action {
+extension Action {
     /// Writes `content` to `path` on `host` atomically. `current` is what the host has now
     /// (nil: no file); the summary says what changes, `details` holds a line diff.
-    static func writeFile(
+    public static func writeFile(
         host: String, path: String, content: String, current: String?, mode: String = "644",
         owner: String? = "root:root", predicted: Bool = false, changeSummary: String? = nil,
         secret: Bool = false
     ) -> Action {
         let what: String
         if let current {
-            what = changeSummary.map { "changed: \($0)" } ?? (secret ? "changed" : "changed: " + LineDiff.summary(from: current, to: content))
+            what =
+                changeSummary.map { "changed: \($0)" }
+                ?? (secret ? "changed" : "changed: " + LineDiff.summary(from: current, to: content))
         } else {
             what = "new"
         }
@@ -26,8 +28,10 @@ public extension Action {
     }
 
     /// Runs a command that must succeed.
-    static func command(host: String, summary: String, _ command: RemoteCommand, stdin: Data? = nil,
-                        timeout: Duration? = nil, predicted: Bool = false) -> Action {
+    public static func command(
+        host: String, summary: String, _ command: RemoteCommand, stdin: Data? = nil,
+        timeout: Duration? = nil, predicted: Bool = false
+    ) -> Action {
         Action(host: host, summary: summary, details: ["$ " + command.description], predicted: predicted) { env in
             try await env.host().runChecked(command, stdin: stdin, timeout: timeout)
         }

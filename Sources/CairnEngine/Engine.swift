@@ -39,20 +39,24 @@ public struct Engine: Sendable {
 
     public func run(context: RunContext) async -> RunResult {
         let started = context.clock.now
-        context.events.emit(.runStarted(runID: context.runID, mode: context.mode, phases: phases.map(\.name),
-                                        hosts: context.hosts.map(\.name)))
+        context.events.emit(
+            .runStarted(
+                runID: context.runID, mode: context.mode, phases: phases.map(\.name),
+                hosts: context.hosts.map(\.name)))
         var outcomes: [(phase: String, outcome: PhaseOutcome)] = []
-        var started_: [(ScheduledPhase, PhaseContext)] = []
+        var startedPhases: [(ScheduledPhase, PhaseContext)] = []
         var pendingHosts: Set<String> = []
         var failure: (any Error)?
 
         for scheduled in phases {
             let hosts = scheduled.selector.select(from: context.hosts)
-            let phaseContext = PhaseContext(run: context, phaseName: scheduled.name, hosts: hosts,
-                                            allHosts: context.hosts, hostsWithPendingChanges: pendingHosts)
+            let phaseContext = PhaseContext(
+                run: context, phaseName: scheduled.name, hosts: hosts,
+                allHosts: context.hosts, hostsWithPendingChanges: pendingHosts)
             let phaseStarted = context.clock.now
-            context.events.emit(.phaseStarted(phase: scheduled.name, title: scheduled.phase.title, hosts: hosts.map(\.name)))
-            started_.append((scheduled, phaseContext))
+            context.events.emit(
+                .phaseStarted(phase: scheduled.name, title: scheduled.phase.title, hosts: hosts.map(\.name)))
+            startedPhases.append((scheduled, phaseContext))
             do {
                 let plan = try await planPhase(scheduled.phase, context: phaseContext)
                 let outcome: PhaseOutcome = plan.isEmpty ? .unchanged : .changed
@@ -65,19 +69,23 @@ public struct Engine: Sendable {
                     }
                 }
                 outcomes.append((scheduled.name, outcome))
-                context.events.emit(.phaseFinished(phase: scheduled.name, outcome: outcome,
-                                                   duration: phaseStarted.duration(to: context.clock.now)))
+                context.events.emit(
+                    .phaseFinished(
+                        phase: scheduled.name, outcome: outcome,
+                        duration: phaseStarted.duration(to: context.clock.now)))
             } catch {
                 outcomes.append((scheduled.name, .failed))
-                context.events.emit(.phaseFinished(phase: scheduled.name, outcome: .failed,
-                                                   duration: phaseStarted.duration(to: context.clock.now)))
+                context.events.emit(
+                    .phaseFinished(
+                        phase: scheduled.name, outcome: .failed,
+                        duration: phaseStarted.duration(to: context.clock.now)))
                 failure = error
                 break
             }
         }
 
         if failure != nil && context.mode == .apply {
-            for (scheduled, phaseContext) in started_.reversed() {
+            for (scheduled, phaseContext) in startedPhases.reversed() {
                 context.events.emit(.cleanUp(phase: scheduled.name))
                 await scheduled.phase.cleanUp(context: phaseContext)
             }
@@ -96,7 +104,8 @@ public struct Engine: Sendable {
             let started = run.clock.now
             let executor = try await run.executors.executor(for: host)
             let facts = try await phase.gatherFacts(host: host, executor: executor, context: context)
-            run.events.emit(.factsGathered(phase: phase.name, host: host.name, duration: started.duration(to: run.clock.now)))
+            run.events.emit(
+                .factsGathered(phase: phase.name, host: host.name, duration: started.duration(to: run.clock.now)))
             return facts
         }
         var facts: [EngineHost: P.Facts] = [:]
@@ -104,7 +113,8 @@ public struct Engine: Sendable {
         for (host, result) in zip(context.hosts, results) {
             switch result {
             case .success(let value): facts[host] = value
-            case .failure(let error): failures.append(HostFailure(host: host.name, phase: phase.name, action: nil, error: error))
+            case .failure(let error):
+                failures.append(HostFailure(host: host.name, phase: phase.name, action: nil, error: error))
             case nil: break
             }
         }
@@ -112,13 +122,15 @@ public struct Engine: Sendable {
             throw EngineError.hostsFailed(phase: phase.name, step: .facts, failures: failures)
         }
         let plan = try phase.plan(facts: facts, context: context)
-        run.events.emit(.phasePlanned(
-            phase: phase.name,
-            actions: plan.actions.map {
-                PlannedAction(host: $0.host ?? RunContext.operatorHost, summary: run.redactor.redact($0.summary),
-                              details: $0.details.map(run.redactor.redact), predicted: $0.predicted)
-            },
-            notes: plan.notes, execution: plan.execution))
+        run.events.emit(
+            .phasePlanned(
+                phase: phase.name,
+                actions: plan.actions.map {
+                    PlannedAction(
+                        host: $0.host ?? RunContext.operatorHost, summary: run.redactor.redact($0.summary),
+                        details: $0.details.map(run.redactor.redact), predicted: $0.predicted)
+                },
+                notes: plan.notes, execution: plan.execution))
         return plan
     }
 
@@ -151,8 +163,9 @@ public struct Engine: Sendable {
                     do {
                         executors[name] = try await run.executors.executor(for: host)
                     } catch {
-                        throw EngineError.hostsFailed(phase: phase, step: .apply,
-                                                      failures: [HostFailure(host: name, phase: phase, action: action.summary, error: error)])
+                        throw EngineError.hostsFailed(
+                            phase: phase, step: .apply,
+                            failures: [HostFailure(host: name, phase: phase, action: action.summary, error: error)])
                     }
                 }
                 if let failure = await perform(action, executor: executors[name], phase: phase, context: context) {
@@ -182,7 +195,8 @@ public struct Engine: Sendable {
         }
         for (name, result) in zip(hostNames, results) {
             if case .failure(let error) = result {
-                failures.append(error as? HostFailure ?? HostFailure(host: name, phase: phase, action: nil, error: error))
+                failures.append(
+                    error as? HostFailure ?? HostFailure(host: name, phase: phase, action: nil, error: error))
             }
         }
         if !failures.isEmpty {
@@ -191,7 +205,9 @@ public struct Engine: Sendable {
     }
 
     /// The one place where a mutation happens.
-    private func perform(_ action: Action, executor: (any HostExecutor)?, phase: String, context: PhaseContext) async -> HostFailure? {
+    private func perform(_ action: Action, executor: (any HostExecutor)?, phase: String, context: PhaseContext) async
+        -> HostFailure?
+    {
         let run = context.run
         let host = action.host ?? RunContext.operatorHost
         let summary = run.redactor.redact(action.summary)
@@ -201,14 +217,18 @@ public struct Engine: Sendable {
         defer { run.factCache.invalidate() }
         do {
             try await action.perform(ActionEnvironment(executor: executor, context: run, phase: phase))
-            run.events.emit(.actionFinished(phase: phase, host: host, summary: summary,
-                                            duration: started.duration(to: run.clock.now), error: nil))
+            run.events.emit(
+                .actionFinished(
+                    phase: phase, host: host, summary: summary,
+                    duration: started.duration(to: run.clock.now), error: nil))
             return nil
         } catch {
             let failure = HostFailure(host: host, phase: phase, action: summary, error: error)
-            run.events.emit(.actionFinished(phase: phase, host: host, summary: summary,
-                                            duration: started.duration(to: run.clock.now),
-                                            error: run.redactor.redact(failure.message)))
+            run.events.emit(
+                .actionFinished(
+                    phase: phase, host: host, summary: summary,
+                    duration: started.duration(to: run.clock.now),
+                    error: run.redactor.redact(failure.message)))
             return failure
         }
     }
@@ -235,8 +255,10 @@ public struct Engine: Sendable {
             }
             switch outcome {
             case .passed(let message):
-                events.emit(.gateFinished(phase: context.phaseName, gate: gate.name, passed: true, message: message,
-                                          duration: started.duration(to: clock.now)))
+                events.emit(
+                    .gateFinished(
+                        phase: context.phaseName, gate: gate.name, passed: true, message: message,
+                        duration: started.duration(to: clock.now)))
                 return
             case .notYet(let reason):
                 if reason != lastReason {
@@ -246,9 +268,12 @@ public struct Engine: Sendable {
             }
             let remaining = clock.now.duration(to: deadline)
             if remaining <= .zero {
-                events.emit(.gateFinished(phase: context.phaseName, gate: gate.name, passed: false, message: lastReason,
-                                          duration: started.duration(to: clock.now)))
-                throw EngineError.gateFailed(phase: context.phaseName, gate: gate.name, reason: lastReason, waited: timeout)
+                events.emit(
+                    .gateFinished(
+                        phase: context.phaseName, gate: gate.name, passed: false, message: lastReason,
+                        duration: started.duration(to: clock.now)))
+                throw EngineError.gateFailed(
+                    phase: context.phaseName, gate: gate.name, reason: lastReason, waited: timeout)
             }
             try await clock.sleep(for: min(delay, remaining))
             delay = min(delay * 2, gate.maximumDelay)

@@ -35,10 +35,12 @@ public enum EngineError: Error, CairnReportableError {
         case .lockLost(let host):
             return "the cluster lock on \(host) was taken over by another run"
         case .gateFailed(let phase, let gate, let reason, let waited):
-            return "verification \"\(gate)\" of phase \(phase) did not pass within \(Int(waited.components.seconds)) s: \(reason)"
+            return
+                "verification \"\(gate)\" of phase \(phase) did not pass within \(Int(waited.components.seconds)) s: \(reason)"
         case .hostsFailed(let phase, let step, let failures):
             let names = failures.map(\.host).joined(separator: ", ")
-            return "phase \(phase) failed while \(step.rawValue) on \(failures.count) host\(failures.count == 1 ? "" : "s"): \(names)"
+            return
+                "phase \(phase) failed while \(step.rawValue) on \(failures.count) host\(failures.count == 1 ? "" : "s"): \(names)"
         case .internalInconsistency(let message):
             return "internal error: \(message)"
         case .aborted(let message):
@@ -78,7 +80,8 @@ public enum EngineError: Error, CairnReportableError {
         case .gateFailed:
             return "fix the cause named above and rerun `cairn apply`: finished steps are not repeated"
         case .hostsFailed(_, _, let failures):
-            return failures.compactMap(\.nextStep).first ?? "fix the problem on the hosts named above and rerun `cairn apply`"
+            return failures.compactMap(\.nextStep).first
+                ?? "fix the problem on the hosts named above and rerun `cairn apply`"
         case .internalInconsistency:
             return "this is a bug in Cairn; please report it with the journal of this run"
         case .aborted:
@@ -99,7 +102,9 @@ public enum EngineError: Error, CairnReportableError {
             if failures.allSatisfy({ failure in
                 if case .gateFailed = failure.error as? EngineError { return true }
                 return false
-            }) { return .gateTimeout }
+            }) {
+                return .gateTimeout
+            }
             return .failure
         default:
             return .failure

@@ -65,18 +65,23 @@ public final class RecordingEventSink: RunEventSink, @unchecked Sendable {
     public init() {}
 
     public func emit(_ event: RunEvent) {
-        lock.lock(); recorded.append(event); lock.unlock()
+        lock.lock()
+        recorded.append(event)
+        lock.unlock()
     }
 
     public var events: [RunEvent] {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return recorded
     }
 
     /// Actions performed (apply) in the order they finished successfully.
     public var performedActions: [ActionRecord] {
         events.compactMap {
-            if case .actionFinished(_, let host, let summary, _, nil) = $0 { return ActionRecord(host: host, summary: summary) }
+            if case .actionFinished(_, let host, let summary, _, nil) = $0 {
+                return ActionRecord(host: host, summary: summary)
+            }
             return nil
         }
     }
@@ -84,7 +89,9 @@ public final class RecordingEventSink: RunEventSink, @unchecked Sendable {
     /// Actions planned, per phase.
     public var plannedActions: [ActionRecord] {
         events.flatMap { event -> [ActionRecord] in
-            if case .phasePlanned(_, let actions, _, _) = event { return actions.map { ActionRecord(host: $0.host, summary: $0.summary) } }
+            if case .phasePlanned(_, let actions, _, _) = event {
+                return actions.map { ActionRecord(host: $0.host, summary: $0.summary) }
+            }
             return []
         }
     }

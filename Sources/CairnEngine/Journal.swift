@@ -13,8 +13,9 @@ public final class Journal: RunEventSink, @unchecked Sendable {
 
     public init(stateDirectory: URL, runID: String, redactor: Redactor) throws {
         let directory = stateDirectory.appendingPathComponent("runs").appendingPathComponent(runID)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            at: directory, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
         url = directory.appendingPathComponent("journal.jsonl")
         _ = FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o600])
         handle = try FileHandle(forWritingTo: url)
@@ -102,13 +103,17 @@ public struct JournalEntry: Codable, Sendable, Equatable {
         case .phasePlanned(let phase, let actions, let notes, let execution):
             self.init(event: "phase-planned")
             (self.phase, self.execution, self.notes) = (phase, execution.rawValue, notes)
-            self.actions = actions.map { PlannedActionEntry(host: $0.host, summary: $0.summary, details: $0.details, predicted: $0.predicted) }
+            self.actions = actions.map {
+                PlannedActionEntry(host: $0.host, summary: $0.summary, details: $0.details, predicted: $0.predicted)
+            }
         case .actionStarted(let phase, let host, let summary):
             self.init(event: "action-started")
             (self.phase, self.host, self.summary) = (phase, host, summary)
         case .actionFinished(let phase, let host, let summary, let duration, let error):
             self.init(event: "action-finished")
-            (self.phase, self.host, self.summary, self.ms, ok, self.error) = (phase, host, summary, ms(duration), error == nil, error)
+            (self.phase, self.host, self.summary, self.ms, ok, self.error) = (
+                phase, host, summary, ms(duration), error == nil, error
+            )
         case .gateStarted(let phase, let gate):
             self.init(event: "gate-started")
             (self.phase, self.gate) = (phase, gate)

@@ -74,8 +74,10 @@ public struct Action: Sendable {
     public let predicted: Bool
     let perform: @Sendable (ActionEnvironment) async throws -> Void
 
-    public init(host: String?, summary: String, details: [String] = [], predicted: Bool = false,
-                perform: @escaping @Sendable (ActionEnvironment) async throws -> Void) {
+    public init(
+        host: String?, summary: String, details: [String] = [], predicted: Bool = false,
+        perform: @escaping @Sendable (ActionEnvironment) async throws -> Void
+    ) {
         self.host = host
         self.summary = summary
         self.details = details
@@ -98,7 +100,9 @@ public struct ActionEnvironment: Sendable {
 
     /// The host executor; operator-side actions must not ask for it.
     public func host() throws -> any HostExecutor {
-        guard let executor else { throw EngineError.internalInconsistency("operator-side action asked for a host executor") }
+        guard let executor else {
+            throw EngineError.internalInconsistency("operator-side action asked for a host executor")
+        }
         return executor
     }
 }

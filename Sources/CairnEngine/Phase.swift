@@ -1,5 +1,6 @@
 import CairnCore
 import Foundation
+import Logging
 
 /// A named unit of work: gather facts (read-only), plan actions, have them applied, verify.
 ///
@@ -27,9 +28,9 @@ public protocol Phase: Sendable {
     func cleanUp(context: PhaseContext) async
 }
 
-public extension Phase {
-    func gate(context: PhaseContext) -> Gate? { nil }
-    func cleanUp(context: PhaseContext) async {}
+extension Phase {
+    public func gate(context: PhaseContext) -> Gate? { nil }
+    public func cleanUp(context: PhaseContext) async {}
 }
 
 /// Phases with nothing to learn from hosts.
@@ -37,8 +38,9 @@ public struct NoFacts: Sendable, Equatable, Decodable {
     public init() {}
 }
 
-public extension Phase where Facts == NoFacts {
-    func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws -> NoFacts {
+extension Phase where Facts == NoFacts {
+    public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws -> NoFacts
+    {
         NoFacts()
     }
 }
@@ -60,7 +62,8 @@ public struct PhaseContext: Sendable {
     /// True when facts from `host` are stale because earlier phases will change it first;
     /// plans built on them say so (`Action.predicted`).
     public func isPredicted(_ host: String) -> Bool {
-        isDryRun && (hostsWithPendingChanges.contains(host) || hostsWithPendingChanges.contains(RunContext.operatorHost))
+        isDryRun
+            && (hostsWithPendingChanges.contains(host) || hostsWithPendingChanges.contains(RunContext.operatorHost))
     }
 
     public var logger: Logging.Logger {
@@ -83,8 +86,10 @@ public struct Gate: Sendable {
     public let maximumDelay: Duration
     public let check: @Sendable (PhaseContext) async throws -> Outcome
 
-    public init(name: String, timeout: Duration = .seconds(120), initialDelay: Duration = .milliseconds(250),
-                maximumDelay: Duration = .seconds(5), check: @escaping @Sendable (PhaseContext) async throws -> Outcome) {
+    public init(
+        name: String, timeout: Duration = .seconds(120), initialDelay: Duration = .milliseconds(250),
+        maximumDelay: Duration = .seconds(5), check: @escaping @Sendable (PhaseContext) async throws -> Outcome
+    ) {
         self.name = name
         self.timeout = timeout
         self.initialDelay = initialDelay
@@ -92,5 +97,3 @@ public struct Gate: Sendable {
         self.check = check
     }
 }
-
-import Logging

@@ -28,7 +28,9 @@ public struct Playbook: Sendable {
 
     /// The phase names of a playbook in file order, without validating it (nil-safe: [] when unreadable).
     public static func phaseNames(in text: String) -> [String] {
-        guard let root = try? Yams.compose(yaml: text), let phases = root.mapping?["phases"]?.sequence else { return [] }
+        guard let root = try? Yams.compose(yaml: text), let phases = root.mapping?["phases"]?.sequence else {
+            return []
+        }
         return phases.compactMap { $0.mapping?["name"]?.string }
     }
 
@@ -51,12 +53,15 @@ public struct Playbook: Sendable {
             throw EngineError.playbookInvalid(file: file, problems: ["\(file): not valid YAML: \(error)"])
         }
         guard let mapping = root.mapping else {
-            throw EngineError.playbookInvalid(file: file, problems: ["\(file): expected a mapping with apiVersion, kind and phases"])
+            throw EngineError.playbookInvalid(
+                file: file, problems: ["\(file): expected a mapping with apiVersion, kind and phases"])
         }
         for (key, value) in mapping {
             switch key.string {
             case "apiVersion":
-                if value.string != "cairn.dev/v1alpha1" { problem(value.mark?.line, "apiVersion must be cairn.dev/v1alpha1") }
+                if value.string != "cairn.dev/v1alpha1" {
+                    problem(value.mark?.line, "apiVersion must be cairn.dev/v1alpha1")
+                }
             case "kind":
                 if value.string != "Playbook" { problem(value.mark?.line, "kind must be Playbook") }
             case "phases":
@@ -73,34 +78,52 @@ public struct Playbook: Sendable {
         var seen: [String: Int] = [:]
         for (index, node) in phaseNodes.enumerated() {
             let line = node.mark?.line ?? 0
-            guard let fields = node.mapping else { problem(line, "phases[\(index)] must be a mapping"); continue }
+            guard let fields = node.mapping else {
+                problem(line, "phases[\(index)] must be a mapping")
+                continue
+            }
             for key in fields.keys where !knownPhaseKeys.contains(key.string ?? "") {
-                problem(key.mark?.line, "phases[\(index)]: unknown field \"\(key.string ?? "?")\"; known: " + knownPhaseKeys.sorted().joined(separator: ", "))
+                problem(
+                    key.mark?.line,
+                    "phases[\(index)]: unknown field \"\(key.string ?? "?")\"; known: "
+                        + knownPhaseKeys.sorted().joined(separator: ", "))
             }
             guard let name = fields["name"]?.string, isValidName(name) else {
                 problem(line, "phases[\(index)].name must be lowercase letters, digits and hyphens")
                 continue
             }
-            if let first = seen[name] { problem(line, "phase \"\(name)\" is defined twice (first at line \(first))"); continue }
+            if let first = seen[name] {
+                problem(line, "phase \"\(name)\" is defined twice (first at line \(first))")
+                continue
+            }
             seen[name] = line
             var needs: [String] = []
             if let needsNode = fields["needs"] {
-                if let list = needsNode.sequence { needs = list.compactMap(\.string) }
-                else if let single = needsNode.string { needs = [single] }
-                else { problem(needsNode.mark?.line, "phases[\(index)].needs must be a list of phase names") }
+                if let list = needsNode.sequence {
+                    needs = list.compactMap(\.string)
+                } else if let single = needsNode.string {
+                    needs = [single]
+                } else {
+                    problem(needsNode.mark?.line, "phases[\(index)].needs must be a list of phase names")
+                }
             }
             let selector = parseSelector(fields["hosts"], index: index, problem: problem)
             var hook: Hook?
             if let run = fields["run"]?.string {
                 hook = Hook(run: run, check: fields["check"]?.string, serial: fields["serial"]?.bool ?? false)
-                if builtIns.contains(name) { problem(line, "phase \"\(name)\" is built in; give your hook another name") }
+                if builtIns.contains(name) {
+                    problem(line, "phase \"\(name)\" is built in; give your hook another name")
+                }
             } else {
                 if fields["check"] != nil || fields["serial"] != nil {
                     problem(line, "phases[\(index)]: `check` and `serial` belong to hook phases, which need `run`")
                 }
                 if !builtIns.contains(name) {
                     let suggestion = closest(name, in: builtIns).map { " (did you mean \"\($0)\"?)" } ?? ""
-                    problem(line, "unknown phase \"\(name)\"\(suggestion): built-in phases are " + builtIns.sorted().joined(separator: ", ") + "; a hook phase needs a `run` script")
+                    problem(
+                        line,
+                        "unknown phase \"\(name)\"\(suggestion): built-in phases are "
+                            + builtIns.sorted().joined(separator: ", ") + "; a hook phase needs a `run` script")
                 }
             }
             entries.append(Entry(name: name, needs: needs, hosts: selector, hook: hook, line: line))
@@ -160,19 +183,28 @@ public struct Playbook: Sendable {
             case "all": return .all
             case "operator": return .operatorOnly
             default:
-                problem(line, "phases[\(index)].hosts: \"\(word)\" is not a selector; use all, operator, {roles: [...]}, {first: ROLE} or {names: [...]}")
+                problem(
+                    line,
+                    "phases[\(index)].hosts: \"\(word)\" is not a selector; use all, operator, {roles: [...]}, {first: ROLE} or {names: [...]}"
+                )
                 return .all
             }
         }
         guard let fields = node.mapping, fields.count == 1, let (key, value) = fields.first else {
-            problem(line, "phases[\(index)].hosts must be all, operator, or one of {roles: [...]}, {first: ROLE}, {names: [...]}")
+            problem(
+                line,
+                "phases[\(index)].hosts must be all, operator, or one of {roles: [...]}, {first: ROLE}, {names: [...]}")
             return .all
         }
         let roles = ["etcd", "control-plane", "worker"]
         switch key.string {
         case "roles", "role":
             let list = value.sequence?.compactMap(\.string) ?? value.string.map { [$0] } ?? []
-            for role in list where !roles.contains(role) { problem(line, "phases[\(index)].hosts: unknown role \"\(role)\"; roles are " + roles.joined(separator: ", ")) }
+            for role in list where !roles.contains(role) {
+                problem(
+                    line, "phases[\(index)].hosts: unknown role \"\(role)\"; roles are " + roles.joined(separator: ", ")
+                )
+            }
             return .roles(list)
         case "first":
             let role = value.string ?? ""
@@ -187,9 +219,11 @@ public struct Playbook: Sendable {
     }
 
     static func isValidName(_ name: String) -> Bool {
-        !name.isEmpty && name.count <= 63 && name.utf8.allSatisfy {
-            ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: "-")
-        }
+        !name.isEmpty && name.count <= 63
+            && name.utf8.allSatisfy {
+                ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z"))
+                    || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: "-")
+            }
     }
 
     static func closest(_ name: String, in candidates: Set<String>) -> String? {
@@ -197,7 +231,8 @@ public struct Playbook: Sendable {
     }
 
     static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
+        let a = Array(a)
+        let b = Array(b)
         var row = Array(0...b.count)
         for i in 1...max(a.count, 1) where i <= a.count {
             var previous = row[0]
@@ -236,7 +271,9 @@ public struct Playbook: Sendable {
         }
         for entry in entries {
             for need in entry.needs {
-                lines.append("  \(need.replacingOccurrences(of: "-", with: "_")) --> \(entry.name.replacingOccurrences(of: "-", with: "_"))")
+                lines.append(
+                    "  \(need.replacingOccurrences(of: "-", with: "_")) --> \(entry.name.replacingOccurrences(of: "-", with: "_"))"
+                )
             }
         }
         return lines.joined(separator: "\n") + "\n"
@@ -244,7 +281,9 @@ public struct Playbook: Sendable {
 
     /// Schedules the playbook: built-in phases from `builtIns`, hooks as `HookPhase`.
     /// `only` and `skip` limit the run to named phases.
-    public func schedule(builtIns: [String: any Phase], only: [String] = [], skip: [String] = []) throws -> [ScheduledPhase] {
+    public func schedule(builtIns: [String: any Phase], only: [String] = [], skip: [String] = []) throws
+        -> [ScheduledPhase]
+    {
         let names = Set(entries.map(\.name))
         for name in only + skip where !names.contains(name) {
             throw EngineError.unknownPhase(name, known: entries.map(\.name))
@@ -279,7 +318,8 @@ public struct HookPhase: Phase {
 
     public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws -> Facts {
         guard let check = hook.check else { return Facts(done: false) }
-        let output = try await executor.run(RemoteCommand.script(check, name: "cairn-check-\(name)", arguments: [host.name]))
+        let output = try await executor.run(
+            RemoteCommand.script(check, name: "cairn-check-\(name)", arguments: [host.name]))
         return Facts(done: output.succeeded)
     }
 
@@ -287,8 +327,12 @@ public struct HookPhase: Phase {
         let hookName = name
         let script = hook.run
         let actions = context.hosts.filter { facts[$0]?.done == false }.map { host in
-            Action(host: host.name, summary: "run hook \(hookName)", details: script.split(separator: "\n").map { "  " + $0 }) { env in
-                try await env.host().runChecked(RemoteCommand.script(script, name: "cairn-hook-\(hookName)", arguments: [host.name]))
+            Action(
+                host: host.name, summary: "run hook \(hookName)",
+                details: script.split(separator: "\n").map { "  " + $0 }
+            ) { env in
+                try await env.host().runChecked(
+                    RemoteCommand.script(script, name: "cairn-hook-\(hookName)", arguments: [host.name]))
             }
         }
         return PhasePlan(actions: actions, execution: hook.serial ? .serial : .parallel)

@@ -78,11 +78,13 @@ public final class RunValues: @unchecked Sendable {
 
     public subscript<Key: RunValueKey>(key: Key.Type) -> Key.Value? {
         get {
-            lock.lock(); defer { lock.unlock() }
+            lock.lock()
+            defer { lock.unlock() }
             return storage[ObjectIdentifier(key)] as? Key.Value
         }
         set {
-            lock.lock(); defer { lock.unlock() }
+            lock.lock()
+            defer { lock.unlock() }
             storage[ObjectIdentifier(key)] = newValue
         }
     }

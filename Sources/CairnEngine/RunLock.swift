@@ -18,8 +18,10 @@ public struct RunLock: Sendable {
     /// A lock whose heartbeat is older than this is stale.
     public let staleAfter: Int
 
-    public init(executor: any HostExecutor, path: String = RunLock.defaultPath, runID: String,
-                owner: String, staleAfter: Int = 60) {
+    public init(
+        executor: any HostExecutor, path: String = RunLock.defaultPath, runID: String,
+        owner: String, staleAfter: Int = 60
+    ) {
         self.executor = executor
         self.path = path
         self.runID = runID
@@ -42,8 +44,9 @@ public struct RunLock: Sendable {
     }
 
     func invoke(_ action: String) async throws -> State {
-        let command = RemoteCommand.script(.cairnLock,
-                                           arguments: [action, path, runID, owner, String(staleAfter)])
+        let command = RemoteCommand.script(
+            .cairnLock,
+            arguments: [action, path, runID, owner, String(staleAfter)])
         let output = try await executor.runChecked(command, timeout: .seconds(30))
         return Self.parse(output.stdoutText)
     }
@@ -61,7 +64,8 @@ public struct RunLock: Sendable {
             let age = fields.count > 1 ? Int(fields[1]) ?? 0 : 0
             let run = fields.count > 2 ? fields[2] : "?"
             let owner = fields.count > 3 ? fields[3] : "?"
-            return fields[0] == "held" ? .held(age: age, runID: run, owner: owner) : .stale(age: age, runID: run, owner: owner)
+            return fields[0] == "held"
+                ? .held(age: age, runID: run, owner: owner) : .stale(age: age, runID: run, owner: owner)
         default:
             return .lost
         }
@@ -96,11 +100,13 @@ public struct RunLock: Sendable {
     public static func ownerHasExited(_ owner: String, thisMachine: String) -> Bool {
         let parts = owner.split(separator: " ")
         guard parts.count == 3, parts[1] == "pid", let pid = Int32(parts[2]),
-              let machine = parts[0].split(separator: "@").last, String(machine) == thisMachine else { return false }
+            let machine = parts[0].split(separator: "@").last, String(machine) == thisMachine
+        else { return false }
         if kill(pid, 0) != 0 && errno == ESRCH { return true }
         // A zombie has exited too; it only waits for its parent to collect it.
         if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-           let close = stat.lastIndex(of: ")") {
+            let close = stat.lastIndex(of: ")")
+        {
             let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
             return state == "Z" || state == "X"
         }
@@ -120,8 +126,10 @@ public struct RunLock: Sendable {
     }
 
     /// Holds the lock while `body` runs: heartbeats every `interval`, releases at the end.
-    public func whileHeld<T: Sendable>(interval: Duration = .seconds(10), clock: any EngineClock,
-                                       _ body: @Sendable () async throws -> T) async throws -> T {
+    public func whileHeld<T: Sendable>(
+        interval: Duration = .seconds(10), clock: any EngineClock,
+        _ body: @Sendable () async throws -> T
+    ) async throws -> T {
         let beat = Task {
             while !Task.isCancelled {
                 try? await clock.sleep(for: interval)

@@ -24,9 +24,9 @@ public protocol AddonSettings: Sendable, Equatable {
     mutating func validate(in inventory: Inventory, _ report: ValidationReport)
 }
 
-public extension AddonSettings {
-    static var versions: [SupportedVersions.Component] { [] }
-    mutating func validate(in inventory: Inventory, _ report: ValidationReport) {}
+extension AddonSettings {
+    public static var versions: [SupportedVersions.Component] { [] }
+    public mutating func validate(in inventory: Inventory, _ report: ValidationReport) {}
 }
 
 /// What an add-on may know about the cluster while reading its section.
@@ -87,8 +87,10 @@ public struct SettingsSection {
     public func int(_ key: String, in range: ClosedRange<Int>? = nil) -> Int? { reader.int(key, in: range) }
     public func bool(_ key: String) -> Bool? { reader.bool(key) }
 
-    public func enumeration<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type, noun: String,
-                                                               aliases: [String: String] = [:]) -> E? where E.RawValue == String {
+    public func enumeration<E: RawRepresentable & CaseIterable>(
+        _ key: String, _ type: E.Type, noun: String,
+        aliases: [String: String] = [:]
+    ) -> E? where E.RawValue == String {
         reader.enumeration(key, type, noun: noun, aliases: aliases)
     }
 
@@ -102,13 +104,16 @@ public struct SettingsSection {
     /// The mappings of a list, each read against `section`.
     public func mappings(_ key: String, section: InventorySchema.Section) -> [SettingsSection] {
         (reader.list(key) ?? []).compactMap { item in
-            MappingReader(item.node, path: item.path, section: section, context: reader.context).map(SettingsSection.init)
+            MappingReader(item.node, path: item.path, section: section, context: reader.context).map(
+                SettingsSection.init)
         }
     }
 
     /// The strings of a list, each with its own path for errors.
     public func strings(_ key: String) -> [SettingsValue]? {
-        reader.stringList(key)?.map { SettingsValue(path: $0.path, value: $0.value, node: $0.node, context: reader.context) }
+        reader.stringList(key)?.map {
+            SettingsValue(path: $0.path, value: $0.value, node: $0.node, context: reader.context)
+        }
     }
 
     /// An error at `key`'s value (or, when it is absent, at the section).

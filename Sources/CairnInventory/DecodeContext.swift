@@ -43,11 +43,12 @@ final class DecodeContext {
         visits += 1
         if visits > Self.visitLimit {
             exhausted = true
-            add(Diagnostic(
-                severity: .error, file: file, path: "",
-                message: "the document has more than \(Self.visitLimit) values to read (YAML alias expansion?)",
-                hint: "an inventory needs far fewer; remove aliases that repeat large parts"
-            ))
+            add(
+                Diagnostic(
+                    severity: .error, file: file, path: "",
+                    message: "the document has more than \(Self.visitLimit) values to read (YAML alias expansion?)",
+                    hint: "an inventory needs far fewer; remove aliases that repeat large parts"
+                ))
             return false
         }
         return true
@@ -90,25 +91,33 @@ final class DecodeContext {
         report(.error, path, at: SourcePosition(node.mark) ?? position(of: path), message, hint: hint)
     }
 
-    private func report(_ severity: Diagnostic.Severity, _ path: String, at position: SourcePosition?, _ message: String, hint: String?) {
-        let where_ = position ?? self.position(of: path)
-        add(Diagnostic(severity: severity, file: file, line: where_?.line, column: where_?.column,
-                       path: path, message: message, hint: hint))
+    private func report(
+        _ severity: Diagnostic.Severity, _ path: String, at position: SourcePosition?, _ message: String, hint: String?
+    ) {
+        let location = position ?? self.position(of: path)
+        add(
+            Diagnostic(
+                severity: severity, file: file, line: location?.line, column: location?.column,
+                path: path, message: message, hint: hint))
     }
 
     /// Errors first, each group in file order; a last line counts what was left out.
     func finished() -> [Diagnostic] {
         var sorted = diagnostics.enumerated().sorted { a, b in
             if a.element.severity != b.element.severity { return a.element.severity == .error }
-            let la = a.element.line ?? Int.max, lb = b.element.line ?? Int.max
+            let la = a.element.line ?? Int.max
+            let lb = b.element.line ?? Int.max
             if la != lb { return la < lb }
-            let ca = a.element.column ?? 0, cb = b.element.column ?? 0
+            let ca = a.element.column ?? 0
+            let cb = b.element.column ?? 0
             if ca != cb { return ca < cb }
             return a.offset < b.offset
         }.map(\.element)
         if suppressed > 0 {
-            sorted.append(Diagnostic(severity: .error, file: file, path: "",
-                                     message: "\(suppressed) more problems not shown", hint: "fix the ones above first"))
+            sorted.append(
+                Diagnostic(
+                    severity: .error, file: file, path: "",
+                    message: "\(suppressed) more problems not shown", hint: "fix the ones above first"))
         }
         return sorted
     }
@@ -139,10 +148,23 @@ enum ValueKind: String {
             return
         }
         let text = scalar.string
-        if ["", "~", "null", "Null", "NULL"].contains(text) { self = .null; return }
-        if ["true", "True", "TRUE", "false", "False", "FALSE"].contains(text) { self = .bool; return }
-        if Self.isDecimalInteger(text) { self = .integer; return }
-        if Double(text) != nil && text.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || $0 == 46 || $0 == 45 || $0 == 43 || $0 == 101 || $0 == 69 }) {
+        if ["", "~", "null", "Null", "NULL"].contains(text) {
+            self = .null
+            return
+        }
+        if ["true", "True", "TRUE", "false", "False", "FALSE"].contains(text) {
+            self = .bool
+            return
+        }
+        if Self.isDecimalInteger(text) {
+            self = .integer
+            return
+        }
+        if Double(text) != nil
+            && text.utf8.allSatisfy({
+                ($0 >= 48 && $0 <= 57) || $0 == 46 || $0 == 45 || $0 == 43 || $0 == 101 || $0 == 69
+            })
+        {
             self = .float
             return
         }
@@ -166,21 +188,26 @@ struct MappingReader {
     private var keyOrder: [(String, Node)] = []
 
     /// nil (with an error) when `node` is not a mapping.
-    init?(_ node: Node, path: String, section: InventorySchema.Section, context: DecodeContext, disallowed: [String: String] = [:]) {
+    init?(
+        _ node: Node, path: String, section: InventorySchema.Section, context: DecodeContext,
+        disallowed: [String: String] = [:]
+    ) {
         self.context = context
         self.path = path
         self.section = section
         self.node = node
         context.record(path, node)
         guard case .mapping(let mapping) = node else {
-            context.error(path, node: node, "expected a mapping (key: value lines), found \(ValueKind(node).rawValue)",
-                          hint: Self.fieldsHint(section))
+            context.error(
+                path, node: node, "expected a mapping (key: value lines), found \(ValueKind(node).rawValue)",
+                hint: Self.fieldsHint(section))
             return nil
         }
         for (keyNode, value) in mapping {
             guard context.visit() else { return nil }
             guard case .scalar(let keyScalar) = keyNode else {
-                context.error(path, node: keyNode, "mapping keys must be plain strings, found \(ValueKind(keyNode).rawValue)")
+                context.error(
+                    path, node: keyNode, "mapping keys must be plain strings, found \(ValueKind(keyNode).rawValue)")
                 continue
             }
             let key = keyScalar.string
@@ -189,9 +216,10 @@ struct MappingReader {
                 context.error(keyPath, node: keyNode, reason)
             } else if section.field(key) == nil {
                 let shown = Grammar.hasControlCharacters(key) ? key.debugDescription : "\"\(key)\""
-                context.error(keyPath, node: keyNode,
-                              "unknown field \(shown)\(path.isEmpty ? "" : " in \(path)"); valid fields are \(section.keys.joined(separator: ", "))",
-                              hint: Suggest.hint(for: key, among: section.keys))
+                context.error(
+                    keyPath, node: keyNode,
+                    "unknown field \(shown)\(path.isEmpty ? "" : " in \(path)"); valid fields are \(section.keys.joined(separator: ", "))",
+                    hint: Suggest.hint(for: key, among: section.keys))
             } else {
                 context.record(keyPath, value)
                 values[key] = value
@@ -235,7 +263,9 @@ struct MappingReader {
         value(key).flatMap { context.number($0, path: fieldPath(key)) }
     }
 
-    func enumeration<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type, noun: String, aliases: [String: String] = [:]) -> E?
+    func enumeration<E: RawRepresentable & CaseIterable>(
+        _ key: String, _ type: E.Type, noun: String, aliases: [String: String] = [:]
+    ) -> E?
     where E.RawValue == String {
         value(key).flatMap { context.enumeration($0, path: fieldPath(key), type, noun: noun, aliases: aliases) }
     }
@@ -268,7 +298,9 @@ extension DecodeContext {
             return nil
         }
         if text.utf8.count > Self.maxStringBytes {
-            error(path, node: node, "the value is \(text.utf8.count) bytes long; at most \(Self.maxStringBytes) are allowed")
+            error(
+                path, node: node,
+                "the value is \(text.utf8.count) bytes long; at most \(Self.maxStringBytes) are allowed")
             return nil
         }
         return text
@@ -282,9 +314,13 @@ extension DecodeContext {
             return nil
         }
         let kind = ValueKind(scalar)
-        guard kind == .integer, let value = Int(scalar.string.hasPrefix("+") ? String(scalar.string.dropFirst()) : scalar.string) else {
+        guard kind == .integer,
+            let value = Int(scalar.string.hasPrefix("+") ? String(scalar.string.dropFirst()) : scalar.string)
+        else {
             let hint = ValueKind.isDecimalInteger(scalar.string) ? "remove the quotes" : nil
-            error(path, node: node, "expected an integer, found \(kind.rawValue) \(Self.shown(scalar.string))", hint: hint)
+            error(
+                path, node: node, "expected an integer, found \(kind.rawValue) \(Self.shown(scalar.string))", hint: hint
+            )
             return nil
         }
         if let range, !range.contains(value) {
@@ -298,8 +334,12 @@ extension DecodeContext {
         guard visit() else { return nil }
         record(path, node)
         guard case .scalar(let scalar) = node, [.integer, .float].contains(ValueKind(scalar)),
-              let value = Double(scalar.string), value.isFinite else {
-            error(path, node: node, "expected a number of seconds, found \(ValueKind(node).rawValue)\(node.scalar.map { " " + Self.shown($0.string) } ?? "")")
+            let value = Double(scalar.string), value.isFinite
+        else {
+            error(
+                path, node: node,
+                "expected a number of seconds, found \(ValueKind(node).rawValue)\(node.scalar.map { " " + Self.shown($0.string) } ?? "")"
+            )
             return nil
         }
         return value
@@ -311,20 +351,26 @@ extension DecodeContext {
         guard case .scalar(let scalar) = node, ValueKind(scalar) == .bool else {
             let text = node.scalar?.string ?? ""
             let yaml11 = ["yes", "no", "on", "off", "y", "n"].contains(text.lowercasedASCII)
-            error(path, node: node, "expected true or false, found \(ValueKind(node).rawValue)\(node.scalar.map { " " + Self.shown($0.string) } ?? "")",
-                  hint: yaml11 ? "YAML 1.1 spellings such as yes/no/on/off are ambiguous; write true or false" : nil)
+            error(
+                path, node: node,
+                "expected true or false, found \(ValueKind(node).rawValue)\(node.scalar.map { " " + Self.shown($0.string) } ?? "")",
+                hint: yaml11 ? "YAML 1.1 spellings such as yes/no/on/off are ambiguous; write true or false" : nil)
             return nil
         }
         return scalar.string.lowercasedASCII == "true"
     }
 
-    func enumeration<E: RawRepresentable & CaseIterable>(_ node: Node, path: String, _ type: E.Type, noun: String, aliases: [String: String] = [:]) -> E?
+    func enumeration<E: RawRepresentable & CaseIterable>(
+        _ node: Node, path: String, _ type: E.Type, noun: String, aliases: [String: String] = [:]
+    ) -> E?
     where E.RawValue == String {
         guard let text = string(node, path: path) else { return nil }
         if let value = E(rawValue: text) { return value }
         let valid = E.allCases.map(\.rawValue)
-        error(path, node: node, "unknown \(noun) \(Self.shown(text)); valid \(noun)s are \(valid.joined(separator: ", "))",
-              hint: Suggest.hint(for: text, among: valid, aliases: aliases))
+        error(
+            path, node: node,
+            "unknown \(noun) \(Self.shown(text)); valid \(noun)s are \(valid.joined(separator: ", "))",
+            hint: Suggest.hint(for: text, among: valid, aliases: aliases))
         return nil
     }
 
@@ -332,8 +378,10 @@ extension DecodeContext {
         guard visit() else { return nil }
         record(path, node)
         guard case .sequence(let sequence) = node else {
-            error(path, node: node, "expected a list, found \(ValueKind(node).rawValue)",
-                  hint: node.scalar != nil ? "write it as [\(node.scalar!.string)] or as lines starting with \"- \"" : nil)
+            error(
+                path, node: node, "expected a list, found \(ValueKind(node).rawValue)",
+                hint: node.scalar != nil ? "write it as [\(node.scalar!.string)] or as lines starting with \"- \"" : nil
+            )
             return nil
         }
         var items: [(String, Node)] = []
@@ -359,8 +407,10 @@ extension DecodeContext {
 
 extension String {
     var replacingControlCharacters: String {
-        String(String.UnicodeScalarView(unicodeScalars.map {
-            ($0.value < 0x20 || (0x7F...0x9F).contains($0.value)) ? "?" : $0
-        }))
+        String(
+            String.UnicodeScalarView(
+                unicodeScalars.map {
+                    ($0.value < 0x20 || (0x7F...0x9F).contains($0.value)) ? "?" : $0
+                }))
     }
 }

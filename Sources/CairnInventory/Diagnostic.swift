@@ -89,7 +89,8 @@ public enum InventoryError: Error, CairnReportableError, Equatable {
     public var nextStep: String? {
         switch self {
         case .invalid:
-            return "fix the fields named above and run `cairn validate -i FILE` again; docs/inventory.md describes every field"
+            return
+                "fix the fields named above and run `cairn validate -i FILE` again; docs/inventory.md describes every field"
         case .unreadable:
             return "check the path given with -i and that the file is readable"
         }

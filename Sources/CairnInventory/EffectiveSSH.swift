@@ -81,10 +81,18 @@ public func effectiveSSH(
     let config = sshConfig?.values(for: host.address) ?? [:]
     var provenance: [String: SettingSource] = [:]
 
-    func pick<T>(_ field: String, _ hostValue: T?, _ defaultsValue: T?, _ configKey: String?,
-                 _ fromConfig: (SSHConfigFile.Value) -> T?, _ builtIn: T) -> T {
-        if let hostValue { provenance[field] = .inventoryHost; return hostValue }
-        if let defaultsValue { provenance[field] = .inventoryDefaults; return defaultsValue }
+    func pick<T>(
+        _ field: String, _ hostValue: T?, _ defaultsValue: T?, _ configKey: String?,
+        _ fromConfig: (SSHConfigFile.Value) -> T?, _ builtIn: T
+    ) -> T {
+        if let hostValue {
+            provenance[field] = .inventoryHost
+            return hostValue
+        }
+        if let defaultsValue {
+            provenance[field] = .inventoryDefaults
+            return defaultsValue
+        }
         if let configKey, let value = config[configKey], let parsed = fromConfig(value) {
             provenance[field] = .sshConfig(file: value.file, line: value.line)
             return parsed
@@ -96,17 +104,20 @@ public func effectiveSSH(
     var hostName = host.address
     provenance["hostName"] = .inventoryHost
     if let value = config["hostname"] {
-        hostName = SSHConfigFile.expandTokens(value.first, hostName: host.address, originalHost: host.address, port: 0,
-                                              remoteUser: "", localUser: environment["USER"] ?? "", homeDirectory: home)
+        hostName = SSHConfigFile.expandTokens(
+            value.first, hostName: host.address, originalHost: host.address, port: 0,
+            remoteUser: "", localUser: environment["USER"] ?? "", homeDirectory: home)
         provenance["hostName"] = .sshConfig(file: value.file, line: value.line)
     }
 
     let user = pick("user", over.user, defaults.user, "user", { $0.first }, BuiltInSSHDefaults.user)
-    let port = pick("port", over.port, defaults.port, "port", { Int($0.first).flatMap { (1...65535).contains($0) ? $0 : nil } },
-                    BuiltInSSHDefaults.port)
+    let port = pick(
+        "port", over.port, defaults.port, "port", { Int($0.first).flatMap { (1...65535).contains($0) ? $0 : nil } },
+        BuiltInSSHDefaults.port)
     func expand(_ text: String) -> String {
-        SSHConfigFile.expandTokens(text, hostName: hostName, originalHost: host.address, port: port, remoteUser: user,
-                                   localUser: environment["USER"] ?? "", homeDirectory: home)
+        SSHConfigFile.expandTokens(
+            text, hostName: hostName, originalHost: host.address, port: port, remoteUser: user,
+            localUser: environment["USER"] ?? "", homeDirectory: home)
     }
 
     var identityFiles: [String]
@@ -125,38 +136,58 @@ public func effectiveSSH(
     }
 
     let passphraseSource: SecretSource
-    if let name = over.passphraseEnv { passphraseSource = .environment(name); provenance["passphraseSource"] = .inventoryHost }
-    else if let path = over.passphraseFile { passphraseSource = .file(path); provenance["passphraseSource"] = .inventoryHost }
-    else if let name = defaults.passphraseEnv { passphraseSource = .environment(name); provenance["passphraseSource"] = .inventoryDefaults }
-    else if let path = defaults.passphraseFile { passphraseSource = .file(path); provenance["passphraseSource"] = .inventoryDefaults }
-    else { passphraseSource = .none; provenance["passphraseSource"] = .builtInDefault }
+    if let name = over.passphraseEnv {
+        passphraseSource = .environment(name)
+        provenance["passphraseSource"] = .inventoryHost
+    } else if let path = over.passphraseFile {
+        passphraseSource = .file(path)
+        provenance["passphraseSource"] = .inventoryHost
+    } else if let name = defaults.passphraseEnv {
+        passphraseSource = .environment(name)
+        provenance["passphraseSource"] = .inventoryDefaults
+    } else if let path = defaults.passphraseFile {
+        passphraseSource = .file(path)
+        provenance["passphraseSource"] = .inventoryDefaults
+    } else {
+        passphraseSource = .none
+        provenance["passphraseSource"] = .builtInDefault
+    }
 
-    let passwordSource = pick("passwordSource", over.passwordEnv.map(SecretSource.environment),
-                              defaults.passwordEnv.map(SecretSource.environment), nil, { _ in nil }, SecretSource.none)
+    let passwordSource = pick(
+        "passwordSource", over.passwordEnv.map(SecretSource.environment),
+        defaults.passwordEnv.map(SecretSource.environment), nil, { _ in nil }, SecretSource.none)
 
-    let useAgent = pick("useAgent", over.useAgent, defaults.useAgent, "identityagent",
-                        { $0.first.lowercased() == "none" ? false : nil }, BuiltInSSHDefaults.useAgent)
-    let knownHostsFile = pick("knownHostsFile", over.knownHostsFile, defaults.knownHostsFile, "userknownhostsfile",
-                              { $0.arguments.first.map(expand) }, expand(BuiltInSSHDefaults.knownHostsFile))
-    let hostKeyChecking = pick("hostKeyChecking", over.hostKeyChecking, defaults.hostKeyChecking, "stricthostkeychecking",
-                               { parseHostKeyChecking(sshConfigValue: $0.first) }, BuiltInSSHDefaults.hostKeyChecking)
+    let useAgent = pick(
+        "useAgent", over.useAgent, defaults.useAgent, "identityagent",
+        { $0.first.lowercased() == "none" ? false : nil }, BuiltInSSHDefaults.useAgent)
+    let knownHostsFile = pick(
+        "knownHostsFile", over.knownHostsFile, defaults.knownHostsFile, "userknownhostsfile",
+        { $0.arguments.first.map(expand) }, expand(BuiltInSSHDefaults.knownHostsFile))
+    let hostKeyChecking = pick(
+        "hostKeyChecking", over.hostKeyChecking, defaults.hostKeyChecking, "stricthostkeychecking",
+        { parseHostKeyChecking(sshConfigValue: $0.first) }, BuiltInSSHDefaults.hostKeyChecking)
     let sudo = pick("sudo", over.sudo, defaults.sudo, nil, { _ in nil }, BuiltInSSHDefaults.sudo)
-    let connectTimeout = pick("connectTimeout", over.connectTimeout, defaults.connectTimeout, "connecttimeout",
-                              { Double($0.first).flatMap { $0 > 0 ? $0 : nil } }, BuiltInSSHDefaults.connectTimeout)
-    let commandTimeout = pick("commandTimeout", over.commandTimeout, defaults.commandTimeout, nil, { _ in nil },
-                              BuiltInSSHDefaults.commandTimeout)
+    let connectTimeout = pick(
+        "connectTimeout", over.connectTimeout, defaults.connectTimeout, "connecttimeout",
+        { Double($0.first).flatMap { $0 > 0 ? $0 : nil } }, BuiltInSSHDefaults.connectTimeout)
+    let commandTimeout = pick(
+        "commandTimeout", over.commandTimeout, defaults.commandTimeout, nil, { _ in nil },
+        BuiltInSSHDefaults.commandTimeout)
 
     // The jump host: written in the inventory, or ssh_config ProxyJump (its first hop).
-    let written = pick("bastion", over.bastion.map(Optional.some), defaults.bastion.map(Optional.some), "proxyjump",
-                       { parseProxyJump($0.first).map(Optional.some) }, BastionSettings?.none)
+    let written = pick(
+        "bastion", over.bastion.map(Optional.some), defaults.bastion.map(Optional.some), "proxyjump",
+        { parseProxyJump($0.first).map(Optional.some) }, BastionSettings?.none)
     var bastion: EffectiveBastion?
     if let written {
         let jumpConfig = sshConfig?.values(for: written.address) ?? [:]
         let jumpConfigFiles = sshConfig?.identityFiles(for: written.address) ?? []
-        let jumpHostName = jumpConfig["hostname"].map {
-            SSHConfigFile.expandTokens($0.first, hostName: written.address, originalHost: written.address, port: 0,
-                                       remoteUser: "", localUser: environment["USER"] ?? "", homeDirectory: home)
-        } ?? written.address
+        let jumpHostName =
+            jumpConfig["hostname"].map {
+                SSHConfigFile.expandTokens(
+                    $0.first, hostName: written.address, originalHost: written.address, port: 0,
+                    remoteUser: "", localUser: environment["USER"] ?? "", homeDirectory: home)
+            } ?? written.address
         let jumpPort = written.port ?? jumpConfig["port"].flatMap { Int($0.first) } ?? BuiltInSSHDefaults.port
         let jumpUser = written.user ?? jumpConfig["user"]?.first ?? user
         let jumpFiles: [String]
@@ -164,8 +195,9 @@ public func effectiveSSH(
             jumpFiles = [file]
         } else if !jumpConfigFiles.isEmpty {
             jumpFiles = jumpConfigFiles.map {
-                SSHConfigFile.expandTokens($0.first, hostName: jumpHostName, originalHost: written.address, port: jumpPort,
-                                           remoteUser: jumpUser, localUser: environment["USER"] ?? "", homeDirectory: home)
+                SSHConfigFile.expandTokens(
+                    $0.first, hostName: jumpHostName, originalHost: written.address, port: jumpPort,
+                    remoteUser: jumpUser, localUser: environment["USER"] ?? "", homeDirectory: home)
             }
         } else {
             jumpFiles = identityFiles
@@ -193,7 +225,8 @@ func parseHostKeyChecking(sshConfigValue value: String) -> HostKeyChecking? {
 
 /// The first hop of a `ProxyJump` value (`[user@]host[:port]`, comma-separated hops); nil for `none`.
 func parseProxyJump(_ value: String) -> BastionSettings? {
-    guard value.lowercased() != "none", let hop = value.split(separator: ",").first.map(String.init), !hop.isEmpty else { return nil }
+    guard value.lowercased() != "none", let hop = value.split(separator: ",").first.map(String.init), !hop.isEmpty
+    else { return nil }
     var rest = hop
     if rest.hasPrefix("ssh://") { rest = String(rest.dropFirst(6)) }
     var user: String?
@@ -202,7 +235,7 @@ func parseProxyJump(_ value: String) -> BastionSettings? {
         rest = String(rest[rest.index(after: at)...])
     }
     var port: Int?
-    if rest.hasPrefix("[") , let close = rest.firstIndex(of: "]") {
+    if rest.hasPrefix("["), let close = rest.firstIndex(of: "]") {
         let inner = String(rest[rest.index(after: rest.startIndex)..<close])
         let after = rest[rest.index(after: close)...]
         if after.hasPrefix(":") { port = Int(after.dropFirst()) }

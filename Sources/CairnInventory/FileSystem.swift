@@ -72,7 +72,10 @@ enum Paths {
         var parts: [Substring] = []
         for part in path.split(separator: "/") {
             if part == "." || part.isEmpty { continue }
-            if part == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
+            if part == ".." {
+                if !parts.isEmpty { parts.removeLast() }
+                continue
+            }
             parts.append(part)
         }
         return "/" + parts.joined(separator: "/")
@@ -101,9 +104,12 @@ enum Paths {
 /// Shell-style wildcard matching: `*` any run, `?` one character. Case-sensitive unless folded first.
 enum Glob {
     static func matches(_ pattern: String, _ text: String) -> Bool {
-        let p = Array(pattern.unicodeScalars), t = Array(text.unicodeScalars)
-        var pi = 0, ti = 0
-        var starP = -1, starT = 0
+        let p = Array(pattern.unicodeScalars)
+        let t = Array(text.unicodeScalars)
+        var pi = 0
+        var ti = 0
+        var starP = -1
+        var starT = 0
         while ti < t.count {
             if pi < p.count && (p[pi] == "?" || p[pi] == t[ti]) {
                 pi += 1

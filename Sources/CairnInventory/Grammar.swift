@@ -15,7 +15,9 @@ public enum Grammar {
     /// RFC 1123 label, lowercase: `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, at most 63 characters.
     public static func isDNSLabel(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
-        guard (1...63).contains(bytes.count), isLowerAlnum(bytes.first!), isLowerAlnum(bytes.last!) else { return false }
+        guard (1...63).contains(bytes.count), isLowerAlnum(bytes.first!), isLowerAlnum(bytes.last!) else {
+            return false
+        }
         return bytes.allSatisfy { isLowerAlnum($0) || $0 == UInt8(ascii: "-") }
     }
 
@@ -37,9 +39,15 @@ public enum Grammar {
         if IPAddress(text) != nil { return true }
         let bytes = Array(text.utf8)
         // Digits and dots only, or a colon: meant as an IP address, and not a valid one.
-        if bytes.allSatisfy({ (48...57).contains($0) || $0 == UInt8(ascii: ".") }) || text.contains(":") { return false }
-        guard (1...253).contains(bytes.count), isAlnum(bytes.first!) || bytes.first == UInt8(ascii: "_") else { return false }
-        return bytes.allSatisfy { isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+        if bytes.allSatisfy({ (48...57).contains($0) || $0 == UInt8(ascii: ".") }) || text.contains(":") {
+            return false
+        }
+        guard (1...253).contains(bytes.count), isAlnum(bytes.first!) || bytes.first == UInt8(ascii: "_") else {
+            return false
+        }
+        return bytes.allSatisfy {
+            isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+        }
     }
 
     /// A certificate SAN: an IP address or a DNS name, optionally with a leading `*.` wildcard.
@@ -79,7 +87,8 @@ public enum Grammar {
     public static func isDevicePath(_ text: String) -> Bool {
         guard text.hasPrefix("/dev/"), text.utf8.count > 5, text.utf8.count <= 255 else { return false }
         let ok = text.utf8.dropFirst(5).allSatisfy {
-            isAlnum($0) || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-")
+            isAlnum($0) || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".")
+                || $0 == UInt8(ascii: "-")
         }
         return ok && !text.split(separator: "/").contains("..") && !text.hasSuffix("/")
     }
@@ -90,7 +99,8 @@ public enum Grammar {
         guard text.hasPrefix("/"), text.utf8.count <= 4096 else { return false }
         let ok = text.utf8.allSatisfy {
             isAlnum($0) || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".")
-                || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "@") || $0 == UInt8(ascii: ":")
+                || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "@")
+                || $0 == UInt8(ascii: ":")
         }
         return ok && !text.split(separator: "/").contains("..")
     }
@@ -100,7 +110,9 @@ public enum Grammar {
     static func isQualifiedNamePart(_ text: Substring) -> Bool {
         let bytes = Array(text.utf8)
         guard (1...63).contains(bytes.count), isAlnum(bytes.first!), isAlnum(bytes.last!) else { return false }
-        return bytes.allSatisfy { isAlnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") }
+        return bytes.allSatisfy {
+            isAlnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".")
+        }
     }
 
     /// A Kubernetes label (or taint) key: `[prefix/]name`, prefix a DNS subdomain.
@@ -109,13 +121,15 @@ public enum Grammar {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         switch parts.count {
         case 1:
-            return isQualifiedNamePart(parts[0]) ? nil
+            return isQualifiedNamePart(parts[0])
+                ? nil
                 : "\"\(text)\" is not a valid label key: at most 63 characters, letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
         case 2:
             if !isDNSSubdomain(String(parts[0])) {
                 return "the prefix \"\(parts[0])\" of label key \"\(text)\" is not a lowercase DNS subdomain"
             }
-            return isQualifiedNamePart(parts[1]) ? nil
+            return isQualifiedNamePart(parts[1])
+                ? nil
                 : "the name \"\(parts[1])\" of label key \"\(text)\" is not valid: at most 63 characters, letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
         default:
             return "\"\(text)\" is not a valid label key: at most one '/' separating a DNS prefix from the name"
@@ -144,7 +158,8 @@ extension String {
 enum Suggest {
     /// Edit distance, capped: returns a value above `limit` as soon as it is certain to exceed it.
     static func distance(_ a: String, _ b: String, limit: Int = 3) -> Int {
-        let x = Array(a.lowercasedASCII.utf8), y = Array(b.lowercasedASCII.utf8)
+        let x = Array(a.lowercasedASCII.utf8)
+        let y = Array(b.lowercasedASCII.utf8)
         if abs(x.count - y.count) > limit { return limit + 1 }
         if x.isEmpty { return y.count }
         if y.isEmpty { return x.count }

@@ -32,30 +32,37 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// The address with every bit after the first `prefixLength` cleared.
     public func masked(to prefixLength: Int) -> IPAddress {
-        IPAddress(bytes: bytes.enumerated().map { index, byte in
-            let bitsHere = min(max(prefixLength - index * 8, 0), 8)
-            return bitsHere == 8 ? byte : byte & ~(UInt8(0xFF) >> bitsHere)
-        })
+        IPAddress(
+            bytes: bytes.enumerated().map { index, byte in
+                let bitsHere = min(max(prefixLength - index * 8, 0), 8)
+                return bitsHere == 8 ? byte : byte & ~(UInt8(0xFF) >> bitsHere)
+            })
     }
 
     /// The address with every bit after the first `prefixLength` set.
     func filled(from prefixLength: Int) -> IPAddress {
-        IPAddress(bytes: bytes.enumerated().map { index, byte in
-            let bitsHere = min(max(prefixLength - index * 8, 0), 8)
-            return bitsHere == 8 ? byte : byte | (UInt8(0xFF) >> bitsHere)
-        })
+        IPAddress(
+            bytes: bytes.enumerated().map { index, byte in
+                let bitsHere = min(max(prefixLength - index * 8, 0), 8)
+                return bitsHere == 8 ? byte : byte | (UInt8(0xFF) >> bitsHere)
+            })
     }
 
     /// Canonical text: dotted decimal, or RFC 5952 (lowercase, longest zero run compressed).
     public var description: String {
         if isIPv4 { return bytes.map(String.init).joined(separator: ".") }
         let groups = stride(from: 0, to: 16, by: 2).map { UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]) }
-        var bestStart = -1, bestLength = 0, index = 0
+        var bestStart = -1
+        var bestLength = 0
+        var index = 0
         while index < 8 {
             if groups[index] == 0 {
                 var end = index
                 while end < 8 && groups[end] == 0 { end += 1 }
-                if end - index > bestLength { bestStart = index; bestLength = end - index }
+                if end - index > bestLength {
+                    bestStart = index
+                    bestLength = end - index
+                }
                 index = end
             } else {
                 index += 1
@@ -96,7 +103,8 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
                     out.append(UInt16(v4[2]) << 8 | UInt16(v4[3]))
                     continue
                 }
-                guard (1...4).contains(part.count), part.utf8.allSatisfy(isHexDigit), let value = UInt16(part, radix: 16)
+                guard (1...4).contains(part.count), part.utf8.allSatisfy(isHexDigit),
+                    let value = UInt16(part, radix: 16)
                 else { return nil }
                 out.append(value)
             }
@@ -106,8 +114,9 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
         var words: [UInt16]
         if halves.count == 2 {
             guard let head = groups(halves[0], mayEndWithIPv4: false),
-                  let tail = groups(halves[1], mayEndWithIPv4: true),
-                  head.count + tail.count <= 7 else { return nil }
+                let tail = groups(halves[1], mayEndWithIPv4: true),
+                head.count + tail.count <= 7
+            else { return nil }
             words = head + Array(repeating: 0, count: 8 - head.count - tail.count) + tail
         } else {
             guard let all = groups(text, mayEndWithIPv4: true), all.count == 8 else { return nil }
@@ -150,11 +159,15 @@ public struct IPRange: Sendable, Hashable, CustomStringConvertible {
         }
         let ends = text.split(separator: "-", omittingEmptySubsequences: false)
         guard ends.count == 2 else {
-            return .failure(IPParseError("\"\(text)\" is neither a CIDR (10.0.2.0/28) nor a range (10.0.0.200-10.0.0.220)"))
+            return .failure(
+                IPParseError("\"\(text)\" is neither a CIDR (10.0.2.0/28) nor a range (10.0.0.200-10.0.0.220)"))
         }
-        let lowText = ends[0].trimmingSpaces, highText = ends[1].trimmingSpaces
+        let lowText = ends[0].trimmingSpaces
+        let highText = ends[1].trimmingSpaces
         guard let low = IPAddress(lowText) else { return .failure(IPParseError("\"\(lowText)\" is not an IP address")) }
-        guard let high = IPAddress(highText) else { return .failure(IPParseError("\"\(highText)\" is not an IP address")) }
+        guard let high = IPAddress(highText) else {
+            return .failure(IPParseError("\"\(highText)\" is not an IP address"))
+        }
         guard low.isIPv4 == high.isIPv4 else {
             return .failure(IPParseError("the range \"\(text)\" mixes IPv4 and IPv6"))
         }
@@ -196,9 +209,12 @@ public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
         }
         let prefixText = parts[1]
         guard !prefixText.isEmpty, prefixText.count <= 3, prefixText.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }),
-              !(prefixText.count > 1 && prefixText.first == "0"),
-              let prefix = Int(prefixText), prefix <= address.bitCount else {
-            return .failure(IPParseError("the prefix length \"/\(prefixText)\" in \"\(text)\" is not between 0 and \(address.bitCount)"))
+            !(prefixText.count > 1 && prefixText.first == "0"),
+            let prefix = Int(prefixText), prefix <= address.bitCount
+        else {
+            return .failure(
+                IPParseError(
+                    "the prefix length \"/\(prefixText)\" in \"\(text)\" is not between 0 and \(address.bitCount)"))
         }
         let network = IPNetwork(containing: address, prefixLength: prefix)
         guard network.address == address else {

@@ -6,19 +6,25 @@ import Foundation
 public enum InventoryCommands {
     /// `cairn validate -i FILE [--explain]`: every diagnostic, then a one-line verdict.
     /// Exit code 0 for a valid inventory (warnings allowed), 65 otherwise. Touches no host and no network.
-    public static func validate(path: String, explain: Bool, loader: InventoryLoader) -> (output: String, exitCode: CairnExitCode) {
+    public static func validate(path: String, explain: Bool, loader: InventoryLoader) -> (
+        output: String, exitCode: CairnExitCode
+    ) {
         do {
             let loaded = try loader.load(path: path)
             var lines = loaded.warnings.map(\.description)
             let inventory = loaded.inventory
-            let cp = inventory.controlPlaneHosts.count, etcd = inventory.etcdHosts.count, workers = inventory.workerHosts.count
+            let cp = inventory.controlPlaneHosts.count
+            let etcd = inventory.etcdHosts.count
+            let workers = inventory.workerHosts.count
             let warningCount = loaded.warnings.count
-            lines.append("inventory \(path) is valid: \(inventory.hosts.count) host\(inventory.hosts.count == 1 ? "" : "s") "
-                         + "(\(cp) control-plane, \(etcd) etcd, \(workers) worker\(workers == 1 ? "" : "s"))"
-                         + (warningCount > 0 ? ", \(warningCount) warning\(warningCount == 1 ? "" : "s")" : ""))
+            lines.append(
+                "inventory \(path) is valid: \(inventory.hosts.count) host\(inventory.hosts.count == 1 ? "" : "s") "
+                    + "(\(cp) control-plane, \(etcd) etcd, \(workers) worker\(workers == 1 ? "" : "s"))"
+                    + (warningCount > 0 ? ", \(warningCount) warning\(warningCount == 1 ? "" : "s")" : ""))
             if explain {
                 lines.append("")
-                lines.append(contentsOf: explainSSH(loaded, environment: loader.environment, fileSystem: loader.fileSystem))
+                lines.append(
+                    contentsOf: explainSSH(loaded, environment: loader.environment, fileSystem: loader.fileSystem))
             }
             return (lines.joined(separator: "\n") + "\n", .success)
         } catch {
@@ -30,7 +36,9 @@ public enum InventoryCommands {
     }
 
     /// One block per host: each effective SSH setting and where it came from.
-    static func explainSSH(_ loaded: LoadedInventory, environment: [String: String], fileSystem: InventoryFileSystem) -> [String] {
+    static func explainSSH(_ loaded: LoadedInventory, environment: [String: String], fileSystem: InventoryFileSystem)
+        -> [String]
+    {
         let home = environment["HOME"]
         var lines = ["Effective SSH settings (source: inventory host > inventory ssh > ssh_config > default)"]
         if let config = loaded.sshConfig {
@@ -51,7 +59,12 @@ public enum InventoryCommands {
                 ("hostName", settings.hostName),
                 ("port", String(settings.port)),
                 ("user", settings.user),
-                ("identityFiles", settings.identityFiles.isEmpty ? "(none)" : settings.identityFiles.map { Paths.abbreviate($0, home: home) }.joined(separator: ", ")),
+                (
+                    "identityFiles",
+                    settings.identityFiles.isEmpty
+                        ? "(none)"
+                        : settings.identityFiles.map { Paths.abbreviate($0, home: home) }.joined(separator: ", ")
+                ),
                 ("useAgent", String(settings.useAgent)),
                 ("passphraseSource", settings.passphraseSource.description),
                 ("passwordSource", settings.passwordSource.description),
@@ -68,7 +81,8 @@ public enum InventoryCommands {
             let valueWidth = min(48, rows.map(\.1.count).max() ?? 0)
             for (field, value) in rows {
                 let padded = field.padding(toLength: width, withPad: " ", startingAt: 0)
-                let shown = value.count < valueWidth ? value.padding(toLength: valueWidth, withPad: " ", startingAt: 0) : value
+                let shown =
+                    value.count < valueWidth ? value.padding(toLength: valueWidth, withPad: " ", startingAt: 0) : value
                 lines.append("  \(padded)  \(shown)  [\(source(field))]")
             }
         }
@@ -80,7 +94,10 @@ public enum InventoryCommands {
     /// `hosts.yaml` forms, told apart by content.
     public static func importKubespray(path: String) throws(InventoryError) -> (yaml: String, notes: [String]) {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw .unreadable(path: path, reason: FileManager.default.fileExists(atPath: path) ? "permission denied or read error" : "no such file")
+            throw .unreadable(
+                path: path,
+                reason: FileManager.default.fileExists(atPath: path)
+                    ? "permission denied or read error" : "no such file")
         }
         guard let text = String(validatingUTF8Data: data) else {
             throw .invalid([Diagnostic(severity: .error, file: path, path: "", message: "the file is not UTF-8 text")])
@@ -88,13 +105,21 @@ public enum InventoryCommands {
         return try importKubespray(text: text, sourceName: path)
     }
 
-    public static func importKubespray(text: String, sourceName: String) throws(InventoryError) -> (yaml: String, notes: [String]) {
+    public static func importKubespray(text: String, sourceName: String) throws(InventoryError) -> (
+        yaml: String, notes: [String]
+    ) {
         if text.utf8.count > SafeYAML.maxBytes {
-            throw .invalid([Diagnostic(severity: .error, file: sourceName, path: "", message: "the file is larger than \(SafeYAML.maxBytes) bytes")])
+            throw .invalid([
+                Diagnostic(
+                    severity: .error, file: sourceName, path: "",
+                    message: "the file is larger than \(SafeYAML.maxBytes) bytes")
+            ])
         }
         let result: Result<KubesprayImporter.Output, KubesprayImporter.Failure> = SafeYAML.onLargeStack {
             do throws(KubesprayImporter.Failure) {
-                let ansible = KubesprayImporter.isYAML(text) ? try KubesprayImporter.parseYAML(text) : try KubesprayImporter.parseINI(text)
+                let ansible =
+                    KubesprayImporter.isYAML(text)
+                    ? try KubesprayImporter.parseYAML(text) : try KubesprayImporter.parseINI(text)
                 return .success(KubesprayImporter.convert(ansible, source: Paths.lastComponent(sourceName)))
             } catch {
                 return .failure(error)
@@ -104,8 +129,11 @@ public enum InventoryCommands {
         case .success(let output):
             return (output.yaml, output.notes)
         case .failure(let failure):
-            throw .invalid([Diagnostic(severity: .error, file: sourceName, line: failure.line, column: failure.line == nil ? nil : 1,
-                                       path: "", message: "not a kubespray inventory: \(failure.message)")])
+            throw .invalid([
+                Diagnostic(
+                    severity: .error, file: sourceName, line: failure.line, column: failure.line == nil ? nil : 1,
+                    path: "", message: "not a kubespray inventory: \(failure.message)")
+            ])
         }
     }
 }

@@ -32,18 +32,23 @@ struct InventoryDecoder {
 
         let apiVersion = reader?.string("apiVersion") ?? SupportedVersions.currentAPIVersion
         if reader?.has("apiVersion") == true, !SupportedVersions.apiVersions.contains(apiVersion) {
-            context.error("apiVersion", "unsupported apiVersion \(DecodeContext.shown(apiVersion)); this Cairn reads "
-                          + SupportedVersions.apiVersions.joined(separator: ", "),
-                          hint: Suggest.hint(for: apiVersion, among: SupportedVersions.apiVersions))
+            context.error(
+                "apiVersion",
+                "unsupported apiVersion \(DecodeContext.shown(apiVersion)); this Cairn reads "
+                    + SupportedVersions.apiVersions.joined(separator: ", "),
+                hint: Suggest.hint(for: apiVersion, among: SupportedVersions.apiVersions))
         }
         if let kind = reader?.string("kind"), kind != "Cluster" {
-            context.error("kind", "unknown kind \(DecodeContext.shown(kind)); an inventory has kind Cluster",
-                          hint: Suggest.hint(for: kind, among: ["Cluster"]))
+            context.error(
+                "kind", "unknown kind \(DecodeContext.shown(kind)); an inventory has kind Cluster",
+                hint: Suggest.hint(for: kind, among: ["Cluster"]))
         }
         let name = reader?.string("name") ?? "cairn"
         if reader?.has("name") == true, !Grammar.isDNSLabel(name) {
-            context.error("name", "cluster name \(DecodeContext.shown(name)) is not an RFC 1123 label: lowercase letters, digits and '-', at most 63, starting and ending with a letter or digit",
-                          hint: Grammar.isDNSLabel(name.lowercasedASCII) ? "did you mean \"\(name.lowercasedASCII)\"?" : nil)
+            context.error(
+                "name",
+                "cluster name \(DecodeContext.shown(name)) is not an RFC 1123 label: lowercase letters, digits and '-', at most 63, starting and ending with a letter or digit",
+                hint: Grammar.isDNSLabel(name.lowercasedASCII) ? "did you mean \"\(name.lowercasedASCII)\"?" : nil)
         }
         var stateDirectory = (home ?? "~") + "/.cairn/" + name
         if let written = reader?.string("stateDir") {
@@ -74,15 +79,22 @@ struct InventoryDecoder {
         if let node = reader?.value("hosts") {
             if let items = context.list(node, path: "hosts") {
                 if items.isEmpty {
-                    context.error("hosts", node: node, "the host list is empty; list at least one host with the control-plane role")
+                    context.error(
+                        "hosts", node: node,
+                        "the host list is empty; list at least one host with the control-plane role")
                 }
                 for item in items {
-                    if let host = decodeHost(item.node, path: item.path, sshConfig: facts.sshConfig) { hosts.append(host) }
+                    if let host = decodeHost(item.node, path: item.path, sshConfig: facts.sshConfig) {
+                        hosts.append(host)
+                    }
                 }
             }
         } else if reader != nil {
-            context.error("hosts", at: SourcePosition(root.mark), "the inventory lists no hosts; add a hosts: list",
-                          hint: "the smallest inventory is `hosts: [{name: node1, address: 10.0.0.1, roles: [control-plane, etcd, worker]}]` with etcd.allowSingleMember: true")
+            context.error(
+                "hosts", at: SourcePosition(root.mark), "the inventory lists no hosts; add a hosts: list",
+                hint:
+                    "the smallest inventory is `hosts: [{name: node1, address: 10.0.0.1, roles: [control-plane, etcd, worker]}]` with etcd.allowSingleMember: true"
+            )
         }
 
         let kubernetes = decodeKubernetes(reader?.value("kubernetes"), hosts: hosts, facts: &facts)
@@ -106,9 +118,13 @@ struct InventoryDecoder {
         }
         guard let resolved = Paths.resolve(written, base: baseDirectory, home: home) else {
             if written.hasPrefix("~/") || written == "~" {
-                context.error(path, "cannot expand \"~\" in \(DecodeContext.shown(written)): HOME is not set", hint: "write an absolute path")
+                context.error(
+                    path, "cannot expand \"~\" in \(DecodeContext.shown(written)): HOME is not set",
+                    hint: "write an absolute path")
             } else {
-                context.error(path, "\(DecodeContext.shown(written)): only \"~\" and \"~/…\" are expanded, not \"~user\"", hint: "write an absolute path")
+                context.error(
+                    path, "\(DecodeContext.shown(written)): only \"~\" and \"~/…\" are expanded, not \"~user\"",
+                    hint: "write an absolute path")
             }
             return nil
         }
@@ -118,25 +134,42 @@ struct InventoryDecoder {
     func existingFile(_ written: String, path: String, what: String) -> String? {
         guard let resolved = resolvePath(written, path: path) else { return nil }
         if !fileSystem.fileExists(resolved) {
-            context.error(path, "\(what) \(resolved) does not exist",
-                          hint: resolved == written ? nil : "written as \(DecodeContext.shown(written)); relative paths start at \(baseDirectory)")
+            context.error(
+                path, "\(what) \(resolved) does not exist",
+                hint: resolved == written
+                    ? nil : "written as \(DecodeContext.shown(written)); relative paths start at \(baseDirectory)")
         }
         return resolved
     }
 
     // MARK: - SSH
 
-    static let hostKeyAliases = ["yes": "strict", "no": "off", "accept_new": "accept-new", "acceptnew": "accept-new", "ask": "strict"]
+    static let hostKeyAliases = [
+        "yes": "strict", "no": "off", "accept_new": "accept-new", "acceptnew": "accept-new", "ask": "strict",
+    ]
 
     func decodeSSH(_ node: Node, path: String, topLevel: Bool) -> SSHDefaults {
-        let disallowed = topLevel ? [:] : ["configFile": "configFile can only be set in the top-level ssh section: one ssh_config file applies to the whole inventory"]
-        guard let reader = MappingReader(node, path: path, section: InventorySchema.ssh, context: context, disallowed: disallowed) else {
+        let disallowed =
+            topLevel
+            ? [:]
+            : [
+                "configFile":
+                    "configFile can only be set in the top-level ssh section: one ssh_config file applies to the whole inventory"
+            ]
+        guard
+            let reader = MappingReader(
+                node, path: path, section: InventorySchema.ssh, context: context, disallowed: disallowed)
+        else {
             return SSHDefaults()
         }
         var ssh = SSHDefaults()
         if let user = reader.string("user") {
-            if Grammar.isUserName(user) { ssh.user = user } else {
-                context.error(reader.fieldPath("user"), "\(DecodeContext.shown(user)) is not a valid user name: [a-z_][a-z0-9_-]*, at most 32 characters")
+            if Grammar.isUserName(user) {
+                ssh.user = user
+            } else {
+                context.error(
+                    reader.fieldPath("user"),
+                    "\(DecodeContext.shown(user)) is not a valid user name: [a-z_][a-z0-9_-]*, at most 32 characters")
             }
         }
         ssh.port = reader.int("port", in: 1...65535)
@@ -146,12 +179,16 @@ struct InventoryDecoder {
         for key in ["passphraseEnv", "passwordEnv"] {
             guard let name = reader.string(key) else { continue }
             if !Grammar.isEnvironmentName(name) {
-                context.error(reader.fieldPath(key), "\(DecodeContext.shown(name)) is not an environment variable name ([A-Za-z_][A-Za-z0-9_]*)",
-                              hint: name.hasPrefix("$") ? "write the name without \"$\"" : nil)
+                context.error(
+                    reader.fieldPath(key),
+                    "\(DecodeContext.shown(name)) is not an environment variable name ([A-Za-z_][A-Za-z0-9_]*)",
+                    hint: name.hasPrefix("$") ? "write the name without \"$\"" : nil)
                 continue
             }
             if environment[name] == nil {
-                context.warning(reader.fieldPath(key), "the environment variable \(name) is not set here; it must be set when Cairn connects")
+                context.warning(
+                    reader.fieldPath(key),
+                    "the environment variable \(name) is not set here; it must be set when Cairn connects")
             }
             if key == "passphraseEnv" { ssh.passphraseEnv = name } else { ssh.passwordEnv = name }
         }
@@ -165,12 +202,16 @@ struct InventoryDecoder {
         if let file = reader.string("knownHostsFile") {
             ssh.knownHostsFile = resolvePath(file, path: reader.fieldPath("knownHostsFile"))
         }
-        ssh.hostKeyChecking = reader.enumeration("hostKeyChecking", HostKeyChecking.self, noun: "host key mode", aliases: Self.hostKeyAliases)
-        ssh.sudo = reader.enumeration("sudo", SudoMode.self, noun: "sudo mode", aliases: ["true": "always", "false": "never", "yes": "always", "no": "never"])
+        ssh.hostKeyChecking = reader.enumeration(
+            "hostKeyChecking", HostKeyChecking.self, noun: "host key mode", aliases: Self.hostKeyAliases)
+        ssh.sudo = reader.enumeration(
+            "sudo", SudoMode.self, noun: "sudo mode",
+            aliases: ["true": "always", "false": "never", "yes": "always", "no": "never"])
         for key in ["connectTimeout", "commandTimeout"] {
             guard let seconds = reader.number(key) else { continue }
             if seconds <= 0 || seconds > 86_400 {
-                context.error(reader.fieldPath(key), "\(seconds) is out of range; expected more than 0 and at most 86400 seconds")
+                context.error(
+                    reader.fieldPath(key), "\(seconds) is out of range; expected more than 0 and at most 86400 seconds")
             } else if key == "connectTimeout" {
                 ssh.connectTimeout = seconds
             } else {
@@ -187,19 +228,29 @@ struct InventoryDecoder {
     }
 
     func decodeBastion(_ node: Node, path: String) -> BastionSettings? {
-        guard let reader = MappingReader(node, path: path, section: InventorySchema.bastion, context: context) else { return nil }
+        guard let reader = MappingReader(node, path: path, section: InventorySchema.bastion, context: context) else {
+            return nil
+        }
         var bastion = BastionSettings(address: "")
         if let address = reader.string("address") {
-            if Grammar.isSSHAddress(address) { bastion.address = address } else {
-                context.error(reader.fieldPath("address"), "\(DecodeContext.shown(address)) is not an IP address, DNS name or ssh_config alias")
+            if Grammar.isSSHAddress(address) {
+                bastion.address = address
+            } else {
+                context.error(
+                    reader.fieldPath("address"),
+                    "\(DecodeContext.shown(address)) is not an IP address, DNS name or ssh_config alias")
             }
         } else if !reader.has("address") {
             context.error(reader.fieldPath("address"), at: SourcePosition(node.mark), "a bastion needs an address")
         }
         bastion.port = reader.int("port", in: 1...65535)
         if let user = reader.string("user") {
-            if Grammar.isUserName(user) { bastion.user = user } else {
-                context.error(reader.fieldPath("user"), "\(DecodeContext.shown(user)) is not a valid user name: [a-z_][a-z0-9_-]*, at most 32 characters")
+            if Grammar.isUserName(user) {
+                bastion.user = user
+            } else {
+                context.error(
+                    reader.fieldPath("user"),
+                    "\(DecodeContext.shown(user)) is not a valid user name: [a-z_][a-z0-9_-]*, at most 32 characters")
             }
         }
         if let file = reader.string("identityFile") {
@@ -211,15 +262,21 @@ struct InventoryDecoder {
     // MARK: - Hosts
 
     func decodeHost(_ node: Node, path: String, sshConfig: SSHConfigFile?) -> Host? {
-        guard let reader = MappingReader(node, path: path, section: InventorySchema.host, context: context) else { return nil }
+        guard let reader = MappingReader(node, path: path, section: InventorySchema.host, context: context) else {
+            return nil
+        }
         let here = SourcePosition(node.mark)
 
         var name = ""
         if let written = reader.string("name") {
-            if Grammar.isDNSSubdomain(written) { name = written } else {
+            if Grammar.isDNSSubdomain(written) {
+                name = written
+            } else {
                 let lower = written.lowercasedASCII
-                context.error(reader.fieldPath("name"), "host name \(DecodeContext.shown(written)) is not an RFC 1123 hostname: lowercase letters, digits, '-' and '.', labels of at most 63 starting and ending with a letter or digit",
-                              hint: Grammar.isDNSSubdomain(lower) ? "did you mean \"\(lower)\"?" : nil)
+                context.error(
+                    reader.fieldPath("name"),
+                    "host name \(DecodeContext.shown(written)) is not an RFC 1123 hostname: lowercase letters, digits, '-' and '.', labels of at most 63 starting and ending with a letter or digit",
+                    hint: Grammar.isDNSSubdomain(lower) ? "did you mean \"\(lower)\"?" : nil)
             }
         } else if !reader.has("name") {
             context.error(reader.fieldPath("name"), at: here, "a host needs a name (its Kubernetes node name)")
@@ -227,10 +284,16 @@ struct InventoryDecoder {
 
         var address = ""
         if let written = reader.string("address") {
-            if Grammar.isSSHAddress(written) { address = written } else {
-                context.error(reader.fieldPath("address"), "\(DecodeContext.shown(written)) is not an IP address, DNS name or ssh_config alias",
-                              hint: written.contains("/") ? "an address has no prefix length"
-                                : written.utf8.first == UInt8(ascii: "0") || written.contains(".0") ? "IPv4 parts are written without leading zeros" : nil)
+            if Grammar.isSSHAddress(written) {
+                address = written
+            } else {
+                context.error(
+                    reader.fieldPath("address"),
+                    "\(DecodeContext.shown(written)) is not an IP address, DNS name or ssh_config alias",
+                    hint: written.contains("/")
+                        ? "an address has no prefix length"
+                        : written.utf8.first == UInt8(ascii: "0") || written.contains(".0")
+                            ? "IPv4 parts are written without leading zeros" : nil)
             }
         } else if !reader.has("address") {
             context.error(reader.fieldPath("address"), at: here, "a host needs an address to connect to over SSH")
@@ -238,8 +301,13 @@ struct InventoryDecoder {
 
         var internalAddress = ""
         if let written = reader.string("internalAddress") {
-            if let ip = IPAddress(written) { internalAddress = ip.description } else {
-                context.error(reader.fieldPath("internalAddress"), "\(DecodeContext.shown(written)) is not an IP address; internalAddress must be an IPv4 or IPv6 address")
+            if let ip = IPAddress(written) {
+                internalAddress = ip.description
+            } else {
+                context.error(
+                    reader.fieldPath("internalAddress"),
+                    "\(DecodeContext.shown(written)) is not an IP address; internalAddress must be an IPv4 or IPv6 address"
+                )
             }
         } else if let ip = IPAddress(address) {
             internalAddress = ip.description
@@ -248,20 +316,25 @@ struct InventoryDecoder {
             if let configured, let ip = IPAddress(configured) {
                 internalAddress = ip.description
             } else {
-                context.error(reader.fieldPath("internalAddress"), at: here,
-                              "host \(name.isEmpty ? address : name) has no IP address: \(DecodeContext.shown(address)) is a name"
-                                + (configured.map { " (ssh_config HostName \($0))" } ?? ""),
-                              hint: "add internalAddress: with the IP address the cluster should use")
+                context.error(
+                    reader.fieldPath("internalAddress"), at: here,
+                    "host \(name.isEmpty ? address : name) has no IP address: \(DecodeContext.shown(address)) is a name"
+                        + (configured.map { " (ssh_config HostName \($0))" } ?? ""),
+                    hint: "add internalAddress: with the IP address the cluster should use")
             }
         }
 
         var roles: [Role] = []
         if let items = reader.list("roles") {
             if items.isEmpty {
-                context.error(reader.fieldPath("roles"), "a host needs at least one role among etcd, control-plane, worker")
+                context.error(
+                    reader.fieldPath("roles"), "a host needs at least one role among etcd, control-plane, worker")
             }
             for item in items {
-                guard let role = context.enumeration(item.node, path: item.path, Role.self, noun: "role", aliases: Self.roleAliases) else { continue }
+                guard
+                    let role = context.enumeration(
+                        item.node, path: item.path, Role.self, noun: "role", aliases: Self.roleAliases)
+                else { continue }
                 if roles.contains(role) {
                     context.error(item.path, node: item.node, "role \(role.rawValue) is listed twice")
                 } else {
@@ -269,8 +342,9 @@ struct InventoryDecoder {
                 }
             }
         } else if !reader.has("roles") {
-            context.error(reader.fieldPath("roles"), at: here, "a host needs roles, among etcd, control-plane, worker",
-                          hint: "for example roles: [control-plane, etcd]")
+            context.error(
+                reader.fieldPath("roles"), at: here, "a host needs roles, among etcd, control-plane, worker",
+                hint: "for example roles: [control-plane, etcd]")
         }
 
         var labels: [String: String] = [:]
@@ -285,10 +359,15 @@ struct InventoryDecoder {
 
         var devices: [String] = []
         if let storageNode = reader.value("storage"),
-           let storage = MappingReader(storageNode, path: reader.fieldPath("storage"), section: InventorySchema.storage, context: context) {
+            let storage = MappingReader(
+                storageNode, path: reader.fieldPath("storage"), section: InventorySchema.storage, context: context)
+        {
             for item in storage.stringList("devices") ?? [] {
                 if !Grammar.isDevicePath(item.value) {
-                    context.error(item.path, node: item.node, "\(DecodeContext.shown(item.value)) is not a device path: /dev/ followed by letters, digits, '/', '_', '.', '-', without \"..\"")
+                    context.error(
+                        item.path, node: item.node,
+                        "\(DecodeContext.shown(item.value)) is not a device path: /dev/ followed by letters, digits, '/', '_', '.', '-', without \"..\""
+                    )
                 } else if devices.contains(item.value) {
                     context.error(item.path, node: item.node, "device \(item.value) is listed twice")
                 } else {
@@ -302,15 +381,17 @@ struct InventoryDecoder {
             overrides = decodeSSH(sshNode, path: reader.fieldPath("ssh"), topLevel: false)
         }
 
-        return Host(name: name, address: address, internalAddress: internalAddress, roles: roles, labels: labels,
-                    taints: taints, storageDevices: devices, sshOverrides: overrides)
+        return Host(
+            name: name, address: address, internalAddress: internalAddress, roles: roles, labels: labels,
+            taints: taints, storageDevices: devices, sshOverrides: overrides)
     }
 
     func decodeLabels(_ node: Node, path: String) -> [String: String] {
         context.record(path, node)
         guard case .mapping(let mapping) = node else {
-            context.error(path, node: node, "expected a mapping of label keys to values, found \(ValueKind(node).rawValue)",
-                          hint: "for example labels: {disk: ssd}")
+            context.error(
+                path, node: node, "expected a mapping of label keys to values, found \(ValueKind(node).rawValue)",
+                hint: "for example labels: {disk: ssd}")
             return [:]
         }
         var labels: [String: String] = [:]
@@ -325,7 +406,10 @@ struct InventoryDecoder {
             }
             let value = context.string(valueNode, path: labelPath) ?? ""
             if !Grammar.isLabelValue(value) {
-                context.error(labelPath, node: valueNode, "label value \(DecodeContext.shown(value)) is not valid: at most 63 characters, letters, digits, '-', '_' and '.', starting and ending with a letter or digit")
+                context.error(
+                    labelPath, node: valueNode,
+                    "label value \(DecodeContext.shown(value)) is not valid: at most 63 characters, letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
+                )
                 continue
             }
             labels[key] = value
@@ -334,7 +418,9 @@ struct InventoryDecoder {
     }
 
     func decodeTaint(_ node: Node, path: String) -> Taint? {
-        guard let reader = MappingReader(node, path: path, section: InventorySchema.taint, context: context) else { return nil }
+        guard let reader = MappingReader(node, path: path, section: InventorySchema.taint, context: context) else {
+            return nil
+        }
         var ok = true
         let key = reader.string("key")
         if let key, let problem = Grammar.labelKeyProblem(key) {
@@ -346,12 +432,17 @@ struct InventoryDecoder {
         }
         let value = reader.string("value")
         if let value, !Grammar.isLabelValue(value) {
-            context.error(reader.fieldPath("value"), "taint value \(DecodeContext.shown(value)) is not valid: at most 63 characters, letters, digits, '-', '_' and '.'")
+            context.error(
+                reader.fieldPath("value"),
+                "taint value \(DecodeContext.shown(value)) is not valid: at most 63 characters, letters, digits, '-', '_' and '.'"
+            )
             ok = false
         }
         let effect = reader.enumeration("effect", Taint.Effect.self, noun: "taint effect")
         if !reader.has("effect") {
-            context.error(reader.fieldPath("effect"), at: SourcePosition(node.mark), "a taint needs an effect: NoSchedule, PreferNoSchedule or NoExecute")
+            context.error(
+                reader.fieldPath("effect"), at: SourcePosition(node.mark),
+                "a taint needs an effect: NoSchedule, PreferNoSchedule or NoExecute")
         }
         guard ok, let key, let effect else { return nil }
         return Taint(key: key, value: value, effect: effect)
@@ -366,10 +457,14 @@ struct InventoryDecoder {
     static func version(_ reader: MappingReader, _ key: String, _ component: SupportedVersions.Component) -> String {
         let context = reader.context
         guard let written = reader.string(key) else { return component.defaultVersion }
-        let trimmed = written.hasPrefix("v") && component.isSupported(String(written.dropFirst())) ? String(written.dropFirst()) : written
+        let trimmed =
+            written.hasPrefix("v") && component.isSupported(String(written.dropFirst()))
+            ? String(written.dropFirst()) : written
         if !component.isSupported(trimmed) {
-            context.error(reader.fieldPath(key), "\(component.field) \(DecodeContext.shown(written)) is not supported; supported: \(component.supported.joined(separator: ", "))",
-                          hint: Suggest.hint(for: written, among: component.supported))
+            context.error(
+                reader.fieldPath(key),
+                "\(component.field) \(DecodeContext.shown(written)) is not supported; supported: \(component.supported.joined(separator: ", "))",
+                hint: Suggest.hint(for: written, among: component.supported))
             return component.defaultVersion
         }
         return trimmed
@@ -378,7 +473,9 @@ struct InventoryDecoder {
     func decodeKubernetes(_ node: Node?, hosts: [Host], facts: inout Facts) -> KubernetesSettings {
         let firstCP = hosts.first { $0.has(.controlPlane) }?.internalAddress ?? ""
         var settings = KubernetesSettings(apiEndpoint: APIEndpoint(address: firstCP, mode: .direct))
-        guard let node, let reader = MappingReader(node, path: "kubernetes", section: InventorySchema.kubernetes, context: context) else {
+        guard let node,
+            let reader = MappingReader(node, path: "kubernetes", section: InventorySchema.kubernetes, context: context)
+        else {
             return settings
         }
         settings.version = version(reader, "version", SupportedVersions.kubernetes)
@@ -386,54 +483,71 @@ struct InventoryDecoder {
             guard let written = reader.string(key) else { continue }
             switch IPNetwork.parse(written) {
             case .success(let network):
-                if key == "podSubnet" { settings.podSubnet = network.description } else { settings.serviceSubnet = network.description }
+                if key == "podSubnet" {
+                    settings.podSubnet = network.description
+                } else {
+                    settings.serviceSubnet = network.description
+                }
             case .failure(let problem):
                 context.error(reader.fieldPath(key), "\(key) \(problem.description)")
             }
         }
         if let domain = reader.string("clusterDomain") {
-            if Grammar.isDNSSubdomain(domain) { settings.clusterDomain = domain } else {
-                context.error(reader.fieldPath("clusterDomain"), "\(DecodeContext.shown(domain)) is not a lowercase DNS name such as cluster.local")
+            if Grammar.isDNSSubdomain(domain) {
+                settings.clusterDomain = domain
+            } else {
+                context.error(
+                    reader.fieldPath("clusterDomain"),
+                    "\(DecodeContext.shown(domain)) is not a lowercase DNS name such as cluster.local")
             }
         }
         settings.proxyMode = reader.enumeration("proxyMode", ProxyMode.self, noun: "proxy mode") ?? .iptables
         if let endpointNode = reader.value("apiEndpoint") {
-            settings.apiEndpoint = decodeAPIEndpoint(endpointNode, path: reader.fieldPath("apiEndpoint"),
-                                                     defaultAddress: firstCP, facts: &facts)
+            settings.apiEndpoint = decodeAPIEndpoint(
+                endpointNode, path: reader.fieldPath("apiEndpoint"),
+                defaultAddress: firstCP, facts: &facts)
         }
         return settings
     }
 
     func decodeAPIEndpoint(_ node: Node, path: String, defaultAddress: String, facts: inout Facts) -> APIEndpoint {
         var endpoint = APIEndpoint(address: defaultAddress, mode: .direct)
-        guard let reader = MappingReader(node, path: path, section: InventorySchema.apiEndpoint, context: context) else { return endpoint }
+        guard let reader = MappingReader(node, path: path, section: InventorySchema.apiEndpoint, context: context)
+        else { return endpoint }
         endpoint.port = reader.int("port", in: 1...65535) ?? 6443
 
         let modes = ["haproxyKeepalived", "kubeVip", "external"].filter { reader.values[$0] != nil }
         facts.endpointModesWritten = modes
         if modes.count > 1 {
-            context.error(reader.fieldPath(modes[1]),
-                          "only one API endpoint mode may be set, found \(modes.joined(separator: " and "))",
-                          hint: "keep one of haproxyKeepalived, kubeVip, external")
+            context.error(
+                reader.fieldPath(modes[1]),
+                "only one API endpoint mode may be set, found \(modes.joined(separator: " and "))",
+                hint: "keep one of haproxyKeepalived, kubeVip, external")
         }
         if let first = modes.first, let modeNode = reader.value(first) {
             let modePath = reader.fieldPath(first)
             switch first {
             case "haproxyKeepalived":
-                if let modeReader = MappingReader(modeNode, path: modePath, section: InventorySchema.haproxyKeepalived, context: context),
-                   let vip = decodeVirtualIP(modeReader, facts: &facts) {
+                if let modeReader = MappingReader(
+                    modeNode, path: modePath, section: InventorySchema.haproxyKeepalived, context: context),
+                    let vip = decodeVirtualIP(modeReader, facts: &facts)
+                {
                     let routerID = modeReader.int("virtualRouterID", in: 1...255) ?? 51
                     endpoint.mode = .haproxyKeepalived(vip, virtualRouterID: routerID)
                     endpoint.address = vip.address
                 }
             case "kubeVip":
-                if let modeReader = MappingReader(modeNode, path: modePath, section: InventorySchema.kubeVip, context: context),
-                   let vip = decodeVirtualIP(modeReader, facts: &facts) {
+                if let modeReader = MappingReader(
+                    modeNode, path: modePath, section: InventorySchema.kubeVip, context: context),
+                    let vip = decodeVirtualIP(modeReader, facts: &facts)
+                {
                     endpoint.mode = .kubeVip(vip)
                     endpoint.address = vip.address
                 }
             default:
-                if let modeReader = MappingReader(modeNode, path: modePath, section: InventorySchema.external, context: context) {
+                if let modeReader = MappingReader(
+                    modeNode, path: modePath, section: InventorySchema.external, context: context)
+                {
                     if let address = modeReader.string("address") {
                         if let ip = IPAddress(address) {
                             endpoint.mode = .external(address: ip.description)
@@ -442,15 +556,21 @@ struct InventoryDecoder {
                             endpoint.mode = .external(address: address.lowercasedASCII)
                             endpoint.address = address.lowercasedASCII
                         } else {
-                            context.error(modeReader.fieldPath("address"), "\(DecodeContext.shown(address)) is not a DNS name or IP address")
+                            context.error(
+                                modeReader.fieldPath("address"),
+                                "\(DecodeContext.shown(address)) is not a DNS name or IP address")
                         }
                     } else if !modeReader.has("address") {
-                        context.error(modeReader.fieldPath("address"), at: SourcePosition(modeNode.mark), "an external endpoint needs the address of your load balancer")
+                        context.error(
+                            modeReader.fieldPath("address"), at: SourcePosition(modeNode.mark),
+                            "an external endpoint needs the address of your load balancer")
                     }
                 }
             }
         } else if let first = modes.first {
-            context.error(reader.fieldPath(first), "\(first) is empty; it needs at least \(first == "external" ? "address" : "virtualIP")")
+            context.error(
+                reader.fieldPath(first),
+                "\(first) is empty; it needs at least \(first == "external" ? "address" : "virtualIP")")
         }
         // haproxy runs on the control-plane hosts beside kube-apiserver, which holds 6443 there:
         // the balanced endpoint takes another port (kubeadm's HA guide uses 8443).
@@ -458,13 +578,18 @@ struct InventoryDecoder {
             if !reader.has("port") {
                 endpoint.port = 8443
             } else if endpoint.port == 6443 {
-                context.error(reader.fieldPath("port"), "haproxy runs on the control-plane hosts, where kube-apiserver already listens on 6443",
-                              hint: "use another port for the balanced endpoint, e.g. 8443 (the default for haproxyKeepalived)")
+                context.error(
+                    reader.fieldPath("port"),
+                    "haproxy runs on the control-plane hosts, where kube-apiserver already listens on 6443",
+                    hint: "use another port for the balanced endpoint, e.g. 8443 (the default for haproxyKeepalived)")
             }
         }
         for item in reader.stringList("extraSANs") ?? [] {
-            if Grammar.isSAN(item.value) { endpoint.extraSANs.append(item.value.lowercasedASCII) } else {
-                context.error(item.path, node: item.node, "\(DecodeContext.shown(item.value)) is not an IP address or DNS name")
+            if Grammar.isSAN(item.value) {
+                endpoint.extraSANs.append(item.value.lowercasedASCII)
+            } else {
+                context.error(
+                    item.path, node: item.node, "\(DecodeContext.shown(item.value)) is not an IP address or DNS name")
             }
         }
         return endpoint
@@ -473,18 +598,27 @@ struct InventoryDecoder {
     func decodeVirtualIP(_ reader: MappingReader, facts: inout Facts) -> APIEndpoint.VirtualIP? {
         var interface: String?
         if let written = reader.string("interface") {
-            if Grammar.isInterfaceName(written) { interface = written } else {
-                context.error(reader.fieldPath("interface"), "\(DecodeContext.shown(written)) is not a network interface name (at most 15 letters, digits, '-', '_', '.')")
+            if Grammar.isInterfaceName(written) {
+                interface = written
+            } else {
+                context.error(
+                    reader.fieldPath("interface"),
+                    "\(DecodeContext.shown(written)) is not a network interface name (at most 15 letters, digits, '-', '_', '.')"
+                )
             }
         }
         guard let written = reader.string("virtualIP") else {
             if reader.has("virtualIP") { return nil }
-            context.error(reader.fieldPath("virtualIP"), at: SourcePosition(reader.node.mark), "a virtual IP is required: a free address in the control-plane hosts' subnet")
+            context.error(
+                reader.fieldPath("virtualIP"), at: SourcePosition(reader.node.mark),
+                "a virtual IP is required: a free address in the control-plane hosts' subnet")
             return nil
         }
         guard let ip = IPAddress(written) else {
-            context.error(reader.fieldPath("virtualIP"), "\(DecodeContext.shown(written)) is not an IP address",
-                          hint: written.contains("/") ? "write the address without a prefix length; use virtualIPPrefix for the subnet size" : nil)
+            context.error(
+                reader.fieldPath("virtualIP"), "\(DecodeContext.shown(written)) is not an IP address",
+                hint: written.contains("/")
+                    ? "write the address without a prefix length; use virtualIPPrefix for the subnet size" : nil)
             return nil
         }
         let prefix = reader.int("virtualIPPrefix", in: 8...(ip.isIPv4 ? 32 : 128)) ?? (ip.isIPv4 ? 24 : 64)
@@ -496,25 +630,36 @@ struct InventoryDecoder {
 
     func decodeEtcd(_ node: Node?) -> EtcdSettings {
         var settings = EtcdSettings()
-        guard let node, let reader = MappingReader(node, path: "etcd", section: InventorySchema.etcd, context: context) else { return settings }
+        guard let node, let reader = MappingReader(node, path: "etcd", section: InventorySchema.etcd, context: context)
+        else { return settings }
         settings.version = version(reader, "version", SupportedVersions.etcd)
         if let dir = reader.string("dataDir") {
-            if Grammar.isAbsoluteHostPath(dir) && dir != "/" { settings.dataDir = dir } else {
-                context.error(reader.fieldPath("dataDir"), "\(DecodeContext.shown(dir)) is not an absolute path on the hosts (letters, digits, '/', '.', '_', '-', no \"..\")")
+            if Grammar.isAbsoluteHostPath(dir) && dir != "/" {
+                settings.dataDir = dir
+            } else {
+                context.error(
+                    reader.fieldPath("dataDir"),
+                    "\(DecodeContext.shown(dir)) is not an absolute path on the hosts (letters, digits, '/', '.', '_', '-', no \"..\")"
+                )
             }
         }
         settings.allowSingleMember = reader.bool("allowSingleMember") ?? false
         settings.heartbeatInterval = reader.int("heartbeatInterval", in: 1...10_000) ?? settings.heartbeatInterval
         settings.electionTimeout = reader.int("electionTimeout", in: 1...50_000) ?? settings.electionTimeout
         if reader.has("heartbeatInterval") || reader.has("electionTimeout"),
-           settings.electionTimeout < 5 * settings.heartbeatInterval {
-            context.error(reader.fieldPath(reader.has("electionTimeout") ? "electionTimeout" : "heartbeatInterval"),
-                          "electionTimeout (\(settings.electionTimeout) ms) must be at least 5 × heartbeatInterval (\(settings.heartbeatInterval) ms); etcd refuses to start otherwise")
+            settings.electionTimeout < 5 * settings.heartbeatInterval
+        {
+            context.error(
+                reader.fieldPath(reader.has("electionTimeout") ? "electionTimeout" : "heartbeatInterval"),
+                "electionTimeout (\(settings.electionTimeout) ms) must be at least 5 × heartbeatInterval (\(settings.heartbeatInterval) ms); etcd refuses to start otherwise"
+            )
         }
         if let quota = reader.int("quotaBackendBytes", in: 1...Int.max) {
             settings.quotaBackendBytes = quota
             if quota > 8 << 30 {
-                context.warning(reader.fieldPath("quotaBackendBytes"), "\(quota) bytes is above 8 GiB, the largest quota etcd recommends")
+                context.warning(
+                    reader.fieldPath("quotaBackendBytes"),
+                    "\(quota) bytes is above 8 GiB, the largest quota etcd recommends")
             }
         }
         settings.snapshotCount = reader.int("snapshotCount", in: 1...Int.max) ?? settings.snapshotCount
@@ -535,11 +680,15 @@ struct InventoryDecoder {
     }
 
     /// One add-on's settings: its defaults, then what the inventory writes.
-    private static func read<Settings: AddonSettings>(_ type: Settings.Type, from addons: MappingReader?, cluster: ClusterShape,
-                                                      context: DecodeContext) -> Settings {
+    private static func read<Settings: AddonSettings>(
+        _ type: Settings.Type, from addons: MappingReader?, cluster: ClusterShape,
+        context: DecodeContext
+    ) -> Settings {
         var settings = Settings(defaultsFor: cluster)
         if let node = addons?.value(Settings.key),
-           let reader = MappingReader(node, path: "addons." + Settings.key, section: Settings.sections[0], context: context) {
+            let reader = MappingReader(
+                node, path: "addons." + Settings.key, section: Settings.sections[0], context: context)
+        {
             settings.read(SettingsSection(reader: reader), cluster: cluster)
         }
         return settings
@@ -549,20 +698,29 @@ struct InventoryDecoder {
 
     func decodeArtifacts(_ node: Node?) -> Artifacts {
         var artifacts = Artifacts()
-        guard let node, let reader = MappingReader(node, path: "artifacts", section: InventorySchema.artifacts, context: context) else { return artifacts }
-        artifacts.source = reader.enumeration("source", ArtifactSource.self, noun: "artifact source",
-                                              aliases: ["local": "mirror", "offline": "mirror", "airgap": "mirror", "internet": "upstream"]) ?? .upstream
+        guard let node,
+            let reader = MappingReader(node, path: "artifacts", section: InventorySchema.artifacts, context: context)
+        else { return artifacts }
+        artifacts.source =
+            reader.enumeration(
+                "source", ArtifactSource.self, noun: "artifact source",
+                aliases: ["local": "mirror", "offline": "mirror", "airgap": "mirror", "internet": "upstream"])
+            ?? .upstream
         if let mirror = reader.string("mirror") {
             let path = reader.fieldPath("mirror")
             if let scheme = ["http://", "https://", "file://"].first(where: { mirror.lowercasedASCII.hasPrefix($0) }) {
                 let rest = mirror.dropFirst(scheme.count)
                 if rest.isEmpty || rest.contains(" ") || (scheme == "file://" && !rest.hasPrefix("/")) {
-                    context.error(path, "\(DecodeContext.shown(mirror)) is not a usable URL\(scheme == "file://" ? " (file:// needs an absolute path)" : "")")
+                    context.error(
+                        path,
+                        "\(DecodeContext.shown(mirror)) is not a usable URL\(scheme == "file://" ? " (file:// needs an absolute path)" : "")"
+                    )
                 } else {
                     artifacts.mirror = mirror
                 }
             } else if mirror.contains("://") {
-                context.error(path, "\(DecodeContext.shown(mirror)): only file://, http:// and https:// mirrors are supported")
+                context.error(
+                    path, "\(DecodeContext.shown(mirror)): only file://, http:// and https:// mirrors are supported")
             } else if let resolved = resolvePath(mirror, path: path) {
                 if !fileSystem.directoryExists(resolved) {
                     context.error(path, "mirror directory \(resolved) does not exist")
@@ -571,12 +729,14 @@ struct InventoryDecoder {
             }
         }
         if artifacts.source == .mirror && !reader.has("mirror") {
-            context.error(reader.fieldPath("mirror"), at: SourcePosition(node.mark),
-                          "artifacts.source is mirror but no mirror is given", hint: "add mirror: with a directory or URL")
+            context.error(
+                reader.fieldPath("mirror"), at: SourcePosition(node.mark),
+                "artifacts.source is mirror but no mirror is given", hint: "add mirror: with a directory or URL")
         }
         if artifacts.source == .upstream && reader.has("mirror") {
-            context.warning(reader.fieldPath("mirror"), "mirror is ignored because artifacts.source is upstream",
-                            hint: "set source: mirror to use it")
+            context.warning(
+                reader.fieldPath("mirror"), "mirror is ignored because artifacts.source is upstream",
+                hint: "set source: mirror to use it")
         }
         return artifacts
     }

@@ -24,8 +24,14 @@ enum KubesprayImporter {
             }
         }
 
-        var string: String? { if case .string(let s) = self { return s }; return nil }
-        var list: [Value]? { if case .list(let l) = self { return l }; return nil }
+        var string: String? {
+            if case .string(let s) = self { return s }
+            return nil
+        }
+        var list: [Value]? {
+            if case .list(let l) = self { return l }
+            return nil
+        }
         subscript(key: String) -> Value? {
             if case .map(let pairs) = self { return pairs.first { $0.0 == key }?.1 }
             return nil
@@ -57,7 +63,10 @@ enum KubesprayImporter {
         }
 
         mutating func group(_ name: String) -> Group {
-            if groups[name] == nil { groups[name] = Group(); groupOrder.append(name) }
+            if groups[name] == nil {
+                groups[name] = Group()
+                groupOrder.append(name)
+            }
             return groups[name]!
         }
 
@@ -85,7 +94,10 @@ enum KubesprayImporter {
         }
     }
 
-    struct Failure: Error { var message: String; var line: Int? }
+    struct Failure: Error {
+        var message: String
+        var line: Int?
+    }
 
     // MARK: - Reading
 
@@ -106,7 +118,9 @@ enum KubesprayImporter {
             let line = rawLine.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r")))
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
             if line.hasPrefix("[") {
-                guard line.hasSuffix("]") else { throw Failure(message: "unclosed section header \(line)", line: index + 1) }
+                guard line.hasSuffix("]") else {
+                    throw Failure(message: "unclosed section header \(line)", line: index + 1)
+                }
                 let header = String(line.dropFirst().dropLast())
                 let parts = header.split(separator: ":", maxSplits: 1).map(String.init)
                 section = parts.first ?? header
@@ -169,11 +183,16 @@ enum KubesprayImporter {
 
     /// `node[1:3]` → node1, node2, node3 (Ansible numeric host ranges; letters are not expanded).
     static func expandRange(_ name: String) -> [String] {
-        guard let open = name.firstIndex(of: "["), let close = name.firstIndex(of: "]"), open < close else { return [name] }
+        guard let open = name.firstIndex(of: "["), let close = name.firstIndex(of: "]"), open < close else {
+            return [name]
+        }
         let inner = name[name.index(after: open)..<close].split(separator: ":")
-        guard inner.count == 2, let low = Int(inner[0]), let high = Int(inner[1]), low <= high, high - low < 1000 else { return [name] }
+        guard inner.count == 2, let low = Int(inner[0]), let high = Int(inner[1]), low <= high, high - low < 1000 else {
+            return [name]
+        }
         let width = inner[0].count
-        let prefix = name[..<open], suffix = name[name.index(after: close)...]
+        let prefix = name[..<open]
+        let suffix = name[name.index(after: close)...]
         return (low...high).map { number in
             var digits = String(number)
             if inner[0].hasPrefix("0") { digits = String(repeating: "0", count: max(0, width - digits.count)) + digits }
@@ -194,7 +213,11 @@ enum KubesprayImporter {
                 quote = character
                 inWord = true
             } else if character == " " || character == "\t" {
-                if inWord { words.append(current); current = ""; inWord = false }
+                if inWord {
+                    words.append(current)
+                    current = ""
+                    inWord = false
+                }
             } else if character == "#" && !inWord {
                 break
             } else {
@@ -216,7 +239,10 @@ enum KubesprayImporter {
             case .alias: return nil
             case .sequence(let sequence):
                 var items: [Value] = []
-                for item in sequence { guard let v = walk(item, depth: depth + 1) else { return nil }; items.append(v) }
+                for item in sequence {
+                    guard let v = walk(item, depth: depth + 1) else { return nil }
+                    items.append(v)
+                }
                 return .list(items)
             case .mapping(let mapping):
                 var pairs: [(String, Value)] = []
@@ -240,7 +266,9 @@ enum KubesprayImporter {
         guard let top = value(from: root, budget: 200_000) else {
             throw Failure(message: "the file is too large or nested too deeply", line: nil)
         }
-        guard case .map(let groups) = top else { throw Failure(message: "expected a mapping of groups such as all:", line: 1) }
+        guard case .map(let groups) = top else {
+            throw Failure(message: "expected a mapping of groups such as all:", line: 1)
+        }
         var inventory = AnsibleInventory()
         func readGroup(_ name: String, _ body: Value, depth: Int) {
             _ = inventory.group(name)
@@ -253,7 +281,9 @@ enum KubesprayImporter {
                         var hostVars: [(String, Value)] = []
                         if case .map(let pairs) = vars { hostVars = pairs }
                         inventory.addHost(host, vars: hostVars)
-                        if name != "all" { inventory.update(name) { if !$0.hosts.contains(host) { $0.hosts.append(host) } } }
+                        if name != "all" {
+                            inventory.update(name) { if !$0.hosts.contains(host) { $0.hosts.append(host) } }
+                        }
                     }
                 case "children":
                     guard case .map(let children) = value else { continue }
@@ -281,8 +311,10 @@ enum KubesprayImporter {
         "loadbalancer_apiserver", "apiserver_loadbalancer_domain_name", "kube_apiserver_port", "kube_vip_enabled",
         "kube_vip_address", "kube_vip_interface", "kube_vip_arp_enabled", "kube_vip_controlplane_enabled",
         "supplementary_addresses_in_ssl_keys", "etcd_data_dir", "calico_ipip_mode", "calico_vxlan_mode",
-        "calico_network_backend", "calico_pool_blocksize", "calico_version", "metallb_enabled", "metallb_config", "metallb_ip_range",
-        "metallb_speaker_enabled", "metallb_protocol", "ingress_nginx_enabled", "dns_min_replicas", "kube_network_plugin",
+        "calico_network_backend", "calico_pool_blocksize", "calico_version", "metallb_enabled", "metallb_config",
+        "metallb_ip_range",
+        "metallb_speaker_enabled", "metallb_protocol", "ingress_nginx_enabled", "dns_min_replicas",
+        "kube_network_plugin",
         "etcd_deployment_type", "container_manager", "kube_network_node_prefix",
         "ansible_user", "ansible_port", "ansible_ssh_private_key_file", "ansible_host", "ip", "access_ip",
         "etcd_member_name", "node_labels", "node_taints", "ansible_become", "ansible_ssh_user", "ansible_ssh_port",
@@ -305,10 +337,14 @@ enum KubesprayImporter {
         let workers = Set(workerGroups.flatMap { ansible.members(of: $0) })
         let etcd = Set(ansible.members(of: "etcd"))
         for legacy in ["kube-master", "kube_master", "kube-node"] where ansible.groups[legacy] != nil {
-            note("group \(legacy) is kubespray's old name; read as \(legacy.contains("master") ? "kube_control_plane" : "kube_node")")
+            note(
+                "group \(legacy) is kubespray's old name; read as \(legacy.contains("master") ? "kube_control_plane" : "kube_node")"
+            )
         }
         let bastionHost = ansible.members(of: "bastion").first
-        let clusterHosts = ansible.hostOrder.filter { $0 != bastionHost && (controlPlane.contains($0) || workers.contains($0) || etcd.contains($0)) }
+        let clusterHosts = ansible.hostOrder.filter {
+            $0 != bastionHost && (controlPlane.contains($0) || workers.contains($0) || etcd.contains($0))
+        }
         for host in ansible.hostOrder where host != bastionHost && !clusterHosts.contains(host) {
             note("host \(host) is in none of kube_control_plane, kube_node, etcd; not carried over")
         }
@@ -317,7 +353,8 @@ enum KubesprayImporter {
         func vars(of host: String?) -> [String: Value] {
             var out: [String: Value] = [:]
             for (key, value) in ansible.groups["all"]?.vars ?? [] { out[key] = value }
-            let groups = host.map(ansible.groupsOf) ?? ansible.groupOrder.filter { ["k8s_cluster", "k8s-cluster"].contains($0) }
+            let groups =
+                host.map(ansible.groupsOf) ?? ansible.groupOrder.filter { ["k8s_cluster", "k8s-cluster"].contains($0) }
             for group in groups where group != "all" {
                 for (key, value) in ansible.groups[group]?.vars ?? [] { out[key] = value }
             }
@@ -328,13 +365,18 @@ enum KubesprayImporter {
         var unmapped: [String: [String]] = [:]
         for (key, _) in clusterVars where !mapped.contains(key) { unmapped[key, default: []].append("group vars") }
         for host in clusterHosts {
-            for (key, _) in ansible.hostVars[host] ?? [] where !mapped.contains(key) { unmapped[key, default: []].append(host) }
+            for (key, _) in ansible.hostVars[host] ?? [] where !mapped.contains(key) {
+                unmapped[key, default: []].append(host)
+            }
         }
         for key in unmapped.keys.sorted() {
-            note("variable \(key) (\(unmapped[key]!.joined(separator: ", "))) has no Cairn equivalent; not carried over")
+            note(
+                "variable \(key) (\(unmapped[key]!.joined(separator: ", "))) has no Cairn equivalent; not carried over")
         }
 
-        func str(_ key: String, _ vars: [String: Value]) -> String? { vars[key]?.string.map { $0.trimmingCharacters(in: .whitespaces) } }
+        func str(_ key: String, _ vars: [String: Value]) -> String? {
+            vars[key]?.string.map { $0.trimmingCharacters(in: .whitespaces) }
+        }
 
         // SSH user/port/key shared by all hosts go to the top-level ssh section.
         func shared(_ keys: [String]) -> String? {
@@ -342,9 +384,12 @@ enum KubesprayImporter {
             guard let first = values.first, let value = first, values.allSatisfy({ $0 == value }) else { return nil }
             return value
         }
-        let userKeys = ["ansible_user", "ansible_ssh_user"], portKeys = ["ansible_port", "ansible_ssh_port"]
+        let userKeys = ["ansible_user", "ansible_ssh_user"]
+        let portKeys = ["ansible_port", "ansible_ssh_port"]
         let keyKeys = ["ansible_ssh_private_key_file"]
-        let sharedUser = shared(userKeys), sharedPort = shared(portKeys), sharedKey = shared(keyKeys)
+        let sharedUser = shared(userKeys)
+        let sharedPort = shared(portKeys)
+        let sharedKey = shared(keyKeys)
 
         lines.append("# Cairn inventory converted from the kubespray inventory \(source)")
         lines.append("# by `cairn inventory import --from kubespray`. Review it, then run `cairn validate -i FILE`.")
@@ -361,10 +406,15 @@ enum KubesprayImporter {
             let bv = vars(of: bastionHost)
             sshLines.append("  bastion:                       # from the kubespray bastion group")
             sshLines.append("    address: \(quote(str("ansible_host", bv) ?? bastionHost))")
-            if let user = userKeys.lazy.compactMap({ str($0, bv) }).first { sshLines.append("    user: \(quote(user))") }
+            if let user = userKeys.lazy.compactMap({ str($0, bv) }).first {
+                sshLines.append("    user: \(quote(user))")
+            }
             if let port = portKeys.lazy.compactMap({ str($0, bv) }).first { sshLines.append("    port: \(port)") }
         }
-        if !sshLines.isEmpty { lines.append("ssh:"); lines.append(contentsOf: sshLines) }
+        if !sshLines.isEmpty {
+            lines.append("ssh:")
+            lines.append(contentsOf: sshLines)
+        }
 
         lines.append("hosts:")
         if clusterHosts.isEmpty { note("no hosts found in kube_control_plane, kube_node or etcd") }
@@ -376,14 +426,20 @@ enum KubesprayImporter {
                 name = lowered
                 note("host name \(host) is not an RFC 1123 hostname; written as \(lowered)")
             }
-            let ansibleHost = str("ansible_host", hv), ip = str("ip", hv), accessIP = str("access_ip", hv)
+            let ansibleHost = str("ansible_host", hv)
+            let ip = str("ip", hv)
+            let accessIP = str("access_ip", hv)
             let address = ansibleHost ?? accessIP ?? ip ?? host
             let internalIP = ip ?? accessIP
             if let accessIP, let ip, accessIP != ip {
-                note("access_ip \(accessIP) of \(host) not carried over: Cairn uses internalAddress (\(ip), from ip) for cluster traffic")
+                note(
+                    "access_ip \(accessIP) of \(host) not carried over: Cairn uses internalAddress (\(ip), from ip) for cluster traffic"
+                )
             }
             if let member = str("etcd_member_name", hv), !member.isEmpty, member != name {
-                note("etcd_member_name \(member) of \(host) not carried over: Cairn names etcd members after hosts (\(name))")
+                note(
+                    "etcd_member_name \(member) of \(host) not carried over: Cairn names etcd members after hosts (\(name))"
+                )
             }
             var roles: [String] = []
             if controlPlane.contains(host) { roles.append("control-plane") }
@@ -401,14 +457,25 @@ enum KubesprayImporter {
                 lines.append("    taints:")
                 for taint in taints.compactMap(\.string) {
                     let (key, value, effect) = splitTaint(taint)
-                    lines.append("      - {key: \(quote(key))\(value.map { ", value: \(quote($0))" } ?? ""), effect: \(quote(effect))}")
+                    lines.append(
+                        "      - {key: \(quote(key))\(value.map { ", value: \(quote($0))" } ?? ""), effect: \(quote(effect))}"
+                    )
                 }
             }
             var hostSSH: [String] = []
-            if sharedUser == nil, let user = userKeys.lazy.compactMap({ str($0, hv) }).first { hostSSH.append("      user: \(quote(user))") }
-            if sharedPort == nil, let port = portKeys.lazy.compactMap({ str($0, hv) }).first { hostSSH.append("      port: \(port)") }
-            if sharedKey == nil, let key = str("ansible_ssh_private_key_file", hv) { hostSSH.append("      identityFile: \(quote(key))") }
-            if !hostSSH.isEmpty { lines.append("    ssh:"); lines.append(contentsOf: hostSSH) }
+            if sharedUser == nil, let user = userKeys.lazy.compactMap({ str($0, hv) }).first {
+                hostSSH.append("      user: \(quote(user))")
+            }
+            if sharedPort == nil, let port = portKeys.lazy.compactMap({ str($0, hv) }).first {
+                hostSSH.append("      port: \(port)")
+            }
+            if sharedKey == nil, let key = str("ansible_ssh_private_key_file", hv) {
+                hostSSH.append("      identityFile: \(quote(key))")
+            }
+            if !hostSSH.isEmpty {
+                lines.append("    ssh:")
+                lines.append(contentsOf: hostSSH)
+            }
         }
 
         // kubernetes
@@ -418,13 +485,21 @@ enum KubesprayImporter {
             if SupportedVersions.kubernetes.isSupported(bare) {
                 k8s.append("  version: \"\(bare)\"")
             } else {
-                note("kube_version \(version) is not supported by Cairn (\(SupportedVersions.kubernetes.supported.joined(separator: ", "))); the default \(SupportedVersions.kubernetes.defaultVersion) is used")
-                k8s.append("  # kube_version \(version) is not supported; default \(SupportedVersions.kubernetes.defaultVersion)")
+                note(
+                    "kube_version \(version) is not supported by Cairn (\(SupportedVersions.kubernetes.supported.joined(separator: ", "))); the default \(SupportedVersions.kubernetes.defaultVersion) is used"
+                )
+                k8s.append(
+                    "  # kube_version \(version) is not supported; default \(SupportedVersions.kubernetes.defaultVersion)"
+                )
             }
         }
         if let pods = str("kube_pods_subnet", clusterVars) { k8s.append("  podSubnet: \(quote(pods))") }
-        if let services = str("kube_service_addresses", clusterVars) { k8s.append("  serviceSubnet: \(quote(services))") }
-        if let domain = str("dns_domain", clusterVars) ?? str("cluster_name", clusterVars) { k8s.append("  clusterDomain: \(quote(domain))") }
+        if let services = str("kube_service_addresses", clusterVars) {
+            k8s.append("  serviceSubnet: \(quote(services))")
+        }
+        if let domain = str("dns_domain", clusterVars) ?? str("cluster_name", clusterVars) {
+            k8s.append("  clusterDomain: \(quote(domain))")
+        }
         if let mode = str("kube_proxy_mode", clusterVars) { k8s.append("  proxyMode: \(quote(mode))") }
         if let plugin = str("kube_network_plugin", clusterVars), plugin != "calico" {
             note("kube_network_plugin \(plugin): Cairn installs Calico")
@@ -436,7 +511,9 @@ enum KubesprayImporter {
             note("etcd_deployment_type \(type): Cairn runs etcd on the hosts as a systemd service")
         }
         if let prefix = str("kube_network_node_prefix", clusterVars) {
-            note("kube_network_node_prefix \(prefix) not carried over: Calico's per-node block is addons.calico.blockSize (calico_pool_blocksize)")
+            note(
+                "kube_network_node_prefix \(prefix) not carried over: Calico's per-node block is addons.calico.blockSize (calico_pool_blocksize)"
+            )
         }
 
         var endpoint: [String] = []
@@ -448,21 +525,30 @@ enum KubesprayImporter {
                 endpoint.append("    external:                     # from loadbalancer_apiserver")
                 endpoint.append("      address: \(quote(address))")
                 if let port = lb["port"]?.string, str("kube_apiserver_port", clusterVars) == nil {
-                    endpoint.append("    # kubespray's balancer listened on port \(port); Cairn's API port applies to both balancer and API servers")
-                    note("loadbalancer_apiserver.port \(port) not carried over: set kubernetes.apiEndpoint.port if your balancer forwards the same port")
+                    endpoint.append(
+                        "    # kubespray's balancer listened on port \(port); Cairn's API port applies to both balancer and API servers"
+                    )
+                    note(
+                        "loadbalancer_apiserver.port \(port) not carried over: set kubernetes.apiEndpoint.port if your balancer forwards the same port"
+                    )
                 }
                 if domain != nil, let ip = lb["address"]?.string { sans.append(ip) }
             }
         } else if clusterVars["kube_vip_enabled"]?.isTrue == true, let vip = str("kube_vip_address", clusterVars) {
             endpoint.append("    kubeVip:                      # from kube_vip_*")
             endpoint.append("      virtualIP: \(quote(vip))")
-            if let interface = str("kube_vip_interface", clusterVars) { endpoint.append("      interface: \(quote(interface))") }
+            if let interface = str("kube_vip_interface", clusterVars) {
+                endpoint.append("      interface: \(quote(interface))")
+            }
         } else if controlPlane.count > 1 {
-            note("no loadbalancer_apiserver or kube-vip: kubespray balanced the API with a local nginx on every node; Cairn needs kubernetes.apiEndpoint (haproxyKeepalived, kubeVip or external)")
+            note(
+                "no loadbalancer_apiserver or kube-vip: kubespray balanced the API with a local nginx on every node; Cairn needs kubernetes.apiEndpoint (haproxyKeepalived, kubeVip or external)"
+            )
             endpoint.append("    # kubespray used a local nginx on each node; choose one:")
             endpoint.append("    # haproxyKeepalived: {virtualIP: <free IP in the control-plane subnet>}")
         }
-        for san in clusterVars["supplementary_addresses_in_ssl_keys"]?.list?.compactMap(\.string) ?? [] where !sans.contains(san) {
+        for san in clusterVars["supplementary_addresses_in_ssl_keys"]?.list?.compactMap(\.string) ?? []
+        where !sans.contains(san) {
             sans.append(san)
         }
         if !sans.isEmpty {
@@ -472,14 +558,20 @@ enum KubesprayImporter {
             k8s.append("  apiEndpoint:")
             k8s.append(contentsOf: endpoint)
         }
-        if !k8s.isEmpty { lines.append("kubernetes:"); lines.append(contentsOf: k8s) }
+        if !k8s.isEmpty {
+            lines.append("kubernetes:")
+            lines.append(contentsOf: k8s)
+        }
 
         var etcdLines: [String] = []
         if let dir = str("etcd_data_dir", clusterVars) { etcdLines.append("  dataDir: \(quote(dir))") }
         if etcd.count == 1 {
             etcdLines.append("  allowSingleMember: true        # kubespray allowed a single etcd member")
         }
-        if !etcdLines.isEmpty { lines.append("etcd:"); lines.append(contentsOf: etcdLines) }
+        if !etcdLines.isEmpty {
+            lines.append("etcd:")
+            lines.append(contentsOf: etcdLines)
+        }
 
         // add-ons
         var addons: [String] = []
@@ -491,7 +583,10 @@ enum KubesprayImporter {
             let bare = version.hasPrefix("v") ? String(version.dropFirst()) : version
             calico.append("    version: \"\(bare)\"")
         }
-        if !calico.isEmpty { addons.append("  calico:"); addons.append(contentsOf: calico) }
+        if !calico.isEmpty {
+            addons.append("  calico:")
+            addons.append(contentsOf: calico)
+        }
         if let replicas = str("dns_min_replicas", clusterVars) { addons.append("  coredns: {replicas: \(replicas)}") }
 
         let pools = metallbPools(clusterVars)
@@ -515,7 +610,9 @@ enum KubesprayImporter {
         }
         if clusterVars["ingress_nginx_enabled"]?.isTrue == true {
             addons.append("  ingress: {controller: ingress-nginx}   # retired upstream March 2026: consider traefik")
-            note("ingress_nginx_enabled: carried over as controller ingress-nginx, which was retired upstream in March 2026; consider traefik")
+            note(
+                "ingress_nginx_enabled: carried over as controller ingress-nginx, which was retired upstream in March 2026; consider traefik"
+            )
         } else {
             addons.append("  ingress: {enabled: false}        # kubespray's ingress_nginx_enabled was not set")
         }
@@ -546,7 +643,8 @@ enum KubesprayImporter {
     }
 
     static func calicoEncapsulation(_ vars: [String: Value]) -> String? {
-        let ipip = vars["calico_ipip_mode"]?.string, vxlan = vars["calico_vxlan_mode"]?.string
+        let ipip = vars["calico_ipip_mode"]?.string
+        let vxlan = vars["calico_vxlan_mode"]?.string
         if ipip == nil && vxlan == nil {
             if let backend = vars["calico_network_backend"]?.string, backend == "bird" { return "IPIP" }
             return nil
@@ -565,10 +663,15 @@ enum KubesprayImporter {
         if case .map(let pools)? = vars["metallb_config"]?["address_pools"] {
             return pools.map { name, body in
                 let ranges = body["ip_range"]?.list?.compactMap(\.string) ?? body["ip_range"]?.string.map { [$0] } ?? []
-                return (name.lowercasedASCII.replacingOccurrences(of: "_", with: "-"), ranges.map { $0.replacingOccurrences(of: " ", with: "") })
+                return (
+                    name.lowercasedASCII.replacingOccurrences(of: "_", with: "-"),
+                    ranges.map { $0.replacingOccurrences(of: " ", with: "") }
+                )
             }
         }
-        if let ranges = vars["metallb_ip_range"]?.list?.compactMap(\.string) ?? vars["metallb_ip_range"]?.string.map({ [$0] }) {
+        if let ranges = vars["metallb_ip_range"]?.list?.compactMap(\.string)
+            ?? vars["metallb_ip_range"]?.string.map({ [$0] })
+        {
             return [("default", ranges.map { $0.replacingOccurrences(of: " ", with: "") })]
         }
         return []
@@ -577,9 +680,13 @@ enum KubesprayImporter {
     /// A YAML scalar: bare when it reads back as the same string, double-quoted otherwise.
     static func quote(_ text: String) -> String {
         let bytes = Array(text.utf8)
-        let safe = !bytes.isEmpty && bytes.allSatisfy {
-            Grammar.isAlnum($0) || [UInt8(ascii: "."), UInt8(ascii: "/"), UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "@")].contains($0)
-        } && !["-", "."].contains(text.first) && ValueKind(Node.Scalar(text, .implicit, .plain)) == .string
+        let safe =
+            !bytes.isEmpty
+            && bytes.allSatisfy {
+                Grammar.isAlnum($0)
+                    || [UInt8(ascii: "."), UInt8(ascii: "/"), UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "@")]
+                        .contains($0)
+            } && !["-", "."].contains(text.first) && ValueKind(Node.Scalar(text, .implicit, .plain)) == .string
         if safe { return text }
         var out = "\""
         for scalar in text.unicodeScalars {
@@ -589,7 +696,11 @@ enum KubesprayImporter {
             case "\n": out += "\\n"
             case "\t": out += "\\t"
             default:
-                if scalar.value < 0x20 || scalar.value == 0x7F { out += String(format: "\\x%02X", scalar.value) } else { out.unicodeScalars.append(scalar) }
+                if scalar.value < 0x20 || scalar.value == 0x7F {
+                    out += String(format: "\\x%02X", scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
             }
         }
         return out + "\""

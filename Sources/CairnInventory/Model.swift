@@ -1,4 +1,5 @@
 import CairnCore
+
 /// A cluster as described by its inventory, with every default applied.
 ///
 /// Values that reach hosts (names, addresses, paths, labels) have passed the strict grammars in

@@ -50,16 +50,21 @@ public struct SSHConfigFile: Sendable, Equatable {
     }
 
     /// Reads `path`; nil when it cannot be read.
-    public static func load(path: String, homeDirectory: String?, fileSystem: InventoryFileSystem = .local) -> SSHConfigFile? {
+    public static func load(path: String, homeDirectory: String?, fileSystem: InventoryFileSystem = .local)
+        -> SSHConfigFile?
+    {
         guard let data = fileSystem.readFile(path) else { return nil }
         var config = SSHConfigFile(path: path)
-        config.read(String(decoding: data, as: UTF8.self), file: path, inherited: [], depth: 0,
-                    homeDirectory: homeDirectory, fileSystem: fileSystem)
+        config.read(
+            String(decoding: data, as: UTF8.self), file: path, inherited: [], depth: 0,
+            homeDirectory: homeDirectory, fileSystem: fileSystem)
         return config
     }
 
     /// Parses text; includes are read through `fileSystem`.
-    public static func parse(_ text: String, path: String, homeDirectory: String?, fileSystem: InventoryFileSystem = .none) -> SSHConfigFile {
+    public static func parse(
+        _ text: String, path: String, homeDirectory: String?, fileSystem: InventoryFileSystem = .none
+    ) -> SSHConfigFile {
         var config = SSHConfigFile(path: path)
         config.read(text, file: path, inherited: [], depth: 0, homeDirectory: homeDirectory, fileSystem: fileSystem)
         return config
@@ -86,32 +91,40 @@ public struct SSHConfigFile: Sendable, Equatable {
                     conditions = inherited
                 } else {
                     conditions = nil
-                    warnings.append(Diagnostic(
-                        severity: .warning, file: file, line: lineNumber, column: 1, path: "Match",
-                        message: "Cairn does not evaluate `Match \(arguments.joined(separator: " "))`; the settings in this block are ignored",
-                        hint: "use a Host block, or set the values in the inventory"
-                    ))
+                    warnings.append(
+                        Diagnostic(
+                            severity: .warning, file: file, line: lineNumber, column: 1, path: "Match",
+                            message:
+                                "Cairn does not evaluate `Match \(arguments.joined(separator: " "))`; the settings in this block are ignored",
+                            hint: "use a Host block, or set the values in the inventory"
+                        ))
                 }
             case "include":
                 guard conditions != nil else { continue }
                 guard depth < Self.maxIncludeDepth else {
-                    warnings.append(Diagnostic(severity: .warning, file: file, line: lineNumber, column: 1, path: "Include",
-                                               message: "includes nested more than \(Self.maxIncludeDepth) deep; not read"))
+                    warnings.append(
+                        Diagnostic(
+                            severity: .warning, file: file, line: lineNumber, column: 1, path: "Include",
+                            message: "includes nested more than \(Self.maxIncludeDepth) deep; not read"))
                     continue
                 }
                 for argument in arguments {
                     for path in Self.includePaths(argument, homeDirectory: homeDirectory, fileSystem: fileSystem) {
                         guard let data = fileSystem.readFile(path) else {
-                            warnings.append(Diagnostic(severity: .warning, file: file, line: lineNumber, column: 1, path: "Include",
-                                                       message: "cannot read included file \(argument)"))
+                            warnings.append(
+                                Diagnostic(
+                                    severity: .warning, file: file, line: lineNumber, column: 1, path: "Include",
+                                    message: "cannot read included file \(argument)"))
                             continue
                         }
-                        read(String(decoding: data, as: UTF8.self), file: path, inherited: conditions,
-                             depth: depth + 1, homeDirectory: homeDirectory, fileSystem: fileSystem)
+                        read(
+                            String(decoding: data, as: UTF8.self), file: path, inherited: conditions,
+                            depth: depth + 1, homeDirectory: homeDirectory, fileSystem: fileSystem)
                     }
                 }
             default:
-                entries.append(Entry(keyword: keyword, arguments: arguments, file: file, line: lineNumber, conditions: conditions))
+                entries.append(
+                    Entry(keyword: keyword, arguments: arguments, file: file, line: lineNumber, conditions: conditions))
             }
         }
     }
@@ -158,7 +171,9 @@ public struct SSHConfigFile: Sendable, Equatable {
         let name = Paths.lastComponent(path)
         guard Glob.hasWildcards(name) else { return [path] }
         let directory = Paths.directory(of: path)
-        return (fileSystem.listDirectory(directory) ?? []).filter { Glob.matches(name, $0) }.sorted().map { directory + "/" + $0 }
+        return (fileSystem.listDirectory(directory) ?? []).filter { Glob.matches(name, $0) }.sorted().map {
+            directory + "/" + $0
+        }
     }
 
     static func hostMatches(_ host: String, _ patterns: [HostPattern]) -> Bool {
@@ -202,7 +217,10 @@ public struct SSHConfigFile: Sendable, Equatable {
         var out = ""
         var iterator = text.makeIterator()
         while let character = iterator.next() {
-            guard character == "%" else { out.append(character); continue }
+            guard character == "%" else {
+                out.append(character)
+                continue
+            }
             switch iterator.next() {
             case "%": out += "%"
             case "h": out += hostName

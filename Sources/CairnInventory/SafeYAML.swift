@@ -26,7 +26,8 @@ enum SafeYAML {
     /// The document's root, nil for an empty document.
     static func compose(_ text: String) -> Result<Node?, Problem> {
         if text.utf8.count > maxBytes {
-            return .failure(Problem(message: "the file is \(text.utf8.count) bytes; inventories are limited to \(maxBytes) bytes"))
+            return .failure(
+                Problem(message: "the file is \(text.utf8.count) bytes; inventories are limited to \(maxBytes) bytes"))
         }
         if let problem = complexKeyWithAliases(Array(text.utf8)) {
             return .failure(problem)
@@ -43,8 +44,8 @@ enum SafeYAML {
     static func problem(from error: YamlError) -> Problem {
         switch error {
         case .scanner(let context, let problem, let mark, _),
-             .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
+            .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
             var message = "YAML syntax error: \(problem)"
             if let context, !context.text.isEmpty {
                 message += " (\(context.text) started at line \(context.mark.line), column \(context.mark.column))"
@@ -52,8 +53,9 @@ enum SafeYAML {
             return Problem(line: mark.line, column: mark.column, message: message)
         case .duplicatedKeysInMapping(let duplicates, let context):
             let names = duplicates.map { "\"\($0)\"" }.joined(separator: ", ")
-            return Problem(line: context.mark.line, column: context.mark.column,
-                           message: "duplicate key \(names) in a mapping", hint: "each key may appear once; merge the entries")
+            return Problem(
+                line: context.mark.line, column: context.mark.column,
+                message: "duplicate key \(names) in a mapping", hint: "each key may appear once; merge the entries")
         case .reader(let problem, let offset, _, let yaml):
             var line: Int?
             var column: Int?
@@ -140,7 +142,8 @@ enum SafeYAML {
                 // In a flow mapping, an entry without ':' is a key: `{ *alias }`, `{ [a] }`.
                 let next = nextSignificant(from: i + 1, skippingProperties: true)
                 if next < bytes.count, [UInt8(ascii: "*"), UInt8(ascii: "["), UInt8(ascii: "{")].contains(bytes[next]),
-                   firstComplexKey == nil {
+                    firstComplexKey == nil
+                {
                     firstComplexKey = here
                 }
             default:
@@ -149,7 +152,8 @@ enum SafeYAML {
             if let alias = firstAlias, let key = firstComplexKey {
                 return Problem(
                     line: key.line, column: key.column,
-                    message: "this document uses YAML aliases (the first at line \(alias.line), column \(alias.column)) "
+                    message:
+                        "this document uses YAML aliases (the first at line \(alias.line), column \(alias.column)) "
                         + "and here a construct that can make a mapping key out of a list, a mapping or an alias "
                         + "(`? key`, `[...]: value`, `*alias: value`, or a flow entry starting with `*`, `[` or `{`); "
                         + "Cairn refuses that combination because such keys can expand without bound",

@@ -64,7 +64,9 @@ public struct CertificateRequest: Sendable, Equatable, Hashable {
     ///
     /// SANs: the member name, each of `addresses` (IP addresses become IP SANs, anything else a
     /// DNS SAN), `localhost`, `127.0.0.1` and `::1`.
-    public static func etcdMember(name: String, addresses: [String], validityDays: Int = defaultLeafValidityDays) -> CertificateRequest {
+    public static func etcdMember(name: String, addresses: [String], validityDays: Int = defaultLeafValidityDays)
+        -> CertificateRequest
+    {
         var dns: [String] = []
         var ips: [String] = []
         for value in [name] + addresses + ["localhost", "127.0.0.1", "::1"] {
@@ -74,14 +76,16 @@ public struct CertificateRequest: Sendable, Equatable, Hashable {
                 dns.append(value)
             }
         }
-        return CertificateRequest(commonName: name, dnsNames: dns, ipAddresses: ips,
-                                  usage: .serverAndClient, validityDays: validityDays)
+        return CertificateRequest(
+            commonName: name, dnsNames: dns, ipAddresses: ips,
+            usage: .serverAndClient, validityDays: validityDays)
     }
 
     /// kube-apiserver's client certificate for etcd (kubeadm's `apiserver-etcd-client`).
     public static func kubeAPIServerEtcdClient(validityDays: Int = defaultLeafValidityDays) -> CertificateRequest {
-        CertificateRequest(commonName: "kube-apiserver-etcd-client", organization: "system:masters",
-                           usage: .client, validityDays: validityDays)
+        CertificateRequest(
+            commonName: "kube-apiserver-etcd-client", organization: "system:masters",
+            usage: .client, validityDays: validityDays)
     }
 
     /// The client certificate Cairn's own `etcdctl` calls use (health checks, member list).

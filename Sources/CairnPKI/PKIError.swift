@@ -41,8 +41,10 @@ public enum PKIError: Error, CairnReportableError, Equatable {
     public var details: [String] {
         switch self {
         case .caUnreadable:
-            return ["Cairn never regenerates an existing CA on its own: every etcd member and "
-                + "kube-apiserver trusts it, and a new one would cut them off from each other."]
+            return [
+                "Cairn never regenerates an existing CA on its own: every etcd member and "
+                    + "kube-apiserver trusts it, and a new one would cut them off from each other."
+            ]
         default:
             return []
         }
@@ -64,7 +66,8 @@ public enum PKIError: Error, CairnReportableError, Equatable {
         case .unreadable(let name, _, _):
             return "Run `cairn apply` to (re)generate \(name), or restore it from a backup."
         case .writeFailed(let path, _):
-            return "Check that \((path as NSString).deletingLastPathComponent) is writable by you and the disk is not full."
+            return
+                "Check that \((path as NSString).deletingLastPathComponent) is writable by you and the disk is not full."
         case .issueFailed:
             return nil
         }

@@ -2,11 +2,11 @@ import Foundation
 import X509
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 extension PKIStore {
@@ -31,7 +31,7 @@ extension PKIStore {
         return name.utf8.allSatisfy { byte in
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
                 return true
             default:
                 return false
@@ -41,7 +41,10 @@ extension PKIStore {
 
     static func checkName(_ name: String) throws {
         guard isValidName(name) else {
-            throw PKIError.invalidRequest(name: name, reason: "a certificate name may hold only letters, digits, '.', '_' and '-', and must not start with '.'")
+            throw PKIError.invalidRequest(
+                name: name,
+                reason:
+                    "a certificate name may hold only letters, digits, '.', '_' and '-', and must not start with '.'")
         }
     }
 
@@ -83,7 +86,8 @@ extension PKIStore {
                 throw PKIError.caUnreadable(name: name, path: certificateURL(name).path, reason: problem)
             }
             if pair.certificate.notValidAfter <= now() {
-                throw PKIError.caExpired(name: name, notAfter: pair.certificate.notValidAfter, directory: directory.path)
+                throw PKIError.caExpired(
+                    name: name, notAfter: pair.certificate.notValidAfter, directory: directory.path)
             }
             return pair
         }
@@ -120,8 +124,9 @@ extension PKIStore {
             }
         } else {
             do {
-                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
-                                                        attributes: [.posixPermissions: Int(Self.directoryMode)])
+                try FileManager.default.createDirectory(
+                    at: directory, withIntermediateDirectories: true,
+                    attributes: [.posixPermissions: Int(Self.directoryMode)])
             } catch {
                 throw PKIError.writeFailed(path: path, reason: error.localizedDescription)
             }
@@ -129,7 +134,8 @@ extension PKIStore {
         var info = stat()
         if stat(path, &info) == 0, info.st_mode & 0o077 != 0 {
             guard chmod(path, Self.directoryMode) == 0 else {
-                throw PKIError.writeFailed(path: path, reason: "cannot set mode 0700: \(String(cString: strerror(errno)))")
+                throw PKIError.writeFailed(
+                    path: path, reason: "cannot set mode 0700: \(String(cString: strerror(errno)))")
             }
         }
     }
@@ -140,7 +146,8 @@ extension PKIStore {
         var info = stat()
         if stat(path, &info) == 0, info.st_mode & 0o077 != 0 {
             guard chmod(path, Self.keyMode) == 0 else {
-                throw PKIError.writeFailed(path: path, reason: "cannot set mode 0600: \(String(cString: strerror(errno)))")
+                throw PKIError.writeFailed(
+                    path: path, reason: "cannot set mode 0600: \(String(cString: strerror(errno)))")
             }
         }
     }

@@ -29,7 +29,10 @@ extension PKIStore {
         if pair.certificate.publicKey != pair.key.publicKey {
             return "key does not match the certificate"
         }
-        guard case .isCertificateAuthority = (try? pair.certificate.extensions.basicConstraints) ?? .notCertificateAuthority else {
+        guard
+            case .isCertificateAuthority = (try? pair.certificate.extensions.basicConstraints)
+                ?? .notCertificateAuthority
+        else {
             return "the certificate is not a CA (no BasicConstraints CA:TRUE)"
         }
         return nil
@@ -140,7 +143,8 @@ extension PKIStore {
                 extensions: extensions,
                 issuerPrivateKey: privateKey
             )
-            return Issued(certificatePEM: try certificate.serializeAsPEM().pemString + "\n", keyPEM: key.pemRepresentation + "\n")
+            return Issued(
+                certificatePEM: try certificate.serializeAsPEM().pemString + "\n", keyPEM: key.pemRepresentation + "\n")
         } catch let error as PKIError {
             throw error
         } catch {
@@ -161,7 +165,8 @@ extension PKIStore {
             var seenIPs = Set<[UInt8]>()
             for ip in request.ipAddresses {
                 guard let bytes = IPAddress.parse(ip) else {
-                    throw PKIError.invalidRequest(name: name, reason: "\(ip.debugDescription) is not an IPv4 or IPv6 address")
+                    throw PKIError.invalidRequest(
+                        name: name, reason: "\(ip.debugDescription) is not an IPv4 or IPv6 address")
                 }
                 if seenIPs.insert(bytes).inserted {
                     generalNames.append(.ipAddress(ASN1OctetString(contentBytes: ArraySlice(bytes))))
@@ -170,7 +175,8 @@ extension PKIStore {
             var usages: [ExtendedKeyUsage.Usage] = []
             if request.usage.needsServerAuth { usages.append(.serverAuth) }
             if request.usage.needsClientAuth { usages.append(.clientAuth) }
-            let authorityKeyIdentifier = ((try? ca.certificate.extensions.subjectKeyIdentifier) ?? nil)?.keyIdentifier
+            let authorityKeyIdentifier =
+                ((try? ca.certificate.extensions.subjectKeyIdentifier) ?? nil)?.keyIdentifier
                 ?? SubjectKeyIdentifier(hash: ca.certificate.publicKey).keyIdentifier
             let extensions = try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
@@ -195,7 +201,8 @@ extension PKIStore {
                 extensions: extensions,
                 issuerPrivateKey: ca.key
             )
-            return Issued(certificatePEM: try certificate.serializeAsPEM().pemString + "\n", keyPEM: key.pemRepresentation + "\n")
+            return Issued(
+                certificatePEM: try certificate.serializeAsPEM().pemString + "\n", keyPEM: key.pemRepresentation + "\n")
         } catch let error as PKIError {
             throw error
         } catch {

@@ -62,8 +62,11 @@ public struct PKIStore: Sendable {
 
     // MARK: - Status (read-only)
 
-    public func status(ofCA name: String, renewalThresholdDays: Int = PKIStore.defaultRenewalThresholdDays) -> CAStatus {
-        guard Self.isValidName(name) else { return .unreadable(reason: "\(name.debugDescription) is not a valid file name") }
+    public func status(ofCA name: String, renewalThresholdDays: Int = PKIStore.defaultRenewalThresholdDays) -> CAStatus
+    {
+        guard Self.isValidName(name) else {
+            return .unreadable(reason: "\(name.debugDescription) is not a valid file name")
+        }
         let pair: Pair
         switch load(name) {
         case .missing: return .missing
@@ -85,7 +88,9 @@ public struct PKIStore: Sendable {
         caName: String,
         renewalThresholdDays: Int = PKIStore.defaultRenewalThresholdDays
     ) -> CertificateStatus {
-        guard Self.isValidName(name) else { return .needsReissue(reason: "\(name.debugDescription) is not a valid file name") }
+        guard Self.isValidName(name) else {
+            return .needsReissue(reason: "\(name.debugDescription) is not a valid file name")
+        }
         if let problem = Self.requestProblem(request) { return .needsReissue(reason: problem) }
         let pair: Pair
         switch load(name) {
@@ -103,7 +108,8 @@ public struct PKIStore: Sendable {
             return .needsReissue(reason: "the \(caLabel) is missing or unreadable")
         }
         if certificate.issuer != ca.certificate.subject
-            || !ca.certificate.publicKey.isValidSignature(certificate.signature, for: certificate) {
+            || !ca.certificate.publicKey.isValidSignature(certificate.signature, for: certificate)
+        {
             return .needsReissue(reason: "not signed by the current \(caLabel)")
         }
 
@@ -116,13 +122,17 @@ public struct PKIStore: Sendable {
         } else {
             let days = Self.daysLeft(until: certificate.notValidAfter, from: current)
             if days < renewalThresholdDays {
-                reasons.append(days == 0 ? "expires in less than a day" : days == 1 ? "expires in 1 day" : "expires in \(days) days")
+                reasons.append(
+                    days == 0
+                        ? "expires in less than a day" : days == 1 ? "expires in 1 day" : "expires in \(days) days")
             }
         }
 
         let subject = Self.subjectNames(certificate.subject)
         if subject.commonName != request.commonName {
-            reasons.append("common name is \(subject.commonName.map { "\"\($0)\"" } ?? "missing"), needs \"\(request.commonName)\"")
+            reasons.append(
+                "common name is \(subject.commonName.map { "\"\($0)\"" } ?? "missing"), needs \"\(request.commonName)\""
+            )
         }
         if subject.organization != request.organization {
             let has = subject.organization.map { "\"\($0)\"" } ?? "missing"
@@ -226,7 +236,9 @@ public struct PKIStore: Sendable {
         do {
             let document = try PEMDocument(pemString: pem)
             guard document.discriminator == "CERTIFICATE" else {
-                throw PKIError.unreadable(name: "certificate", path: "<PEM>", reason: "expected a CERTIFICATE, found \(document.discriminator)")
+                throw PKIError.unreadable(
+                    name: "certificate", path: "<PEM>",
+                    reason: "expected a CERTIFICATE, found \(document.discriminator)")
             }
             let spki = try subjectPublicKeyInfoDER(certificateDER: document.derBytes)
             return "sha256:" + SHA256Digest.hex(of: Data(spki))
@@ -241,8 +253,9 @@ public struct PKIStore: Sendable {
     static func subjectPublicKeyInfoDER(certificateDER: [UInt8]) throws -> ArraySlice<UInt8> {
         let root = try DER.parse(certificateDER)
         guard case .constructed(let certificateNodes) = root.content,
-              let tbs = certificateNodes.first(where: { _ in true }),
-              case .constructed(let tbsNodes) = tbs.content else {
+            let tbs = certificateNodes.first(where: { _ in true }),
+            case .constructed(let tbsNodes) = tbs.content
+        else {
             throw PKIError.unreadable(name: "certificate", path: "<PEM>", reason: "not an X.509 certificate")
         }
         var fields = Array(tbsNodes)

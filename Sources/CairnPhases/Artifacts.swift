@@ -1,7 +1,7 @@
 import CairnArtifacts
-import CairnInventory
 import CairnCore
 import CairnEngine
+import CairnInventory
 import Foundation
 
 /// An artifact on the operator's machine, checked against its expected SHA-256.
@@ -19,8 +19,8 @@ public protocol ArtifactFetching: Sendable {
     func lockedHash(for spec: ArtifactSpec) -> String?
 }
 
-public extension ArtifactFetching {
-    func lockedHash(for spec: ArtifactSpec) -> String? { nil }
+extension ArtifactFetching {
+    public func lockedHash(for spec: ArtifactSpec) -> String? { nil }
 }
 
 public enum ArtifactsKey: RunValueKey {
@@ -66,7 +66,8 @@ extension ArtifactStore: ArtifactFetching {
         case .upstream: source = .upstream
         case .mirror: source = .mirror(inventory.artifacts.mirror ?? "")
         }
-        return ArtifactStore(cacheDirectory: state.appendingPathComponent("artifacts"),
-                             lockFile: state.appendingPathComponent("artifacts.lock"), source: source)
+        return ArtifactStore(
+            cacheDirectory: state.appendingPathComponent("artifacts"),
+            lockFile: state.appendingPathComponent("artifacts.lock"), source: source)
     }
 }

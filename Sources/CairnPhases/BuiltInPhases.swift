@@ -12,20 +12,21 @@ public enum InventoryKey: RunValueKey {
 public enum BuiltInPhases {
     public static func make(for inventory: Inventory) -> [String: any Phase] {
         let topology = Topology(inventory)
-        let phases: [any Phase] = [
-            HostChecksPhase(topology: topology),
-            PrepareHostsPhase(settings: HostPreparation()),
-            EtcdPKIPhase(topology: topology),
-            EtcdInstallPhase(topology: topology),
-            EtcdClusterPhase(topology: topology),
-            EtcdClientCertificatesPhase(),
-            NodePackagesPhase(topology: topology),
-            APIEndpointPhase(topology: topology),
-            ControlPlaneInitPhase(topology: topology),
-            ControlPlaneJoinPhase(topology: topology),
-            WorkerJoinPhase(topology: topology),
-            KubeconfigPhase(topology: topology),
-        ] + Addons.phases(topology)
+        let phases: [any Phase] =
+            [
+                HostChecksPhase(topology: topology),
+                PrepareHostsPhase(settings: HostPreparation()),
+                EtcdPKIPhase(topology: topology),
+                EtcdInstallPhase(topology: topology),
+                EtcdClusterPhase(topology: topology),
+                EtcdClientCertificatesPhase(),
+                NodePackagesPhase(topology: topology),
+                APIEndpointPhase(topology: topology),
+                ControlPlaneInitPhase(topology: topology),
+                ControlPlaneJoinPhase(topology: topology),
+                WorkerJoinPhase(topology: topology),
+                KubeconfigPhase(topology: topology),
+            ] + Addons.phases(topology)
         return Dictionary(uniqueKeysWithValues: phases.map { ($0.name, $0) })
     }
 
@@ -44,7 +45,9 @@ extension Inventory {
     /// An empty inventory, for listing phase names.
     static var placeholder: Inventory {
         (try? InventoryLoader(environment: [:], fileSystem: .none, addons: Addons.settings)
-            .load(text: "hosts:\n  - {name: a, address: 10.0.0.1, roles: [control-plane, etcd, worker]}\netcd: {allowSingleMember: true}\n",
-                  sourceName: "placeholder", baseDirectory: "/"))!.inventory
+            .load(
+                text:
+                    "hosts:\n  - {name: a, address: 10.0.0.1, roles: [control-plane, etcd, worker]}\netcd: {allowSingleMember: true}\n",
+                sourceName: "placeholder", baseDirectory: "/"))!.inventory
     }
 }

@@ -9,7 +9,8 @@ import Foundation
 public enum HostStep: Sendable, Equatable {
     /// Write `content` to `path` atomically. `current`: what is there now (nil: no file; "": a
     /// file whose content was not fetched, only its hash). `change` overrides the line-diff summary.
-    case write(host: String, path: String, content: String, current: String?, mode: String, change: String?, secret: Bool)
+    case write(
+        host: String, path: String, content: String, current: String?, mode: String, change: String?, secret: Bool)
     /// Run a command that must succeed.
     case run(host: String, summary: String, command: RemoteCommand, timeout: Duration?)
     /// Push a release artifact (fetched and checksummed on the operator's side) and install it.
@@ -19,24 +20,32 @@ public enum HostStep: Sendable, Equatable {
     case pendingWrite(host: String, path: String, replacing: Bool)
 
     /// A file Cairn renders in full; the host reports only its hash, so the plan says "differs".
-    public static func render(host: String, path: String, content: String, currentHash: String?, mode: String = "644") -> HostStep? {
+    public static func render(host: String, path: String, content: String, currentHash: String?, mode: String = "644")
+        -> HostStep?
+    {
         guard currentHash != SHA256Digest.hex(of: content) else { return nil }
-        return .write(host: host, path: path, content: content, current: (currentHash ?? "").isEmpty ? nil : "", mode: mode,
-                      change: "differs from Cairn's", secret: false)
+        return .write(
+            host: host, path: path, content: content, current: (currentHash ?? "").isEmpty ? nil : "", mode: mode,
+            change: "differs from Cairn's", secret: false)
     }
 
-    public static func write(host: String, path: String, content: String, current: String?, mode: String = "644",
-                             change: String? = nil) -> HostStep {
+    public static func write(
+        host: String, path: String, content: String, current: String?, mode: String = "644",
+        change: String? = nil
+    ) -> HostStep {
         .write(host: host, path: path, content: content, current: current, mode: mode, change: change, secret: false)
     }
 
-    public static func run(host: String, summary: String, _ command: RemoteCommand, timeout: Duration? = nil) -> HostStep {
+    public static func run(host: String, summary: String, _ command: RemoteCommand, timeout: Duration? = nil)
+        -> HostStep
+    {
         .run(host: host, summary: summary, command: command, timeout: timeout)
     }
 
     public var host: String {
         switch self {
-        case .write(let host, _, _, _, _, _, _), .run(let host, _, _, _), .install(let host, _, _, _), .pendingWrite(let host, _, _):
+        case .write(let host, _, _, _, _, _, _), .run(let host, _, _, _), .install(let host, _, _, _),
+            .pendingWrite(let host, _, _):
             return host
         }
     }
@@ -45,8 +54,9 @@ public enum HostStep: Sendable, Equatable {
     public func action(predicted: Bool) -> Action {
         switch self {
         case .write(let host, let path, let content, let current, let mode, let change, let secret):
-            return .writeFile(host: host, path: path, content: content, current: current, mode: mode, predicted: predicted,
-                              changeSummary: change, secret: secret)
+            return .writeFile(
+                host: host, path: path, content: content, current: current, mode: mode, predicted: predicted,
+                changeSummary: change, secret: secret)
         case .run(let host, let summary, let command, let timeout):
             return .command(host: host, summary: summary, command, timeout: timeout, predicted: predicted)
         case .install(let host, let summary, let artifact, let how):
@@ -58,7 +68,8 @@ public enum HostStep: Sendable, Equatable {
                 try await how.install(data, artifact: artifact, on: env.host())
             }
         case .pendingWrite(let host, let path, let replacing):
-            return Action(host: host, summary: "write \(path) (\(replacing ? "replaced" : "new"))", predicted: true) { _ in
+            return Action(host: host, summary: "write \(path) (\(replacing ? "replaced" : "new"))", predicted: true) {
+                _ in
                 throw EngineError.internalInconsistency("\(path) for \(host) was planned without its content")
             }
         }
@@ -84,18 +95,27 @@ public enum ArtifactInstall: Sendable, Equatable {
         switch self {
         case .binary(let path):
             _ = try await executor.upload(data, to: path, mode: "755", owner: "root:root")
-            try await executor.runChecked(Self.markInstalled(component: artifact.name, version: artifact.version, binary: path))
+            try await executor.runChecked(
+                Self.markInstalled(component: artifact.name, version: artifact.version, binary: path))
         case .binaries(let inner, let names, let unit, let marker, let record):
             let remote = Self.cacheDirectory + "/" + fileName(artifact)
             _ = try await executor.upload(data, to: remote, mode: "644", owner: "root:root")
-            try await executor.runChecked(.script(.cairnInstall, as: "cairn-install-\(artifact.name)", arguments: [remote, inner, marker, unit] + names))
+            try await executor.runChecked(
+                .script(
+                    .cairnInstall, as: "cairn-install-\(artifact.name)",
+                    arguments: [remote, inner, marker, unit] + names))
             if let record {
-                try await executor.runChecked(Self.markInstalled(component: record, version: artifact.version, binary: "/usr/local/bin/\(record)"))
+                try await executor.runChecked(
+                    Self.markInstalled(component: record, version: artifact.version, binary: "/usr/local/bin/\(record)")
+                )
             }
         case .archive(let directory):
             let remote = Self.cacheDirectory + "/" + fileName(artifact)
             _ = try await executor.upload(data, to: remote, mode: "644", owner: "root:root")
-            try await executor.runChecked(.script(.cairnUnpack, as: "cairn-unpack-\(artifact.name)", arguments: [remote, directory, artifact.version]))
+            try await executor.runChecked(
+                .script(
+                    .cairnUnpack, as: "cairn-unpack-\(artifact.name)", arguments: [remote, directory, artifact.version])
+            )
         }
     }
 

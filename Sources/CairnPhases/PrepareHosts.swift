@@ -16,9 +16,11 @@ public struct HostPreparation: Sendable, Equatable {
     public static let modulesFile = "/etc/modules-load.d/cairn.conf"
     public static let sysctlFile = "/etc/sysctl.d/99-cairn.conf"
 
-    public init(modules: [String] = ["overlay", "br_netfilter"],
-                sysctls: [(key: String, value: String)] = HostPreparation.kubernetesSysctls,
-                disableSwap: Bool = true, setHostname: Bool = false) {
+    public init(
+        modules: [String] = ["overlay", "br_netfilter"],
+        sysctls: [(key: String, value: String)] = HostPreparation.kubernetesSysctls,
+        disableSwap: Bool = true, setHostname: Bool = false
+    ) {
         self.modules = modules
         self.sysctls = sysctls
         self.disableSwap = disableSwap
@@ -32,7 +34,8 @@ public struct HostPreparation: Sendable, Equatable {
     ]
 
     public static func == (lhs: HostPreparation, rhs: HostPreparation) -> Bool {
-        lhs.modules == rhs.modules && lhs.sysctls.map { "\($0.key)=\($0.value)" } == rhs.sysctls.map { "\($0.key)=\($0.value)" }
+        lhs.modules == rhs.modules
+            && lhs.sysctls.map { "\($0.key)=\($0.value)" } == rhs.sysctls.map { "\($0.key)=\($0.value)" }
             && lhs.disableSwap == rhs.disableSwap && lhs.setHostname == rhs.setHostname
     }
 
@@ -81,8 +84,10 @@ public struct PrepareHostsPhase: Phase {
     /// Arguments: the modules file, the sysctl file, then module names, "--", sysctl keys.
 
     public func factCommand() -> RemoteCommand {
-        RemoteCommand.script(.cairnFactsPrepare,
-                             arguments: [HostPreparation.modulesFile, HostPreparation.sysctlFile] + settings.modules + ["--"] + settings.sysctls.map(\.key))
+        RemoteCommand.script(
+            .cairnFactsPrepare,
+            arguments: [HostPreparation.modulesFile, HostPreparation.sysctlFile] + settings.modules + ["--"]
+                + settings.sysctls.map(\.key))
     }
 
     public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws -> Facts {
@@ -98,18 +103,34 @@ public struct PrepareHostsPhase: Phase {
     public func steps(host name: String, facts: Facts) -> [HostStep] {
         var steps: [HostStep] = []
         if settings.disableSwap && facts.swapActive > 0 {
-            steps.append(.run(host: name, summary: "turn swap off (\(facts.swapActive) active)", RemoteCommand("swapoff", ["-a"])))
+            steps.append(
+                .run(
+                    host: name, summary: "turn swap off (\(facts.swapActive) active)", RemoteCommand("swapoff", ["-a"]))
+            )
         }
         if settings.disableSwap && facts.fstabSwap > 0 {
             // Comment the entries out rather than delete them, so an operator can see what was there.
-            steps.append(.run(host: name, summary: "comment out \(facts.fstabSwap) swap entr\(facts.fstabSwap == 1 ? "y" : "ies") in /etc/fstab",
-                              RemoteCommand("sed", ["-i.cairn-backup", "-E", "/^[^#].*[[:space:]]swap[[:space:]]/s/^/# disabled by cairn: /", "/etc/fstab"])))
+            steps.append(
+                .run(
+                    host: name,
+                    summary:
+                        "comment out \(facts.fstabSwap) swap entr\(facts.fstabSwap == 1 ? "y" : "ies") in /etc/fstab",
+                    RemoteCommand(
+                        "sed",
+                        [
+                            "-i.cairn-backup", "-E", "/^[^#].*[[:space:]]swap[[:space:]]/s/^/# disabled by cairn: /",
+                            "/etc/fstab",
+                        ])))
         }
         if !settings.modules.isEmpty && facts.modulesFileText != settings.modulesFileContent {
-            steps.append(.write(host: name, path: HostPreparation.modulesFile, content: settings.modulesFileContent, current: facts.modulesFileText))
+            steps.append(
+                .write(
+                    host: name, path: HostPreparation.modulesFile, content: settings.modulesFileContent,
+                    current: facts.modulesFileText))
         }
         for module in settings.modules where !facts.modulesPresent.contains(module) {
-            steps.append(.run(host: name, summary: "load kernel module \(module)", RemoteCommand("modprobe", ["--", module])))
+            steps.append(
+                .run(host: name, summary: "load kernel module \(module)", RemoteCommand("modprobe", ["--", module])))
         }
         let wantedFile = settings.sysctlFileContent
         if facts.sysctlFileText != wantedFile {
@@ -117,19 +138,28 @@ public struct PrepareHostsPhase: Phase {
                 let before = Self.sysctlValue(in: facts.sysctlFileText, key: key)
                 return before == value ? nil : "\(key) \(before ?? "unset")→\(value)"
             }
-            steps.append(.write(host: name, path: HostPreparation.sysctlFile, content: wantedFile, current: facts.sysctlFileText,
-                                change: changes.isEmpty ? nil : changes.joined(separator: ", ")))
+            steps.append(
+                .write(
+                    host: name, path: HostPreparation.sysctlFile, content: wantedFile, current: facts.sysctlFileText,
+                    change: changes.isEmpty ? nil : changes.joined(separator: ", ")))
         }
         let liveChanges = settings.sysctls.filter { facts.sysctls[$0.key] != $0.value }
         if !liveChanges.isEmpty {
             // Apply only Cairn's file: `sysctl --system` would also re-apply every other file,
             // including settings that are not Cairn's to touch.
-            let description = liveChanges.map { "\($0.key) \(facts.sysctls[$0.key].flatMap { $0.isEmpty ? nil : $0 } ?? "unset")→\($0.value)" }
-            steps.append(.run(host: name, summary: "apply sysctls (\(description.joined(separator: ", ")))",
-                              RemoteCommand("sysctl", ["-q", "-p", HostPreparation.sysctlFile])))
+            let description = liveChanges.map {
+                "\($0.key) \(facts.sysctls[$0.key].flatMap { $0.isEmpty ? nil : $0 } ?? "unset")→\($0.value)"
+            }
+            steps.append(
+                .run(
+                    host: name, summary: "apply sysctls (\(description.joined(separator: ", ")))",
+                    RemoteCommand("sysctl", ["-q", "-p", HostPreparation.sysctlFile])))
         }
         if settings.setHostname && facts.hostname != name {
-            steps.append(.run(host: name, summary: "set hostname \(facts.hostname)→\(name)", RemoteCommand("hostnamectl", ["set-hostname", name])))
+            steps.append(
+                .run(
+                    host: name, summary: "set hostname \(facts.hostname)→\(name)",
+                    RemoteCommand("hostnamectl", ["set-hostname", name])))
         }
         return steps
     }

@@ -19,16 +19,18 @@ public struct ResetPhase: Phase {
 
     public typealias Facts = NoFacts
 
-
     public func plan(facts: [EngineHost: NoFacts], context: PhaseContext) throws -> PhasePlan {
         let actions = context.hosts.map { host -> Action in
             let devices = wipeCephDevices ? (inventory.host(named: host.name)?.storageDevices ?? []) : []
-            let summary = "reset \(host.name): kubeadm reset, stop and remove etcd, kubelet, containerd, the balancer; remove Cairn's files"
+            let summary =
+                "reset \(host.name): kubeadm reset, stop and remove etcd, kubelet, containerd, the balancer; remove Cairn's files"
                 + (devices.isEmpty ? "" : "; WIPE \(devices.joined(separator: ", "))")
-            return .command(host: host.name, summary: summary,
-                            RemoteCommand.script(.cairnReset,
-                                                 arguments: [inventory.etcd.dataDir, String(inventory.kubernetes.apiEndpoint.port)] + devices),
-                            timeout: .seconds(300))
+            return .command(
+                host: host.name, summary: summary,
+                RemoteCommand.script(
+                    .cairnReset,
+                    arguments: [inventory.etcd.dataDir, String(inventory.kubernetes.apiEndpoint.port)] + devices),
+                timeout: .seconds(300))
         }
         return PhasePlan(actions: actions)
     }

@@ -77,8 +77,9 @@ public struct ClusterStatus: Sendable, Encodable {
     /// Gathers everything; unreachable parts become problems, never errors.
     public static func gather(topology: Topology, context: RunContext) async -> ClusterStatus {
         let inventory = topology.inventory
-        var status = ClusterStatus(cluster: inventory.name, healthy: true, problems: [], hosts: [], etcd: nil, endpoint: nil,
-                                   nodes: [], addons: [], ceph: nil)
+        var status = ClusterStatus(
+            cluster: inventory.name, healthy: true, problems: [], hosts: [], etcd: nil, endpoint: nil,
+            nodes: [], addons: [], ceph: nil)
         // Hosts, in parallel.
         let hosts = context.hosts
         let facts = await withTaskGroup(of: (String, Result<NodeFacts, any Error>).self) { group in
@@ -86,7 +87,12 @@ public struct ClusterStatus: Sendable, Encodable {
                 group.addTask {
                     do {
                         let executor = try await context.executors.executor(for: host)
-                        return (host.name, .success(try await NodeFacts.gather(executor: executor, advertise: "", parts: [.system, .packages])))
+                        return (
+                            host.name,
+                            .success(
+                                try await NodeFacts.gather(
+                                    executor: executor, advertise: "", parts: [.system, .packages]))
+                        )
                     } catch {
                         return (host.name, .failure(error))
                     }
@@ -118,28 +124,44 @@ public struct ClusterStatus: Sendable, Encodable {
         let etcdHosts = topology.etcdHosts(among: hosts)
         do {
             let report = try await EtcdHealthCheck.report(members: members, hosts: etcdHosts, context: context)
-            status.etcd = EtcdStatus(healthy: report.unhealthy.isEmpty && report.leader != nil && report.alarms.isEmpty,
-                                     members: report.members, unhealthy: report.unhealthy, learners: report.learners,
-                                     leader: report.leader, toleratesFailures: report.tolerates, databaseBytes: report.dbSizes,
-                                     alarms: report.alarms)
-            if !report.unhealthy.isEmpty { status.problems.append("etcd: \(report.unhealthy.joined(separator: ", ")) not healthy" + (report.hasQuorum ? "" : " — QUORUM LOST")) }
-            if !report.alarms.isEmpty { status.problems.append("etcd alarms: " + report.alarms.joined(separator: "; ")) }
+            status.etcd = EtcdStatus(
+                healthy: report.unhealthy.isEmpty && report.leader != nil && report.alarms.isEmpty,
+                members: report.members, unhealthy: report.unhealthy, learners: report.learners,
+                leader: report.leader, toleratesFailures: report.tolerates, databaseBytes: report.dbSizes,
+                alarms: report.alarms)
+            if !report.unhealthy.isEmpty {
+                status.problems.append(
+                    "etcd: \(report.unhealthy.joined(separator: ", ")) not healthy"
+                        + (report.hasQuorum ? "" : " — QUORUM LOST"))
+            }
+            if !report.alarms.isEmpty {
+                status.problems.append("etcd alarms: " + report.alarms.joined(separator: "; "))
+            }
         } catch {
-            status.etcd = EtcdStatus(healthy: false, members: [], unhealthy: members.map(\.name), learners: [], leader: nil,
-                                     toleratesFailures: 0, databaseBytes: [:], alarms: [], error: (error as? any CairnReportableError)?.summary ?? "\(error)")
+            status.etcd = EtcdStatus(
+                healthy: false, members: [], unhealthy: members.map(\.name), learners: [], leader: nil,
+                toleratesFailures: 0, databaseBytes: [:], alarms: [],
+                error: (error as? any CairnReportableError)?.summary ?? "\(error)")
             status.problems.append("etcd: no member answers")
         }
 
         // The API, from the first reachable control-plane host.
         let controlPlanes = hosts.filter { $0.roles.contains(Role.controlPlane.rawValue) }
-        if let anchorHost = controlPlanes.first(where: { if case .success = facts[$0.name] { return true }; return false }),
-           let executor = try? await context.executors.executor(for: anchorHost) {
+        if let anchorHost = controlPlanes.first(where: {
+            if case .success = facts[$0.name] { return true }
+            return false
+        }),
+            let executor = try? await context.executors.executor(for: anchorHost)
+        {
             let endpoint = inventory.kubernetes.apiEndpoint
             let url = "https://\(topology.apiEndpoint)"
-            let ready = (try? await executor.run(RemoteCommand("curl", ["-sk", "--max-time", "3", url + "/readyz"])).stdoutText) == "ok"
+            let ready =
+                (try? await executor.run(RemoteCommand("curl", ["-sk", "--max-time", "3", url + "/readyz"])).stdoutText)
+                == "ok"
             var servers: [String: Bool] = [:]
             for host in inventory.controlPlaneHosts {
-                let answer = try? await executor.run(RemoteCommand("curl", ["-sk", "--max-time", "3", "https://\(host.internalAddress):6443/readyz"]))
+                let answer = try? await executor.run(
+                    RemoteCommand("curl", ["-sk", "--max-time", "3", "https://\(host.internalAddress):6443/readyz"]))
                 servers[host.name] = answer?.stdoutText == "ok"
                 if servers[host.name] != true { status.problems.append("kube-apiserver on \(host.name) is not ready") }
             }
@@ -159,8 +181,10 @@ public struct ClusterStatus: Sendable, Encodable {
     static func gatherKubernetes(into status: inout ClusterStatus, kubectl: Kubectl, topology: Topology) async {
         if let nodes = try? await kubectl.list(K8s.Node.self, ["nodes"]) {
             for node in nodes {
-                status.nodes.append(NodeStatus(name: node.name, ready: node.isReady, roles: node.roles, version: node.kubeletVersion,
-                                               reason: node.isReady ? nil : node.readyCondition?.explanation))
+                status.nodes.append(
+                    NodeStatus(
+                        name: node.name, ready: node.isReady, roles: node.roles, version: node.kubeletVersion,
+                        reason: node.isReady ? nil : node.readyCondition?.explanation))
                 if !node.isReady { status.problems.append("node \(node.name) is not Ready") }
             }
             let registered = Set(status.nodes.map(\.name))
@@ -173,14 +197,24 @@ public struct ClusterStatus: Sendable, Encodable {
                 let resource = ["\(workload.kind.rawValue)/\(workload.object)", "-n", workload.namespace]
                 let counts: (ready: Int, desired: Int)?
                 switch workload.kind {
-                case .deployment: counts = (try? await kubectl.get(K8s.Deployment.self, resource)).map { ($0.available, $0.desired) }
-                case .daemonset: counts = (try? await kubectl.get(K8s.DaemonSet.self, resource)).map { ($0.ready, $0.desired) }
+                case .deployment:
+                    counts = (try? await kubectl.get(K8s.Deployment.self, resource)).map { ($0.available, $0.desired) }
+                case .daemonset:
+                    counts = (try? await kubectl.get(K8s.DaemonSet.self, resource)).map { ($0.ready, $0.desired) }
                 }
-                guard let counts else { status.problems.append("\(workload.name) is not installed"); continue }
-                let pods = (try? await kubectl.list(K8s.Pod.self, ["pods", "-n", workload.namespace, "-l", workload.selector])) ?? []
+                guard let counts else {
+                    status.problems.append("\(workload.name) is not installed")
+                    continue
+                }
+                let pods =
+                    (try? await kubectl.list(K8s.Pod.self, ["pods", "-n", workload.namespace, "-l", workload.selector]))
+                    ?? []
                 let nodes = Set(pods.compactMap(\.nodeName)).sorted()
-                status.addons.append(WorkloadStatus(name: workload.name, ready: counts.ready, desired: counts.desired, nodes: nodes))
-                if counts.ready < counts.desired || counts.desired == 0 { status.problems.append("\(workload.name): \(counts.ready)/\(counts.desired) ready") }
+                status.addons.append(
+                    WorkloadStatus(name: workload.name, ready: counts.ready, desired: counts.desired, nodes: nodes))
+                if counts.ready < counts.desired || counts.desired == 0 {
+                    status.problems.append("\(workload.name): \(counts.ready)/\(counts.desired) ready")
+                }
             }
             await addon.report(into: &status, kubectl: kubectl)
         }
@@ -189,34 +223,52 @@ public struct ClusterStatus: Sendable, Encodable {
     /// The one-screen text form.
     public func render(colors: (ok: (String) -> String, bad: (String) -> String, bold: (String) -> String)) -> String {
         var lines: [String] = []
-        lines.append(colors.bold("Cluster \(cluster)") + ": " + (healthy ? colors.ok("healthy") : colors.bad("DEGRADED (\(problems.count) problem\(problems.count == 1 ? "" : "s"))")))
+        lines.append(
+            colors.bold("Cluster \(cluster)") + ": "
+                + (healthy
+                    ? colors.ok("healthy")
+                    : colors.bad("DEGRADED (\(problems.count) problem\(problems.count == 1 ? "" : "s"))")))
         lines.append("")
         lines.append(colors.bold("Hosts"))
         for host in hosts {
             let state = host.reachable ? colors.ok("reachable") : colors.bad("UNREACHABLE")
-            let details = [host.os, host.kubelet.map { "kubelet \($0)" }, host.containerd.map { "containerd \($0)" }].compactMap { $0 }.joined(separator: ", ")
-            lines.append("  \(host.name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(state)  \(host.roles.joined(separator: ","))  \(details)")
+            let details = [host.os, host.kubelet.map { "kubelet \($0)" }, host.containerd.map { "containerd \($0)" }]
+                .compactMap { $0 }.joined(separator: ", ")
+            lines.append(
+                "  \(host.name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(state)  \(host.roles.joined(separator: ","))  \(details)"
+            )
         }
         if let etcd {
             lines.append("")
             let leader = etcd.leader.map { "leader \($0)" } ?? colors.bad("no leader")
-            lines.append(colors.bold("etcd") + ": \(etcd.members.count) members, \(leader), tolerates \(etcd.toleratesFailures) failure\(etcd.toleratesFailures == 1 ? "" : "s")"
-                         + (etcd.unhealthy.isEmpty ? "" : colors.bad(", down: " + etcd.unhealthy.joined(separator: ", "))))
+            lines.append(
+                colors.bold("etcd")
+                    + ": \(etcd.members.count) members, \(leader), tolerates \(etcd.toleratesFailures) failure\(etcd.toleratesFailures == 1 ? "" : "s")"
+                    + (etcd.unhealthy.isEmpty ? "" : colors.bad(", down: " + etcd.unhealthy.joined(separator: ", "))))
             let sizes = etcd.databaseBytes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value / 1024 / 1024) MiB" }
             if !sizes.isEmpty { lines.append("  database: " + sizes.joined(separator: ", ")) }
-            if !etcd.alarms.isEmpty { lines.append("  " + colors.bad("alarms: " + etcd.alarms.joined(separator: "; "))) }
+            if !etcd.alarms.isEmpty {
+                lines.append("  " + colors.bad("alarms: " + etcd.alarms.joined(separator: "; ")))
+            }
         }
         if let endpoint {
             lines.append("")
-            lines.append(colors.bold("API") + " \(endpoint.url): " + (endpoint.ready ? colors.ok("ready") : colors.bad("NOT READY")))
-            lines.append("  " + endpoint.apiServers.sorted { $0.key < $1.key }.map { "\($0.key) " + ($0.value ? colors.ok("ready") : colors.bad("not ready")) }.joined(separator: ", "))
+            lines.append(
+                colors.bold("API") + " \(endpoint.url): "
+                    + (endpoint.ready ? colors.ok("ready") : colors.bad("NOT READY")))
+            lines.append(
+                "  "
+                    + endpoint.apiServers.sorted { $0.key < $1.key }.map {
+                        "\($0.key) " + ($0.value ? colors.ok("ready") : colors.bad("not ready"))
+                    }.joined(separator: ", "))
         }
         if !nodes.isEmpty {
             lines.append("")
             lines.append(colors.bold("Nodes"))
             for node in nodes {
-                lines.append("  \(node.name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(node.ready ? colors.ok("Ready") : colors.bad("NotReady"))  \(node.roles.joined(separator: ","))  \(node.version ?? "")"
-                             + (node.reason.map { "  (\($0))" } ?? ""))
+                lines.append(
+                    "  \(node.name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(node.ready ? colors.ok("Ready") : colors.bad("NotReady"))  \(node.roles.joined(separator: ","))  \(node.version ?? "")"
+                        + (node.reason.map { "  (\($0))" } ?? ""))
             }
         }
         if !addons.isEmpty {
@@ -224,14 +276,19 @@ public struct ClusterStatus: Sendable, Encodable {
             lines.append(colors.bold("Add-ons"))
             for addon in addons {
                 let counts = "\(addon.ready)/\(addon.desired)"
-                lines.append("  \(addon.name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(addon.ready >= addon.desired && addon.desired > 0 ? colors.ok(counts) : colors.bad(counts))  on \(addon.nodes.joined(separator: ", "))")
+                lines.append(
+                    "  \(addon.name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(addon.ready >= addon.desired && addon.desired > 0 ? colors.ok(counts) : colors.bad(counts))  on \(addon.nodes.joined(separator: ", "))"
+                )
             }
         }
         if let ceph {
             lines.append("")
-            lines.append(colors.bold("Ceph") + ": " + (ceph.health == "HEALTH_OK" ? colors.ok(ceph.health) : colors.bad(ceph.health))
-                         + ", mons \(ceph.monsInQuorum)/\(ceph.mons) in quorum, OSDs \(ceph.osdsUp) up / \(ceph.osdsIn) in / \(ceph.osds)"
-                         + (ceph.bytesTotal > 0 ? ", \(ceph.bytesUsed / 1_048_576) of \(ceph.bytesTotal / 1_048_576) MiB used" : ""))
+            lines.append(
+                colors.bold("Ceph") + ": "
+                    + (ceph.health == "HEALTH_OK" ? colors.ok(ceph.health) : colors.bad(ceph.health))
+                    + ", mons \(ceph.monsInQuorum)/\(ceph.mons) in quorum, OSDs \(ceph.osdsUp) up / \(ceph.osdsIn) in / \(ceph.osds)"
+                    + (ceph.bytesTotal > 0
+                        ? ", \(ceph.bytesUsed / 1_048_576) of \(ceph.bytesTotal / 1_048_576) MiB used" : ""))
             for check in ceph.checks { lines.append("  " + colors.bad(check)) }
         }
         if !problems.isEmpty {

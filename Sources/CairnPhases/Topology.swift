@@ -45,7 +45,9 @@ public struct Topology: Sendable {
 
     public func etcdMember(named name: String) -> EtcdMemberSpec? { etcdMembers.first { $0.name == name } }
     /// Engine hosts with the etcd role among `hosts`.
-    public func etcdHosts(among hosts: [EngineHost]) -> [EngineHost] { hosts.filter { $0.roles.contains(Role.etcd.rawValue) } }
+    public func etcdHosts(among hosts: [EngineHost]) -> [EngineHost] {
+        hosts.filter { $0.roles.contains(Role.etcd.rawValue) }
+    }
 }
 
 /// The run's topology, for commands that need it outside phases (status, backup).

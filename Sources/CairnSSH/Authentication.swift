@@ -61,13 +61,17 @@ extension RawSession {
     /// Builds the ordered candidate list. Agent keys matching configured key files come first
     /// (they are the ones meant to work, and the agent holds them decrypted), then key files,
     /// then other agent keys, then the password.
-    func authCandidates(configuration: SSHConfiguration, agentKeys: [(blob: [UInt8], comment: String)]) -> [AuthCandidate] {
+    func authCandidates(configuration: SSHConfiguration, agentKeys: [(blob: [UInt8], comment: String)])
+        -> [AuthCandidate]
+    {
         let fileBlobs = configuration.identityFiles.compactMap(PrivateKeyFile.publicBlob(forPrivateKey:))
         var candidates: [AuthCandidate] = []
         let preferredAgent = agentKeys.filter { fileBlobs.contains($0.blob) }
         candidates += preferredAgent.map { .agentKey(blob: $0.blob, comment: $0.comment) }
         candidates += configuration.identityFiles.map { .keyFile(path: $0) }
-        candidates += agentKeys.filter { !fileBlobs.contains($0.blob) }.map { .agentKey(blob: $0.blob, comment: $0.comment) }
+        candidates += agentKeys.filter { !fileBlobs.contains($0.blob) }.map {
+            .agentKey(blob: $0.blob, comment: $0.comment)
+        }
         if configuration.password != .none { candidates.append(.password) }
         return candidates
     }
@@ -122,7 +126,8 @@ extension RawSession {
             guard let list else { return .authenticated(method: "none") }
             methods = String(cString: list)
         } catch is Timeout {
-            throw SSHError.connectTimedOut(host: label, port: configuration.port, seconds: configuration.connectTimeout.seconds)
+            throw SSHError.connectTimedOut(
+                host: label, port: configuration.port, seconds: configuration.connectTimeout.seconds)
         } catch let failure as LibSSH2Failure {
             throw SSHError.authenticationFailed(host: label, user: user, tried: tried, message: failure.message)
         }
@@ -160,12 +165,14 @@ extension RawSession {
                 tried.append(candidate.description)
                 let rc: Int32
                 if passphrase == nil, let rsa = try? RSASHA2.loadKey(contents: contents) {
-                    rc = authenticateRSASHA2(user: user, publicBlob: rsa.publicBlob, signer: rsa.signer, deadline: deadline)
+                    rc = authenticateRSASHA2(
+                        user: user, publicBlob: rsa.publicBlob, signer: rsa.signer, deadline: deadline)
                 } else {
                     rc = user.withCString { userPtr in
                         path.withCString { pathPtr in
                             retryRaw(deadline: deadline) {
-                                libssh2_userauth_publickey_fromfile_ex(session, userPtr, UInt32(user.utf8.count), nil, pathPtr, passphrase)
+                                libssh2_userauth_publickey_fromfile_ex(
+                                    session, userPtr, UInt32(user.utf8.count), nil, pathPtr, passphrase)
                             }
                         }
                     }
@@ -174,51 +181,66 @@ extension RawSession {
                 if rc == LIBSSH2_ERROR_FILE {
                     throw SSHError.keyUnreadable(
                         host: label, path: path,
-                        message: passphrase == nil ? "not a private key libssh2 can read" : "wrong passphrase, or a key format libssh2 cannot read")
+                        message: passphrase == nil
+                            ? "not a private key libssh2 can read"
+                            : "wrong passphrase, or a key format libssh2 cannot read")
                 }
-                if try disconnected(rc: rc, configuration: configuration, tried: tried) { return .needsNewConnection(next: index) }
+                if try disconnected(rc: rc, configuration: configuration, tried: tried) {
+                    return .needsNewConnection(next: index)
+                }
                 lastMessage = LibSSH2.describe(rc)
             case .agentKey(let blob, _):
                 guard acceptsKeys else { continue }
                 let socketPath = configuration.agentSocket ?? configuration.environment["SSH_AUTH_SOCK"] ?? ""
                 attempts += 1
                 tried.append(candidate.description)
-                let rc = withAgent(session: session, socketPath: socketPath) { agent -> Int32 in
-                    var previous: UnsafeMutablePointer<libssh2_agent_publickey>?
-                    while true {
-                        var identity: UnsafeMutablePointer<libssh2_agent_publickey>?
-                        guard libssh2_agent_get_identity(agent, &identity, previous) == 0, let identity else {
-                            return LIBSSH2_ERROR_AUTHENTICATION_FAILED
-                        }
-                        let candidateBlob = [UInt8](UnsafeBufferPointer(start: identity.pointee.blob, count: identity.pointee.blob_len))
-                        if candidateBlob == blob {
-                            if RSASHA2.isRSABlob(blob) {
-                                return authenticateRSASHA2(user: user, publicBlob: blob,
-                                                           signer: .agent(socketPath: socketPath, blob: blob), deadline: deadline)
+                let rc =
+                    withAgent(session: session, socketPath: socketPath) { agent -> Int32 in
+                        var previous: UnsafeMutablePointer<libssh2_agent_publickey>?
+                        while true {
+                            var identity: UnsafeMutablePointer<libssh2_agent_publickey>?
+                            guard libssh2_agent_get_identity(agent, &identity, previous) == 0, let identity else {
+                                return LIBSSH2_ERROR_AUTHENTICATION_FAILED
                             }
-                            return user.withCString { userPtr in
-                                retryRaw(deadline: deadline) { libssh2_agent_userauth(agent, userPtr, identity) }
+                            let candidateBlob = [UInt8](
+                                UnsafeBufferPointer(start: identity.pointee.blob, count: identity.pointee.blob_len))
+                            if candidateBlob == blob {
+                                if RSASHA2.isRSABlob(blob) {
+                                    return authenticateRSASHA2(
+                                        user: user, publicBlob: blob,
+                                        signer: .agent(socketPath: socketPath, blob: blob), deadline: deadline)
+                                }
+                                return user.withCString { userPtr in
+                                    retryRaw(deadline: deadline) { libssh2_agent_userauth(agent, userPtr, identity) }
+                                }
                             }
+                            previous = identity
                         }
-                        previous = identity
-                    }
-                } ?? LIBSSH2_ERROR_AGENT_PROTOCOL
+                    } ?? LIBSSH2_ERROR_AGENT_PROTOCOL
                 if rc == 0 { return .authenticated(method: candidate.description) }
-                if try disconnected(rc: rc, configuration: configuration, tried: tried) { return .needsNewConnection(next: index) }
+                if try disconnected(rc: rc, configuration: configuration, tried: tried) {
+                    return .needsNewConnection(next: index)
+                }
                 lastMessage = LibSSH2.describe(rc)
             case .password:
-                guard acceptsPassword, let password = configuration.password.resolve(environment: configuration.environment) else { continue }
+                guard acceptsPassword,
+                    let password = configuration.password.resolve(environment: configuration.environment)
+                else { continue }
                 attempts += 1
                 tried.append(candidate.description)
                 let rc = user.withCString { userPtr in
                     password.withCString { passwordPtr in
                         retryRaw(deadline: deadline) {
-                            libssh2_userauth_password_ex(session, userPtr, UInt32(user.utf8.count), passwordPtr, UInt32(password.utf8.count), nil)
+                            libssh2_userauth_password_ex(
+                                session, userPtr, UInt32(user.utf8.count), passwordPtr, UInt32(password.utf8.count), nil
+                            )
                         }
                     }
                 }
                 if rc == 0 { return .authenticated(method: "password") }
-                if try disconnected(rc: rc, configuration: configuration, tried: tried) { return .needsNewConnection(next: index) }
+                if try disconnected(rc: rc, configuration: configuration, tried: tried) {
+                    return .needsNewConnection(next: index)
+                }
                 lastMessage = LibSSH2.describe(rc)
             }
         }
@@ -226,7 +248,9 @@ extension RawSession {
             throw SSHError.passphraseRequired(host: label, path: lockedKey)
         }
         if tried.isEmpty {
-            throw SSHError.authenticationFailed(host: label, user: user, tried: [], message: "no key, agent identity or password to offer (server offers: \(methods))")
+            throw SSHError.authenticationFailed(
+                host: label, user: user, tried: [],
+                message: "no key, agent identity or password to offer (server offers: \(methods))")
         }
         throw SSHError.authenticationFailed(host: label, user: user, tried: tried, message: lastMessage)
     }
@@ -238,11 +262,13 @@ extension RawSession {
         case LIBSSH2_ERROR_AUTHENTICATION_FAILED, LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED, LIBSSH2_ERROR_AGENT_PROTOCOL:
             return false
         case LIBSSH2_ERROR_TIMEOUT, LIBSSH2_ERROR_EAGAIN:
-            throw SSHError.connectTimedOut(host: label, port: configuration.port, seconds: configuration.connectTimeout.seconds)
+            throw SSHError.connectTimedOut(
+                host: label, port: configuration.port, seconds: configuration.connectTimeout.seconds)
         case LIBSSH2_ERROR_SOCKET_DISCONNECT, LIBSSH2_ERROR_SOCKET_RECV, LIBSSH2_ERROR_SOCKET_SEND:
             return true
         default:
-            throw SSHError.authenticationFailed(host: label, user: configuration.user, tried: tried, message: LibSSH2.lastError(session).message)
+            throw SSHError.authenticationFailed(
+                host: label, user: configuration.user, tried: tried, message: LibSSH2.lastError(session).message)
         }
     }
 
@@ -258,7 +284,9 @@ extension RawSession {
 
     /// `libssh2_userauth_list` returns NULL both for EAGAIN and when "none" authentication
     /// succeeded; tell them apart.
-    private func retryPointerOrAuthenticated(deadline: ContinuousClock.Instant, _ body: () -> UnsafeMutablePointer<CChar>?) throws -> UnsafeMutablePointer<CChar>? {
+    private func retryPointerOrAuthenticated(
+        deadline: ContinuousClock.Instant, _ body: () -> UnsafeMutablePointer<CChar>?
+    ) throws -> UnsafeMutablePointer<CChar>? {
         while true {
             if let value = body() { return value }
             if let session, libssh2_userauth_authenticated(session) != 0 { return nil }

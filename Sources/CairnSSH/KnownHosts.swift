@@ -1,5 +1,5 @@
-import CairnCore
 import CLibSSH2
+import CairnCore
 import Foundation
 
 /// Host-key verification against an OpenSSH known_hosts file, with libssh2's knownhost API.
@@ -33,7 +33,12 @@ public final class KnownHostsStore: @unchecked Sendable {
         defer { lock.unlock() }
 
         let fd = try openLocked(create: mode == .acceptNew)
-        defer { if fd >= 0 { flock(fd, LOCK_UN); close(fd) } }
+        defer {
+            if fd >= 0 {
+                flock(fd, LOCK_UN)
+                close(fd)
+            }
+        }
 
         guard let collection = libssh2_knownhost_init(session) else {
             throw SSHError.knownHostsUnusable(path: path, reason: "libssh2 could not allocate a known-hosts collection")
@@ -80,7 +85,8 @@ public final class KnownHostsStore: @unchecked Sendable {
                         atPath: directory, withIntermediateDirectories: true,
                         attributes: [.posixPermissions: 0o700])
                 } catch {
-                    throw SSHError.knownHostsUnusable(path: path, reason: "cannot create its directory: \(error.localizedDescription)")
+                    throw SSHError.knownHostsUnusable(
+                        path: path, reason: "cannot create its directory: \(error.localizedDescription)")
                 }
             }
         }
@@ -107,13 +113,15 @@ public final class KnownHostsStore: @unchecked Sendable {
         }
         for line in contents.split(separator: UInt8(ascii: "\n")) {
             guard let first = line.first(where: { $0 != 0x20 && $0 != 0x09 }),
-                  first != UInt8(ascii: "#"), first != UInt8(ascii: "@") else { continue }
+                first != UInt8(ascii: "#"), first != UInt8(ascii: "@")
+            else { continue }
             // libssh2 1.10 finds the end of a key without a comment with strlen: hand it a
             // newline- and NUL-terminated line, or it reads past the key.
             let terminated = Array(line) + [UInt8(ascii: "\n"), 0]
             terminated.withUnsafeBufferPointer { raw in
                 raw.withMemoryRebound(to: CChar.self) { chars in
-                    _ = libssh2_knownhost_readline(collection, chars.baseAddress, chars.count - 1, LIBSSH2_KNOWNHOST_FILE_OPENSSH)
+                    _ = libssh2_knownhost_readline(
+                        collection, chars.baseAddress, chars.count - 1, LIBSSH2_KNOWNHOST_FILE_OPENSSH)
                 }
             }
         }
@@ -167,8 +175,10 @@ public final class KnownHostsStore: @unchecked Sendable {
     /// Host-key algorithms to ask for, known types for this host first (as OpenSSH does), so a
     /// host recorded with one key type is not asked for another and flagged as changed.
     func preferredAlgorithms(host: String, port: Int) -> String {
-        let all = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
-                   "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"]
+        let all = [
+            "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+            "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa",
+        ]
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return all.joined(separator: ",") }
         let names: Set<String> = port == 22 ? [host] : ["[\(host)]:\(port)"]
         var known: [String] = []

@@ -41,19 +41,23 @@ enum RSASHA2 {
         var reader = SSHWireReader([UInt8](data))
         let magic = Array("openssh-key-v1".utf8) + [0]
         guard try reader.bytes(magic.count) == magic else { return nil }
-        guard try reader.string() == "none" else { return nil } // encrypted: libssh2 or the agent handle it
-        _ = try reader.stringBytes() // kdf name
-        _ = try reader.stringBytes() // kdf options
+        guard try reader.string() == "none" else { return nil }  // encrypted: libssh2 or the agent handle it
+        _ = try reader.stringBytes()  // kdf name
+        _ = try reader.stringBytes()  // kdf options
         guard try reader.uint32() == 1 else { return nil }
         let publicBlob = try reader.stringBytes()
         var secret = SSHWireReader(try reader.stringBytes())
-        guard try secret.uint32() == secret.uint32() else { return nil } // check ints
+        guard try secret.uint32() == secret.uint32() else { return nil }  // check ints
         guard try secret.string() == "ssh-rsa" else { return nil }
-        let n = try secret.stringBytes(), e = try secret.stringBytes(), d = try secret.stringBytes()
-        _ = try secret.stringBytes() // iqmp
-        let p = try secret.stringBytes(), q = try secret.stringBytes()
-        let key = try _RSA.Signing.PrivateKey(n: stripZeros(n), e: stripZeros(e), d: stripZeros(d),
-                                               p: stripZeros(p), q: stripZeros(q))
+        let n = try secret.stringBytes()
+        let e = try secret.stringBytes()
+        let d = try secret.stringBytes()
+        _ = try secret.stringBytes()  // iqmp
+        let p = try secret.stringBytes()
+        let q = try secret.stringBytes()
+        let key = try _RSA.Signing.PrivateKey(
+            n: stripZeros(n), e: stripZeros(e), d: stripZeros(d),
+            p: stripZeros(p), q: stripZeros(q))
         return (.key(key), publicBlob)
     }
 
@@ -80,16 +84,21 @@ enum RSASHA2 {
 
 extension RawSession {
     /// Authenticates with `rsa-sha2-256` through libssh2's signing callback.
-    func authenticateRSASHA2(user: String, publicBlob: [UInt8], signer: RSASHA2.Signer,
-                             deadline: ContinuousClock.Instant) -> Int32 {
-        guard let session, let blob = RSASHA2.sha2Blob(from: publicBlob) else { return LIBSSH2_ERROR_METHOD_NOT_SUPPORTED }
+    func authenticateRSASHA2(
+        user: String, publicBlob: [UInt8], signer: RSASHA2.Signer,
+        deadline: ContinuousClock.Instant
+    ) -> Int32 {
+        guard let session, let blob = RSASHA2.sha2Blob(from: publicBlob) else {
+            return LIBSSH2_ERROR_METHOD_NOT_SUPPORTED
+        }
         let context = Unmanaged.passRetained(SigningContext(signer: signer))
         defer { context.release() }
         var abstract: UnsafeMutableRawPointer? = context.toOpaque()
         return user.withCString { userPtr in
             blob.withUnsafeBufferPointer { blobPtr in
                 retryRaw(deadline: deadline) {
-                    libssh2_userauth_publickey(session, userPtr, blobPtr.baseAddress, blobPtr.count, rsaSignCallback, &abstract)
+                    libssh2_userauth_publickey(
+                        session, userPtr, blobPtr.baseAddress, blobPtr.count, rsaSignCallback, &abstract)
                 }
             }
         }
@@ -103,19 +112,20 @@ final class SigningContext {
 
 /// libssh2 calls this with the data to sign; the signature must live in memory libssh2 frees
 /// with its allocator (malloc, as we install no custom one).
-private let rsaSignCallback: @convention(c) (
-    OpaquePointer?, UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?, UnsafeMutablePointer<Int>?,
-    UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<UnsafeMutableRawPointer?>?
-) -> Int32 = { _, signatureOut, lengthOut, data, dataLength, abstract in
-    guard let signatureOut, let lengthOut, let data, let pointer = abstract?.pointee else { return -1 }
-    let context = Unmanaged<SigningContext>.fromOpaque(pointer).takeUnretainedValue()
-    guard let signature = try? context.signer.sign(Data(bytes: data, count: dataLength)) else { return -1 }
-    guard let buffer = malloc(signature.count)?.assumingMemoryBound(to: UInt8.self) else { return -1 }
-    signature.copyBytes(to: buffer, count: signature.count)
-    signatureOut.pointee = buffer
-    lengthOut.pointee = signature.count
-    return 0
-}
+private let rsaSignCallback:
+    @convention(c) (
+        OpaquePointer?, UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?, UnsafeMutablePointer<Int>?,
+        UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<UnsafeMutableRawPointer?>?
+    ) -> Int32 = { _, signatureOut, lengthOut, data, dataLength, abstract in
+        guard let signatureOut, let lengthOut, let data, let pointer = abstract?.pointee else { return -1 }
+        let context = Unmanaged<SigningContext>.fromOpaque(pointer).takeUnretainedValue()
+        guard let signature = try? context.signer.sign(Data(bytes: data, count: dataLength)) else { return -1 }
+        guard let buffer = malloc(signature.count)?.assumingMemoryBound(to: UInt8.self) else { return -1 }
+        signature.copyBytes(to: buffer, count: signature.count)
+        signatureOut.pointee = buffer
+        lengthOut.pointee = signature.count
+        return 0
+    }
 
 /// Minimal reader for SSH wire encoding (RFC 4251 §5).
 struct SSHWireReader {
@@ -177,7 +187,9 @@ enum AgentClient {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let pathBytes = Array(socketPath.utf8)
-        guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw Failure(message: "agent socket path too long") }
+        guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            throw Failure(message: "agent socket path too long")
+        }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             raw.copyBytes(from: pathBytes)
             raw[pathBytes.count] = 0
@@ -187,16 +199,22 @@ enum AgentClient {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
         }
-        guard connected == 0 else { throw Failure(message: "cannot connect to the agent: \(String(cString: strerror(errno)))") }
+        guard connected == 0 else {
+            throw Failure(message: "cannot connect to the agent: \(String(cString: strerror(errno)))")
+        }
 
-        let body = [signRequest] + SSHWireWriter.string(keyBlob) + SSHWireWriter.string([UInt8](data)) + SSHWireWriter.uint32(flagRSASHA256)
+        let body =
+            [signRequest] + SSHWireWriter.string(keyBlob) + SSHWireWriter.string([UInt8](data))
+            + SSHWireWriter.uint32(flagRSASHA256)
         try writeAll(fd, SSHWireWriter.uint32(UInt32(body.count)) + body)
         let length = try SSHWireReader(readExactly(fd, 4)).uint32Value()
         guard length > 0, length < 1 << 20 else { throw Failure(message: "bad agent reply length") }
         var reply = SSHWireReader(try readExactly(fd, Int(length)))
         guard try reply.bytes(1) == [signResponse] else { throw Failure(message: "the agent refused to sign") }
         var signature = SSHWireReader(try reply.stringBytes())
-        guard try signature.string() == RSASHA2.algorithm else { throw Failure(message: "the agent signed with another algorithm") }
+        guard try signature.string() == RSASHA2.algorithm else {
+            throw Failure(message: "the agent signed with another algorithm")
+        }
         return Data(try signature.stringBytes())
     }
 
@@ -221,8 +239,8 @@ enum AgentClient {
     }
 }
 
-private extension SSHWireReader {
-    func uint32Value() throws -> UInt32 {
+extension SSHWireReader {
+    fileprivate func uint32Value() throws -> UInt32 {
         var copy = self
         return try copy.uint32()
     }

@@ -1,5 +1,5 @@
-import CairnCore
 import CLibSSH2
+import CairnCore
 import Foundation
 
 /// A libssh2 session and its socket, used only from its `SessionWorker` thread.
@@ -45,15 +45,22 @@ final class RawSession: @unchecked Sendable {
         var candidate: UnsafeMutablePointer<addrinfo>? = first
         while let info = candidate {
             candidate = info.pointee.ai_next
-            let fd = Foundation.socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-            if fd < 0 { lastError = String(cString: strerror(errno)); continue }
+            let fd = Foundation.socket(
+                info.pointee.ai_family,
+                Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            if fd < 0 {
+                lastError = String(cString: strerror(errno))
+                continue
+            }
             var one: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             if Foundation.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 {
                 return fd
             }
             guard errno == EINPROGRESS else {
-                lastError = String(cString: strerror(errno)); close(fd); continue
+                lastError = String(cString: strerror(errno))
+                close(fd)
+                continue
             }
             var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
             let remaining = max(0, Self.milliseconds(until: deadline))
@@ -239,10 +246,15 @@ final class RawSession: @unchecked Sendable {
             for stream: Int32 in [0, SSH_EXTENDED_DATA_STDERR] {
                 while true {
                     let n = buffer.withUnsafeMutableBytes { raw in
-                        libssh2_channel_read_ex(pointer, stream, raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count)
+                        libssh2_channel_read_ex(
+                            pointer, stream, raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count)
                     }
                     if n > 0 {
-                        if stream == 0 { stdout.append(contentsOf: buffer[0..<n]) } else { stderr.append(contentsOf: buffer[0..<n]) }
+                        if stream == 0 {
+                            stdout.append(contentsOf: buffer[0..<n])
+                        } else {
+                            stderr.append(contentsOf: buffer[0..<n])
+                        }
                         progress = true
                         continue
                     }
@@ -264,10 +276,17 @@ final class RawSession: @unchecked Sendable {
                     let base = raw.baseAddress!.advanced(by: offset).assumingMemoryBound(to: CChar.self)
                     return libssh2_channel_write_ex(pointer, 0, base, min(32768, total - offset))
                 }
-                if n > 0 { offset += n; continue }
+                if n > 0 {
+                    offset += n
+                    continue
+                }
                 if n == Int(LIBSSH2_ERROR_EAGAIN) {
                     if try !readAvailable() {
-                        if atEOF { throw LibSSH2Failure(code: LIBSSH2_ERROR_CHANNEL_EOF_SENT, message: "the remote command closed its input early") }
+                        if atEOF {
+                            throw LibSSH2Failure(
+                                code: LIBSSH2_ERROR_CHANNEL_EOF_SENT,
+                                message: "the remote command closed its input early")
+                        }
                         try owner.waitForSocket(deadline: deadline)
                     }
                     continue
@@ -314,13 +333,15 @@ final class RawSession: @unchecked Sendable {
             var signal: String?
             if let signalName {
                 if signalLength > 0 {
-                    signal = String(decoding: UnsafeRawBufferPointer(start: signalName, count: signalLength), as: UTF8.self)
+                    signal = String(
+                        decoding: UnsafeRawBufferPointer(start: signalName, count: signalLength), as: UTF8.self)
                 }
                 libssh2_free(owner.session, signalName)
             }
             free(deadline: deadline)
-            return CommandOutput(stdout: stdout, stderr: stderr, exitStatus: status, exitSignal: signal,
-                                 duration: started.duration(to: .now))
+            return CommandOutput(
+                stdout: stdout, stderr: stderr, exitStatus: status, exitSignal: signal,
+                duration: started.duration(to: .now))
         }
 
         func free(deadline: ContinuousClock.Instant) {

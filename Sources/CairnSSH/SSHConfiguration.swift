@@ -68,4 +68,3 @@ public struct SSHConfiguration: Sendable {
         self.environment = environment
     }
 }
-

@@ -1,5 +1,5 @@
-import Foundation
 import CairnCore
+import Foundation
 
 /// Everything the SSH transport can fail with. Each case carries the host and, where
 /// libssh2 produced one, libssh2's own message; `summary`/`nextStep` render it for people.
@@ -29,12 +29,12 @@ public enum SSHError: Error, CairnReportableError, Equatable {
     public var host: String? {
         switch self {
         case .resolveFailed(let h, _), .connectFailed(let h, _, _), .connectTimedOut(let h, _, _),
-             .handshakeFailed(let h, _), .hostKeyUnknown(let h, _, _), .hostKeyChanged(let h, _, _),
-             .keyUnreadable(let h, _, _), .passphraseRequired(let h, _),
-             .authenticationFailed(let h, _, _, _), .sudoRequiresPassword(let h, _),
-             .sudoUnavailable(let h, _, _), .commandTimedOut(let h, _, _), .invalidCommand(let h, _),
-             .channelFailed(let h, _, _), .sessionClosed(let h), .uploadFailed(let h, _, _),
-             .downloadFailed(let h, _, _), .bastionFailed(let h, _, _):
+            .handshakeFailed(let h, _), .hostKeyUnknown(let h, _, _), .hostKeyChanged(let h, _, _),
+            .keyUnreadable(let h, _, _), .passphraseRequired(let h, _),
+            .authenticationFailed(let h, _, _, _), .sudoRequiresPassword(let h, _),
+            .sudoUnavailable(let h, _, _), .commandTimedOut(let h, _, _), .invalidCommand(let h, _),
+            .channelFailed(let h, _, _), .sessionClosed(let h), .uploadFailed(let h, _, _),
+            .downloadFailed(let h, _, _), .bastionFailed(let h, _, _):
             return h
         case .knownHostsUnusable:
             return nil
@@ -54,7 +54,8 @@ public enum SSHError: Error, CairnReportableError, Equatable {
         case .hostKeyUnknown(let h, let fingerprint, let file):
             return "host key of \(h) (\(fingerprint)) is not in \(file) and host-key checking is strict"
         case .hostKeyChanged(let h, let fingerprint, let file):
-            return "HOST KEY OF \(h) HAS CHANGED: it now presents \(fingerprint), which differs from the key recorded in \(file); refusing to connect (this may be an attack, or the host was reinstalled)"
+            return
+                "HOST KEY OF \(h) HAS CHANGED: it now presents \(fingerprint), which differs from the key recorded in \(file); refusing to connect (this may be an attack, or the host was reinstalled)"
         case .knownHostsUnusable(let path, let reason):
             return "known_hosts file \(path) cannot be used: \(reason)"
         case .keyUnreadable(let h, let path, let message):
@@ -94,19 +95,24 @@ public enum SSHError: Error, CairnReportableError, Equatable {
         case .handshakeFailed:
             return "check that the server speaks SSH on that port; run `ssh -v` to the host for details"
         case .hostKeyUnknown(let h, _, let file):
-            return "verify the key out of band, then add it to \(file) (e.g. `ssh-keyscan \(h) >> \(file)`), or use hostKeyChecking: accept-new"
+            return
+                "verify the key out of band, then add it to \(file) (e.g. `ssh-keyscan \(h) >> \(file)`), or use hostKeyChecking: accept-new"
         case .hostKeyChanged(let h, _, let file):
-            return "if the host was really reinstalled, remove its old key with `ssh-keygen -R \(h) -f \(file)` and rerun"
+            return
+                "if the host was really reinstalled, remove its old key with `ssh-keygen -R \(h) -f \(file)` and rerun"
         case .knownHostsUnusable:
             return "fix the file's permissions or contents, or point ssh.knownHostsFile elsewhere"
         case .keyUnreadable:
             return "check the key file's path and permissions; Cairn reads OpenSSH and PEM keys (ed25519, ECDSA, RSA)"
         case .passphraseRequired:
-            return "set ssh.passphraseEnv (an environment variable holding the passphrase) or load the key into ssh-agent"
+            return
+                "set ssh.passphraseEnv (an environment variable holding the passphrase) or load the key into ssh-agent"
         case .authenticationFailed(let h, let user, _, _):
-            return "check that \(user)@\(h) accepts the configured key (try `ssh -i KEY \(user)@\(h)`), or load the key into ssh-agent"
+            return
+                "check that \(user)@\(h) accepts the configured key (try `ssh -i KEY \(user)@\(h)`), or load the key into ssh-agent"
         case .sudoRequiresPassword(_, let user):
-            return "allow passwordless sudo for \(user) (e.g. `\(user) ALL=(ALL) NOPASSWD:ALL` in /etc/sudoers.d/) or log in as root"
+            return
+                "allow passwordless sudo for \(user) (e.g. `\(user) ALL=(ALL) NOPASSWD:ALL` in /etc/sudoers.d/) or log in as root"
         case .sudoUnavailable:
             return "install sudo and grant the login user passwordless sudo, or log in as root"
         case .commandTimedOut:
@@ -127,11 +133,11 @@ public enum SSHError: Error, CairnReportableError, Equatable {
     public var exitCode: CairnExitCode {
         switch self {
         case .resolveFailed, .connectFailed, .connectTimedOut, .handshakeFailed, .hostKeyUnknown,
-             .hostKeyChanged, .knownHostsUnusable, .keyUnreadable, .passphraseRequired,
-             .authenticationFailed, .bastionFailed, .sudoRequiresPassword, .sudoUnavailable:
+            .hostKeyChanged, .knownHostsUnusable, .keyUnreadable, .passphraseRequired,
+            .authenticationFailed, .bastionFailed, .sudoRequiresPassword, .sudoUnavailable:
             return .unreachable
         case .commandTimedOut, .invalidCommand, .channelFailed, .sessionClosed, .uploadFailed,
-             .downloadFailed:
+            .downloadFailed:
             return .failure
         }
     }
@@ -140,7 +146,7 @@ public enum SSHError: Error, CairnReportableError, Equatable {
     public var isFatal: Bool {
         switch self {
         case .hostKeyChanged, .hostKeyUnknown, .authenticationFailed, .passphraseRequired,
-             .keyUnreadable, .sudoRequiresPassword, .invalidCommand:
+            .keyUnreadable, .sudoRequiresPassword, .invalidCommand:
             return true
         default:
             return false

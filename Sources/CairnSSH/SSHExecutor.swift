@@ -41,7 +41,9 @@ public actor SSHExecutorProvider: HostExecutorProvider {
         for configuration in configurations.values {
             var current: SSHConfiguration? = configuration
             while let config = current {
-                if stores[config.knownHostsFile] == nil { stores[config.knownHostsFile] = KnownHostsStore(path: config.knownHostsFile) }
+                if stores[config.knownHostsFile] == nil {
+                    stores[config.knownHostsFile] = KnownHostsStore(path: config.knownHostsFile)
+                }
                 current = config.bastion?.configuration
             }
         }
@@ -55,15 +57,20 @@ public actor SSHExecutorProvider: HostExecutorProvider {
             if session.isOpen { return SSHHostExecutor(session: session) }
         }
         guard let configuration = configurations[name], let store = knownHosts[configuration.knownHostsFile] else {
-            throw SSHError.invalidCommand(host: name, reason: "no SSH configuration for this host (not in the inventory)")
+            throw SSHError.invalidCommand(
+                host: name, reason: "no SSH configuration for this host (not in the inventory)")
         }
         let logger = self.logger
         let task = Task { try await SSHSession.connect(configuration, knownHosts: store, logger: logger) }
         sessions[name] = task
         let session = try await task.value
         connectionsOpened[name, default: 0] += session.connectionsOpened
-        logger.debug("ssh session opened", metadata: ["host": "\(name)", "connections": "\(session.connectionsOpened)",
-                                                      "auth": "\(session.authenticatedWith)"])
+        logger.debug(
+            "ssh session opened",
+            metadata: [
+                "host": "\(name)", "connections": "\(session.connectionsOpened)",
+                "auth": "\(session.authenticatedWith)",
+            ])
         return SSHHostExecutor(session: session)
     }
 

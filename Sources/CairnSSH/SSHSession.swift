@@ -27,8 +27,10 @@ public final class SSHSession: Sendable {
     private let bastion: SSHSession?
     private let logger: Logger
 
-    private init(configuration: SSHConfiguration, usesSudo: Bool, authenticatedWith: String, connectionsOpened: Int,
-                 hostKeyRecorded: Bool, worker: SessionWorker, raw: RawSession, bastion: SSHSession?, logger: Logger) {
+    private init(
+        configuration: SSHConfiguration, usesSudo: Bool, authenticatedWith: String, connectionsOpened: Int,
+        hostKeyRecorded: Bool, worker: SessionWorker, raw: RawSession, bastion: SSHSession?, logger: Logger
+    ) {
         self.configuration = configuration
         self.usesSudo = usesSudo
         self.authenticatedWith = authenticatedWith
@@ -73,25 +75,31 @@ public final class SSHSession: Sendable {
         let raw = RawSession(label: configuration.label)
         do {
             let outcome = try await worker.run { () -> ConnectOutcome in
-                try Self.establish(raw: raw, configuration: configuration, knownHosts: knownHosts,
-                                   openSocket: { deadline in
-                                       if let bastionSession {
-                                           return try bastionSession.openTunnelBlocking(to: configuration.address, port: configuration.port,
-                                                                                        label: configuration.label, deadline: deadline)
-                                       }
-                                       return try RawSession.connectTCP(host: configuration.address, port: configuration.port,
-                                                                        label: configuration.label, deadline: deadline)
-                                   })
+                try Self.establish(
+                    raw: raw, configuration: configuration, knownHosts: knownHosts,
+                    openSocket: { deadline in
+                        if let bastionSession {
+                            return try bastionSession.openTunnelBlocking(
+                                to: configuration.address, port: configuration.port,
+                                label: configuration.label, deadline: deadline)
+                        }
+                        return try RawSession.connectTCP(
+                            host: configuration.address, port: configuration.port,
+                            label: configuration.label, deadline: deadline)
+                    })
             }
             if configuration.hostKeyMode == .off {
                 logger.warning("host-key checking is off: the identity of this host is not verified")
             }
             if outcome.recorded {
-                logger.info("recorded new host key", metadata: ["fingerprint": "\(outcome.fingerprint)", "file": "\(knownHosts.path)"])
+                logger.info(
+                    "recorded new host key",
+                    metadata: ["fingerprint": "\(outcome.fingerprint)", "file": "\(knownHosts.path)"])
             }
-            return SSHSession(configuration: configuration, usesSudo: outcome.usesSudo, authenticatedWith: outcome.method,
-                              connectionsOpened: outcome.connections, hostKeyRecorded: outcome.recorded,
-                              worker: worker, raw: raw, bastion: bastionSession, logger: logger)
+            return SSHSession(
+                configuration: configuration, usesSudo: outcome.usesSudo, authenticatedWith: outcome.method,
+                connectionsOpened: outcome.connections, hostKeyRecorded: outcome.recorded,
+                worker: worker, raw: raw, bastion: bastionSession, logger: logger)
         } catch {
             worker.enqueue { raw.shutdown() }
             worker.finish()
@@ -132,41 +140,52 @@ public final class SSHSession: Sendable {
                 throw error
             }
             connections += 1
-            try raw.handshake(fd: fd, preferredHostKeys: knownHosts.preferredAlgorithms(host: configuration.address, port: configuration.port),
-                              keepalive: configuration.keepaliveInterval, deadline: deadline)
+            try raw.handshake(
+                fd: fd,
+                preferredHostKeys: knownHosts.preferredAlgorithms(
+                    host: configuration.address, port: configuration.port),
+                keepalive: configuration.keepaliveInterval, deadline: deadline)
             guard let hostKey = raw.hostKey(), let session = raw.session else {
                 throw SSHError.handshakeFailed(host: label, message: "the server presented no host key")
             }
             fingerprint = hostKey.fingerprint
             let verdict = try hostKey.key.withUnsafeBytes { keyBytes in
-                try knownHosts.verify(session: session, label: label, host: configuration.address, port: configuration.port,
-                                      key: keyBytes, keyType: hostKey.type, fingerprint: hostKey.fingerprint,
-                                      mode: configuration.hostKeyMode)
+                try knownHosts.verify(
+                    session: session, label: label, host: configuration.address, port: configuration.port,
+                    key: keyBytes, keyType: hostKey.type, fingerprint: hostKey.fingerprint,
+                    mode: configuration.hostKeyMode)
             }
             recorded = recorded || verdict == .recorded
 
             if candidates == nil {
-                candidates = raw.authCandidates(configuration: configuration,
-                                                agentKeys: raw.agentIdentities(configuration: configuration))
+                candidates = raw.authCandidates(
+                    configuration: configuration,
+                    agentKeys: raw.agentIdentities(configuration: configuration))
             }
-            switch try raw.authenticate(configuration: configuration, candidates: candidates!, start: start,
-                                        tried: &tried, deadline: deadline) {
+            switch try raw.authenticate(
+                configuration: configuration, candidates: candidates!, start: start,
+                tried: &tried, deadline: deadline)
+            {
             case .authenticated(let method):
                 raw.keepalivesEnabled = true
                 let usesSudo = try detectSudo(raw: raw, configuration: configuration, deadline: deadline)
-                return ConnectOutcome(method: method, usesSudo: usesSudo, connections: connections,
-                                      recorded: recorded, fingerprint: fingerprint)
+                return ConnectOutcome(
+                    method: method, usesSudo: usesSudo, connections: connections,
+                    recorded: recorded, fingerprint: fingerprint)
             case .needsNewConnection(let next):
                 raw.shutdown()
                 start = next
             case .exhausted:
-                throw SSHError.authenticationFailed(host: label, user: configuration.user, tried: tried, message: "no candidate was accepted")
+                throw SSHError.authenticationFailed(
+                    host: label, user: configuration.user, tried: tried, message: "no candidate was accepted")
             }
         }
     }
 
     /// Decides whether commands need `sudo -n`, in at most one round trip (none for root).
-    private static func detectSudo(raw: RawSession, configuration: SSHConfiguration, deadline: ContinuousClock.Instant) throws -> Bool {
+    private static func detectSudo(raw: RawSession, configuration: SSHConfiguration, deadline: ContinuousClock.Instant)
+        throws -> Bool
+    {
         switch configuration.sudo {
         case .never: return false
         case .auto where configuration.user == "root": return false
@@ -184,20 +203,24 @@ public final class SSHSession: Sendable {
         if answer == "root" { return false }
         if answer == "sudo" { return true }
         if answer == "nosudo" {
-            throw SSHError.sudoUnavailable(host: configuration.label, user: configuration.user, message: "sudo is not installed")
+            throw SSHError.sudoUnavailable(
+                host: configuration.label, user: configuration.user, message: "sudo is not installed")
         }
         if answer.contains("password is required") || answer.contains("a terminal is required") {
             throw SSHError.sudoRequiresPassword(host: configuration.label, user: configuration.user)
         }
-        throw SSHError.sudoUnavailable(host: configuration.label, user: configuration.user,
-                                       message: String(answer.dropFirst("denied ".count)))
+        throw SSHError.sudoUnavailable(
+            host: configuration.label, user: configuration.user,
+            message: String(answer.dropFirst("denied ".count)))
     }
 
     // MARK: Commands
 
     /// Runs `command` and returns its output, whatever its exit status.
     /// Throws for transport failures and for the command not finishing within `timeout`.
-    public func run(_ command: RemoteCommand, stdin: Data? = nil, timeout: Duration? = nil) async throws -> CommandOutput {
+    public func run(_ command: RemoteCommand, stdin: Data? = nil, timeout: Duration? = nil) async throws
+        -> CommandOutput
+    {
         let label = configuration.label
         guard !command.containsNUL else {
             throw SSHError.invalidCommand(host: label, reason: "an argument contains a NUL byte")
@@ -230,7 +253,9 @@ public final class SSHSession: Sendable {
 
     /// Runs `command` and throws `CommandFailure` unless it exited 0 without a signal.
     @discardableResult
-    public func runChecked(_ command: RemoteCommand, stdin: Data? = nil, timeout: Duration? = nil) async throws -> CommandOutput {
+    public func runChecked(_ command: RemoteCommand, stdin: Data? = nil, timeout: Duration? = nil) async throws
+        -> CommandOutput
+    {
         let output = try await run(command, stdin: stdin, timeout: timeout)
         guard output.succeeded else {
             throw CommandFailure(host: configuration.label, command: command.description, output: output)
@@ -247,8 +272,10 @@ public final class SSHSession: Sendable {
     /// Uploads `data` to `path` atomically; a reader never sees a partial file.
     /// `mode` is octal digits as `chmod` takes them ("644"); `owner` is "user:group" or nil.
     @discardableResult
-    public func upload(_ data: Data, to path: String, mode: String = "644", owner: String? = nil,
-                       timeout: Duration? = nil) async throws -> UploadOutcome {
+    public func upload(
+        _ data: Data, to path: String, mode: String = "644", owner: String? = nil,
+        timeout: Duration? = nil
+    ) async throws -> UploadOutcome {
         let label = configuration.label
         let checksum = SHA256Digest.hex(of: data)
         let command = RemoteCommand.script(.cairnUpload, arguments: [path, mode, owner ?? "", checksum])
@@ -275,7 +302,9 @@ public final class SSHSession: Sendable {
                 case "ready":
                     try channel!.writeAll(data, deadline: deadline)
                     let output = try channel!.finish(deadline: deadline, started: started)
-                    guard output.succeeded, output.stdoutText.hasSuffix("written\n") else { throw UploadScriptFailure(output: output) }
+                    guard output.succeeded, output.stdoutText.hasSuffix("written\n") else {
+                        throw UploadScriptFailure(output: output)
+                    }
                     return .written
                 default:
                     let output = try channel!.finish(deadline: deadline, started: started)
@@ -286,7 +315,8 @@ public final class SSHSession: Sendable {
                 throw SSHError.commandTimedOut(host: label, command: "upload of \(path)", seconds: limit.seconds)
             } catch let failure as UploadScriptFailure {
                 let reason = failure.output.stderrTail(lines: 3).joined(separator: " / ")
-                throw SSHError.uploadFailed(host: label, path: path, message: reason.isEmpty ? failure.output.statusDescription : reason)
+                throw SSHError.uploadFailed(
+                    host: label, path: path, message: reason.isEmpty ? failure.output.statusDescription : reason)
             } catch let failure as RawSession.LibSSH2Failure {
                 channel?.free(deadline: .now.advanced(by: .seconds(1)))
                 if state.markClosedIfDisconnected(failure.code) { throw SSHError.sessionClosed(host: label) }
@@ -304,7 +334,8 @@ public final class SSHSession: Sendable {
         let output = try await run(RemoteCommand("cat", ["--", path]), timeout: timeout)
         guard output.succeeded else {
             let reason = output.stderrTail(lines: 2).joined(separator: " / ")
-            throw SSHError.downloadFailed(host: configuration.label, path: path, message: reason.isEmpty ? output.statusDescription : reason)
+            throw SSHError.downloadFailed(
+                host: configuration.label, path: path, message: reason.isEmpty ? output.statusDescription : reason)
         }
         return output.stdout
     }
@@ -330,21 +361,26 @@ public final class SSHSession: Sendable {
     /// Called from the target session's thread; the channel's pump then occupies this
     /// (bastion) session's thread for as long as the tunnel lives — one bastion connection
     /// per target, as OpenSSH's ProxyJump does.
-    func openTunnelBlocking(to host: String, port: Int, label: String, deadline: ContinuousClock.Instant) throws -> Int32 {
+    func openTunnelBlocking(to host: String, port: Int, label: String, deadline: ContinuousClock.Instant) throws
+        -> Int32
+    {
         let raw = self.raw
         let bastionLabel = configuration.label
         let result = TunnelHandoff()
         worker.enqueue {
             var fds: [Int32] = [-1, -1]
             guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
-                result.fail(SSHError.bastionFailed(host: label, bastion: bastionLabel, message: "socketpair: \(String(cString: strerror(errno)))"))
+                result.fail(
+                    SSHError.bastionFailed(
+                        host: label, bastion: bastionLabel, message: "socketpair: \(String(cString: strerror(errno)))"))
                 return
             }
             let channel: RawSession.Channel
             do {
                 channel = try raw.openDirectTCPIP(host: host, port: port, deadline: deadline)
             } catch {
-                Foundation.close(fds[0]); Foundation.close(fds[1])
+                Foundation.close(fds[0])
+                Foundation.close(fds[1])
                 let message = (error as? RawSession.LibSSH2Failure)?.message ?? "timed out"
                 result.fail(SSHError.bastionFailed(host: label, bastion: bastionLabel, message: message))
                 return
@@ -384,9 +420,17 @@ final class SessionState: @unchecked Sendable {
     private let lock = NSLock()
     private var open = true
 
-    var isOpen: Bool { lock.lock(); defer { lock.unlock() }; return open }
+    var isOpen: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return open
+    }
 
-    func markClosed() { lock.lock(); open = false; lock.unlock() }
+    func markClosed() {
+        lock.lock()
+        open = false
+        lock.unlock()
+    }
 
     func checkOpen(_ label: String) throws {
         guard isOpen else { throw SSHError.sessionClosed(host: label) }
@@ -396,7 +440,7 @@ final class SessionState: @unchecked Sendable {
     func markClosedIfDisconnected(_ code: Int32) -> Bool {
         switch code {
         case LIBSSH2_ERROR_SOCKET_DISCONNECT, LIBSSH2_ERROR_SOCKET_RECV, LIBSSH2_ERROR_SOCKET_SEND,
-             LIBSSH2_ERROR_SOCKET_NONE, LIBSSH2_ERROR_BAD_SOCKET:
+            LIBSSH2_ERROR_SOCKET_NONE, LIBSSH2_ERROR_BAD_SOCKET:
             markClosed()
             return true
         default:
@@ -404,4 +448,3 @@ final class SessionState: @unchecked Sendable {
         }
     }
 }
-

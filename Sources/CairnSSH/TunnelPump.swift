@@ -28,32 +28,51 @@ struct TunnelPump {
             // local → channel
             if toRemote.isEmpty && !localClosed {
                 let n = recv(localFD, &buffer, buffer.count, 0)
-                if n > 0 { toRemote.append(contentsOf: buffer[0..<n]); progress = true }
-                else if n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) { localClosed = true }
+                if n > 0 {
+                    toRemote.append(contentsOf: buffer[0..<n])
+                    progress = true
+                } else if n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                    localClosed = true
+                }
             }
             if !toRemote.isEmpty {
                 let n = toRemote.withUnsafeBytes { rawBytes in
-                    libssh2_channel_write_ex(channel.pointer, 0, rawBytes.baseAddress?.assumingMemoryBound(to: CChar.self), rawBytes.count)
+                    libssh2_channel_write_ex(
+                        channel.pointer, 0, rawBytes.baseAddress?.assumingMemoryBound(to: CChar.self), rawBytes.count)
                 }
-                if n > 0 { toRemote.removeFirst(n); progress = true }
-                else if n != Int(LIBSSH2_ERROR_EAGAIN) { return }
+                if n > 0 {
+                    toRemote.removeFirst(n)
+                    progress = true
+                } else if n != Int(LIBSSH2_ERROR_EAGAIN) {
+                    return
+                }
             }
 
             // channel → local
             if toLocal.isEmpty && !remoteClosed {
                 let n = buffer.withUnsafeMutableBytes { rawBytes in
-                    libssh2_channel_read_ex(channel.pointer, 0, rawBytes.baseAddress?.assumingMemoryBound(to: CChar.self), rawBytes.count)
+                    libssh2_channel_read_ex(
+                        channel.pointer, 0, rawBytes.baseAddress?.assumingMemoryBound(to: CChar.self), rawBytes.count)
                 }
-                if n > 0 { toLocal.append(contentsOf: buffer[0..<n]); progress = true }
-                else if n == 0 && channel.atEOF { remoteClosed = true }
-                else if n < 0 && n != Int(LIBSSH2_ERROR_EAGAIN) { remoteClosed = true }
+                if n > 0 {
+                    toLocal.append(contentsOf: buffer[0..<n])
+                    progress = true
+                } else if n == 0 && channel.atEOF {
+                    remoteClosed = true
+                } else if n < 0 && n != Int(LIBSSH2_ERROR_EAGAIN) {
+                    remoteClosed = true
+                }
             }
             if !toLocal.isEmpty {
                 let n = toLocal.withUnsafeBytes { rawBytes in
                     send(localFD, rawBytes.baseAddress, rawBytes.count, Int32(MSG_NOSIGNAL))
                 }
-                if n > 0 { toLocal.removeFirst(n); progress = true }
-                else if n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR { return }
+                if n > 0 {
+                    toLocal.removeFirst(n)
+                    progress = true
+                } else if n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
+                    return
+                }
             }
 
             if (localClosed && toRemote.isEmpty) || (remoteClosed && toLocal.isEmpty) { return }
@@ -69,8 +88,10 @@ struct TunnelPump {
             var localEvents: Int16 = 0
             if toRemote.isEmpty && !localClosed { localEvents |= Int16(POLLIN) }
             if !toLocal.isEmpty { localEvents |= Int16(POLLOUT) }
-            var fds = [pollfd(fd: raw.socket, events: sshEvents, revents: 0),
-                       pollfd(fd: localFD, events: localEvents, revents: 0)]
+            var fds = [
+                pollfd(fd: raw.socket, events: sshEvents, revents: 0),
+                pollfd(fd: localFD, events: localEvents, revents: 0),
+            ]
             let timeout = secondsToNext > 0 ? Int32(secondsToNext) * 1000 : 5000
             _ = poll(&fds, 2, timeout)
         }

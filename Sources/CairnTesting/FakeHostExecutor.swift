@@ -42,22 +42,33 @@ public final class FakeHostExecutor: HostExecutor, @unchecked Sendable {
     /// Expects a command whose rendered text contains `fragment` (scripts match on their name).
     @discardableResult
     public func expect(_ fragment: String, repeats: Bool = false, respond: @escaping Responder) -> Self {
-        lock.lock(); defer { lock.unlock() }
-        expectations.append(Expectation(matches: { $0.rendered.contains(fragment) || $0.description.contains(fragment) },
-                                        respond: respond, label: fragment, repeats: repeats))
+        lock.lock()
+        defer { lock.unlock() }
+        expectations.append(
+            Expectation(
+                matches: { $0.rendered.contains(fragment) || $0.description.contains(fragment) },
+                respond: respond, label: fragment, repeats: repeats))
         return self
     }
 
     /// Expects exactly `command`: the same program and arguments, or the same script with the same
     /// arguments (the exact text the remote shell would get).
     @discardableResult
-    public func expect(exactly command: RemoteCommand, repeats: Bool = false, stdout: String = "", stderr: String = "",
-                       status: Int32 = 0) -> Self {
-        lock.lock(); defer { lock.unlock() }
+    public func expect(
+        exactly command: RemoteCommand, repeats: Bool = false, stdout: String = "", stderr: String = "",
+        status: Int32 = 0
+    ) -> Self {
+        lock.lock()
+        defer { lock.unlock() }
         let wanted = command.rendered
-        expectations.append(Expectation(matches: { $0.rendered == wanted }, respond: { _, _ in
-            CommandOutput(stdout: Data(stdout.utf8), stderr: Data(stderr.utf8), exitStatus: status, exitSignal: nil, duration: .zero)
-        }, label: command.description, repeats: repeats))
+        expectations.append(
+            Expectation(
+                matches: { $0.rendered == wanted },
+                respond: { _, _ in
+                    CommandOutput(
+                        stdout: Data(stdout.utf8), stderr: Data(stderr.utf8), exitStatus: status, exitSignal: nil,
+                        duration: .zero)
+                }, label: command.description, repeats: repeats))
         return self
     }
 
@@ -70,19 +81,36 @@ public final class FakeHostExecutor: HostExecutor, @unchecked Sendable {
     }
 
     @discardableResult
-    public func expect(_ fragment: String, repeats: Bool = false, stdout: String = "", stderr: String = "", status: Int32 = 0) -> Self {
+    public func expect(
+        _ fragment: String, repeats: Bool = false, stdout: String = "", stderr: String = "", status: Int32 = 0
+    ) -> Self {
         expect(fragment, repeats: repeats) { _, _ in
-            CommandOutput(stdout: Data(stdout.utf8), stderr: Data(stderr.utf8), exitStatus: status, exitSignal: nil, duration: .zero)
+            CommandOutput(
+                stdout: Data(stdout.utf8), stderr: Data(stderr.utf8), exitStatus: status, exitSignal: nil,
+                duration: .zero)
         }
     }
 
-    public var recordedCalls: [String] { lock.lock(); defer { lock.unlock() }; return calls }
-    public var unexpectedCalls: [String] { lock.lock(); defer { lock.unlock() }; return unexpected }
+    public var recordedCalls: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return calls
+    }
+    public var unexpectedCalls: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return unexpected
+    }
     public var remainingExpectations: [String] {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return expectations.filter { !$0.repeats }.map(\.label)
     }
-    public func file(_ path: String) -> Data? { lock.lock(); defer { lock.unlock() }; return files[path]?.data }
+    public func file(_ path: String) -> Data? {
+        lock.lock()
+        defer { lock.unlock() }
+        return files[path]?.data
+    }
 
     public func run(_ command: RemoteCommand, stdin: Data?, timeout: Duration?) async throws -> CommandOutput {
         let responder: Responder? = lock.withLock {
@@ -177,7 +205,8 @@ public final class VirtualClock: EngineClock, @unchecked Sendable {
     public init() {}
 
     public var now: ContinuousClock.Instant {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return origin.advanced(by: offset)
     }
 

@@ -41,8 +41,10 @@ public final class Lab: @unchecked Sendable {
         let mine = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/net")
         var st = stat()
         guard stat("/run/netns/cairnlab", &st) == 0, let mine,
-              mine == "net:[\(st.st_ino)]" else {
-            return "not inside the lab's network namespace: run the tests with scripts/test (or `scripts/lab run -- swift test`)"
+            mine == "net:[\(st.st_ino)]"
+        else {
+            return
+                "not inside the lab's network namespace: run the tests with scripts/test (or `scripts/lab run -- swift test`)"
         }
         return nil
     }()
@@ -56,8 +58,10 @@ public final class Lab: @unchecked Sendable {
     }
 
     /// Creates (or re-creates) lab `name`. Lab names must be unique per test process.
-    public static func up(_ name: String, hosts: Int, initSystem: String = "systemd", isolated: Int = 0,
-                          extra: [String] = []) throws -> Lab {
+    public static func up(
+        _ name: String, hosts: Int, initSystem: String = "systemd", isolated: Int = 0,
+        extra: [String] = []
+    ) throws -> Lab {
         if let reason = unavailableReason { throw ShellError(command: ["lab"], status: 1, output: reason) }
         _ = try? shell([script, "down", name])
         var arguments = [script, "up", name, "--hosts", String(hosts), "--init", initSystem]
@@ -80,15 +84,18 @@ public final class Lab: @unchecked Sendable {
 
     /// Writes an inventory for this lab with the given roles per host (hosts left out are not
     /// in it) and extra top-level YAML, based on the lab's own inventory settings.
-    public func writeInventory(_ fileName: String, roles: [(host: String, roles: [String])], extra: String = "",
-                               storage: [String: [String]] = [:]) throws -> String {
+    public func writeInventory(
+        _ fileName: String, roles: [(host: String, roles: [String])], extra: String = "",
+        storage: [String: [String]] = [:]
+    ) throws -> String {
         let base = try String(contentsOfFile: inventoryPath, encoding: .utf8)
         // Everything up to "hosts:" is the lab's settings; keep it.
         let head = base.components(separatedBy: "\nhosts:\n")[0]
         var yaml = head + "\n" + extra + (extra.isEmpty || extra.hasSuffix("\n") ? "" : "\n") + "hosts:\n"
         for (name, hostRoles) in roles {
             let host = self.host(name)
-            yaml += "  - name: \(host.name)\n    address: \(host.address)\n    roles: [\(hostRoles.joined(separator: ", "))]\n"
+            yaml +=
+                "  - name: \(host.name)\n    address: \(host.address)\n    roles: [\(hostRoles.joined(separator: ", "))]\n"
             if let devices = storage[name] { yaml += "    storage: {devices: [\(devices.joined(separator: ", "))]}\n" }
         }
         let path = directory.appendingPathComponent(fileName).path
@@ -115,9 +122,11 @@ public final class Lab: @unchecked Sendable {
     }
 
     /// An SSH configuration for one of the lab's hosts.
-    public func ssh(_ hostName: String, key: String = "id_ed25519", user: String = "root",
-                    knownHosts: String? = nil, mode: HostKeyChecking = .acceptNew, useAgent: Bool = false,
-                    agentSocket: String? = nil, connectTimeout: Duration = .seconds(5)) -> SSHConfiguration {
+    public func ssh(
+        _ hostName: String, key: String = "id_ed25519", user: String = "root",
+        knownHosts: String? = nil, mode: HostKeyChecking = .acceptNew, useAgent: Bool = false,
+        agentSocket: String? = nil, connectTimeout: Duration = .seconds(5)
+    ) -> SSHConfiguration {
         let host = self.host(hostName)
         return SSHConfiguration(
             label: host.name, address: host.address, user: user,
@@ -164,7 +173,7 @@ public final class Lab: @unchecked Sendable {
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         let argv = ([binary] + arguments).map { strdup($0) } + [nil]
         let env = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { (argv + env).forEach { free($0) } }
+        defer { for pointer in argv + env { free(pointer) } }
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, binary, &actions, nil, argv, env)
         guard rc == 0 else { throw ShellError(command: [binary] + arguments, status: rc, output: "posix_spawn failed") }
@@ -173,7 +182,9 @@ public final class Lab: @unchecked Sendable {
 
     /// Runs a program, returns stdout; throws with stderr on failure.
     @discardableResult
-    public static func shell(_ arguments: [String], environment: [String: String]? = nil, stdin: String? = nil) throws -> String {
+    public static func shell(_ arguments: [String], environment: [String: String]? = nil, stdin: String? = nil) throws
+        -> String
+    {
         let outcome = try execute(arguments, environment: environment, stdin: stdin)
         guard outcome.status == 0 else {
             throw ShellError(command: arguments, status: outcome.status, output: outcome.stderr + outcome.stdout)
@@ -183,11 +194,15 @@ public final class Lab: @unchecked Sendable {
 
     /// Runs a program and returns its status and output, whatever the status. Output goes through files,
     /// not pipes: daemons the program starts (ssh-agent, lab hosts) may keep them open forever.
-    public static func execute(_ arguments: [String], environment: [String: String]? = nil, stdin: String? = nil) throws -> Outcome {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-shell-\(UUID().uuidString)")
+    public static func execute(_ arguments: [String], environment: [String: String]? = nil, stdin: String? = nil) throws
+        -> Outcome
+    {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "cairn-shell-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let outURL = directory.appendingPathComponent("out"), errURL = directory.appendingPathComponent("err")
+        let outURL = directory.appendingPathComponent("out")
+        let errURL = directory.appendingPathComponent("err")
         let inURL = directory.appendingPathComponent("in")
         _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
         _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
@@ -207,7 +222,7 @@ public final class Lab: @unchecked Sendable {
         var pid: pid_t = 0
         let cArgv = argv.map { strdup($0) } + [nil]
         let cEnv = envStrings.map { strdup($0) } + [nil]
-        defer { (cArgv + cEnv).forEach { free($0) } }
+        defer { for pointer in cArgv + cEnv { free(pointer) } }
         let rc = posix_spawn(&pid, "/usr/bin/env", &actions, nil, cArgv, cEnv)
         guard rc == 0 else { throw ShellError(command: arguments, status: rc, output: "posix_spawn failed") }
         var status: Int32 = 0
@@ -291,9 +306,12 @@ extension Lab {
     public func addDevice(_ host: String, size: String = "256M") throws -> String {
         let tool = Lab.repositoryRoot.appendingPathComponent("scripts/lab-k8s").path
         let output = try Lab.shell([tool, "devices", name, host, "add", "1", "--size", size])
-        guard let device = output.split(separator: "\n").map(String.init).first(where: { $0.hasPrefix("/dev/") })?
-            .split(separator: " ").first.map(String.init) else {
-            throw ShellError(command: [tool, "devices", name, host, "add"], status: 1, output: "no device in: \(output)")
+        guard
+            let device = output.split(separator: "\n").map(String.init).first(where: { $0.hasPrefix("/dev/") })?
+                .split(separator: " ").first.map(String.init)
+        else {
+            throw ShellError(
+                command: [tool, "devices", name, host, "add"], status: 1, output: "no device in: \(output)")
         }
         return device
     }

@@ -16,7 +16,9 @@ public struct LocalShellExecutor: HostExecutor {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", command.rendered]
-        let out = Pipe(), err = Pipe(), input = Pipe()
+        let out = Pipe()
+        let err = Pipe()
+        let input = Pipe()
         process.standardOutput = out
         process.standardError = err
         process.standardInput = input
@@ -28,9 +30,10 @@ public struct LocalShellExecutor: HostExecutor {
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let signaled = process.terminationReason == .uncaughtSignal
-        return CommandOutput(stdout: stdout, stderr: stderr, exitStatus: signaled ? 0 : process.terminationStatus,
-                             exitSignal: signaled ? "SIG\(process.terminationStatus)" : nil,
-                             duration: started.duration(to: .now))
+        return CommandOutput(
+            stdout: stdout, stderr: stderr, exitStatus: signaled ? 0 : process.terminationStatus,
+            exitSignal: signaled ? "SIG\(process.terminationStatus)" : nil,
+            duration: started.duration(to: .now))
     }
 
     public func upload(_ data: Data, to path: String, mode: String, owner: String?) async throws -> UploadOutcome {

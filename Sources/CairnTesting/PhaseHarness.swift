@@ -27,17 +27,22 @@ public final class PhaseHarness: @unchecked Sendable {
 
     /// Runs `phases` (each on its selector's hosts) in `mode`; the events it emitted.
     @discardableResult
-    public func run(_ phases: [(any Phase, HostSelector)], mode: RunMode = .apply) async -> (result: RunResult, events: RecordingEventSink) {
+    public func run(_ phases: [(any Phase, HostSelector)], mode: RunMode = .apply) async -> (
+        result: RunResult, events: RecordingEventSink
+    ) {
         let events = RecordingEventSink()
-        let context = RunContext(mode: mode, hosts: hosts, executors: provider, clock: clock, redactor: redactor, events: events,
-                                 stateDirectory: stateDirectory, values: values)
+        let context = RunContext(
+            mode: mode, hosts: hosts, executors: provider, clock: clock, redactor: redactor, events: events,
+            stateDirectory: stateDirectory, values: values)
         let engine = Engine(phases: phases.map { ScheduledPhase(phase: $0.0, selector: $0.1) })
         return (await engine.run(context: context), events)
     }
 
     /// Runs one phase on `selector`'s hosts.
     @discardableResult
-    public func run(_ phase: any Phase, on selector: HostSelector = .all, mode: RunMode = .apply) async -> (result: RunResult, events: RecordingEventSink) {
+    public func run(_ phase: any Phase, on selector: HostSelector = .all, mode: RunMode = .apply) async -> (
+        result: RunResult, events: RecordingEventSink
+    ) {
         await run([(phase, selector)], mode: mode)
     }
 
@@ -48,7 +53,8 @@ public final class PhaseHarness: @unchecked Sendable {
 
     /// Expected commands that were never sent ("host: command").
     public var unusedExpectations: [String] {
-        executors.values.flatMap { executor in executor.remainingExpectations.map { "\(executor.hostName): \($0)" } }.sorted()
+        executors.values.flatMap { executor in executor.remainingExpectations.map { "\(executor.hostName): \($0)" } }
+            .sorted()
     }
 }
 
@@ -64,7 +70,9 @@ public struct WithoutGate<Wrapped: Phase>: Phase {
     public var name: String { phase.name }
     public var title: String { phase.title }
 
-    public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws -> Wrapped.Facts {
+    public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws
+        -> Wrapped.Facts
+    {
         try await phase.gatherFacts(host: host, executor: executor, context: context)
     }
 

@@ -7,12 +7,12 @@ public enum Tier {
     public static var isLong: Bool { ProcessInfo.processInfo.environment["CAIRN_TIER"] == "long" }
 }
 
-public extension Trait where Self == ConditionTrait {
+extension Trait where Self == ConditionTrait {
     /// Needs the lab (real sshd hosts in network namespaces); fails instead of skipping under
     /// scripts/test (CAIRN_REQUIRE_LAB=1).
-    static var lab: Self { .enabled(if: Lab.shouldRun, "\(Lab.unavailableReason ?? "")") }
+    public static var lab: Self { .enabled(if: Lab.shouldRun, "\(Lab.unavailableReason ?? "")") }
     /// Runs in `scripts/test` (the README's test command, CI).
-    static var fastTier: Self { .enabled(if: !Tier.isLong, "in the fast tier (scripts/test)") }
+    public static var fastTier: Self { .enabled(if: !Tier.isLong, "in the fast tier (scripts/test)") }
     /// Runs in `scripts/test --long` only.
-    static var longTier: Self { .enabled(if: Tier.isLong, "in the long tier (scripts/test --long)") }
+    public static var longTier: Self { .enabled(if: Tier.isLong, "in the long tier (scripts/test --long)") }
 }

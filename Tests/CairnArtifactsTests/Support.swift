@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct TemporaryDirectory {
@@ -35,8 +35,10 @@ func listing(_ directory: URL) -> [String] {
     var files: [String] = []
     while let item = enumerator.nextObject() as? String {
         var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: directory.appendingPathComponent(item).path, isDirectory: &isDirectory),
-           !isDirectory.boolValue {
+        if FileManager.default.fileExists(
+            atPath: directory.appendingPathComponent(item).path, isDirectory: &isDirectory),
+            !isDirectory.boolValue
+        {
             files.append(item)
         }
     }
@@ -71,7 +73,9 @@ func canConnect(port: Int) -> Bool {
     address.sin_port = in_port_t(UInt16(port).bigEndian)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     return withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
     } == 0
 }
 

@@ -16,9 +16,12 @@ struct AddonsLabTests {
     @Test func theWholeClusterInOneApplyFaultsAndExpansion() throws {
         let lab = try Lab.up("t-addons", hosts: 7)
         defer { lab.downWithDevices() }
-        let storage = try ["node4", "node5", "node6", "node7"].reduce(into: [String: [String]]()) { $0[$1] = [try lab.addDevice($1)] }
+        let storage = try ["node4", "node5", "node6", "node7"].reduce(into: [String: [String]]()) {
+            $0[$1] = [try lab.addDevice($1)]
+        }
         let base: [(host: String, roles: [String])] = [
-            ("node1", ["control-plane", "etcd"]), ("node2", ["control-plane", "etcd"]), ("node3", ["control-plane", "etcd"]),
+            ("node1", ["control-plane", "etcd"]), ("node2", ["control-plane", "etcd"]),
+            ("node3", ["control-plane", "etcd"]),
             ("node4", ["worker"]), ("node5", ["worker"]), ("node6", ["worker"]),
         ]
         let six = try lab.writeInventory("six.yaml", roles: base, storage: storage)
@@ -29,7 +32,8 @@ struct AddonsLabTests {
         #expect(apply.status == 0, "\(apply.stdout.suffix(4000))\(apply.stderr)")
         #expect(apply.stdout.contains("calico-node on all 6 nodes, every node Ready"))
         #expect(apply.stdout.contains("a test service got 10.99."))
-        #expect(apply.stdout.contains("HEALTH_OK: 3 mons in quorum, 3/3 OSDs up and in"), "\(apply.stdout.suffix(3000))")
+        #expect(
+            apply.stdout.contains("HEALTH_OK: 3 mons in quorum, 3/3 OSDs up and in"), "\(apply.stdout.suffix(3000))")
         #expect(apply.stdout.contains("a test claim bound (pvc-"), "\(apply.stdout.suffix(3000))")
         #expect(try !lab.kubectl("get pvc -A -o name").contains("cairn-pvc-probe"), "the test claim is removed")
         let coredns = try podNodes(lab, namespace: "kube-system", selector: "k8s-app=kube-dns")
@@ -66,7 +70,9 @@ struct AddonsLabTests {
         #expect(grow.status == 0, "\(grow.stdout.suffix(4000))\(grow.stderr)")
         #expect(grow.stdout.contains("kubeadm join node7 as a worker"))
         #expect(grow.stdout.contains("HEALTH_OK: 3 mons in quorum, 4/4 OSDs up and in"), "\(grow.stdout.suffix(3000))")
-        #expect(grow.stdout.contains("a test claim bound"), "Ceph's configuration changed, so a volume is provisioned again")
+        #expect(
+            grow.stdout.contains("a test claim bound"), "Ceph's configuration changed, so a volume is provisioned again"
+        )
         let performed = try Journal.performedHosts(lab.directory.appendingPathComponent("state/runs/latest"))
         for (phase, hosts) in performed where !["rook-ceph", "worker-join"].contains(phase) {
             #expect(hosts == ["node7"], "\(phase) touched \(hosts.sorted())")
@@ -79,9 +85,13 @@ struct AddonsLabTests {
         defer { lab.down() }
         // MetalLB's controller cannot pull its image, so its webhook never serves.
         try Lab.shell([Self.labK8s, "fault", lab.name, "metallb-system/controller", "image-pull"])
-        let run = try Lab.cairn(["apply", "--yes", "-i", lab.inventoryPath, "--skip-phase", "ingress", "--skip-phase", "rook-ceph",
-                                 "--skip-phase", "coredns", "--gate-timeout", "30"])
+        let run = try Lab.cairn([
+            "apply", "--yes", "-i", lab.inventoryPath, "--skip-phase", "ingress", "--skip-phase", "rook-ceph",
+            "--skip-phase", "coredns", "--gate-timeout", "30",
+        ])
         #expect(run.status == 75, "\(run.stdout.suffix(3000))\(run.stderr)")
-        #expect(run.stderr.contains("failed calling webhook") || run.stderr.contains("MetalLB controller is not available"), "\(run.stderr)")
+        #expect(
+            run.stderr.contains("failed calling webhook") || run.stderr.contains("MetalLB controller is not available"),
+            "\(run.stderr)")
     }
 }

@@ -7,7 +7,8 @@ import Testing
 @Suite struct CommandLineTests {
     @Test func invalidInventoryTouchesNoHostAndExits65() throws {
         let path = Lab.temporaryPath("bad.yaml")
-        try "hosts:\n  - {name: Bad_Name, address: 10.99.250.1, roles: [master]}\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try "hosts:\n  - {name: Bad_Name, address: 10.99.250.1, roles: [master]}\n".write(
+            toFile: path, atomically: true, encoding: .utf8)
         let result = try Lab.cairn(["apply", "--yes", "-i", path])
         #expect(result.status == 65)
         #expect(result.stderr.contains("hosts[0].name"))
@@ -31,11 +32,13 @@ import Testing
             let file = try String(contentsOf: Lab.repositoryRoot.appendingPathComponent(path), encoding: .utf8)
             #expect(file == text + "\n", "\(path) differs from the copy in the binary")
         }
-        let enumerator = FileManager.default.enumerator(atPath: Lab.repositoryRoot.appendingPathComponent("playbooks").path)
+        let enumerator = FileManager.default.enumerator(
+            atPath: Lab.repositoryRoot.appendingPathComponent("playbooks").path)
         var files: [String] = []
         while let next = enumerator?.nextObject() as? String {
             var isDirectory: ObjCBool = false
-            _ = FileManager.default.fileExists(atPath: Lab.repositoryRoot.appendingPathComponent("playbooks/" + next).path, isDirectory: &isDirectory)
+            _ = FileManager.default.fileExists(
+                atPath: Lab.repositoryRoot.appendingPathComponent("playbooks/" + next).path, isDirectory: &isDirectory)
             if !isDirectory.boolValue { files.append("playbooks/" + next) }
         }
         #expect(!files.isEmpty)

@@ -9,7 +9,10 @@ struct OperatorLabTests {
 
     /// Files and processes that say what is installed on a host (logs and caches excluded).
     func snapshot(_ lab: Lab, _ host: String) throws -> (files: String, processes: String) {
-        let files = try lab.exec(host, "find /etc /var/lib /usr/local /opt -xdev \\( -path /var/lib/apt -o -path /var/lib/dpkg -o -path /var/lib/systemd \\) -prune -o -print 2>/dev/null | sort")
+        let files = try lab.exec(
+            host,
+            "find /etc /var/lib /usr/local /opt -xdev \\( -path /var/lib/apt -o -path /var/lib/dpkg -o -path /var/lib/systemd \\) -prune -o -print 2>/dev/null | sort"
+        )
         let processes = try lab.exec(host, "ps -eo comm= | sort -u")
         return (files, processes)
     }

@@ -18,8 +18,10 @@ struct ReliabilityLabTests {
     static let noAddons = ["calico", "coredns", "metallb", "ingress", "rook-ceph"].flatMap { ["--skip-phase", $0] }
 
     func etcdctl(_ lab: Lab, _ host: String, _ arguments: String) throws -> String {
-        try lab.exec(host, "ETCDCTL_API=3 /usr/local/bin/etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/etcd/pki/ca.crt "
-                     + "--cert=/etc/etcd/pki/admin.crt --key=/etc/etcd/pki/admin.key \(arguments)")
+        try lab.exec(
+            host,
+            "ETCDCTL_API=3 /usr/local/bin/etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/etcd/pki/ca.crt "
+                + "--cert=/etc/etcd/pki/admin.crt --key=/etc/etcd/pki/admin.key \(arguments)")
     }
 
     @Test func aSecondApplyIsRefusedWhileOneRuns() throws {
@@ -99,10 +101,14 @@ struct ReliabilityLabTests {
             usleep(useconds_t(delay * 1_000_000))
             let killed = run.killNow()
             let lastStep = run.text.split(separator: "\n").last.map(String.init) ?? ""
-            print("kill point \(point + 1): after \(String(format: "%.1f", delay)) s, \(killed ? "killed" : "had already ended"), last line: \(lastStep.prefix(160))")
+            print(
+                "kill point \(point + 1): after \(String(format: "%.1f", delay)) s, \(killed ? "killed" : "had already ended"), last line: \(lastStep.prefix(160))"
+            )
             #expect(killed, "seed \(Self.killSeed) point \(point + 1): the run ended before the kill")
             let rerun = try Lab.cairn(["apply", "--yes", "-i", lab.inventoryPath] + noStorage)
-            #expect(rerun.status == 0, "seed \(Self.killSeed) point \(point + 1): \(rerun.stdout.suffix(2000))\(rerun.stderr)")
+            #expect(
+                rerun.status == 0,
+                "seed \(Self.killSeed) point \(point + 1): \(rerun.stdout.suffix(2000))\(rerun.stderr)")
             let members = try etcdctl(lab, "node1", "member list -w simple").split(separator: "\n")
             #expect(members.count == 3, "duplicate or orphaned etcd members: \(members)")
             let nodes = try lab.kubectl("get nodes -o name").split(separator: "\n")
@@ -121,8 +127,9 @@ struct ReliabilityLabTests {
         #expect(try Lab.cairn(["apply", "--yes", "-i", lab.inventoryPath] + Self.noAddons).status == 0)
         let null = FileHandle(forWritingAtPath: "/dev/null")!
         let redactor = Redactor()
-        let runner = ClusterRunner(redactor: redactor, stdout: OutputStream(handle: null, redactor: redactor),
-                                   stderr: OutputStream(handle: null, redactor: redactor), confirm: { _ in true })
+        let runner = ClusterRunner(
+            redactor: redactor, stdout: OutputStream(handle: null, redactor: redactor),
+            stderr: OutputStream(handle: null, redactor: redactor), confirm: { _ in true })
         var request = RunRequest(inventoryPath: lab.inventoryPath)
         request.assumeYes = true
         request.skipPhases = ["calico", "coredns", "metallb", "ingress", "rook-ceph"]
@@ -138,7 +145,9 @@ struct ReliabilityLabTests {
         }
         try await Task.sleep(for: .milliseconds(500))
         let after = Resources.now()
-        print("soak: \(Self.soakRuns) applies + plans; fds \(before.fds)→\(after.fds), threads \(before.threads)→\(after.threads), RSS \(before.rssKiB)→\(after.rssKiB) KiB")
+        print(
+            "soak: \(Self.soakRuns) applies + plans; fds \(before.fds)→\(after.fds), threads \(before.threads)→\(after.threads), RSS \(before.rssKiB)→\(after.rssKiB) KiB"
+        )
         #expect(statuses.allSatisfy { $0 == 0 }, "\(statuses)")
         #expect(after.fds <= before.fds, "file descriptors leaked")
         #expect(after.threads <= before.threads + 2, "threads (SSH sessions) leaked")
@@ -151,7 +160,8 @@ enum Resources {
         let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
         let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? -1
         let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
-        let rss = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
+        let rss =
+            status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
             .flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true)[1]) } ?? -1
         return (fds, threads, rss)
     }

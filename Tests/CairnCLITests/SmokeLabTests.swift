@@ -16,7 +16,8 @@ struct SmokeLabTests {
         var storage: [String: [String]] = [:]
         for host in ["node4", "node5", "node6"] { storage[host] = [try lab.addDevice(host)] }
         let roles: [(host: String, roles: [String])] = [
-            ("node1", ["control-plane", "etcd"]), ("node2", ["control-plane", "etcd"]), ("node3", ["control-plane", "etcd"]),
+            ("node1", ["control-plane", "etcd"]), ("node2", ["control-plane", "etcd"]),
+            ("node3", ["control-plane", "etcd"]),
             ("node4", ["worker"]), ("node5", ["worker"]), ("node6", ["worker"]),
         ]
         let inventory = try lab.writeInventory("six.yaml", roles: roles, storage: storage)
@@ -24,15 +25,21 @@ struct SmokeLabTests {
         // 1. The plan from nothing lists every phase's work and changes nothing.
         let plan = try Lab.cairn(["plan", "-i", inventory, "--detailed-exitcode"])
         #expect(plan.status == 2, "\(plan.stderr)")
-        for step in ["write /etc/sysctl.d/99-cairn.conf (new)", "kubeadm init on node1", "kubeadm join node2 as a control plane",
-                     "kubeadm join node4 as a worker", "apply Cairn's rook-ceph configuration (new)"] {
+        for step in [
+            "write /etc/sysctl.d/99-cairn.conf (new)", "kubeadm init on node1", "kubeadm join node2 as a control plane",
+            "kubeadm join node4 as a worker", "apply Cairn's rook-ceph configuration (new)",
+        ] {
             #expect(plan.stdout.contains(step), "the plan lacks \(step)")
         }
-        #expect(try lab.exec("node1", "test -e /etc/sysctl.d/99-cairn.conf && echo yes || echo no") == "no\n", "plan changed a host")
+        #expect(
+            try lab.exec("node1", "test -e /etc/sysctl.d/99-cairn.conf && echo yes || echo no") == "no\n",
+            "plan changed a host")
 
         // 2. An apply killed with SIGKILL inside `kubeadm join` of the second control-plane host.
-        let killed = try Lab.startCairn(["apply", "--yes", "--output", "json", "-i", inventory], outputName: "killed.jsonl")
-        let joinStarted = #"{"event":"action-started","host":"node2","phase":"control-plane-join","summary":"kubeadm join node2"#
+        let killed = try Lab.startCairn(
+            ["apply", "--yes", "--output", "json", "-i", inventory], outputName: "killed.jsonl")
+        let joinStarted =
+            #"{"event":"action-started","host":"node2","phase":"control-plane-join","summary":"kubeadm join node2"#
         #expect(killed.waitForOutput(joinStarted), "the run never reached node2's join:\n\(killed.text.suffix(2000))")
         usleep(2_500_000)
         #expect(killed.killNow(), "the run ended before it was killed:\n\(killed.text.suffix(2000))")
@@ -41,14 +48,20 @@ struct SmokeLabTests {
         let apply = try Lab.cairn(["apply", "--yes", "-i", inventory])
         #expect(apply.status == 0, "\(apply.stdout.suffix(4000))\(apply.stderr)")
         #expect(apply.stderr.contains("took over the cluster lock of a run that is gone"), "\(apply.stderr)")
-        for line in ["3 members, leader node", "/readyz ok through 10.99.", "6 nodes registered", "calico-node on all 6 nodes, every node Ready",
-                     "a test service got 10.99.", "HEALTH_OK: 3 mons in quorum, 3/3 OSDs up and in", "a test claim bound (pvc-"] {
+        for line in [
+            "3 members, leader node", "/readyz ok through 10.99.", "6 nodes registered",
+            "calico-node on all 6 nodes, every node Ready",
+            "a test service got 10.99.", "HEALTH_OK: 3 mons in quorum, 3/3 OSDs up and in", "a test claim bound (pvc-",
+        ] {
             #expect(apply.stdout.contains(line), "the apply did not report \(line)")
         }
         let nodes = try lab.kubectl("get nodes -o name").split(separator: "\n").map(String.init).sorted()
         #expect(nodes == (1...6).map { "node/node\($0)" })
-        let members = try lab.exec("node1", "ETCDCTL_API=3 /usr/local/bin/etcdctl --endpoints=https://127.0.0.1:2379 "
-                                   + "--cacert=/etc/etcd/pki/ca.crt --cert=/etc/etcd/pki/admin.crt --key=/etc/etcd/pki/admin.key member list")
+        let members = try lab.exec(
+            "node1",
+            "ETCDCTL_API=3 /usr/local/bin/etcdctl --endpoints=https://127.0.0.1:2379 "
+                + "--cacert=/etc/etcd/pki/ca.crt --cert=/etc/etcd/pki/admin.crt --key=/etc/etcd/pki/admin.key member list"
+        )
         #expect(members.split(separator: "\n").count == 3, "duplicate or missing etcd members: \(members)")
 
         // 4. Converged: nothing to do.
@@ -78,9 +91,12 @@ struct SmokeLabTests {
         #expect(changeApply.status == 0, "\(changeApply.stdout.suffix(3000))\(changeApply.stderr)")
         let runs = lab.directory.appendingPathComponent("state/runs")
         let journals = try FileManager.default.contentsOfDirectory(atPath: runs.path).filter { $0 != "latest" }.sorted()
-        let planned = try Journal.actions(runs.appendingPathComponent(journals[journals.count - 2]), event: "phase-planned")
-        let performed = try Journal.actions(runs.appendingPathComponent(journals[journals.count - 1]), event: "action-finished")
-        #expect(!planned.isEmpty && planned.allSatisfy { $0.hasPrefix("node1: ") && $0.contains("coredns") }, "\(planned)")
+        let planned = try Journal.actions(
+            runs.appendingPathComponent(journals[journals.count - 2]), event: "phase-planned")
+        let performed = try Journal.actions(
+            runs.appendingPathComponent(journals[journals.count - 1]), event: "action-finished")
+        #expect(
+            !planned.isEmpty && planned.allSatisfy { $0.hasPrefix("node1: ") && $0.contains("coredns") }, "\(planned)")
         #expect(planned == performed)
         #expect(try Lab.cairn(["plan", "--detailed-exitcode", "-i", changed]).status == 0)
 
@@ -104,12 +120,18 @@ struct SmokeLabTests {
             let pem = try String(contentsOf: pki.appendingPathComponent(keyFile), encoding: .utf8)
             secrets += pem.split(separator: "\n").filter { !$0.hasPrefix("-----") }.map(String.init)
         }
-        secrets += try lab.exec("node1", "cat /etc/kubernetes/admin.conf").split(separator: "\n").filter { $0.contains("client-key-data:") }
-            .map { String($0.split(separator: ":")[1]).trimmingCharacters(in: .whitespaces) }
-        var outputs = [plan, apply, converged, status, changePlan, changeApply].flatMap { [$0.stdout, $0.stderr] } + [killed.text]
+        secrets += try lab.exec("node1", "cat /etc/kubernetes/admin.conf").split(separator: "\n").filter {
+            $0.contains("client-key-data:")
+        }
+        .map { String($0.split(separator: ":")[1]).trimmingCharacters(in: .whitespaces) }
+        var outputs =
+            [plan, apply, converged, status, changePlan, changeApply].flatMap { [$0.stdout, $0.stderr] } + [killed.text]
         for run in try FileManager.default.contentsOfDirectory(atPath: runs.path) where run != "latest" {
             for file in ["journal.jsonl", "debug.log", "report.html"] {
-                outputs.append((try? String(contentsOf: runs.appendingPathComponent(run).appendingPathComponent(file), encoding: .utf8)) ?? "")
+                outputs.append(
+                    (try? String(
+                        contentsOf: runs.appendingPathComponent(run).appendingPathComponent(file), encoding: .utf8))
+                        ?? "")
             }
         }
         #expect(outputs.joined().contains("kubeadm join node2"), "the outputs checked are the real ones")
@@ -127,8 +149,10 @@ struct SmokeLabTests {
     func planOnATerminal(inventory: String) throws -> String {
         let session = "cairn-tty-\(getpid())"
         let binary = Lab.repositoryRoot.appendingPathComponent(".build/debug/cairn").path
-        try Lab.shell(["tmux", "new-session", "-d", "-s", session, "-x", "140", "-y", "50",
-                       "\(binary) plan -i \(inventory); echo EXIT=$?; sleep 30"])
+        try Lab.shell([
+            "tmux", "new-session", "-d", "-s", session, "-x", "140", "-y", "50",
+            "\(binary) plan -i \(inventory); echo EXIT=$?; sleep 30",
+        ])
         defer { _ = try? Lab.shell(["tmux", "kill-session", "-t", session]) }
         var screen = ""
         for _ in 0..<600 {
@@ -143,11 +167,13 @@ struct SmokeLabTests {
     /// cairn-facts-* in the run's debug log), and at least once.
     func expectOneFactRoundTripPerHostAndPhase(run: URL) throws {
         var phasesPerHost: [String: Int] = [:]
-        for entry in try JournalEntry.read(run.appendingPathComponent("journal.jsonl")) where entry.event == "phase-started" {
+        for entry in try JournalEntry.read(run.appendingPathComponent("journal.jsonl"))
+        where entry.event == "phase-started" {
             for host in entry.hosts ?? [] { phasesPerHost[host, default: 0] += 1 }
         }
         #expect(phasesPerHost.count == 6, "\(phasesPerHost)")
-        let log = try String(contentsOf: run.appendingPathComponent("debug.log"), encoding: .utf8).split(separator: "\n")
+        let log = try String(contentsOf: run.appendingPathComponent("debug.log"), encoding: .utf8).split(
+            separator: "\n")
         for (host, phases) in phasesPerHost {
             let factCommands = log.filter { $0.contains("host=\(host) ") && $0.contains("<script cairn-facts-") }
             #expect(factCommands.count <= phases, "\(host): \(factCommands.count) fact commands for \(phases) phases")
@@ -159,7 +185,8 @@ struct SmokeLabTests {
 enum Journal {
     /// "host: summary" of the actions a journal planned (`phase-planned`) or performed (`action-finished`).
     static func actions(_ run: URL, event: String) throws -> [String] {
-        try JournalEntry.read(run.appendingPathComponent("journal.jsonl")).filter { $0.event == event }.flatMap { entry -> [String] in
+        try JournalEntry.read(run.appendingPathComponent("journal.jsonl")).filter { $0.event == event }.flatMap {
+            entry -> [String] in
             if event == "phase-planned" { return (entry.actions ?? []).map { "\($0.host): \($0.summary)" } }
             return entry.ok == true ? ["\(entry.host ?? ""): \(entry.summary ?? "")"] : []
         }.sorted()
@@ -168,7 +195,8 @@ enum Journal {
     /// The hosts on which a journal performed actions, per phase.
     static func performedHosts(_ run: URL) throws -> [String: Set<String>] {
         var result: [String: Set<String>] = [:]
-        for entry in try JournalEntry.read(run.appendingPathComponent("journal.jsonl")) where entry.event == "action-finished" {
+        for entry in try JournalEntry.read(run.appendingPathComponent("journal.jsonl"))
+        where entry.event == "action-finished" {
             if let phase = entry.phase, let host = entry.host { result[phase, default: []].insert(host) }
         }
         return result

@@ -1,8 +1,9 @@
 import CairnCore
-@testable import CairnEngine
 import CairnTesting
 import Foundation
 import Testing
+
+@testable import CairnEngine
 
 @Suite struct EngineTests {
     @Test func playbookOrdersPhasesByDependenciesStably() throws {
@@ -93,21 +94,28 @@ import Testing
     @Test func serialPhasesRunOneHostAtATimeInInventoryOrder() async {
         let cluster = FakeCluster(count: 5)
         let log = EventLog()
-        let engine = Engine(phases: [ScheduledPhase(phase: ValuePhase(name: "s", execution: .serial, log: log), selector: .all)])
+        let engine = Engine(phases: [
+            ScheduledPhase(phase: ValuePhase(name: "s", execution: .serial, log: log), selector: .all)
+        ])
         _ = await engine.run(context: cluster.context(mode: .apply))
         #expect(log.maxRunning == 1)
         #expect(log.all == (1...5).flatMap { ["start s node\($0)", "end s node\($0)"] })
     }
 
     @Test func aVerificationThatTimesOutInsideAnActionExitsAsAGate() {
-        let gate = EngineError.gateFailed(phase: "metallb", gate: "the API accepts cairn.yaml", reason: "webhook", waited: .seconds(30))
-        let inAction = EngineError.hostsFailed(phase: "metallb", step: .apply,
-                                               failures: [HostFailure(host: "cp1", phase: "metallb", action: "apply", error: gate)])
+        let gate = EngineError.gateFailed(
+            phase: "metallb", gate: "the API accepts cairn.yaml", reason: "webhook", waited: .seconds(30))
+        let inAction = EngineError.hostsFailed(
+            phase: "metallb", step: .apply,
+            failures: [HostFailure(host: "cp1", phase: "metallb", action: "apply", error: gate)])
         #expect(inAction.exitCode == .gateTimeout)
-        let mixed = EngineError.hostsFailed(phase: "metallb", step: .apply, failures: [
-            HostFailure(host: "cp1", phase: "metallb", action: "apply", error: gate),
-            HostFailure(host: "cp2", phase: "metallb", action: "apply", error: EngineError.internalInconsistency("x")),
-        ])
+        let mixed = EngineError.hostsFailed(
+            phase: "metallb", step: .apply,
+            failures: [
+                HostFailure(host: "cp1", phase: "metallb", action: "apply", error: gate),
+                HostFailure(
+                    host: "cp2", phase: "metallb", action: "apply", error: EngineError.internalInconsistency("x")),
+            ])
         #expect(mixed.exitCode == .failure)
     }
 
@@ -116,13 +124,15 @@ import Testing
         let log = EventLog()
         let engine = Engine(phases: [
             ScheduledPhase(phase: ValuePhase(name: "first", log: log), selector: .all),
-            ScheduledPhase(phase: ValuePhase(name: "broken", desired: "b", log: log, failOn: ["node2", "node4"]), selector: .all),
+            ScheduledPhase(
+                phase: ValuePhase(name: "broken", desired: "b", log: log, failOn: ["node2", "node4"]), selector: .all),
             ScheduledPhase(phase: ValuePhase(name: "never", desired: "c", log: log), selector: .all),
         ])
         let result = await engine.run(context: cluster.context(mode: .apply))
         #expect(result.outcome == .failed)
         guard case EngineError.hostsFailed(let phase, .apply, let failures)? = result.error as? EngineError else {
-            Issue.record("expected hostsFailed, got \(String(describing: result.error))"); return
+            Issue.record("expected hostsFailed, got \(String(describing: result.error))")
+            return
         }
         #expect(phase == "broken")
         #expect(Set(failures.map(\.host)) == ["node2", "node4"])
@@ -137,7 +147,10 @@ import Testing
     @Test func aFailedSerialHostStopsTheRemainingHosts() async {
         let cluster = FakeCluster(count: 4)
         let log = EventLog()
-        let engine = Engine(phases: [ScheduledPhase(phase: ValuePhase(name: "s", execution: .serial, log: log, failOn: ["node2"]), selector: .all)])
+        let engine = Engine(phases: [
+            ScheduledPhase(
+                phase: ValuePhase(name: "s", execution: .serial, log: log, failOn: ["node2"]), selector: .all)
+        ])
         let result = await engine.run(context: cluster.context(mode: .apply))
         #expect(result.outcome == .failed)
         #expect(log.all.filter { $0.hasPrefix("start") } == ["start s node1", "start s node2"])
@@ -156,8 +169,9 @@ import Testing
     @Test func gateTimeoutFailsWithExitCode75AndTheLastReason() async {
         let cluster = FakeCluster(count: 2)
         let clock = VirtualClock()
-        let phase = ValuePhase(name: "g", gateOutcomes: [.notYet("node2 NotReady: cni not initialised")],
-                               gateTimeout: .seconds(30), log: EventLog())
+        let phase = ValuePhase(
+            name: "g", gateOutcomes: [.notYet("node2 NotReady: cni not initialised")],
+            gateTimeout: .seconds(30), log: EventLog())
         let engine = Engine(phases: [ScheduledPhase(phase: phase, selector: .all)])
         let result = await engine.run(context: cluster.context(mode: .apply, clock: clock))
         let error = result.error as? EngineError
@@ -171,12 +185,17 @@ import Testing
 
     @Test func gatePassesAfterRetries() async {
         let cluster = FakeCluster(count: 1)
-        let phase = ValuePhase(name: "g", gateOutcomes: [.notYet("a"), .notYet("b"), .passed("all good")], log: EventLog())
+        let phase = ValuePhase(
+            name: "g", gateOutcomes: [.notYet("a"), .notYet("b"), .passed("all good")], log: EventLog())
         let events = RecordingEventSink()
         let result = await Engine(phases: [ScheduledPhase(phase: phase, selector: .all)])
             .run(context: cluster.context(mode: .apply, events: events))
         #expect(result.outcome == .succeeded)
-        #expect(events.events.contains { if case .gateFinished(_, _, true, "all good", _) = $0 { return true }; return false })
+        #expect(
+            events.events.contains {
+                if case .gateFinished(_, _, true, "all good", _) = $0 { return true }
+                return false
+            })
     }
 
     @Test func planEqualsTheApplyThatFollows() async {
@@ -184,7 +203,9 @@ import Testing
         let log = EventLog()
         let phases = [
             ScheduledPhase(phase: ValuePhase(name: "one", desired: "x", log: log), selector: .all),
-            ScheduledPhase(phase: ValuePhase(name: "two", desired: "x", execution: .serial, log: log), selector: .roles(["control-plane"])),
+            ScheduledPhase(
+                phase: ValuePhase(name: "two", desired: "x", execution: .serial, log: log),
+                selector: .roles(["control-plane"])),
         ]
         let planEvents = RecordingEventSink()
         let plan = await Engine(phases: phases).run(context: cluster.context(mode: .plan, events: planEvents))
@@ -211,7 +232,9 @@ import Testing
         let cluster = FakeCluster(count: 6)
         let phases = [
             ScheduledPhase(phase: ValuePhase(name: "one", desired: "x", log: EventLog()), selector: .roles(["worker"])),
-            ScheduledPhase(phase: ValuePhase(name: "two", desired: "x", execution: .serial, log: EventLog()), selector: .roles(["etcd"])),
+            ScheduledPhase(
+                phase: ValuePhase(name: "two", desired: "x", execution: .serial, log: EventLog()),
+                selector: .roles(["etcd"])),
         ]
         let planEvents = RecordingEventSink()
         _ = await Engine(phases: phases).run(context: cluster.context(mode: .plan, events: planEvents))
@@ -227,7 +250,9 @@ import Testing
 
     @Test func factGatheringIsOneRoundTripPerHostPerPhase() async {
         let cluster = FakeCluster(count: 4)
-        let phases = (1...3).map { ScheduledPhase(phase: ValuePhase(name: "p\($0)", desired: "old", log: EventLog()), selector: .all) }
+        let phases = (1...3).map {
+            ScheduledPhase(phase: ValuePhase(name: "p\($0)", desired: "old", log: EventLog()), selector: .all)
+        }
         _ = await Engine(phases: phases).run(context: cluster.context(mode: .plan))
         for executor in cluster.executors {
             #expect(executor.recordedCalls.count == 3, "host \(executor.hostName): \(executor.recordedCalls)")
@@ -240,18 +265,22 @@ import Testing
         executors[0].expect("cairn-check-motd", status: 0)
         executors[1].expect("cairn-check-motd", status: 1)
         executors[1].expect("cairn-hook-motd", status: 0)
-        let hosts = [EngineHost(name: "a", roles: ["worker"], index: 0), EngineHost(name: "b", roles: ["worker"], index: 1)]
-        let playbook = try Playbook.load(yaml: """
-            apiVersion: cairn.dev/v1alpha1
-            kind: Playbook
-            phases:
-              - name: motd
-                hosts: {roles: [worker]}
-                run: echo hi > /etc/motd
-                check: grep -q hi /etc/motd
-            """, file: "p.yaml", builtIns: [])
+        let hosts = [
+            EngineHost(name: "a", roles: ["worker"], index: 0), EngineHost(name: "b", roles: ["worker"], index: 1),
+        ]
+        let playbook = try Playbook.load(
+            yaml: """
+                apiVersion: cairn.dev/v1alpha1
+                kind: Playbook
+                phases:
+                  - name: motd
+                    hosts: {roles: [worker]}
+                    run: echo hi > /etc/motd
+                    check: grep -q hi /etc/motd
+                """, file: "p.yaml", builtIns: [])
         let engine = Engine(phases: try playbook.schedule(builtIns: [:]))
-        let result = await engine.run(context: RunContext(mode: .apply, hosts: hosts, executors: FakeExecutorProvider(executors)))
+        let result = await engine.run(
+            context: RunContext(mode: .apply, hosts: hosts, executors: FakeExecutorProvider(executors)))
         #expect(result.outcome == .succeeded)
         #expect(executors.allSatisfy { $0.unexpectedCalls.isEmpty && $0.remainingExpectations.isEmpty })
     }
@@ -264,8 +293,10 @@ import Testing
 
     @Test func secondRunIsRefusedNamingTheOwnerAndAge() async throws {
         let path = lockPath()
-        let first = RunLock(executor: LocalShellExecutor(hostName: "cp1"), path: path, runID: "run-1", owner: "alice@laptop pid 42")
-        let second = RunLock(executor: LocalShellExecutor(hostName: "cp1"), path: path, runID: "run-2", owner: "bob@ci pid 7")
+        let first = RunLock(
+            executor: LocalShellExecutor(hostName: "cp1"), path: path, runID: "run-1", owner: "alice@laptop pid 42")
+        let second = RunLock(
+            executor: LocalShellExecutor(hostName: "cp1"), path: path, runID: "run-2", owner: "bob@ci pid 7")
         try await first.acquire(breakingStale: false)
         await #expect {
             try await second.acquire(breakingStale: false)
@@ -278,7 +309,10 @@ import Testing
         try await second.acquire(breakingStale: false)
         // The age is whole seconds by the host's clock: 0, or 1 when a second boundary passed.
         let state = try await second.inspect()
-        guard case .held(let age, let run, let owner) = state else { Issue.record("lock not held: \(state)"); return }
+        guard case .held(let age, let run, let owner) = state else {
+            Issue.record("lock not held: \(state)")
+            return
+        }
         #expect(age <= 1 && run == "run-2" && owner == "bob@ci pid 7")
     }
 
@@ -296,14 +330,17 @@ import Testing
         #expect(RunLock.ownerHasExited(deadOwner, thisMachine: machine))
         #expect(!RunLock.ownerHasExited("root@\(machine) pid \(getpid())", thisMachine: machine))
         #expect(!RunLock.ownerHasExited("root@elsewhere pid \(process.processIdentifier)", thisMachine: machine))
-        let next = RunLock(executor: LocalShellExecutor(), path: path, runID: "run-next", owner: "root@\(machine) pid \(getpid())")
-        let broken = try await next.acquire(breakingStale: false, ownerIsGone: { RunLock.ownerHasExited($0, thisMachine: machine) })
+        let next = RunLock(
+            executor: LocalShellExecutor(), path: path, runID: "run-next", owner: "root@\(machine) pid \(getpid())")
+        let broken = try await next.acquire(
+            breakingStale: false, ownerIsGone: { RunLock.ownerHasExited($0, thisMachine: machine) })
         #expect(broken == deadOwner)
     }
 
     @Test func staleLockIsReportedAndBrokenOnlyOnRequest() async throws {
         let path = lockPath()
-        let dead = RunLock(executor: LocalShellExecutor(), path: path, runID: "run-dead", owner: "killed run", staleAfter: 0)
+        let dead = RunLock(
+            executor: LocalShellExecutor(), path: path, runID: "run-dead", owner: "killed run", staleAfter: 0)
         try await dead.acquire(breakingStale: false)
         let next = RunLock(executor: LocalShellExecutor(), path: path, runID: "run-new", owner: "me", staleAfter: 0)
         await #expect(throws: EngineError.self) { try await next.acquire(breakingStale: false) }

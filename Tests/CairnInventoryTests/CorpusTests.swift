@@ -1,6 +1,7 @@
 import CairnCore
 import Foundation
 import Testing
+
 @testable import CairnInventory
 
 /// Every file under Corpus/invalid is an inventory that must be refused with exit code 65.
@@ -18,9 +19,10 @@ import Testing
 
     static func expectation(of file: URL) -> (path: String, text: Substring)? {
         guard let data = FileManager.default.contents(atPath: file.path),
-              let newline = data.firstIndex(of: 10),
-              let line = String(data: data[..<newline], encoding: .utf8),
-              line.hasPrefix("# expect: ") else { return nil }
+            let newline = data.firstIndex(of: 10),
+            let line = String(data: data[..<newline], encoding: .utf8),
+            line.hasPrefix("# expect: ")
+        else { return nil }
         let rest = line.dropFirst("# expect: ".count)
         guard let space = rest.firstIndex(of: " ") else { return nil }
         let path = String(rest[..<space])
@@ -33,7 +35,8 @@ import Testing
 
     @Test(arguments: files)
     func rejectedWithExit65AndTheExpectedDiagnostic(file: URL) throws {
-        let expected = try #require(Self.expectation(of: file), "\(file.lastPathComponent) lacks a '# expect: <path> <text>' first line")
+        let expected = try #require(
+            Self.expectation(of: file), "\(file.lastPathComponent) lacks a '# expect: <path> <text>' first line")
         let result = InventoryCommands.validate(path: file.path, explain: false, environment: Self.environment)
         #expect(result.exitCode == .invalidInput, "\(result.output)")
         #expect(result.exitCode.rawValue == 65)
@@ -44,13 +47,21 @@ import Testing
             _ = try loader.load(path: file.path)
             Issue.record("\(file.lastPathComponent) was accepted")
         } catch {
-            let matching = error.diagnostics.filter { $0.severity == .error && $0.path == expected.path && $0.message.contains(expected.text) }
-            #expect(!matching.isEmpty, "\(file.lastPathComponent): expected \(expected.path) \(expected.text); got \(error.diagnostics.map(\.description))")
+            let matching = error.diagnostics.filter {
+                $0.severity == .error && $0.path == expected.path && $0.message.contains(expected.text)
+            }
+            #expect(
+                !matching.isEmpty,
+                "\(file.lastPathComponent): expected \(expected.path) \(expected.text); got \(error.diagnostics.map(\.description))"
+            )
             #expect(error.diagnostics.allSatisfy { $0.file == file.path })
             // Everything reported about a field points into the file.
-            for diagnostic in error.diagnostics where !diagnostic.path.isEmpty && diagnostic.path != "kubernetes.apiEndpoint" {
-                #expect(diagnostic.line != nil || diagnostic.path.hasPrefix("kubernetes.") || diagnostic.path.hasPrefix("addons."),
-                        "\(diagnostic)")
+            for diagnostic in error.diagnostics
+            where !diagnostic.path.isEmpty && diagnostic.path != "kubernetes.apiEndpoint" {
+                #expect(
+                    diagnostic.line != nil || diagnostic.path.hasPrefix("kubernetes.")
+                        || diagnostic.path.hasPrefix("addons."),
+                    "\(diagnostic)")
             }
         }
     }

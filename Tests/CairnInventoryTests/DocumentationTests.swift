@@ -1,13 +1,15 @@
 import CairnPhases
 import Foundation
 import Testing
+
 @testable import CairnInventory
 
 /// docs/inventory.md carries the field reference generated from `InventorySchema`; these tests fail
 /// when the two differ. Regenerate with
 /// `CAIRN_UPDATE_DOCS=1 swift test --scratch-path .build-inventory --filter CairnInventoryTests.DocumentationTests`.
 @Suite struct DocumentationTests {
-    static let begin = "<!-- BEGIN GENERATED FIELD REFERENCE: edit Sources/CairnInventory/Schema.swift, not this block -->\n"
+    static let begin =
+        "<!-- BEGIN GENERATED FIELD REFERENCE: edit Sources/CairnInventory/Schema.swift, not this block -->\n"
     static let end = "<!-- END GENERATED FIELD REFERENCE -->\n"
     static let path = Fixture.repositoryRoot.appendingPathComponent("docs/inventory.md").path
 
@@ -15,7 +17,8 @@ import Testing
         var text = try String(contentsOfFile: Self.path, encoding: .utf8)
         let generated = InventorySchema.referenceMarkdown()
         let start = try #require(text.range(of: Self.begin), "docs/inventory.md lacks the BEGIN marker")
-        let stop = try #require(text.range(of: Self.end, range: start.upperBound..<text.endIndex), "docs/inventory.md lacks the END marker")
+        let stop = try #require(
+            text.range(of: Self.end, range: start.upperBound..<text.endIndex), "docs/inventory.md lacks the END marker")
         let current = String(text[start.upperBound..<stop.lowerBound])
         if current != generated, ProcessInfo.processInfo.environment["CAIRN_UPDATE_DOCS"] == "1" {
             text.replaceSubrange(start.upperBound..<stop.lowerBound, with: generated)
@@ -92,26 +95,44 @@ import Testing
               rookCeph: {enabled: true, version: "1.20.6", cephImage: "quay.io/ceph/ceph:v20.2.4", monCount: 1, mgrCount: 1, poolReplicaSize: 3, deviceSelection: named}
             artifacts: {source: mirror, mirror: "https://mirror.internal/cairn"}
             """
-        let loaded = try Fixture.load(everything, files: ["/k": "", "/p": ""], environment: ["HOME": "/home/op", "PW": "x", "PP": "y"]).get()
+        let loaded = try Fixture.load(
+            everything, files: ["/k": "", "/p": ""], environment: ["HOME": "/home/op", "PW": "x", "PP": "y"]
+        ).get()
         #expect(loaded.warnings.isEmpty, "\(loaded.warnings.map(\.description))")
         let host = loaded.inventory.hosts[0]
-        #expect(host.sshOverrides == SSHDefaults(user: "u", port: 2, identityFile: "/k", passphraseEnv: "PP", passwordEnv: "PW", useAgent: false,
-                                                 knownHostsFile: "/kh", hostKeyChecking: .off, bastion: BastionSettings(address: "j2"), sudo: .never,
-                                                 connectTimeout: 1, commandTimeout: 2))
+        #expect(
+            host.sshOverrides
+                == SSHDefaults(
+                    user: "u", port: 2, identityFile: "/k", passphraseEnv: "PP", passwordEnv: "PW", useAgent: false,
+                    knownHostsFile: "/kh", hostKeyChecking: .off, bastion: BastionSettings(address: "j2"), sudo: .never,
+                    connectTimeout: 1, commandTimeout: 2))
         #expect(loaded.inventory.stateDirectory == "/work/inv/state")
         #expect(loaded.inventory.ssh.commandTimeout == 60.5)
-        #expect(loaded.inventory.addons.calico == calicoSettings(enabled: true, version: "3.30.2", encapsulation: .ipipCrossSubnet, blockSize: 24, natOutgoing: false))
-        #expect(loaded.inventory.etcd == EtcdSettings(version: "3.6.4", dataDir: "/var/lib/etcd", allowSingleMember: false, heartbeatInterval: 100,
-                                                      electionTimeout: 1000, quotaBackendBytes: 1_073_741_824, snapshotCount: 5000,
-                                                      removeMembersNotInInventory: true))
-        #expect(loaded.inventory.kubernetes.apiEndpoint.mode == .haproxyKeepalived(.init(address: "10.0.0.10", prefixLength: 24, interface: "eth0"), virtualRouterID: 9))
+        #expect(
+            loaded.inventory.addons.calico
+                == calicoSettings(
+                    enabled: true, version: "3.30.2", encapsulation: .ipipCrossSubnet, blockSize: 24, natOutgoing: false
+                ))
+        #expect(
+            loaded.inventory.etcd
+                == EtcdSettings(
+                    version: "3.6.4", dataDir: "/var/lib/etcd", allowSingleMember: false, heartbeatInterval: 100,
+                    electionTimeout: 1000, quotaBackendBytes: 1_073_741_824, snapshotCount: 5000,
+                    removeMembersNotInInventory: true))
+        #expect(
+            loaded.inventory.kubernetes.apiEndpoint.mode
+                == .haproxyKeepalived(
+                    .init(address: "10.0.0.10", prefixLength: 24, interface: "eth0"), virtualRouterID: 9))
         #expect(loaded.inventory.addons.rookCeph.monCount == 1)
         #expect(loaded.inventory.artifacts == Artifacts(source: .mirror, mirror: "https://mirror.internal/cairn"))
     }
 
     @Test func documentStatesTheNumbersTheCodeUses() throws {
         let text = try String(contentsOfFile: Self.path, encoding: .utf8)
-        for fact in ["\(SafeYAML.maxBytes) bytes", "\(DecodeContext.visitLimit)", "\(DecodeContext.diagnosticLimit)", "exit code 65", "CAIRN_FUZZ_ITERATIONS=100000"] {
+        for fact in [
+            "\(SafeYAML.maxBytes) bytes", "\(DecodeContext.visitLimit)", "\(DecodeContext.diagnosticLimit)",
+            "exit code 65", "CAIRN_FUZZ_ITERATIONS=100000",
+        ] {
             #expect(text.contains(fact), "docs/inventory.md does not mention \(fact)")
         }
     }

@@ -1,13 +1,17 @@
 import CairnCore
 import Foundation
 import Testing
+
 @testable import CairnInventory
 
 @Suite struct ExampleInventoryTests {
-    static let names = ["ha.yaml", "dedicated-etcd.yaml", "single-host.yaml", "bastion.yaml", "air-gapped.yaml", "lab.yaml"]
+    static let names = [
+        "ha.yaml", "dedicated-etcd.yaml", "single-host.yaml", "bastion.yaml", "air-gapped.yaml", "lab.yaml",
+    ]
 
     /// Identity files and the mirror of the examples live on other machines: pretend they exist.
-    static let loader = InventoryLoader(environment: Fixture.environment, fileSystem: InventoryFileSystem.local.assumingEverythingExists())
+    static let loader = InventoryLoader(
+        environment: Fixture.environment, fileSystem: InventoryFileSystem.local.assumingEverythingExists())
 
     @Test(arguments: names)
     func exampleValidatesClean(name: String) throws {
@@ -33,14 +37,18 @@ import Testing
         #expect(inventory.etcdHosts.count == 3)
         #expect(inventory.workerHosts.map(\.name) == ["worker1", "worker2"])
         #expect(inventory.firstControlPlane?.name == "cp1")
-        #expect(inventory.kubernetes.apiEndpoint.mode == .haproxyKeepalived(.init(address: "10.0.0.10", prefixLength: 24), virtualRouterID: 51))
-        #expect(inventory.kubernetes.apiEndpoint.url == "https://10.0.0.10:8443")  // haproxy beside kube-apiserver: 8443
+        #expect(
+            inventory.kubernetes.apiEndpoint.mode
+                == .haproxyKeepalived(.init(address: "10.0.0.10", prefixLength: 24), virtualRouterID: 51))
+        // haproxy beside kube-apiserver: 8443
+        #expect(inventory.kubernetes.apiEndpoint.url == "https://10.0.0.10:8443")
         #expect(inventory.kubernetes.apiEndpoint.virtualIP?.address == "10.0.0.10")
         #expect(inventory.addons.rookCeph.enabled == false)
     }
 
     @Test func labExampleShape() throws {
-        let loaded = try Self.loader.load(path: Fixture.repositoryRoot.appendingPathComponent("inventory/lab.yaml").path)
+        let loaded = try Self.loader.load(
+            path: Fixture.repositoryRoot.appendingPathComponent("inventory/lab.yaml").path)
         let inventory = loaded.inventory
         #expect(inventory.name == "lab")
         #expect(inventory.hosts.map(\.name) == ["node1", "node2", "node3", "node4", "node5"])
@@ -51,7 +59,8 @@ import Testing
     }
 
     @Test func dedicatedEtcdEnablesCephFromDevices() throws {
-        let loaded = try Self.loader.load(path: Fixture.repositoryRoot.appendingPathComponent("inventory/dedicated-etcd.yaml").path)
+        let loaded = try Self.loader.load(
+            path: Fixture.repositoryRoot.appendingPathComponent("inventory/dedicated-etcd.yaml").path)
         #expect(loaded.inventory.addons.rookCeph.enabled)
         #expect(loaded.inventory.etcdHosts.map(\.name) == ["etcd1", "etcd2", "etcd3"])
         #expect(loaded.inventory.hosts.first { $0.name == "node3" }?.storageDevices == ["/dev/vdb", "/dev/vdc"])
@@ -59,9 +68,13 @@ import Testing
 
     @Test func withoutInjectedFilesTheBastionExampleNamesItsMissingKey() {
         let path = Fixture.repositoryRoot.appendingPathComponent("inventory/bastion.yaml").path
-        let result = InventoryCommands.validate(path: path, explain: false,
-                                                loader: InventoryLoader(environment: ["HOME": "/nonexistent-home"], fileSystem: .local))
+        let result = InventoryCommands.validate(
+            path: path, explain: false,
+            loader: InventoryLoader(environment: ["HOME": "/nonexistent-home"], fileSystem: .local))
         #expect(result.exitCode == .invalidInput)
-        #expect(result.output.contains("ssh.identityFile: identity file /nonexistent-home/.ssh/cairn_ed25519 does not exist"), "\(result.output)")
+        #expect(
+            result.output.contains(
+                "ssh.identityFile: identity file /nonexistent-home/.ssh/cairn_ed25519 does not exist"),
+            "\(result.output)")
     }
 }

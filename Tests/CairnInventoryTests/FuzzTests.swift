@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import CairnInventory
 
 /// A seeded mutation fuzzer over the inventory reader, the kubespray importer and the ssh_config
@@ -22,28 +23,41 @@ import Testing
     static func seeds() -> [[UInt8]] {
         var texts: [[UInt8]] = []
         let root = Fixture.repositoryRoot.appendingPathComponent("inventory")
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? [] where name.hasSuffix(".yaml") {
-            if let data = FileManager.default.contents(atPath: root.appendingPathComponent(name).path) { texts.append(Array(data)) }
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+        where name.hasSuffix(".yaml") {
+            if let data = FileManager.default.contents(atPath: root.appendingPathComponent(name).path) {
+                texts.append(Array(data))
+            }
         }
         for file in CorpusTests.files {
-            if let data = FileManager.default.contents(atPath: file.path), data.count < 20_000 { texts.append(Array(data)) }
+            if let data = FileManager.default.contents(atPath: file.path), data.count < 20_000 {
+                texts.append(Array(data))
+            }
         }
         for name in ["inventory.ini", "hosts.yaml"] {
-            if let data = FileManager.default.contents(atPath: Fixture.corpus.appendingPathComponent("kubespray/\(name)").path) {
+            if let data = FileManager.default.contents(
+                atPath: Fixture.corpus.appendingPathComponent("kubespray/\(name)").path)
+            {
                 texts.append(Array(data))
             }
         }
         texts.append(Array(Fixture.ha.utf8))
-        texts.append(Array("Host *\n  User a\nHost b !c\n  HostName 10.0.0.1\nInclude ~/.ssh/conf.d/*\nMatch host x\n  Port 2\n".utf8))
+        texts.append(
+            Array(
+                "Host *\n  User a\nHost b !c\n  HostName 10.0.0.1\nInclude ~/.ssh/conf.d/*\nMatch host x\n  Port 2\n"
+                    .utf8))
         return texts
     }
 
     /// Pieces of YAML that tend to reach odd corners of a parser.
     static let fragments: [String] = [
-        "&a ", "*a", "? ", ": ", "- ", "[", "]", "{", "}", ",", "!!binary ", "!!str ", "!tag ", "%YAML 1.1\n", "---\n", "...\n",
-        "\t", "\n", "\r\n", "\"", "'", "#", "|\n", ">-\n", "<<: *a\n", "~", "null", "yes", "0x1F", "1e400", "-0", ".inf",
+        "&a ", "*a", "? ", ": ", "- ", "[", "]", "{", "}", ",", "!!binary ", "!!str ", "!tag ", "%YAML 1.1\n", "---\n",
+        "...\n",
+        "\t", "\n", "\r\n", "\"", "'", "#", "|\n", ">-\n", "<<: *a\n", "~", "null", "yes", "0x1F", "1e400", "-0",
+        ".inf",
         "\u{0}", "\u{FEFF}", "\u{202E}", "é", "𝕏", "\\u0000", "10.0.0.256", "::ffff:10.0.0.1", "/32", "/dev/../x",
-        "roles: [control-plane, etcd]", "hosts:\n  - name: x\n", "virtualIP: 10.0.0.10", "addresses: [\"1.2.3.4-1.2.3.1\"]",
+        "roles: [control-plane, etcd]", "hosts:\n  - name: x\n", "virtualIP: 10.0.0.10",
+        "addresses: [\"1.2.3.4-1.2.3.1\"]",
         "$(reboot)", "`id`", "; rm -rf /", "-oProxyCommand=x", "\u{7F}",
     ]
 
@@ -52,10 +66,15 @@ import Testing
         let fanOut = Int.random(in: 2...9, using: &generator)
         var yaml = "a0: &a0 [" + Array(repeating: "x", count: fanOut).joined(separator: ",") + "]\n"
         for level in 1..<levels {
-            yaml += "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: fanOut).joined(separator: ", ") + "]\n"
+            yaml +=
+                "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: fanOut).joined(separator: ", ")
+                + "]\n"
         }
-        let uses = ["hosts: *a\(levels - 1)\n", "hosts:\n  - {name: n, address: 10.0.0.1, roles: *a\(levels - 1)}\n",
-                    "? *a\(levels - 1)\n: x\n", "k: {*a\(levels - 1)}\n", "addons: {metallb: {addressPools: *a\(levels - 1)}}\n"]
+        let uses = [
+            "hosts: *a\(levels - 1)\n", "hosts:\n  - {name: n, address: 10.0.0.1, roles: *a\(levels - 1)}\n",
+            "? *a\(levels - 1)\n: x\n", "k: {*a\(levels - 1)}\n",
+            "addons: {metallb: {addressPools: *a\(levels - 1)}}\n",
+        ]
         return yaml + uses.randomElement(using: &generator)!
     }
 
@@ -86,13 +105,18 @@ import Testing
                 // Swap two lines: keeps YAML-ish structure while moving keys around.
                 var lines = bytes.split(separator: 10, omittingEmptySubsequences: false).map(Array.init)
                 if lines.count > 1 {
-                    lines.swapAt(Int.random(in: 0..<lines.count, using: &generator), Int.random(in: 0..<lines.count, using: &generator))
+                    lines.swapAt(
+                        Int.random(in: 0..<lines.count, using: &generator),
+                        Int.random(in: 0..<lines.count, using: &generator))
                 }
                 bytes = Array(lines.joined(separator: [10]))
             default:
                 // Re-indent a line by a random amount.
                 if let newline = bytes[position...].firstIndex(of: 10) {
-                    bytes.insert(contentsOf: Array(repeating: UInt8(ascii: " "), count: Int.random(in: 1...6, using: &generator)), at: newline + 1)
+                    bytes.insert(
+                        contentsOf: Array(
+                            repeating: UInt8(ascii: " "), count: Int.random(in: 1...6, using: &generator)),
+                        at: newline + 1)
                 }
             }
         }
@@ -115,7 +139,8 @@ import Testing
         } catch {
             #expect(error.exitCode == .invalidInput)
             // libyaml also breaks lines at CR, NEL, LS and PS.
-            let lineCount = text.unicodeScalars.filter { [0x0A, 0x0D, 0x85, 0x2028, 0x2029].contains($0.value) }.count + 2
+            let lineCount =
+                text.unicodeScalars.filter { [0x0A, 0x0D, 0x85, 0x2028, 0x2029].contains($0.value) }.count + 2
             for diagnostic in error.diagnostics {
                 #expect(!diagnostic.message.isEmpty)
                 if let line = diagnostic.line { #expect(line >= 1 && line <= lineCount, "\(diagnostic)") }
@@ -135,7 +160,10 @@ import Testing
             let input: [UInt8]
             switch iteration % 50 {
             case 0: input = Array(Self.bomb(&generator).utf8)
-            case 1: input = (0..<Int.random(in: 0...512, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            case 1:
+                input = (0..<Int.random(in: 0...512, using: &generator)).map { _ in
+                    UInt8.random(in: 0...255, using: &generator)
+                }
             default:
                 let base = seeds.randomElement(using: &generator)!
                 input = Self.mutate(base, seeds.randomElement(using: &generator)!, &generator)
@@ -149,19 +177,24 @@ import Testing
                 _ = config.values(for: "cp1")
                 _ = config.identityFiles(for: "a.b")
             default:
-                if (try? loader.load(text: text, sourceName: "fuzz.yaml", baseDirectory: "/fuzz")) != nil { accepted += 1 }
+                if (try? loader.load(text: text, sourceName: "fuzz.yaml", baseDirectory: "/fuzz")) != nil {
+                    accepted += 1
+                }
                 Self.checkInventory(text, loader: loader)
             }
         }
         let seconds = Date().timeIntervalSince(start)
-        print("fuzz: \(iterations) inputs, seed \(Self.seed), \(accepted) accepted, \(String(format: "%.1f", seconds)) s")
+        print(
+            "fuzz: \(iterations) inputs, seed \(Self.seed), \(accepted) accepted, \(String(format: "%.1f", seconds)) s")
     }
 
     @Test func parsersOfAddressesNeverCrash() {
         var generator = SplitMix64(seed: Self.seed ^ 0xFF)
         let alphabet = Array("0123456789abcdefABCDEF.:/-%[] x".utf8)
         for _ in 0..<(Self.iterations * 5) {
-            let bytes = (0..<Int.random(in: 0...48, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }
+            let bytes = (0..<Int.random(in: 0...48, using: &generator)).map { _ in
+                alphabet.randomElement(using: &generator)!
+            }
             let text = String(decoding: bytes, as: UTF8.self)
             if let ip = IPAddress(text) {
                 // Canonical text parses back to the same address.

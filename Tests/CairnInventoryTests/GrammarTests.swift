@@ -1,6 +1,7 @@
 import CairnCore
 import Foundation
 import Testing
+
 @testable import CairnInventory
 
 @Suite struct GrammarTests {
@@ -8,8 +9,10 @@ import Testing
         for good in ["0.0.0.0", "10.0.0.1", "255.255.255.255", "192.168.1.10"] {
             #expect(IPAddress(good)?.description == good, "\(good)")
         }
-        for bad in ["010.1.1.1", "10.0.0.256", "10.0.0", "10.0.0.1.", "1.2.3.4.5", " 10.0.0.1", "10.0.0.1 ", "10.0.0.-1",
-                    "10.0.0.+1", "0x10.0.0.1", "1e1.0.0.1", "10..0.1", "", "١٠.0.0.1", "10.0.0.01"] {
+        for bad in [
+            "010.1.1.1", "10.0.0.256", "10.0.0", "10.0.0.1.", "1.2.3.4.5", " 10.0.0.1", "10.0.0.1 ", "10.0.0.-1",
+            "10.0.0.+1", "0x10.0.0.1", "1e1.0.0.1", "10..0.1", "", "١٠.0.0.1", "10.0.0.01",
+        ] {
             #expect(IPAddress(bad) == nil, "\(bad)")
         }
     }
@@ -24,8 +27,10 @@ import Testing
         for (text, canonical) in cases {
             #expect(IPAddress(text)?.description == canonical, "\(text)")
         }
-        for bad in [":::", "1:2:3:4:5:6:7:8:9", "1::2::3", "12345::", "fe80::1%eth0", ":1:2:3:4:5:6:7", "g::1", "::10.0.0.256",
-                    "1:2:3:4:5:6:7::8", "[::1]", "::ffff:010.0.0.1"] {
+        for bad in [
+            ":::", "1:2:3:4:5:6:7:8:9", "1::2::3", "12345::", "fe80::1%eth0", ":1:2:3:4:5:6:7", "g::1", "::10.0.0.256",
+            "1:2:3:4:5:6:7::8", "[::1]", "::ffff:010.0.0.1",
+        ] {
             #expect(IPAddress(bad) == nil, "\(bad)")
         }
     }
@@ -43,7 +48,10 @@ import Testing
         #expect(!IPNetwork("fd00::/64")!.overlaps(IPNetwork("fd00:0:0:1::/64")!))
         #expect(IPNetwork("fd00::/64")!.range.last.description == "fd00::ffff:ffff:ffff:ffff")
         #expect(IPNetwork("10.0.0.0/28")!.range.description == "10.0.0.0-10.0.0.15")
-        guard case .failure(let problem) = IPNetwork.parse("10.244.1.0/16") else { Issue.record("accepted host bits"); return }
+        guard case .failure(let problem) = IPNetwork.parse("10.244.1.0/16") else {
+            Issue.record("accepted host bits")
+            return
+        }
         #expect(problem.description == "\"10.244.1.0/16\" has host bits set; the network is 10.244.0.0/16")
         for bad in ["10.0.0.0", "10.0.0.0/", "10.0.0.0/33", "10.0.0.0/08", "10.0.0.0/-1", "::/129", "10.0.0.0/8/8"] {
             #expect(IPNetwork(bad) == nil, "\(bad)")
@@ -64,7 +72,10 @@ import Testing
         for good in ["cp1", "node-1", "a", "worker1.example.com", String(repeating: "a", count: 63)] {
             #expect(Grammar.isDNSSubdomain(good), "\(good)")
         }
-        for bad in ["Node1", "node_1", "-node", "node-", "", ".a", "a..b", "a.", String(repeating: "a", count: 64), "nöde", "a b", "a;b"] {
+        for bad in [
+            "Node1", "node_1", "-node", "node-", "", ".a", "a..b", "a.", String(repeating: "a", count: 64), "nöde",
+            "a b", "a;b",
+        ] {
             #expect(!Grammar.isDNSSubdomain(bad), "\(bad)")
         }
         #expect(!Grammar.isDNSSubdomain(Array(repeating: "abcdefghi", count: 26).joined(separator: ".")))
@@ -74,8 +85,11 @@ import Testing
         for good in ["10.0.0.1", "fe80::1", "host.example.com", "Bastion_Alias", "cp1"] {
             #expect(Grammar.isSSHAddress(good), "\(good)")
         }
-        for bad in ["-oProxyCommand=id", "a;b", "a b", "$(id)", "`id`", "a|b", "user@host", "host:22", "10.0.0.256", "1.2.3", "",
-                    "a\nb", "~root", "*", "a'b", "a\"b", "host/32"] {
+        for bad in [
+            "-oProxyCommand=id", "a;b", "a b", "$(id)", "`id`", "a|b", "user@host", "host:22", "10.0.0.256", "1.2.3",
+            "",
+            "a\nb", "~root", "*", "a'b", "a\"b", "host/32",
+        ] {
             #expect(!Grammar.isSSHAddress(bad), "\(bad.debugDescription)")
         }
     }
@@ -118,7 +132,9 @@ import Testing
         #expect(Suggest.closest(to: "ipaddr", among: InventorySchema.host.keys) == nil)
         #expect(Suggest.closest(to: "internal", among: InventorySchema.host.keys) == "internalAddress")
         #expect(Suggest.closest(to: "hostKeyCheck", among: InventorySchema.ssh.keys) == "hostKeyChecking")
-        #expect(Suggest.closest(to: "master", among: Role.allCases.map(\.rawValue), aliases: InventoryDecoder.roleAliases) == "control-plane")
+        #expect(
+            Suggest.closest(to: "master", among: Role.allCases.map(\.rawValue), aliases: InventoryDecoder.roleAliases)
+                == "control-plane")
         #expect(Suggest.closest(to: "xyz", among: ["abc"]) == nil)
         #expect(Suggest.distance("kitten", "sitting") == 3)
     }
@@ -128,8 +144,10 @@ import Testing
     /// hostile ones they refuse (quoting must hold even if a grammar had a hole).
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/bin/sh")))
     func valuesSurviveTheShellThroughShellQuote() throws {
-        let values = ["cp1", "10.0.0.11", "fe80::1", "topology.kubernetes.io/zone", "/dev/disk/by-id/a_b-c.d", "rack-a",
-                      "$(reboot)", "a'b", "a\"b", "`id`", "-oProxyCommand=x", "~root", "a b\tc", "* ?", "!", "x=y", "é", ""]
+        let values = [
+            "cp1", "10.0.0.11", "fe80::1", "topology.kubernetes.io/zone", "/dev/disk/by-id/a_b-c.d", "rack-a",
+            "$(reboot)", "a'b", "a\"b", "`id`", "-oProxyCommand=x", "~root", "a b\tc", "* ?", "!", "x=y", "é", "",
+        ]
         let command = RemoteCommand("printf", ["%s\\0"] + values)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
@@ -139,7 +157,9 @@ import Testing
         try process.run()
         let output = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        let words = output.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
+        let words = output.split(separator: 0, omittingEmptySubsequences: false).dropLast().map {
+            String(decoding: $0, as: UTF8.self)
+        }
         #expect(words == values)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import CairnInventory
 
 /// Inputs built to hurt a YAML reader: alias bombs, deep nesting, huge and binary files. An
@@ -20,22 +21,32 @@ import Testing
         let errors = Fixture.errors(yaml)
         #expect(errors.contains { $0.path == "l0" && $0.message.contains("unknown field") })
         // The walk follows the schema, so it stops at the first list where a role was expected.
-        #expect(errors.contains { $0.path == "hosts[0].roles[0]" && $0.message.contains("expected a string, found a list") })
+        #expect(
+            errors.contains { $0.path == "hosts[0].roles[0]" && $0.message.contains("expected a string, found a list") }
+        )
     }
 
     @Test func aliasExpansionBeyondTheBudgetIsRefused() {
         let labels = (0..<1000).map { "  k\($0): v\n" }.joined()
-        let yaml = "labels: &l\n" + labels + "host: &h {name: a, address: 10.0.0.1, roles: [worker], labels: *l}\nhosts:\n"
+        let yaml =
+            "labels: &l\n" + labels + "host: &h {name: a, address: 10.0.0.1, roles: [worker], labels: *l}\nhosts:\n"
             + String(repeating: "  - *h\n", count: 1000)
         let errors = Fixture.errors(yaml)
-        #expect(errors.contains { $0.path == "" && $0.message.contains("more than 200000 values") }, "\(errors.prefix(5).map(\.description))")
+        #expect(
+            errors.contains { $0.path == "" && $0.message.contains("more than 200000 values") },
+            "\(errors.prefix(5).map(\.description))")
     }
 
     @Test func aliasBombUsedAsAKeyIsRefusedBeforeParsing() {
-        for key in ["? *l8\n: x\n", "*l8 : x\n", "{*l8 : x}\n".replacingOccurrences(of: "{", with: "m: {"), "m: {*l8}\n", "[*l8]: x\n", "m: [*l8 : x]\n"] {
+        for key in [
+            "? *l8\n: x\n", "*l8 : x\n", "{*l8 : x}\n".replacingOccurrences(of: "{", with: "m: {"), "m: {*l8}\n",
+            "[*l8]: x\n", "m: [*l8 : x]\n",
+        ] {
             let yaml = Self.laughs(levels: 9) + key
             let errors = Fixture.errors(yaml)
-            #expect(errors.count == 1 && errors[0].message.contains("uses YAML aliases"), "\(key): \(errors.map(\.description))")
+            #expect(
+                errors.count == 1 && errors[0].message.contains("uses YAML aliases"),
+                "\(key): \(errors.map(\.description))")
         }
     }
 
@@ -63,7 +74,8 @@ import Testing
         for depth in [100, 999, 1001, 50_000] {
             let flow = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
             let block = "hosts:\n" + String(repeating: "- ", count: depth) + "x\n"
-            let mapping = (0..<min(depth, 2000)).map { String(repeating: " ", count: $0) + "k:" }.joined(separator: "\n") + " v\n"
+            let mapping =
+                (0..<min(depth, 2000)).map { String(repeating: " ", count: $0) + "k:" }.joined(separator: "\n") + " v\n"
             for yaml in [flow, block, mapping, "hosts: " + flow] {
                 let errors = Fixture.errors(yaml)
                 #expect(!errors.isEmpty)
@@ -96,17 +108,23 @@ import Testing
             let bytes = (0..<length).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
             _ = Fixture.diagnostics(String(decoding: bytes, as: UTF8.self))
         }
-        for text in ["\u{0}", "hosts: \"\\0\"", "\u{FEFF}hosts: []", "%YAML 1.1\n---\nhosts: []", "!!binary aGVsbG8=", "hosts: !!map {}",
-                     "\"\\uD800\"", "hosts: [\u{202E}]", "? \n: \n", "---\n...\n", "&a *a", "*a", "hosts: *undefined"] {
+        for text in [
+            "\u{0}", "hosts: \"\\0\"", "\u{FEFF}hosts: []", "%YAML 1.1\n---\nhosts: []", "!!binary aGVsbG8=",
+            "hosts: !!map {}",
+            "\"\\uD800\"", "hosts: [\u{202E}]", "? \n: \n", "---\n...\n", "&a *a", "*a", "hosts: *undefined",
+        ] {
             _ = Fixture.diagnostics(text)
         }
     }
 
     @Test func fileThatIsNotUTF8() throws {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-binary-\(UUID().uuidString).yaml")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "cairn-binary-\(UUID().uuidString).yaml")
         try Data([0x68, 0x6F, 0x73, 0x74, 0x73, 0x3A, 0x0A, 0x20, 0xFF, 0xFE]).write(to: url)
         defer { try? FileManager.default.removeItem(at: url) }
-        #expect(throws: InventoryError.self) { try InventoryLoader(environment: Fixture.environment).load(path: url.path) }
+        #expect(throws: InventoryError.self) {
+            try InventoryLoader(environment: Fixture.environment).load(path: url.path)
+        }
         do {
             _ = try InventoryLoader(environment: Fixture.environment).load(path: url.path)
         } catch {

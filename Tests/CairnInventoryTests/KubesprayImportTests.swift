@@ -1,10 +1,12 @@
 import CairnPhases
 import Foundation
 import Testing
+
 @testable import CairnInventory
 
 @Suite struct KubesprayImportTests {
-    static let loader = InventoryLoader(environment: Fixture.environment, fileSystem: InventoryFileSystem.none.assumingEverythingExists())
+    static let loader = InventoryLoader(
+        environment: Fixture.environment, fileSystem: InventoryFileSystem.none.assumingEverythingExists())
 
     func imported(_ name: String) throws -> (yaml: String, notes: [String], loaded: LoadedInventory) {
         let path = Fixture.corpus.appendingPathComponent("kubespray/\(name)").path
@@ -22,9 +24,13 @@ import Testing
         let (yaml, notes, loaded) = try imported("inventory.ini")
         let inventory = loaded.inventory
         #expect(inventory.hosts.map(\.name) == ["node1", "node2", "node3", "node4", "node5"])
-        #expect(inventory.hosts.map(\.address) == ["95.54.0.12", "95.54.0.13", "95.54.0.14", "95.54.0.15", "95.54.0.16"])
+        #expect(
+            inventory.hosts.map(\.address) == ["95.54.0.12", "95.54.0.13", "95.54.0.14", "95.54.0.15", "95.54.0.16"])
         #expect(inventory.hosts.map(\.internalAddress) == ["10.3.0.1", "10.3.0.2", "10.3.0.3", "10.3.0.4", "10.3.0.5"])
-        #expect(inventory.hosts.map(\.roles) == [[.controlPlane, .etcd], [.controlPlane, .etcd], [.controlPlane, .etcd], [.worker], [.worker]])
+        #expect(
+            inventory.hosts.map(\.roles) == [
+                [.controlPlane, .etcd], [.controlPlane, .etcd], [.controlPlane, .etcd], [.worker], [.worker],
+            ])
         #expect(inventory.kubernetes.version == "1.32.5")
         #expect(inventory.kubernetes.podSubnet == "10.233.64.0/18")
         #expect(inventory.kubernetes.serviceSubnet == "10.233.0.0/18")
@@ -38,11 +44,18 @@ import Testing
         #expect(inventory.addons.metallb.enabled == false)
         #expect(inventory.addons.ingress.enabled == false)
 
-        #expect(notes.contains("etcd_member_name etcd1 of node1 not carried over: Cairn names etcd members after hosts (node1)"))
-        #expect(notes.contains("access_ip 95.54.0.115 of node4 not carried over: Cairn uses internalAddress (10.3.0.4, from ip) for cluster traffic"))
+        #expect(
+            notes.contains(
+                "etcd_member_name etcd1 of node1 not carried over: Cairn names etcd members after hosts (node1)"))
+        #expect(
+            notes.contains(
+                "access_ip 95.54.0.115 of node4 not carried over: Cairn uses internalAddress (10.3.0.4, from ip) for cluster traffic"
+            ))
         #expect(notes.contains("variable helm_enabled (group vars) has no Cairn equivalent; not carried over"))
         #expect(notes.contains("variable kubeconfig_localhost (group vars) has no Cairn equivalent; not carried over"))
-        #expect(notes.contains("variable ansible_python_interpreter (group vars) has no Cairn equivalent; not carried over"))
+        #expect(
+            notes.contains("variable ansible_python_interpreter (group vars) has no Cairn equivalent; not carried over")
+        )
         #expect(notes.contains { $0.hasPrefix("loadbalancer_apiserver.port 8383 not carried over") })
         #expect(notes.contains { $0.hasPrefix("kube_network_node_prefix 24 not carried over") })
         // Every note is also a comment in the YAML.
@@ -61,8 +74,13 @@ import Testing
         #expect(inventory.kubernetes.version == SupportedVersions.kubernetes.defaultVersion)
         #expect(inventory.kubernetes.podSubnet == "10.233.64.0/18")
         #expect(inventory.kubernetes.serviceSubnet == "10.233.0.0/18")
-        #expect(inventory.kubernetes.apiEndpoint.mode == .kubeVip(.init(address: "10.10.1.100", prefixLength: 24, interface: "eth0")))
-        #expect(inventory.addons.metallb.addressPools == [MetalLB.Settings.Pool(name: "primary", addresses: ["10.10.1.200-10.10.1.220"])])
+        #expect(
+            inventory.kubernetes.apiEndpoint.mode
+                == .kubeVip(.init(address: "10.10.1.100", prefixLength: 24, interface: "eth0")))
+        #expect(
+            inventory.addons.metallb.addressPools == [
+                MetalLB.Settings.Pool(name: "primary", addresses: ["10.10.1.200-10.10.1.220"])
+            ])
         #expect(inventory.addons.ingress.controller == .ingressNginx)
         #expect(inventory.addons.coredns.replicas == 2)
         let node4 = try #require(inventory.host(named: "node4"))
@@ -79,7 +97,8 @@ import Testing
     }
 
     @Test func formIsDetectedFromContent() throws {
-        let ini = "[kube_control_plane]\nnode1 ansible_host=10.0.0.1\n[etcd:children]\nkube_control_plane\n[kube_node]\nnode2 ansible_host=10.0.0.2\n"
+        let ini =
+            "[kube_control_plane]\nnode1 ansible_host=10.0.0.1\n[etcd:children]\nkube_control_plane\n[kube_node]\nnode2 ansible_host=10.0.0.2\n"
         let (yaml, _) = try InventoryCommands.importKubespray(text: ini, sourceName: "x")
         let loaded = try Self.loader.load(text: yaml, sourceName: "x.yaml", baseDirectory: "/")
         #expect(loaded.inventory.hosts.map(\.roles) == [[.controlPlane, .etcd], [.worker]])
@@ -87,18 +106,28 @@ import Testing
     }
 
     @Test func oldGroupNamesAndRanges() throws {
-        let ini = "[kube-master]\nmaster[1:3] ansible_user=admin\n[etcd:children]\nkube-master\n[kube-node]\nworker[01:02]\n"
+        let ini =
+            "[kube-master]\nmaster[1:3] ansible_user=admin\n[etcd:children]\nkube-master\n[kube-node]\nworker[01:02]\n"
         let (yaml, notes) = try InventoryCommands.importKubespray(text: ini, sourceName: "old.ini")
         #expect(notes.contains("group kube-master is kubespray's old name; read as kube_control_plane"))
-        #expect(notes.contains("no loadbalancer_apiserver or kube-vip: kubespray balanced the API with a local nginx on every node; Cairn needs kubernetes.apiEndpoint (haproxyKeepalived, kubeVip or external)"))
+        #expect(
+            notes.contains(
+                "no loadbalancer_apiserver or kube-vip: kubespray balanced the API with a local nginx on every node; Cairn needs kubernetes.apiEndpoint (haproxyKeepalived, kubeVip or external)"
+            ))
         #expect(yaml.contains("  - name: master2\n"))
         #expect(yaml.contains("  - name: worker02\n"))
         #expect(yaml.contains("      user: admin\n"))
     }
 
     @Test func notAnInventory() {
-        #expect(throws: InventoryError.self) { try InventoryCommands.importKubespray(text: "[broken\n", sourceName: "x.ini") }
-        #expect(throws: InventoryError.self) { try InventoryCommands.importKubespray(text: "all: [\n", sourceName: "x.yaml") }
-        #expect(throws: InventoryError.self) { try InventoryCommands.importKubespray(path: "/nonexistent/inventory.ini") }
+        #expect(throws: InventoryError.self) {
+            try InventoryCommands.importKubespray(text: "[broken\n", sourceName: "x.ini")
+        }
+        #expect(throws: InventoryError.self) {
+            try InventoryCommands.importKubespray(text: "all: [\n", sourceName: "x.yaml")
+        }
+        #expect(throws: InventoryError.self) {
+            try InventoryCommands.importKubespray(path: "/nonexistent/inventory.ini")
+        }
     }
 }

@@ -1,6 +1,7 @@
 import CairnCore
 import Foundation
 import Testing
+
 @testable import CairnInventory
 
 @Suite struct SSHConfigTests {
@@ -34,7 +35,8 @@ import Testing
         """
 
     static func parsed(_ text: String = config, files: [String: String] = [:]) -> SSHConfigFile {
-        SSHConfigFile.parse(text, path: "/home/op/.ssh/config", homeDirectory: Fixture.home, fileSystem: Fixture.fileSystem(files))
+        SSHConfigFile.parse(
+            text, path: "/home/op/.ssh/config", homeDirectory: Fixture.home, fileSystem: Fixture.fileSystem(files))
     }
 
     @Test func firstObtainedValueWinsAndPatternsMatch() {
@@ -114,7 +116,8 @@ import Testing
 
     func loaded() throws -> LoadedInventory {
         let files = [
-            "/home/op/.ssh/config": Self.config.replacingOccurrences(of: "hostname=%h.dc1.example.com", with: "hostname=10.0.0.11"),
+            "/home/op/.ssh/config": Self.config.replacingOccurrences(
+                of: "hostname=%h.dc1.example.com", with: "hostname=10.0.0.11"),
             "/home/op/.ssh/id_ecdsa": "key",
         ]
         return try Fixture.load(Self.inventoryYAML, files: files).get()
@@ -125,7 +128,8 @@ import Testing
         let cp1 = try #require(loaded.inventory.host(named: "cp1"))
         // internalAddress comes from the ssh_config HostName when the address is an alias.
         #expect(cp1.internalAddress == "10.0.0.11")
-        let settings = loaded.effectiveSSH(for: cp1, environment: Fixture.environment, fileExists: { $0 == "/home/op/.ssh/id_ecdsa" })
+        let settings = loaded.effectiveSSH(
+            for: cp1, environment: Fixture.environment, fileExists: { $0 == "/home/op/.ssh/id_ecdsa" })
         #expect(settings.hostName == "10.0.0.11")
         #expect(settings.provenance["hostName"] == .sshConfig(file: "/home/op/.ssh/config", line: 8))
         #expect(settings.user == "override")
@@ -145,7 +149,8 @@ import Testing
         #expect(Set(settings.provenance.keys) == Set(EffectiveSSHSettings.fieldNames))
 
         let w1 = try #require(loaded.inventory.host(named: "w1"))
-        let worker = loaded.effectiveSSH(for: w1, environment: Fixture.environment, fileExists: { $0 == "/home/op/.ssh/id_ecdsa" })
+        let worker = loaded.effectiveSSH(
+            for: w1, environment: Fixture.environment, fileExists: { $0 == "/home/op/.ssh/id_ecdsa" })
         #expect(worker.hostName == "worker-1")
         #expect(worker.user == "fallback")
         #expect(worker.port == 2022)
@@ -154,13 +159,23 @@ import Testing
         #expect(worker.identityFiles == ["/home/op/.ssh/id_ecdsa"])
         #expect(worker.provenance["identityFiles"] == .builtInDefault)
         // ProxyJump → bastion, whose own settings come from its Host block.
-        #expect(worker.bastion == EffectiveBastion(address: "203.0.113.5", port: 2222, user: "ops", identityFiles: ["/home/op/.ssh/id_ecdsa"]))
+        #expect(
+            worker.bastion
+                == EffectiveBastion(
+                    address: "203.0.113.5", port: 2222, user: "ops", identityFiles: ["/home/op/.ssh/id_ecdsa"]))
         #expect(worker.provenance["bastion"] == .sshConfig(file: "/home/op/.ssh/config", line: 15))
     }
 
     @Test func inventoryValuesWinOverSSHConfig() throws {
-        let yaml = Self.inventoryYAML.replacingOccurrences(of: "  port: 2022\n", with: "  port: 2022\n  user: inv\n  hostKeyChecking: strict\n  bastion: {address: 192.0.2.1}\n  useAgent: true\n  connectTimeout: 7\n")
-        let files = ["/home/op/.ssh/config": Self.config.replacingOccurrences(of: "hostname=%h.dc1.example.com", with: "hostname=10.0.0.11")]
+        let yaml = Self.inventoryYAML.replacingOccurrences(
+            of: "  port: 2022\n",
+            with:
+                "  port: 2022\n  user: inv\n  hostKeyChecking: strict\n  bastion: {address: 192.0.2.1}\n  useAgent: true\n  connectTimeout: 7\n"
+        )
+        let files = [
+            "/home/op/.ssh/config": Self.config.replacingOccurrences(
+                of: "hostname=%h.dc1.example.com", with: "hostname=10.0.0.11")
+        ]
         let loaded = try Fixture.load(yaml, files: files).get()
         let w1 = try #require(loaded.inventory.host(named: "w1"))
         let settings = loaded.effectiveSSH(for: w1, environment: Fixture.environment, fileExists: { _ in false })
@@ -169,33 +184,49 @@ import Testing
         #expect(settings.useAgent)
         #expect(settings.connectTimeout == 7)
         // The jump host's unwritten fields come from ssh_config for the jump host (`Host *` here), as with `ssh -J`.
-        #expect(settings.bastion == EffectiveBastion(address: "192.0.2.1", port: 2201, user: "fallback", identityFiles: []))
+        #expect(
+            settings.bastion == EffectiveBastion(address: "192.0.2.1", port: 2201, user: "fallback", identityFiles: []))
         #expect(settings.provenance["bastion"] == .inventoryDefaults)
         #expect(settings.identityFiles.isEmpty)
     }
 
     @Test func configFileNoneAndNamedFile() throws {
-        let files = ["/home/op/.ssh/config": "Host *\n  User from-default\n", "/work/inv/ssh.conf": "Host *\n  User from-named\n"]
-        let none = try Fixture.load("ssh: {configFile: none}\n" + Self.inventoryYAML.replacingOccurrences(of: "ssh:\n  port: 2022\n", with: "")
-            .replacingOccurrences(of: "address: cp1", with: "address: 10.0.0.11"), files: files).get()
+        let files = [
+            "/home/op/.ssh/config": "Host *\n  User from-default\n",
+            "/work/inv/ssh.conf": "Host *\n  User from-named\n",
+        ]
+        let none = try Fixture.load(
+            "ssh: {configFile: none}\n"
+                + Self.inventoryYAML.replacingOccurrences(of: "ssh:\n  port: 2022\n", with: "")
+                .replacingOccurrences(of: "address: cp1", with: "address: 10.0.0.11"), files: files
+        ).get()
         #expect(none.sshConfig == nil)
         #expect(none.inventory.ssh.configFile == nil)
-        let named = try Fixture.load("ssh: {configFile: ssh.conf}\n" + Self.inventoryYAML.replacingOccurrences(of: "ssh:\n  port: 2022\n", with: "")
-            .replacingOccurrences(of: "address: cp1", with: "address: 10.0.0.11"), files: files).get()
+        let named = try Fixture.load(
+            "ssh: {configFile: ssh.conf}\n"
+                + Self.inventoryYAML.replacingOccurrences(of: "ssh:\n  port: 2022\n", with: "")
+                .replacingOccurrences(of: "address: cp1", with: "address: 10.0.0.11"), files: files
+        ).get()
         #expect(named.inventory.ssh.configFile == "/work/inv/ssh.conf")
         let w1 = try #require(named.inventory.host(named: "w1"))
-        #expect(named.effectiveSSH(for: w1, environment: Fixture.environment, fileExists: { _ in false }).user == "from-named")
+        #expect(
+            named.effectiveSSH(for: w1, environment: Fixture.environment, fileExists: { _ in false }).user
+                == "from-named")
     }
 
     @Test func explainShowsEverySettingWithItsSource() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-explain-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory.appendingPathComponent(".ssh"), withIntermediateDirectories: true)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "cairn-explain-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(
+            at: directory.appendingPathComponent(".ssh"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        try "Host worker-*\n  User cfguser\n  Port 2200\n".write(to: directory.appendingPathComponent(".ssh/config"), atomically: true, encoding: .utf8)
+        try "Host worker-*\n  User cfguser\n  Port 2200\n".write(
+            to: directory.appendingPathComponent(".ssh/config"), atomically: true, encoding: .utf8)
         let inventory = directory.appendingPathComponent("cluster.yaml")
         try Self.inventoryYAML.replacingOccurrences(of: "address: cp1", with: "address: 10.0.0.11")
             .write(to: inventory, atomically: true, encoding: .utf8)
-        let result = InventoryCommands.validate(path: inventory.path, explain: true, environment: ["HOME": directory.path, "USER": "op"])
+        let result = InventoryCommands.validate(
+            path: inventory.path, explain: true, environment: ["HOME": directory.path, "USER": "op"])
         #expect(result.exitCode == .success, "\(result.output)")
         let output = result.output
         #expect(output.contains("inventory \(inventory.path) is valid: 2 hosts (1 control-plane, 1 etcd, 2 workers)"))
@@ -206,7 +237,9 @@ import Testing
             guard let start = lines.firstIndex(where: { $0.hasPrefix(host + " (") }) else { return nil }
             return lines[start...].first { $0.trimmingCharacters(in: .whitespaces).hasPrefix(field + " ") }
         }
-        #expect(row("w1", "user")?.contains("cfguser") == true && row("w1", "user")?.hasSuffix("[ssh_config ~/.ssh/config:2]") == true, "\(output)")
+        #expect(
+            row("w1", "user")?.contains("cfguser") == true
+                && row("w1", "user")?.hasSuffix("[ssh_config ~/.ssh/config:2]") == true, "\(output)")
         #expect(row("w1", "port")?.hasSuffix("[inventory ssh]") == true, "\(output)")
         #expect(row("cp1", "user")?.hasSuffix("[inventory host]") == true, "\(output)")
         #expect(row("cp1", "sudo")?.hasSuffix("[default]") == true, "\(output)")
@@ -222,8 +255,9 @@ import Testing
     }
 
     @Test func tokens() {
-        let expanded = SSHConfigFile.expandTokens("~/.ssh/%r@%h:%p-%u-%n-%%-%x", hostName: "10.0.0.1", originalHost: "cp1", port: 22,
-                                                  remoteUser: "root", localUser: "op", homeDirectory: "/home/op")
+        let expanded = SSHConfigFile.expandTokens(
+            "~/.ssh/%r@%h:%p-%u-%n-%%-%x", hostName: "10.0.0.1", originalHost: "cp1", port: 22,
+            remoteUser: "root", localUser: "op", homeDirectory: "/home/op")
         #expect(expanded == "/home/op/.ssh/root@10.0.0.1:22-op-cp1-%-%x")
     }
 }

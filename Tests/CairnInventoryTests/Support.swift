@@ -1,6 +1,7 @@
-import Foundation
 import CairnCore
 import CairnPhases
+import Foundation
+
 @testable import CairnInventory
 
 /// Helpers shared by the inventory tests.
@@ -24,19 +25,24 @@ enum Fixture {
             readFile: { files[$0].map { Data($0.utf8) } },
             listDirectory: { path in
                 let prefix = path + "/"
-                let names = files.keys.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }.filter { !$0.contains("/") }
+                let names = files.keys.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }.filter
+                { !$0.contains("/") }
                 return names.isEmpty ? nil : names
             }
         )
     }
 
-    static func loader(files: [String: String] = [:], directories: Set<String> = [], environment: [String: String] = environment) -> InventoryLoader {
+    static func loader(
+        files: [String: String] = [:], directories: Set<String> = [], environment: [String: String] = environment
+    ) -> InventoryLoader {
         InventoryLoader(environment: environment, fileSystem: fileSystem(files, directories: directories))
     }
 
     /// Loads text; returns the inventory or the diagnostics.
-    static func load(_ yaml: String, files: [String: String] = [:], directories: Set<String> = [],
-                     environment: [String: String] = environment) -> Result<LoadedInventory, InventoryError> {
+    static func load(
+        _ yaml: String, files: [String: String] = [:], directories: Set<String> = [],
+        environment: [String: String] = environment
+    ) -> Result<LoadedInventory, InventoryError> {
         Result { () throws(InventoryError) in
             try loader(files: files, directories: directories, environment: environment)
                 .load(text: yaml, sourceName: "test.yaml", baseDirectory: "/work/inv")
@@ -44,7 +50,9 @@ enum Fixture {
     }
 
     /// All diagnostics (errors and warnings) of a document.
-    static func diagnostics(_ yaml: String, files: [String: String] = [:], directories: Set<String> = []) -> [Diagnostic] {
+    static func diagnostics(_ yaml: String, files: [String: String] = [:], directories: Set<String> = [])
+        -> [Diagnostic]
+    {
         switch load(yaml, files: files, directories: directories) {
         case .success(let loaded): return loaded.warnings
         case .failure(let error): return error.diagnostics
@@ -77,13 +85,16 @@ enum Fixture {
 
 /// The inventory tests read inventories as Cairn does: with every built-in add-on's section.
 extension InventoryLoader {
-    init(environment: [String: String] = ProcessInfo.processInfo.environment, fileSystem: InventoryFileSystem = .local) {
+    init(environment: [String: String] = ProcessInfo.processInfo.environment, fileSystem: InventoryFileSystem = .local)
+    {
         self.init(environment: environment, fileSystem: fileSystem, addons: Addons.settings)
     }
 }
 
 extension InventoryCommands {
-    static func validate(path: String, explain: Bool, environment: [String: String]) -> (output: String, exitCode: CairnExitCode) {
+    static func validate(path: String, explain: Bool, environment: [String: String]) -> (
+        output: String, exitCode: CairnExitCode
+    ) {
         validate(path: path, explain: explain, loader: InventoryLoader(environment: environment))
     }
 }
@@ -94,9 +105,13 @@ extension InventorySchema {
 }
 
 /// Calico's settings with these values (the defaults otherwise).
-func calicoSettings(enabled: Bool = true, version: String = "3.31.0", encapsulation: Calico.Encapsulation = .vxlan, blockSize: Int = 26,
-                    natOutgoing: Bool = true) -> Calico.Settings {
-    var settings = Calico.Settings(defaultsFor: ClusterShape(hosts: [], kubernetes: KubernetesSettings(apiEndpoint: APIEndpoint(address: "", mode: .direct))))
+func calicoSettings(
+    enabled: Bool = true, version: String = "3.31.0", encapsulation: Calico.Encapsulation = .vxlan, blockSize: Int = 26,
+    natOutgoing: Bool = true
+) -> Calico.Settings {
+    var settings = Calico.Settings(
+        defaultsFor: ClusterShape(
+            hosts: [], kubernetes: KubernetesSettings(apiEndpoint: APIEndpoint(address: "", mode: .direct))))
     settings.enabled = enabled
     settings.version = version
     settings.encapsulation = encapsulation

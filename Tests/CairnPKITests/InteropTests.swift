@@ -7,7 +7,8 @@ import Testing
 @Suite struct OpenSSLInteropTests {
     @Test(.enabled(if: Tools.has(Tools.openssl), "needs /usr/bin/openssl"))
     func opensslVerifiesTheChainAndShowsTheSANs() throws {
-        let dir = try TemporaryDirectory(); defer { dir.cleanUp() }
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanUp() }
         let store = PKIStore(directory: dir.url.appendingPathComponent("pki"))
         try store.ensureCA(name: EtcdPKI.caName, commonName: EtcdPKI.caCommonName)
         let request = CertificateRequest.etcdMember(name: "node1", addresses: ["10.0.0.1", "fd00::10"])
@@ -20,20 +21,29 @@ import Testing
             #expect(verify.status == 0, "\(verify.output)")
             #expect(verify.stdout.contains(": OK"))
         }
-        let purpose = try run(Tools.openssl, ["verify", "-CAfile", ca, "-purpose", "sslserver", store.certificateURL("node1").path])
+        let purpose = try run(
+            Tools.openssl, ["verify", "-CAfile", ca, "-purpose", "sslserver", store.certificateURL("node1").path])
         #expect(purpose.status == 0, "\(purpose.output)")
-        let clientOnly = try run(Tools.openssl, ["verify", "-CAfile", ca, "-purpose", "sslserver", store.certificateURL("apiserver").path])
+        let clientOnly = try run(
+            Tools.openssl, ["verify", "-CAfile", ca, "-purpose", "sslserver", store.certificateURL("apiserver").path])
         #expect(clientOnly.status != 0, "a client certificate must not pass as a server")
 
-        let san = try run(Tools.openssl, ["x509", "-noout", "-ext", "subjectAltName", "-in", store.certificateURL("node1").path])
+        let san = try run(
+            Tools.openssl, ["x509", "-noout", "-ext", "subjectAltName", "-in", store.certificateURL("node1").path])
         #expect(san.status == 0, "\(san.output)")
-        for expected in ["DNS:node1", "DNS:localhost", "IP Address:10.0.0.1", "IP Address:FD00:0:0:0:0:0:0:10",
-                         "IP Address:127.0.0.1", "IP Address:0:0:0:0:0:0:0:1"] {
+        for expected in [
+            "DNS:node1", "DNS:localhost", "IP Address:10.0.0.1", "IP Address:FD00:0:0:0:0:0:0:10",
+            "IP Address:127.0.0.1", "IP Address:0:0:0:0:0:0:0:1",
+        ] {
             #expect(san.stdout.contains(expected), "\(expected) not in \(san.stdout)")
         }
 
-        let subject = try run(Tools.openssl, ["x509", "-noout", "-subject", "-ext", "extendedKeyUsage,basicConstraints,keyUsage",
-                                              "-in", store.certificateURL("apiserver").path])
+        let subject = try run(
+            Tools.openssl,
+            [
+                "x509", "-noout", "-subject", "-ext", "extendedKeyUsage,basicConstraints,keyUsage",
+                "-in", store.certificateURL("apiserver").path,
+            ])
         #expect(subject.stdout.contains("O = system:masters, CN = kube-apiserver-etcd-client"), "\(subject.stdout)")
         #expect(subject.stdout.contains("TLS Web Client Authentication"))
         #expect(!subject.stdout.contains("TLS Web Server Authentication"))
@@ -52,20 +62,26 @@ import Testing
 
     @Test(.enabled(if: Tools.has(Tools.openssl), "needs /usr/bin/openssl"))
     func spkiHashMatchesOpenSSLForECDSAAndRSA() throws {
-        let dir = try TemporaryDirectory(); defer { dir.cleanUp() }
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanUp() }
         let store = PKIStore(directory: dir.url.appendingPathComponent("pki"))
         try store.ensureCA(name: "ca", commonName: "ca")
         // An RSA CA as kubeadm makes it (openssl here only produces the input).
         let rsaKey = dir.url.appendingPathComponent("rsa.key").path
         let rsaCert = dir.url.appendingPathComponent("rsa.crt").path
-        let made = try run(Tools.openssl, ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", rsaKey, "-out", rsaCert,
-                                           "-subj", "/CN=kubernetes", "-days", "2"])
+        let made = try run(
+            Tools.openssl,
+            [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", rsaKey, "-out", rsaCert,
+                "-subj", "/CN=kubernetes", "-days", "2",
+            ])
         #expect(made.status == 0, "\(made.output)")
         for path in [store.certificateURL("ca").path, rsaCert] {
             // openssl x509 -pubkey | openssl pkey -pubin -outform der | sha256
             let pubkey = try run(Tools.openssl, ["x509", "-noout", "-pubkey", "-in", path])
             let der = dir.url.appendingPathComponent("spki.der").path
-            let converted = try run(Tools.openssl, ["pkey", "-pubin", "-outform", "der", "-out", der], stdin: pubkey.stdout)
+            let converted = try run(
+                Tools.openssl, ["pkey", "-pubin", "-outform", "der", "-out", der], stdin: pubkey.stdout)
             #expect(converted.status == 0, "\(converted.output)")
             let digest = try run(Tools.openssl, ["dgst", "-sha256", "-r", der])
             let expected = "sha256:" + String(digest.stdout.prefix(64))
@@ -76,10 +92,12 @@ import Testing
 }
 
 @Suite(.serialized) struct EtcdInteropTests {
-    @Test(.enabled(if: Tools.has(Tools.etcd, Tools.etcdctl), "needs Debian's etcd-server and etcd-client"),
-          .timeLimit(.minutes(2)))
+    @Test(
+        .enabled(if: Tools.has(Tools.etcd, Tools.etcdctl), "needs Debian's etcd-server and etcd-client"),
+        .timeLimit(.minutes(2)))
     func realEtcdAcceptsOurCertificatesAndRefusesAnotherCA() throws {
-        let dir = try TemporaryDirectory(); defer { dir.cleanUp() }
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanUp() }
         let store = PKIStore(directory: dir.url.appendingPathComponent("pki"))
         try store.ensureCA(name: EtcdPKI.caName, commonName: EtcdPKI.caCommonName)
         try store.ensure("member", request: .etcdMember(name: "test", addresses: ["127.0.0.1"]), caName: EtcdPKI.caName)
@@ -92,9 +110,11 @@ import Testing
         let clientPort = try freeLoopbackPort()
         var peerPort = try freeLoopbackPort()
         while peerPort == clientPort { peerPort = try freeLoopbackPort() }
-        let client = "https://127.0.0.1:\(clientPort)", peer = "https://127.0.0.1:\(peerPort)"
+        let client = "https://127.0.0.1:\(clientPort)"
+        let peer = "https://127.0.0.1:\(peerPort)"
         let ca = store.certificateURL(EtcdPKI.caName).path
-        let cert = store.certificateURL("member").path, key = store.keyURL("member").path
+        let cert = store.certificateURL("member").path
+        let key = store.keyURL("member").path
         let log = dir.url.appendingPathComponent("etcd.log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let logHandle = try FileHandle(forWritingTo: log)
@@ -109,7 +129,10 @@ import Testing
             "--client-cert-auth", "--trusted-ca-file", ca, "--cert-file", cert, "--key-file", key,
             "--peer-client-cert-auth", "--peer-trusted-ca-file", ca, "--peer-cert-file", cert, "--peer-key-file", key,
         ]
-        etcd.environment = ["PATH": "/usr/bin:/bin", "ETCD_UNSUPPORTED_ARCH": ProcessInfo.processInfo.environment["ETCD_UNSUPPORTED_ARCH"] ?? ""]
+        etcd.environment = [
+            "PATH": "/usr/bin:/bin",
+            "ETCD_UNSUPPORTED_ARCH": ProcessInfo.processInfo.environment["ETCD_UNSUPPORTED_ARCH"] ?? "",
+        ]
         etcd.standardOutput = logHandle
         etcd.standardError = logHandle
         try etcd.run()
@@ -119,10 +142,14 @@ import Testing
         }
 
         func health(_ pki: PKIStore, ca caPath: String, name: String) throws -> ProcessResult {
-            try run(Tools.etcdctl, ["--endpoints", client, "--cacert", caPath, "--cert", pki.certificateURL(name).path,
-                                    "--key", pki.keyURL(name).path, "--dial-timeout", "3s", "--command-timeout", "5s",
-                                    "endpoint", "health"],
-                    environment: ["ETCDCTL_API": "3", "PATH": "/usr/bin:/bin"], timeout: 20)
+            try run(
+                Tools.etcdctl,
+                [
+                    "--endpoints", client, "--cacert", caPath, "--cert", pki.certificateURL(name).path,
+                    "--key", pki.keyURL(name).path, "--dial-timeout", "3s", "--command-timeout", "5s",
+                    "endpoint", "health",
+                ],
+                environment: ["ETCDCTL_API": "3", "PATH": "/usr/bin:/bin"], timeout: 20)
         }
 
         var result = try health(store, ca: ca, name: "etcdctl")
@@ -142,8 +169,9 @@ import Testing
         let refused = try health(stranger, ca: ca, name: "etcdctl")
         #expect(refused.status != 0, "etcd accepted a client certificate from another CA: \(refused.output)")
         #expect(refused.output.contains("unhealthy") || refused.output.contains("certificate"), "\(refused.output)")
-        #expect(etcdLog().contains("bad certificate") || etcdLog().contains("certificate signed by unknown authority"),
-                "etcd log does not show the refusal:\n\(etcdLog())")
+        #expect(
+            etcdLog().contains("bad certificate") || etcdLog().contains("certificate signed by unknown authority"),
+            "etcd log does not show the refusal:\n\(etcdLog())")
 
         stop(etcd)
         #expect(!etcd.isRunning)

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A fresh directory under the system temporary directory, removed by `cleanUp()`.
@@ -19,9 +19,21 @@ final class TestClock: @unchecked Sendable {
     private let lock = NSLock()
     private var current: Date
     init(_ start: Date) { current = start }
-    var now: Date { lock.lock(); defer { lock.unlock() }; return current }
-    func advance(days: Double) { lock.lock(); current += days * 86_400; lock.unlock() }
-    func set(_ date: Date) { lock.lock(); current = date; lock.unlock() }
+    var now: Date {
+        lock.lock()
+        defer { lock.unlock() }
+        return current
+    }
+    func advance(days: Double) {
+        lock.lock()
+        current += days * 86_400
+        lock.unlock()
+    }
+    func set(_ date: Date) {
+        lock.lock()
+        current = date
+        lock.unlock()
+    }
 }
 
 struct ProcessResult {
@@ -33,19 +45,23 @@ struct ProcessResult {
 
 /// Runs a program to completion (killed after `timeout` seconds), output through files so a
 /// chatty program cannot block on a full pipe.
-func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-         stdin: String? = nil, timeout: TimeInterval = 60) throws -> ProcessResult {
+func run(
+    _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+    stdin: String? = nil, timeout: TimeInterval = 60
+) throws -> ProcessResult {
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-run-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: scratch) }
-    let outURL = scratch.appendingPathComponent("out"), errURL = scratch.appendingPathComponent("err")
+    let outURL = scratch.appendingPathComponent("out")
+    let errURL = scratch.appendingPathComponent("err")
     _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
     _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     if let environment { process.environment = environment }
-    let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
+    let out = try FileHandle(forWritingTo: outURL)
+    let err = try FileHandle(forWritingTo: errURL)
     process.standardOutput = out
     process.standardError = err
     let input = Pipe()
@@ -59,7 +75,8 @@ func run(_ executable: String, _ arguments: [String], environment: [String: Stri
         kill(process.processIdentifier, SIGKILL)
     }
     process.waitUntilExit()
-    try? out.close(); try? err.close()
+    try? out.close()
+    try? err.close()
     return ProcessResult(
         status: process.terminationStatus,
         stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",

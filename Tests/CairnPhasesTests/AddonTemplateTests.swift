@@ -1,7 +1,8 @@
 import CairnInventory
-@testable import CairnPhases
 import Foundation
 import Testing
+
+@testable import CairnPhases
 
 @Suite struct AddonTemplateTests {
     func inventory(_ extra: String = "") throws -> Inventory {
@@ -21,7 +22,9 @@ import Testing
               - {name: w2, address: 10.0.0.5, roles: [worker], storage: {devices: [/dev/vdb]}}
               - {name: w3, address: 10.0.0.6, roles: [worker], storage: {devices: [/dev/vdb, /dev/vdc]}}
             """
-        return try InventoryLoader(environment: [:], fileSystem: .none.assumingEverythingExists(), addons: Addons.settings).load(text: yaml, sourceName: "t", baseDirectory: "/").inventory
+        return try InventoryLoader(
+            environment: [:], fileSystem: .none.assumingEverythingExists(), addons: Addons.settings
+        ).load(text: yaml, sourceName: "t", baseDirectory: "/").inventory
     }
 
     @Test func everyAddonRendersWithoutLeftovers() throws {
@@ -43,7 +46,8 @@ import Testing
         let metallb = definitions[2].1.rendered!
         #expect(metallb.contains("  - 10.0.0.200-10.0.0.210\n  - 10.0.1.0/28"))
         let rook = definitions[4].1.rendered!
-        #expect(rook.contains("- name: w3\n        devices:\n        - name: \"/dev/vdb\"\n        - name: \"/dev/vdc\""))
+        #expect(
+            rook.contains("- name: w3\n        devices:\n        - name: \"/dev/vdb\"\n        - name: \"/dev/vdc\""))
         #expect(rook.contains("allowMultiplePerNode: false"))
         #expect(!rook.contains("useAllDevices: true"))
         // Traefik: replicas on the workers, spread, a PDB, a LoadBalancer service.
@@ -55,21 +59,28 @@ import Testing
     }
 
     @Test func replicasAreClampedToTheNodesThatCanRunThem() throws {
-        let small = try InventoryLoader(environment: [:], fileSystem: .none.assumingEverythingExists(), addons: Addons.settings).load(text: """
-            hosts:
-              - {name: dev, address: 10.0.0.1, roles: [control-plane, etcd]}
-            etcd: {allowSingleMember: true}
-            addons: {ingress: {replicas: 3}, coredns: {replicas: 2}}
-            """, sourceName: "t", baseDirectory: "/").inventory
+        let small = try InventoryLoader(
+            environment: [:], fileSystem: .none.assumingEverythingExists(), addons: Addons.settings
+        ).load(
+            text: """
+                hosts:
+                  - {name: dev, address: 10.0.0.1, roles: [control-plane, etcd]}
+                etcd: {allowSingleMember: true}
+                addons: {ingress: {replicas: 3}, coredns: {replicas: 2}}
+                """, sourceName: "t", baseDirectory: "/"
+        ).inventory
         let traefik = try Ingress.make(Topology(small)).definition().rendered!
         #expect(traefik.contains("replicas: 1"))
-        #expect(traefik.contains("node-role.kubernetes.io/control-plane"), "no workers: tolerate the control-plane taint")
+        #expect(
+            traefik.contains("node-role.kubernetes.io/control-plane"), "no workers: tolerate the control-plane taint")
         let coredns = try CoreDNS.make(Topology(small)).definition().rendered!
         #expect(coredns.contains("replicas: 1"))
     }
 
     @Test func templatesRefuseMissingAndUnusedValues() {
         #expect(throws: Template.RenderError.self) { try Template.render("playbooks/addons/coredns.yaml", [:]) }
-        #expect(throws: Template.RenderError.self) { try Template.render("playbooks/addons/coredns.yaml", ["replicas": "2", "extra": "x"]) }
+        #expect(throws: Template.RenderError.self) {
+            try Template.render("playbooks/addons/coredns.yaml", ["replicas": "2", "extra": "x"])
+        }
     }
 }

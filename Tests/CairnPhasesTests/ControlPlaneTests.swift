@@ -1,11 +1,12 @@
 import CairnCore
 import CairnEngine
 import CairnInventory
-@testable import CairnPhases
 import CairnPKI
 import CairnTesting
 import Foundation
 import Testing
+
+@testable import CairnPhases
 
 /// The kubeadm phases: `kubeadm init` on the first control-plane host, joins one at a time, workers
 /// in parallel — what is decided on which facts, and the exact commands and files of each step.
@@ -26,8 +27,9 @@ import Testing
     func converged(_ topology: Topology, registered: [String]? = nil) -> [String: NodeFacts] {
         let names = registered ?? topology.nodes.map(\.name)
         return facts(topology) { host in
-            convergedNode(name: host.name, address: host.internalAddress, version: topology.inventory.kubernetes.version,
-                          controlPlane: host.has(.controlPlane), topology: topology, nodes: names)
+            convergedNode(
+                name: host.name, address: host.internalAddress, version: topology.inventory.kubernetes.version,
+                controlPlane: host.has(.controlPlane), topology: topology, nodes: names)
         }
     }
 
@@ -38,10 +40,16 @@ import Testing
         let planner = ControlPlanePlanner(topology: topology, facts: fresh(topology))
         #expect(!planner.clusterExists)
         #expect(planner.initialize().steps == [.initialize(host: "cp1")])
-        #expect(try planner.joinControlPlanes() == [.join(host: "cp2", anchor: "cp1", controlPlane: true),
-                                                    .join(host: "cp3", anchor: "cp1", controlPlane: true)])
-        #expect(try planner.joinWorkers() == [.join(host: "w1", anchor: "cp1", controlPlane: false),
-                                              .join(host: "w2", anchor: "cp1", controlPlane: false)])
+        #expect(
+            try planner.joinControlPlanes() == [
+                .join(host: "cp2", anchor: "cp1", controlPlane: true),
+                .join(host: "cp3", anchor: "cp1", controlPlane: true),
+            ])
+        #expect(
+            try planner.joinWorkers() == [
+                .join(host: "w1", anchor: "cp1", controlPlane: false),
+                .join(host: "w2", anchor: "cp1", controlPlane: false),
+            ])
     }
 
     @Test func aConvergedClusterNeedsNoStep() throws {
@@ -71,26 +79,39 @@ import Testing
     @Test func aHalfFinishedJoinIsResetThenJoined() throws {
         let topology = try Fixture.cluster()
         var facts = converged(topology, registered: ["cp1", "cp3", "w1", "w2"])
-        facts["cp2"] = node(name: "cp2", address: "10.0.0.2", kubeletConfig: true, kubeletConf: true, manifests: ["kube-apiserver.yaml"])
+        facts["cp2"] = node(
+            name: "cp2", address: "10.0.0.2", kubeletConfig: true, kubeletConf: true, manifests: ["kube-apiserver.yaml"]
+        )
         facts["w2"] = node(name: "w2", address: "10.0.1.2", kubeletConfig: true)
         let planner = ControlPlanePlanner(topology: topology, facts: facts)
-        #expect(try planner.joinControlPlanes() == [.reset(host: "cp2", why: "files present, but the node never registered"),
-                                                    .join(host: "cp2", anchor: "cp1", controlPlane: true)])
+        #expect(
+            try planner.joinControlPlanes() == [
+                .reset(host: "cp2", why: "files present, but the node never registered"),
+                .join(host: "cp2", anchor: "cp1", controlPlane: true),
+            ])
         // w2 is registered (facts above say so) but has no kubelet.conf: joined again after a reset.
-        #expect(try planner.joinWorkers() == [.reset(host: "w2", why: "files present, but the node never registered"),
-                                              .join(host: "w2", anchor: "cp1", controlPlane: false)])
+        #expect(
+            try planner.joinWorkers() == [
+                .reset(host: "w2", why: "files present, but the node never registered"),
+                .join(host: "w2", anchor: "cp1", controlPlane: false),
+            ])
     }
 
     @Test func aJoinedHostWhoseAPIServerIsNotReadyIsWaitedFor() throws {
         let topology = try Fixture.cluster()
         var facts = converged(topology)
-        facts["cp3"] = convergedNode(name: "cp3", address: "10.0.0.3", version: topology.inventory.kubernetes.version, controlPlane: true,
-                                     topology: topology)
-        facts["cp3"] = NodeFacts(os: "debian", osVersion: "12", machine: "x86_64", memoryKiB: 4_000_000, cpus: 2, hostname: "cp3",
-                                 machineID: "m3", epoch: 0, swapActive: 0, ipForward: "1", versions: [:], files: [:], services: [:],
-                                 hasKubeletConfig: true, hasKubeletConf: true, hasAdminConf: true, initialized: false,
-                                 manifests: ["kube-apiserver.yaml"], listening: "", interfaces: "", apiserverReady: "", nodes: nil)
-        #expect(try ControlPlanePlanner(topology: topology, facts: facts).joinControlPlanes() == [.waitReady(host: "cp3", anchor: "cp1")])
+        facts["cp3"] = convergedNode(
+            name: "cp3", address: "10.0.0.3", version: topology.inventory.kubernetes.version, controlPlane: true,
+            topology: topology)
+        facts["cp3"] = NodeFacts(
+            os: "debian", osVersion: "12", machine: "x86_64", memoryKiB: 4_000_000, cpus: 2, hostname: "cp3",
+            machineID: "m3", epoch: 0, swapActive: 0, ipForward: "1", versions: [:], files: [:], services: [:],
+            hasKubeletConfig: true, hasKubeletConf: true, hasAdminConf: true, initialized: false,
+            manifests: ["kube-apiserver.yaml"], listening: "", interfaces: "", apiserverReady: "", nodes: nil)
+        #expect(
+            try ControlPlanePlanner(topology: topology, facts: facts).joinControlPlanes() == [
+                .waitReady(host: "cp3", anchor: "cp1")
+            ])
     }
 
     /// A killed `kubeadm init` leaves admin.conf and manifests but not Cairn's marker: that is not
@@ -98,10 +119,14 @@ import Testing
     @Test func aKilledInitIsResetBeforeInitializingAgain() throws {
         let topology = try Fixture.cluster()
         var facts = fresh(topology)
-        facts["cp1"] = node(name: "cp1", address: "10.0.0.1", kubeletConfig: true, adminConf: true, manifests: ["kube-apiserver.yaml"])
+        facts["cp1"] = node(
+            name: "cp1", address: "10.0.0.1", kubeletConfig: true, adminConf: true, manifests: ["kube-apiserver.yaml"])
         let planner = ControlPlanePlanner(topology: topology, facts: facts)
         #expect(!planner.clusterExists)
-        #expect(planner.initialize().steps == [.reset(host: "cp1", why: "an earlier kubeadm init did not finish"), .initialize(host: "cp1")])
+        #expect(
+            planner.initialize().steps == [
+                .reset(host: "cp1", why: "an earlier kubeadm init did not finish"), .initialize(host: "cp1"),
+            ])
     }
 
     /// The cluster exists but no control-plane host can list the nodes (API down): joins are not
@@ -109,8 +134,9 @@ import Testing
     @Test func withoutTheNodeListNothingIsReset() throws {
         let topology = try Fixture.cluster()
         let facts = facts(topology) { host in
-            convergedNode(name: host.name, address: host.internalAddress, version: topology.inventory.kubernetes.version,
-                          controlPlane: host.has(.controlPlane), topology: topology, nodes: nil)
+            convergedNode(
+                name: host.name, address: host.internalAddress, version: topology.inventory.kubernetes.version,
+                controlPlane: host.has(.controlPlane), topology: topology, nodes: nil)
         }
         let planner = ControlPlanePlanner(topology: topology, facts: facts)
         #expect(throws: ClusterUnreadable.self) { try planner.joinControlPlanes() }
@@ -127,28 +153,51 @@ import Testing
         let cp1 = harness["cp1"]
         cp1.expect(exactly: NodeFacts.command(advertise: "10.0.0.1", parts: [.cluster]), stdout: Fixture.json(node()))
         for n in 2...3 {
-            harness["cp\(n)"].expect(exactly: NodeFacts.command(advertise: "10.0.0.\(n)", parts: [.cluster]),
-                                     stdout: Fixture.json(node(name: "cp\(n)", address: "10.0.0.\(n)")))
+            harness["cp\(n)"].expect(
+                exactly: NodeFacts.command(advertise: "10.0.0.\(n)", parts: [.cluster]),
+                stdout: Fixture.json(node(name: "cp\(n)", address: "10.0.0.\(n)")))
         }
         cp1.expect(exactly: .script(.cairnKubeadmPrecondition, arguments: ["if-needed"]))
-        cp1.expect(exactly: RemoteCommand("kubeadm", ["init", "--config", "/etc/kubernetes/cairn/kubeadm-init.yaml", "--upload-certs"]))
-        cp1.expect(exactly: .script(.cairnMarkInitialized, arguments: ["/etc/kubernetes/cairn/kubeadm-init.yaml", "/etc/kubernetes/cairn/initialized"]))
-        cp1.expect(exactly: RemoteCommand("curl", ["-sk", "--max-time", "3", "https://10.0.0.250:8443/readyz"]), stdout: "ok")
-        cp1.expect(exactly: RemoteCommand("kubectl", ["--kubeconfig", "/etc/kubernetes/admin.conf", "--request-timeout=20s",
-                                                      "get", "node", "cp1", "-o", "name"]), stdout: "node/cp1\n")
-        let (result, events) = await harness.run(ControlPlaneInitPhase(topology: topology, secrets: Self.secrets), on: .roles(["control-plane"]))
+        cp1.expect(
+            exactly: RemoteCommand(
+                "kubeadm", ["init", "--config", "/etc/kubernetes/cairn/kubeadm-init.yaml", "--upload-certs"]))
+        cp1.expect(
+            exactly: .script(
+                .cairnMarkInitialized,
+                arguments: ["/etc/kubernetes/cairn/kubeadm-init.yaml", "/etc/kubernetes/cairn/initialized"]))
+        cp1.expect(
+            exactly: RemoteCommand("curl", ["-sk", "--max-time", "3", "https://10.0.0.250:8443/readyz"]), stdout: "ok")
+        cp1.expect(
+            exactly: RemoteCommand(
+                "kubectl",
+                [
+                    "--kubeconfig", "/etc/kubernetes/admin.conf", "--request-timeout=20s",
+                    "get", "node", "cp1", "-o", "name",
+                ]), stdout: "node/cp1\n")
+        let (result, events) = await harness.run(
+            ControlPlaneInitPhase(topology: topology, secrets: Self.secrets), on: .roles(["control-plane"]))
         #expect(result.outcome == .succeeded, "\(String(describing: result.error))")
         harness.expectExactlyTheExpectedCommands()
-        #expect(events.planned == ["cp1: write /etc/kubernetes/cairn/kubeadm-init.yaml (new)",
-                                   "cp1: kubeadm init on cp1 (external etcd, endpoint 10.0.0.250:8443, --upload-certs)"])
+        #expect(
+            events.planned == [
+                "cp1: write /etc/kubernetes/cairn/kubeadm-init.yaml (new)",
+                "cp1: kubeadm init on cp1 (external etcd, endpoint 10.0.0.250:8443, --upload-certs)",
+            ])
         let config = try #require(cp1.uploads.first)
-        #expect(cp1.uploads.count == 1 && config.path == "/etc/kubernetes/cairn/kubeadm-init.yaml" && config.mode == "600")
-        #expect(config.content == KubeadmConfig.initConfiguration(topology: topology, host: topology.controlPlanes[0],
-                                                                  token: Self.token, certificateKey: Self.certificateKey))
-        for line in ["- token: \"\(Self.token)\"", "certificateKey: \"\(Self.certificateKey)\"", "controlPlaneEndpoint: \"10.0.0.250:8443\"",
-                     "    - \"https://10.0.0.1:2379\"\n    - \"https://10.0.0.2:2379\"\n    - \"https://10.0.0.3:2379\"",
-                     "kubernetesVersion: \"v\(topology.inventory.kubernetes.version)\"", "  - \"10.0.0.250\"",
-                     "  taints:\n  - key: \"node-role.kubernetes.io/control-plane\"\n    effect: NoSchedule"] {
+        #expect(
+            cp1.uploads.count == 1 && config.path == "/etc/kubernetes/cairn/kubeadm-init.yaml" && config.mode == "600")
+        #expect(
+            config.content
+                == KubeadmConfig.initConfiguration(
+                    topology: topology, host: topology.controlPlanes[0],
+                    token: Self.token, certificateKey: Self.certificateKey))
+        for line in [
+            "- token: \"\(Self.token)\"", "certificateKey: \"\(Self.certificateKey)\"",
+            "controlPlaneEndpoint: \"10.0.0.250:8443\"",
+            "    - \"https://10.0.0.1:2379\"\n    - \"https://10.0.0.2:2379\"\n    - \"https://10.0.0.3:2379\"",
+            "kubernetesVersion: \"v\(topology.inventory.kubernetes.version)\"", "  - \"10.0.0.250\"",
+            "  taints:\n  - key: \"node-role.kubernetes.io/control-plane\"\n    effect: NoSchedule",
+        ] {
             #expect(config.content.contains(line), "the configuration lacks \(line)")
         }
         // The secrets never reach the run's events.
@@ -164,34 +213,53 @@ import Testing
         var facts = converged(topology, registered: ["cp1", "cp3", "w1", "w2"])
         facts["cp2"] = node(name: "cp2", address: "10.0.0.2", kubeletConf: true)
         for n in 1...3 {
-            harness["cp\(n)"].expect(exactly: NodeFacts.command(advertise: "10.0.0.\(n)", parts: [.cluster]), stdout: Fixture.json(facts["cp\(n)"]!))
+            harness["cp\(n)"].expect(
+                exactly: NodeFacts.command(advertise: "10.0.0.\(n)", parts: [.cluster]),
+                stdout: Fixture.json(facts["cp\(n)"]!))
         }
-        let pki = PKIStore(directory: FileManager.default.temporaryDirectory.appendingPathComponent("cairn-ca-\(UUID().uuidString)"))
+        let pki = PKIStore(
+            directory: FileManager.default.temporaryDirectory.appendingPathComponent("cairn-ca-\(UUID().uuidString)"))
         try pki.ensureCA(name: "kubernetes", commonName: "kubernetes")
         let ca = try pki.caCertificatePEM("kubernetes")
-        let cp1 = harness["cp1"], cp2 = harness["cp2"]
+        let cp1 = harness["cp1"]
+        let cp2 = harness["cp2"]
         cp1.place(KubernetesLayout.caCertificate, ca)
-        cp1.expect(exactly: RemoteCommand("kubeadm", ["token", "create", "--ttl", "1h0m0s", "--description", "cairn join"]),
-                   stdout: "\(Self.token)\n")
-        cp1.expect(exactly: RemoteCommand("kubeadm", ["init", "phase", "upload-certs", "--upload-certs"]),
-                   stdout: "[upload-certs] Using certificate key:\n\(Self.certificateKey)\n")
-        cp1.expect(exactly: RemoteCommand("kubectl", ["--kubeconfig", "/etc/kubernetes/admin.conf", "--request-timeout=20s",
-                                                      "get", "node", "cp2", "-o", "name"]), stdout: "node/cp2\n")
+        cp1.expect(
+            exactly: RemoteCommand("kubeadm", ["token", "create", "--ttl", "1h0m0s", "--description", "cairn join"]),
+            stdout: "\(Self.token)\n")
+        cp1.expect(
+            exactly: RemoteCommand("kubeadm", ["init", "phase", "upload-certs", "--upload-certs"]),
+            stdout: "[upload-certs] Using certificate key:\n\(Self.certificateKey)\n")
+        cp1.expect(
+            exactly: RemoteCommand(
+                "kubectl",
+                [
+                    "--kubeconfig", "/etc/kubernetes/admin.conf", "--request-timeout=20s",
+                    "get", "node", "cp2", "-o", "name",
+                ]), stdout: "node/cp2\n")
         cp2.expect(exactly: .script(.cairnKubeadmPrecondition, arguments: ["always"]))
         cp2.expect(exactly: .script(.cairnKubeadmPrecondition, arguments: ["if-needed"]))
         cp2.expect(exactly: RemoteCommand("kubeadm", ["join", "--config", "/etc/kubernetes/cairn/kubeadm-join.yaml"]))
         cp2.expect(exactly: RemoteCommand("rm", ["-f", "/etc/kubernetes/cairn/kubeadm-join.yaml"]))
-        cp2.expect(exactly: RemoteCommand("curl", ["-sk", "--max-time", "3", "https://10.0.0.2:6443/readyz"]), stdout: "ok")
-        let (result, events) = await harness.run(WithoutGate(ControlPlaneJoinPhase(topology: topology)), on: .roles(["control-plane"]))
+        cp2.expect(
+            exactly: RemoteCommand("curl", ["-sk", "--max-time", "3", "https://10.0.0.2:6443/readyz"]), stdout: "ok")
+        let (result, events) = await harness.run(
+            WithoutGate(ControlPlaneJoinPhase(topology: topology)), on: .roles(["control-plane"]))
         #expect(result.outcome == .succeeded, "\(String(describing: result.error))")
-        #expect(events.planned == ["cp2: reset the half-finished kubeadm run on cp2 (files present, but the node never registered)",
-                                   "cp2: kubeadm join cp2 as a control plane (fresh token and certificate key)"])
+        #expect(
+            events.planned == [
+                "cp2: reset the half-finished kubeadm run on cp2 (files present, but the node never registered)",
+                "cp2: kubeadm join cp2 as a control plane (fresh token and certificate key)",
+            ])
         harness.expectExactlyTheExpectedCommands()
         let join = try #require(cp2.uploads.first)
         #expect(join.path == "/etc/kubernetes/cairn/kubeadm-join.yaml" && join.mode == "600")
         let pin = try PKIStore.spkiSHA256(ofCertificatePEM: ca)
-        #expect(join.content == KubeadmConfig.joinConfiguration(topology: topology, host: topology.controlPlanes[1], token: Self.token,
-                                                                caCertHash: pin, certificateKey: Self.certificateKey))
+        #expect(
+            join.content
+                == KubeadmConfig.joinConfiguration(
+                    topology: topology, host: topology.controlPlanes[1], token: Self.token,
+                    caCertHash: pin, certificateKey: Self.certificateKey))
         #expect(join.content.contains("apiServerEndpoint: \"10.0.0.250:8443\""))
         #expect(join.content.contains("caCertHashes: [\"\(pin)\"]"))
         #expect(join.content.contains("  localAPIEndpoint:\n    advertiseAddress: \"10.0.0.2\""))
@@ -201,8 +269,9 @@ import Testing
     @Test(arguments: SupportedVersions.kubernetes.supported)
     func theInitConfigurationNamesTheVersion(version: String) throws {
         let topology = try Fixture.cluster(version: version)
-        let config = KubeadmConfig.initConfiguration(topology: topology, host: topology.controlPlanes[0], token: Self.token,
-                                                     certificateKey: Self.certificateKey)
+        let config = KubeadmConfig.initConfiguration(
+            topology: topology, host: topology.controlPlanes[0], token: Self.token,
+            certificateKey: Self.certificateKey)
         #expect(config.contains("kubernetesVersion: \"v\(version)\""))
         #expect(config.contains("apiVersion: kubeadm.k8s.io/v1beta4"))
     }

@@ -1,36 +1,51 @@
 import CairnInventory
-@testable import CairnPhases
 import Foundation
 import Testing
+
+@testable import CairnPhases
 
 /// The etcd membership decisions, on facts alone.
 @Suite struct EtcdPlannerTests {
     static let specs = (1...5).map { EtcdMemberSpec(name: "node\($0)", internalAddress: "10.0.0.\($0)") }
-    static let settings = EtcdSettings(version: "3.4.23", dataDir: "/var/lib/etcd", allowSingleMember: false, heartbeatInterval: 250,
-                                       electionTimeout: 5000, quotaBackendBytes: 2_147_483_648, snapshotCount: 10_000,
-                                       removeMembersNotInInventory: false)
+    static let settings = EtcdSettings(
+        version: "3.4.23", dataDir: "/var/lib/etcd", allowSingleMember: false, heartbeatInterval: 250,
+        electionTimeout: 5000, quotaBackendBytes: 2_147_483_648, snapshotCount: 10_000,
+        removeMembersNotInInventory: false)
 
     func planner(_ count: Int, settings: EtcdSettings = settings, force: Bool = false) -> EtcdClusterPlanner {
-        EtcdClusterPlanner(members: Array(Self.specs.prefix(count)), settings: settings, token: "cairn-test", force: force)
+        EtcdClusterPlanner(
+            members: Array(Self.specs.prefix(count)), settings: settings, token: "cairn-test", force: force)
     }
 
     func member(_ n: Int, started: Bool = true, learner: Bool = false) -> EtcdMemberList.Member {
-        EtcdMemberList.Member(ID: UInt64(1000 + n), name: started ? "node\(n)" : "", peerURLs: ["https://10.0.0.\(n):2380"],
-                              clientURLs: started ? ["https://10.0.0.\(n):2379"] : [], isLearner: learner)
+        EtcdMemberList.Member(
+            id: UInt64(1000 + n), name: started ? "node\(n)" : "", peerURLs: ["https://10.0.0.\(n):2380"],
+            clientURLs: started ? ["https://10.0.0.\(n):2379"] : [], isLearner: learner)
     }
 
     /// Facts for a cluster whose members are `running` (voters), with `down` of them stopped.
-    func facts(voters: [Int], learners: [Int] = [], down: Set<Int> = [], extraHosts: [Int] = [],
-               env: (Int) -> String? = { _ in nil }) -> [String: EtcdHostFacts] {
-        let list = EtcdMemberList(members: voters.map { member($0) } + learners.map { member($0, started: !down.contains($0), learner: true) })
-        let health = (voters + learners).filter { !down.contains($0) }.map { EtcdEndpointHealth(endpoint: "https://10.0.0.\($0):2379", health: true) }
-            + down.map { EtcdEndpointHealth(endpoint: "https://10.0.0.\($0):2379", health: false, error: "context deadline exceeded") }
+    func facts(
+        voters: [Int], learners: [Int] = [], down: Set<Int> = [], extraHosts: [Int] = [],
+        env: (Int) -> String? = { _ in nil }
+    ) -> [String: EtcdHostFacts] {
+        let list = EtcdMemberList(
+            members: voters.map { member($0) } + learners.map { member($0, started: !down.contains($0), learner: true) }
+        )
+        let health =
+            (voters + learners).filter { !down.contains($0) }.map {
+                EtcdEndpointHealth(endpoint: "https://10.0.0.\($0):2379", health: true)
+            }
+            + down.map {
+                EtcdEndpointHealth(
+                    endpoint: "https://10.0.0.\($0):2379", health: false, error: "context deadline exceeded")
+            }
         var result: [String: EtcdHostFacts] = [:]
         for n in voters + learners {
             let running = !down.contains(n)
-            result["node\(n)"] = EtcdHostFacts(version: "3.4.23", active: running, dataDirectory: true,
-                                               environment: env(n) ?? desiredEnv(n, cluster: voters),
-                                               members: running ? list : nil, health: running ? health : nil)
+            result["node\(n)"] = EtcdHostFacts(
+                version: "3.4.23", active: running, dataDirectory: true,
+                environment: env(n) ?? desiredEnv(n, cluster: voters),
+                members: running ? list : nil, health: running ? health : nil)
         }
         for n in extraHosts where result["node\(n)"] == nil {
             result["node\(n)"] = EtcdHostFacts(version: "3.4.23")
@@ -39,15 +54,17 @@ import Testing
     }
 
     func desiredEnv(_ n: Int, cluster: [Int]) -> String {
-        EtcdConfigFiles.environment(member: Self.specs[n - 1], settings: Self.settings,
-                                    initialCluster: cluster.map { "node\($0)=https://10.0.0.\($0):2380" }.joined(separator: ","),
-                                    state: .existing, token: "cairn-test")
+        EtcdConfigFiles.environment(
+            member: Self.specs[n - 1], settings: Self.settings,
+            initialCluster: cluster.map { "node\($0)=https://10.0.0.\($0):2380" }.joined(separator: ","),
+            state: .existing, token: "cairn-test")
     }
 
     func kinds(_ plan: EtcdClusterPlan) -> [String] {
         plan.steps.map { step in
             switch step {
-            case .writeEnvironment(let host, let content, _): return "env \(host) \(EtcdConfigFiles.parse(content)["ETCD_INITIAL_CLUSTER_STATE"]!)"
+            case .writeEnvironment(let host, let content, _):
+                return "env \(host) \(EtcdConfigFiles.parse(content)["ETCD_INITIAL_CLUSTER_STATE"]!)"
             case .start(let host): return "start \(host)"
             case .restart(let host, _): return "restart \(host)"
             case .waitHealthy(let member, _): return "wait \(member.name)"
@@ -63,11 +80,16 @@ import Testing
     @Test func freshHostsAreBootstrappedTogether() throws {
         let facts = Dictionary(uniqueKeysWithValues: (1...3).map { ("node\($0)", EtcdHostFacts(version: "3.4.23")) })
         let plan = try planner(3).plan(facts: facts)
-        #expect(kinds(plan) == ["env node1 new", "env node2 new", "env node3 new", "start node1", "start node2", "start node3",
-                                "wait cluster", "env node1 existing", "env node2 existing", "env node3 existing"])
+        #expect(
+            kinds(plan) == [
+                "env node1 new", "env node2 new", "env node3 new", "start node1", "start node2", "start node3",
+                "wait cluster", "env node1 existing", "env node2 existing", "env node3 existing",
+            ])
         guard case .writeEnvironment(_, let content, _) = plan.steps[0] else { return }
         let values = EtcdConfigFiles.parse(content)
-        #expect(values["ETCD_INITIAL_CLUSTER"] == "node1=https://10.0.0.1:2380,node2=https://10.0.0.2:2380,node3=https://10.0.0.3:2380")
+        #expect(
+            values["ETCD_INITIAL_CLUSTER"]
+                == "node1=https://10.0.0.1:2380,node2=https://10.0.0.2:2380,node3=https://10.0.0.3:2380")
         #expect(values["ETCD_CLIENT_CERT_AUTH"] == "true" && values["ETCD_PEER_CLIENT_CERT_AUTH"] == "true")
         guard case .writeEnvironment(_, let final, let before) = plan.steps[7] else { return }
         #expect(EtcdConfigFiles.describeChange(from: before, to: final) == "ETCD_INITIAL_CLUSTER_STATE new→existing")
@@ -80,10 +102,16 @@ import Testing
 
     @Test func growthAddsOneLearnerAtATime() throws {
         let plan = try planner(5).plan(facts: facts(voters: [1, 2, 3], extraHosts: [4, 5]))
-        #expect(kinds(plan) == ["add node4", "env node4 existing", "start node4", "promote node4", "wait node4",
-                                "add node5", "env node5 existing", "start node5", "promote node5", "wait node5"])
+        #expect(
+            kinds(plan) == [
+                "add node4", "env node4 existing", "start node4", "promote node4", "wait node4",
+                "add node5", "env node5 existing", "start node5", "promote node5", "wait node5",
+            ])
         // The new member starts with the whole cluster, itself included; the old ones are untouched.
-        guard case .writeEnvironment("node5", let content, _) = plan.steps[6] else { Issue.record("\(plan.steps[6])"); return }
+        guard case .writeEnvironment("node5", let content, _) = plan.steps[6] else {
+            Issue.record("\(plan.steps[6])")
+            return
+        }
         #expect(EtcdConfigFiles.parse(content)["ETCD_INITIAL_CLUSTER"]!.split(separator: ",").count == 5)
         guard case .addLearner(_, _, let endpoints) = plan.steps[5] else { return }
         #expect(endpoints.count == 4)
@@ -97,7 +125,9 @@ import Testing
             return unhealthy == ["node2"] && reason.contains("2 of 3 healthy")
         }
         // With the guard off, the plan goes ahead (and says so elsewhere).
-        #expect(throws: Never.self) { try planner(5, force: true).plan(facts: facts(voters: [1, 2, 3], down: [2], extraHosts: [4, 5])) }
+        #expect(throws: Never.self) {
+            try planner(5, force: true).plan(facts: facts(voters: [1, 2, 3], down: [2], extraHosts: [4, 5]))
+        }
     }
 
     @Test func aStoppedMemberWithDataIsStartedNotReAdded() throws {
@@ -123,8 +153,10 @@ import Testing
     }
 
     @Test func aGrowthKilledAfterTheStartResumesWithThePromotion() throws {
-        let plan = try planner(4).plan(facts: facts(voters: [1, 2, 3], learners: [4],
-                                                    env: { $0 == 4 ? self.desiredEnv(4, cluster: [1, 2, 3, 4]) : nil }))
+        let plan = try planner(4).plan(
+            facts: facts(
+                voters: [1, 2, 3], learners: [4],
+                env: { $0 == 4 ? self.desiredEnv(4, cluster: [1, 2, 3, 4]) : nil }))
         #expect(kinds(plan) == ["promote node4", "wait node4"])
     }
 
@@ -159,14 +191,18 @@ import Testing
 
     @Test func changedCertificatesAndSettingsRestartMembersOneAtATime() throws {
         var facts = facts(voters: [1, 2, 3])
-        facts["node2"] = EtcdHostFacts(version: "3.4.23", active: true, dataDirectory: true, environment: desiredEnv(2, cluster: [1, 2, 3]),
-                                       restartNeeded: true, members: facts["node2"]!.members, health: facts["node2"]!.health)
+        facts["node2"] = EtcdHostFacts(
+            version: "3.4.23", active: true, dataDirectory: true, environment: desiredEnv(2, cluster: [1, 2, 3]),
+            restartNeeded: true, members: facts["node2"]!.members, health: facts["node2"]!.health)
         var settings = Self.settings
         settings.heartbeatInterval = 300
         let plan = try planner(3, settings: settings).plan(facts: facts)
-        #expect(kinds(plan) == ["env node1 existing", "restart node1", "wait node1",
-                                "env node2 existing", "restart node2", "wait node2", "clear node2",
-                                "env node3 existing", "restart node3", "wait node3"])
+        #expect(
+            kinds(plan) == [
+                "env node1 existing", "restart node1", "wait node1",
+                "env node2 existing", "restart node2", "wait node2", "clear node2",
+                "env node3 existing", "restart node3", "wait node3",
+            ])
         guard case .writeEnvironment(_, let content, let current) = plan.steps[0] else { return }
         #expect(EtcdConfigFiles.describeChange(from: current, to: content) == "ETCD_HEARTBEAT_INTERVAL 250→300")
     }

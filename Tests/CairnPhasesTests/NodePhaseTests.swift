@@ -2,10 +2,11 @@ import CairnArtifacts
 import CairnCore
 import CairnEngine
 import CairnInventory
-@testable import CairnPhases
 import CairnTesting
 import Foundation
 import Testing
+
+@testable import CairnPhases
 
 /// The node phases (host checks, host preparation, packages, the API endpoint) on canned facts:
 /// the steps they plan, and — through the engine against fakes that fail on anything unexpected —
@@ -20,22 +21,46 @@ import Testing
         let harness = PhaseHarness(hosts: Fixture.hosts(topology))
         harness.values[ArtifactsKey.self] = FakeArtifacts()
         let w1 = harness["w1"]
-        w1.expect(exactly: NodeFacts.command(advertise: "", parts: [.packages]), stdout: Fixture.json(node(name: "w1", address: "10.0.1.1")))
+        w1.expect(
+            exactly: NodeFacts.command(advertise: "", parts: [.packages]),
+            stdout: Fixture.json(node(name: "w1", address: "10.0.1.1")))
         let version = topology.inventory.kubernetes.version
-        let containerd = ArtifactCatalog.containerd(), runc = ArtifactCatalog.runc(), cni = ArtifactCatalog.cniPlugins()
+        let containerd = ArtifactCatalog.containerd()
+        let runc = ArtifactCatalog.runc()
+        let cni = ArtifactCatalog.cniPlugins()
         let crictl = ArtifactCatalog.crictl()
         let marker = "/var/lib/cairn/installed"
-        w1.expect(exactly: .script(.cairnInstall, as: "cairn-install-containerd", arguments: [
-            "/var/cache/cairn/containerd-\(containerd.version)-linux-amd64.tar.gz", "bin", "", "", "containerd", "containerd-shim-runc-v2", "ctr"]))
-        w1.expect(exactly: .script(.cairnMarkInstalled, arguments: [marker, "containerd", containerd.version, "/usr/local/bin/containerd"]))
-        w1.expect(exactly: .script(.cairnMarkInstalled, arguments: [marker, "runc", runc.version, "/usr/local/bin/runc"]))
-        w1.expect(exactly: .script(.cairnUnpack, as: "cairn-unpack-cni-plugins", arguments: [
-            "/var/cache/cairn/cni-plugins-linux-amd64-v\(cni.version).tgz", "/opt/cni/bin", cni.version]))
-        w1.expect(exactly: .script(.cairnInstall, as: "cairn-install-crictl", arguments: [
-            "/var/cache/cairn/crictl-v\(crictl.version)-linux-amd64.tar.gz", "", "", "", "crictl"]))
-        w1.expect(exactly: .script(.cairnMarkInstalled, arguments: [marker, "crictl", crictl.version, "/usr/local/bin/crictl"]))
+        w1.expect(
+            exactly: .script(
+                .cairnInstall, as: "cairn-install-containerd",
+                arguments: [
+                    "/var/cache/cairn/containerd-\(containerd.version)-linux-amd64.tar.gz", "bin", "", "", "containerd",
+                    "containerd-shim-runc-v2", "ctr",
+                ]))
+        w1.expect(
+            exactly: .script(
+                .cairnMarkInstalled, arguments: [marker, "containerd", containerd.version, "/usr/local/bin/containerd"])
+        )
+        w1.expect(
+            exactly: .script(.cairnMarkInstalled, arguments: [marker, "runc", runc.version, "/usr/local/bin/runc"]))
+        w1.expect(
+            exactly: .script(
+                .cairnUnpack, as: "cairn-unpack-cni-plugins",
+                arguments: [
+                    "/var/cache/cairn/cni-plugins-linux-amd64-v\(cni.version).tgz", "/opt/cni/bin", cni.version,
+                ]))
+        w1.expect(
+            exactly: .script(
+                .cairnInstall, as: "cairn-install-crictl",
+                arguments: [
+                    "/var/cache/cairn/crictl-v\(crictl.version)-linux-amd64.tar.gz", "", "", "", "crictl",
+                ]))
+        w1.expect(
+            exactly: .script(
+                .cairnMarkInstalled, arguments: [marker, "crictl", crictl.version, "/usr/local/bin/crictl"]))
         for binary in ["kubeadm", "kubelet", "kubectl"] {
-            w1.expect(exactly: .script(.cairnMarkInstalled, arguments: [marker, binary, version, "/usr/local/bin/\(binary)"]))
+            w1.expect(
+                exactly: .script(.cairnMarkInstalled, arguments: [marker, binary, version, "/usr/local/bin/\(binary)"]))
         }
         w1.expect(exactly: .script(.cairnService, arguments: ["start", "containerd"]))
         w1.expect(exactly: .script(.cairnService, arguments: ["enable", "kubelet"]))
@@ -45,16 +70,22 @@ import Testing
         let (result, events) = await harness.run(NodePackagesPhase(topology: topology), on: .named(["w1"]))
         #expect(result.outcome == .succeeded, "\(String(describing: result.error))")
         harness.expectExactlyTheExpectedCommands()
-        #expect(w1.uploads.map(\.path) == [
-            "/var/cache/cairn/containerd-\(containerd.version)-linux-amd64.tar.gz", "/usr/local/bin/runc",
-            "/var/cache/cairn/cni-plugins-linux-amd64-v\(cni.version).tgz", "/var/cache/cairn/crictl-v\(crictl.version)-linux-amd64.tar.gz",
-            "/usr/local/bin/kubeadm", "/usr/local/bin/kubelet", "/usr/local/bin/kubectl",
-            KubernetesLayout.containerdConfig, KubernetesLayout.containerdUnit, KubernetesLayout.crictlConfig,
-            KubernetesLayout.kubeletUnit, KubernetesLayout.kubeletDropIn,
-        ])
-        #expect(w1.uploads.first { $0.path == "/usr/local/bin/kubelet" } == .init(path: "/usr/local/bin/kubelet",
-                                                                                   content: "ARTIFACT kubelet \(version)", mode: "755"))
-        #expect(w1.uploads.first { $0.path == KubernetesLayout.containerdConfig }?.content == NodeFiles.containerdConfig)
+        #expect(
+            w1.uploads.map(\.path) == [
+                "/var/cache/cairn/containerd-\(containerd.version)-linux-amd64.tar.gz", "/usr/local/bin/runc",
+                "/var/cache/cairn/cni-plugins-linux-amd64-v\(cni.version).tgz",
+                "/var/cache/cairn/crictl-v\(crictl.version)-linux-amd64.tar.gz",
+                "/usr/local/bin/kubeadm", "/usr/local/bin/kubelet", "/usr/local/bin/kubectl",
+                KubernetesLayout.containerdConfig, KubernetesLayout.containerdUnit, KubernetesLayout.crictlConfig,
+                KubernetesLayout.kubeletUnit, KubernetesLayout.kubeletDropIn,
+            ])
+        #expect(
+            w1.uploads.first { $0.path == "/usr/local/bin/kubelet" }
+                == .init(
+                    path: "/usr/local/bin/kubelet",
+                    content: "ARTIFACT kubelet \(version)", mode: "755"))
+        #expect(
+            w1.uploads.first { $0.path == KubernetesLayout.containerdConfig }?.content == NodeFiles.containerdConfig)
         #expect(w1.uploads.first { $0.path == KubernetesLayout.kubeletDropIn }?.content == NodeFiles.kubeletDropIn)
         #expect(events.planned.first == "w1: install containerd \(containerd.version) (from the test mirror)")
     }
@@ -63,7 +94,8 @@ import Testing
         let topology = try Fixture.cluster()
         let version = topology.inventory.kubernetes.version
         let planner = NodePackagesPlanner(kubernetesVersion: version)
-        let converged = convergedNode(name: "w1", address: "10.0.1.1", version: version, controlPlane: false, topology: topology)
+        let converged = convergedNode(
+            name: "w1", address: "10.0.1.1", version: version, controlPlane: false, topology: topology)
         #expect(planner.steps(host: "w1", node: converged).isEmpty)
     }
 
@@ -73,13 +105,19 @@ import Testing
     func eachSupportedVersionInstallsItsOwnBinaries(version: String) throws {
         let topology = try Fixture.cluster(version: version)
         let other = SupportedVersions.kubernetes.supported.first { $0 != version }!
-        let installed = convergedNode(name: "w1", address: "10.0.1.1", version: other, controlPlane: false, topology: topology)
+        let installed = convergedNode(
+            name: "w1", address: "10.0.1.1", version: other, controlPlane: false, topology: topology)
         let steps = NodePackagesPlanner(kubernetesVersion: version).steps(host: "w1", node: installed)
-        #expect(steps == ["kubeadm", "kubelet", "kubectl"].map { binary in
-            .install(host: "w1", summary: "upgrade \(binary) \(other)→\(version)",
-                     artifact: ArtifactSpec(name: binary, version: version, url: "https://dl.k8s.io/release/v\(version)/bin/linux/amd64/\(binary)"),
-                     how: .binary(path: "/usr/local/bin/\(binary)"))
-        })
+        #expect(
+            steps
+                == ["kubeadm", "kubelet", "kubectl"].map { binary in
+                    .install(
+                        host: "w1", summary: "upgrade \(binary) \(other)→\(version)",
+                        artifact: ArtifactSpec(
+                            name: binary, version: version,
+                            url: "https://dl.k8s.io/release/v\(version)/bin/linux/amd64/\(binary)"),
+                        how: .binary(path: "/usr/local/bin/\(binary)"))
+                })
     }
 
     // MARK: api-endpoint
@@ -91,8 +129,9 @@ import Testing
         let harness = PhaseHarness(hosts: Fixture.hosts(topology))
         for n in 1...3 {
             let cp = harness["cp\(n)"]
-            cp.expect(exactly: NodeFacts.command(advertise: "", parts: [.packages, .network]),
-                      stdout: Fixture.json(node(name: "cp\(n)", address: "10.0.0.\(n)")))
+            cp.expect(
+                exactly: NodeFacts.command(advertise: "", parts: [.packages, .network]),
+                stdout: Fixture.json(node(name: "cp\(n)", address: "10.0.0.\(n)")))
             cp.expect(exactly: .script(.cairnService, arguments: ["enable-restart", "cairn-apiserver-lb"]))
             cp.expect(exactly: .script(.cairnService, arguments: ["enable-restart", "cairn-vip"]))
         }
@@ -100,12 +139,16 @@ import Testing
         let (result, _) = await harness.run(APIEndpointPhase(topology: topology), on: .roles(["control-plane"]))
         #expect(result.outcome == .succeeded, "\(String(describing: result.error))")
         harness.expectExactlyTheExpectedCommands()
-        let haproxy = NodeFiles.haproxyConfig(port: 8443, backends: [("cp1", "10.0.0.1"), ("cp2", "10.0.0.2"), ("cp3", "10.0.0.3")])
+        let haproxy = NodeFiles.haproxyConfig(
+            port: 8443, backends: [("cp1", "10.0.0.1"), ("cp2", "10.0.0.2"), ("cp3", "10.0.0.3")])
         #expect(haproxy.contains("server cp2 10.0.0.2:6443 check"))
         for n in 1...3 {
             let uploads = harness["cp\(n)"].uploads
-            #expect(uploads.map(\.path) == [KubernetesLayout.haproxyConfig, KubernetesLayout.haproxyUnit,
-                                            KubernetesLayout.keepalivedConfig, KubernetesLayout.keepalivedUnit])
+            #expect(
+                uploads.map(\.path) == [
+                    KubernetesLayout.haproxyConfig, KubernetesLayout.haproxyUnit,
+                    KubernetesLayout.keepalivedConfig, KubernetesLayout.keepalivedUnit,
+                ])
             #expect(uploads[0].content == haproxy)
             let keepalived = uploads[2].content
             #expect(keepalived.contains("priority \(151 - n)"), "cp\(n): \(keepalived)")
@@ -122,15 +165,21 @@ import Testing
         let before = try Fixture.cluster()
         let planner = APIEndpointPlanner(topology: topology)
         var facts: [String: NodeFacts] = [:]
-        let old = try APIEndpointPlanner(topology: before).plan(facts: Dictionary(uniqueKeysWithValues: (1...3).map {
-            ("cp\($0)", node(name: "cp\($0)", address: "10.0.0.\($0)"))
-        })).steps
+        let old = try APIEndpointPlanner(topology: before).plan(
+            facts: Dictionary(
+                uniqueKeysWithValues: (1...3).map {
+                    ("cp\($0)", node(name: "cp\($0)", address: "10.0.0.\($0)"))
+                })
+        ).steps
         for n in 1...3 {
             var files: [String: String] = [:]
-            for case .write(let host, let path, let content, _, _, _, _) in old where host == "cp\(n)" { files[path] = SHA256Digest.hex(of: content) }
+            for case .write(let host, let path, let content, _, _, _, _) in old where host == "cp\(n)" {
+                files[path] = SHA256Digest.hex(of: content)
+            }
             #expect(files.count == 4)
-            facts["cp\(n)"] = node(name: "cp\(n)", address: "10.0.0.\(n)", files: files,
-                                   services: ["cairn-apiserver-lb": "active", "cairn-vip": "active"])
+            facts["cp\(n)"] = node(
+                name: "cp\(n)", address: "10.0.0.\(n)", files: files,
+                services: ["cairn-apiserver-lb": "active", "cairn-vip": "active"])
         }
         facts["cp4"] = node(name: "cp4", address: "10.0.0.4")
         let steps = try planner.plan(facts: facts).steps
@@ -138,20 +187,29 @@ import Testing
             let host = "cp\(n)"
             let onHost = steps.filter { $0.host == host }
             let written = onHost.compactMap { step -> String? in
-                if case .write(_, let path, let content, _, _, _, _) = step { return path + (content.contains("10.0.0.4") ? " +cp4" : "") }
+                if case .write(_, let path, let content, _, _, _, _) = step {
+                    return path + (content.contains("10.0.0.4") ? " +cp4" : "")
+                }
                 return nil
             }
-            #expect(written == [KubernetesLayout.haproxyConfig + " +cp4", KubernetesLayout.keepalivedConfig + " +cp4"], "\(host): \(onHost)")
-            #expect(Array(onHost.suffix(2)) == ["cairn-apiserver-lb", "cairn-vip"].map {
-                .run(host: host, summary: "restart \($0) (configuration changed)", command: .script(.cairnService, arguments: ["restart", $0]), timeout: nil)
-            })
+            #expect(
+                written == [KubernetesLayout.haproxyConfig + " +cp4", KubernetesLayout.keepalivedConfig + " +cp4"],
+                "\(host): \(onHost)")
+            #expect(
+                Array(onHost.suffix(2))
+                    == ["cairn-apiserver-lb", "cairn-vip"].map {
+                        .run(
+                            host: host, summary: "restart \($0) (configuration changed)",
+                            command: .script(.cairnService, arguments: ["restart", $0]), timeout: nil)
+                    })
         }
         #expect(steps.filter { $0.host == "cp4" }.count == 6)
     }
 
     @Test func aHostWithoutTheAddressOnAnyInterfaceIsRefused() throws {
         let topology = try Fixture.cluster()
-        var facts = Dictionary(uniqueKeysWithValues: (1...3).map { ("cp\($0)", node(name: "cp\($0)", address: "10.0.0.\($0)")) })
+        var facts = Dictionary(
+            uniqueKeysWithValues: (1...3).map { ("cp\($0)", node(name: "cp\($0)", address: "10.0.0.\($0)")) })
         facts["cp2"] = node(name: "cp2", address: "192.168.9.9")
         #expect(throws: APIEndpointPlanner.NoInterface(host: "cp2", address: "10.0.0.2")) {
             try APIEndpointPlanner(topology: topology).plan(facts: facts)
@@ -165,22 +223,26 @@ import Testing
         let checks = HostChecksPhase(topology: topology)
         let now = 1_790_000_000
         func facts(_ node: NodeFacts) -> HostChecksPhase.Facts { .init(node: node, operatorEpoch: now, roundTrip: 1) }
-        var all = Dictionary(uniqueKeysWithValues: topology.inventory.hosts.map { host in
-            (host.name, facts(node(name: host.name, address: host.internalAddress, epoch: now)))
-        })
+        var all = Dictionary(
+            uniqueKeysWithValues: topology.inventory.hosts.map { host in
+                (host.name, facts(node(name: host.name, address: host.internalAddress, epoch: now)))
+            })
         #expect(checks.problems(all).isEmpty)
         all["cp2"] = facts(node(name: "cp2", address: "10.0.0.2", memoryKiB: 1_000_000, epoch: now))
         all["cp3"] = facts(node(name: "cp3", address: "10.0.0.3", listening: "6443 nginx\n", epoch: now + 120))
-        all["w2"] = facts(NodeFacts(os: "debian", osVersion: "12", machine: "x86_64", memoryKiB: 4_000_000, cpus: 2, hostname: "w2",
-                                    machineID: "machine-w1", epoch: now, swapActive: 0, ipForward: "1", versions: [:], files: [:],
-                                    services: [:], hasKubeletConfig: false, hasKubeletConf: false, hasAdminConf: false, initialized: false,
-                                    manifests: [], listening: "", interfaces: "", apiserverReady: "", nodes: nil))
-        #expect(checks.problems(all).map { "\($0.host): \($0.problem)" } == [
-            "cp2: 976 MiB of memory; a control-plane host needs 1.5 GiB",
-            "cp3: its clock is 120 s off the operator's; etcd and TLS need synchronised clocks (run chrony or systemd-timesyncd)",
-            "cp3: port 6443 is in use by \"nginx\"; Kubernetes needs it",
-            "w1, w2: they share one /etc/machine-id (cloned machines); regenerate it (systemd-machine-id-setup) on all but one",
-        ])
+        all["w2"] = facts(
+            NodeFacts(
+                os: "debian", osVersion: "12", machine: "x86_64", memoryKiB: 4_000_000, cpus: 2, hostname: "w2",
+                machineID: "machine-w1", epoch: now, swapActive: 0, ipForward: "1", versions: [:], files: [:],
+                services: [:], hasKubeletConfig: false, hasKubeletConf: false, hasAdminConf: false, initialized: false,
+                manifests: [], listening: "", interfaces: "", apiserverReady: "", nodes: nil))
+        #expect(
+            checks.problems(all).map { "\($0.host): \($0.problem)" } == [
+                "cp2: 976 MiB of memory; a control-plane host needs 1.5 GiB",
+                "cp3: its clock is 120 s off the operator's; etcd and TLS need synchronised clocks (run chrony or systemd-timesyncd)",
+                "cp3: port 6443 is in use by \"nginx\"; Kubernetes needs it",
+                "w1, w2: they share one /etc/machine-id (cloned machines); regenerate it (systemd-machine-id-setup) on all but one",
+            ])
     }
 
     // MARK: prepare-hosts
@@ -189,26 +251,44 @@ import Testing
         let harness = PhaseHarness(hosts: [("h1", ["worker"])])
         let phase = PrepareHostsPhase(settings: HostPreparation())
         let h1 = harness["h1"]
-        h1.expect(exactly: phase.factCommand(), stdout: Fixture.json(PrepareHostsPhase.Facts(
-            swapActive: 1, fstabSwap: 1, modulesPresent: ["overlay"], modulesFile: "-", sysctlFile: "-",
-            sysctls: ["net.ipv4.ip_forward": "0", "net.bridge.bridge-nf-call-iptables": "", "net.bridge.bridge-nf-call-ip6tables": ""],
-            hostname: "h1")))
+        h1.expect(
+            exactly: phase.factCommand(),
+            stdout: Fixture.json(
+                PrepareHostsPhase.Facts(
+                    swapActive: 1, fstabSwap: 1, modulesPresent: ["overlay"], modulesFile: "-", sysctlFile: "-",
+                    sysctls: [
+                        "net.ipv4.ip_forward": "0", "net.bridge.bridge-nf-call-iptables": "",
+                        "net.bridge.bridge-nf-call-ip6tables": "",
+                    ],
+                    hostname: "h1")))
         h1.expect(exactly: RemoteCommand("swapoff", ["-a"]))
-        h1.expect(exactly: RemoteCommand("sed", ["-i.cairn-backup", "-E", "/^[^#].*[[:space:]]swap[[:space:]]/s/^/# disabled by cairn: /", "/etc/fstab"]))
+        h1.expect(
+            exactly: RemoteCommand(
+                "sed",
+                [
+                    "-i.cairn-backup", "-E", "/^[^#].*[[:space:]]swap[[:space:]]/s/^/# disabled by cairn: /",
+                    "/etc/fstab",
+                ]))
         h1.expect(exactly: RemoteCommand("modprobe", ["--", "br_netfilter"]))
         h1.expect(exactly: RemoteCommand("sysctl", ["-q", "-p", "/etc/sysctl.d/99-cairn.conf"]))
         let (result, _) = await harness.run(phase)
         #expect(result.outcome == .succeeded, "\(String(describing: result.error))")
         harness.expectExactlyTheExpectedCommands()
-        #expect(h1.uploads == [
-            .init(path: "/etc/modules-load.d/cairn.conf", content: "# Managed by cairn: kernel modules Kubernetes needs.\noverlay\nbr_netfilter\n", mode: "644"),
-            .init(path: "/etc/sysctl.d/99-cairn.conf", content: """
-                # Managed by cairn: kernel settings Kubernetes needs.
-                net.ipv4.ip_forward = 1
-                net.bridge.bridge-nf-call-iptables = 1
-                net.bridge.bridge-nf-call-ip6tables = 1
+        #expect(
+            h1.uploads == [
+                .init(
+                    path: "/etc/modules-load.d/cairn.conf",
+                    content: "# Managed by cairn: kernel modules Kubernetes needs.\noverlay\nbr_netfilter\n",
+                    mode: "644"),
+                .init(
+                    path: "/etc/sysctl.d/99-cairn.conf",
+                    content: """
+                        # Managed by cairn: kernel settings Kubernetes needs.
+                        net.ipv4.ip_forward = 1
+                        net.bridge.bridge-nf-call-iptables = 1
+                        net.bridge.bridge-nf-call-ip6tables = 1
 
-                """, mode: "644"),
-        ])
+                        """, mode: "644"),
+            ])
     }
 }

@@ -2,23 +2,28 @@ import CairnArtifacts
 import CairnCore
 import CairnEngine
 import CairnInventory
-@testable import CairnPhases
 import CairnTesting
 import Foundation
 import Testing
+
+@testable import CairnPhases
 
 /// Inventories, canned facts and fakes shared by the phase tests.
 enum Fixture {
     /// An inventory read as Cairn reads it (every add-on's section), touching no file.
     static func inventory(_ yaml: String) throws -> Inventory {
-        try InventoryLoader(environment: ["HOME": "/home/op"], fileSystem: .none.assumingEverythingExists(), addons: Addons.settings)
-            .load(text: yaml, sourceName: "test.yaml", baseDirectory: "/work").inventory
+        try InventoryLoader(
+            environment: ["HOME": "/home/op"], fileSystem: .none.assumingEverythingExists(), addons: Addons.settings
+        )
+        .load(text: yaml, sourceName: "test.yaml", baseDirectory: "/work").inventory
     }
 
     /// Three control-plane+etcd hosts behind a VIP, `workers` workers (w1, w2, …), optionally
     /// more control-plane hosts (cp4, …), and `extra` YAML at the top level.
-    static func cluster(workers: Int = 2, extraControlPlanes: Int = 0, version: String? = nil, extra: String = "",
-                        storage: [String: [String]] = [:]) throws -> Topology {
+    static func cluster(
+        workers: Int = 2, extraControlPlanes: Int = 0, version: String? = nil, extra: String = "",
+        storage: [String: [String]] = [:]
+    ) throws -> Topology {
         var yaml = "name: t\n"
         if !extra.isEmpty { yaml += extra + "\n" }
         yaml += "kubernetes:\n  apiEndpoint: {haproxyKeepalived: {virtualIP: 10.0.0.250}}\n"
@@ -47,40 +52,55 @@ enum Fixture {
 }
 
 /// Node facts for tests: a fresh Debian 12 host unless told otherwise.
-func node(name: String = "cp1", address: String = "10.0.0.1", versions: [String: String] = [:], files: [String: String] = [:],
-          services: [String: String] = [:], kubeletConfig: Bool = false, kubeletConf: Bool = false, adminConf: Bool = false,
-          initialized: Bool = false, manifests: [String] = [], apiserverReady: String = "", nodes: [String]? = nil,
-          listening: String = "", memoryKiB: Int = 4_000_000, epoch: Int = 1_790_000_000) -> NodeFacts {
-    NodeFacts(os: "debian", osVersion: "12", machine: "x86_64", memoryKiB: memoryKiB, cpus: 2, hostname: name,
-              machineID: "machine-\(name)", epoch: epoch, swapActive: 0, ipForward: "1", versions: versions, files: files,
-              services: services, hasKubeletConfig: kubeletConfig, hasKubeletConf: kubeletConf, hasAdminConf: adminConf,
-              initialized: initialized, manifests: manifests, listening: Data(listening.utf8).base64EncodedString(),
-              interfaces: Data("2: eth0    inet \(address)/24 brd 10.0.0.255 scope global eth0\n".utf8).base64EncodedString(),
-              apiserverReady: apiserverReady,
-              nodes: nodes.map { names in K8s.List(items: names.map { K8s.Node(metadata: K8s.ObjectMeta(name: $0), status: nil) }) })
+func node(
+    name: String = "cp1", address: String = "10.0.0.1", versions: [String: String] = [:], files: [String: String] = [:],
+    services: [String: String] = [:], kubeletConfig: Bool = false, kubeletConf: Bool = false, adminConf: Bool = false,
+    initialized: Bool = false, manifests: [String] = [], apiserverReady: String = "", nodes: [String]? = nil,
+    listening: String = "", memoryKiB: Int = 4_000_000, epoch: Int = 1_790_000_000
+) -> NodeFacts {
+    NodeFacts(
+        os: "debian", osVersion: "12", machine: "x86_64", memoryKiB: memoryKiB, cpus: 2, hostname: name,
+        machineID: "machine-\(name)", epoch: epoch, swapActive: 0, ipForward: "1", versions: versions, files: files,
+        services: services, hasKubeletConfig: kubeletConfig, hasKubeletConf: kubeletConf, hasAdminConf: adminConf,
+        initialized: initialized, manifests: manifests, listening: Data(listening.utf8).base64EncodedString(),
+        interfaces: Data("2: eth0    inet \(address)/24 brd 10.0.0.255 scope global eth0\n".utf8).base64EncodedString(),
+        apiserverReady: apiserverReady,
+        nodes: nodes.map { names in
+            K8s.List(items: names.map { K8s.Node(metadata: K8s.ObjectMeta(name: $0), status: nil) })
+        })
 }
 
 /// Facts of a node whose binaries, files and services are all as Cairn installs them.
-func convergedNode(name: String, address: String, version: String, controlPlane: Bool, topology: Topology,
-                   nodes: [String]? = nil) -> NodeFacts {
+func convergedNode(
+    name: String, address: String, version: String, controlPlane: Bool, topology: Topology,
+    nodes: [String]? = nil
+) -> NodeFacts {
     var files: [String: String] = [:]
-    for (path, content) in [(KubernetesLayout.containerdConfig, NodeFiles.containerdConfig), (KubernetesLayout.containerdUnit, NodeFiles.containerdUnit),
-                            (KubernetesLayout.crictlConfig, NodeFiles.crictlConfig), (KubernetesLayout.kubeletUnit, NodeFiles.kubeletUnit),
-                            (KubernetesLayout.kubeletDropIn, NodeFiles.kubeletDropIn)] {
+    for (path, content) in [
+        (KubernetesLayout.containerdConfig, NodeFiles.containerdConfig),
+        (KubernetesLayout.containerdUnit, NodeFiles.containerdUnit),
+        (KubernetesLayout.crictlConfig, NodeFiles.crictlConfig), (KubernetesLayout.kubeletUnit, NodeFiles.kubeletUnit),
+        (KubernetesLayout.kubeletDropIn, NodeFiles.kubeletDropIn),
+    ] {
         files[path] = SHA256Digest.hex(of: content)
     }
-    let versions = ["containerd": DefaultComponentVersions.containerd, "runc": DefaultComponentVersions.runc,
-                    "cni": DefaultComponentVersions.cniPlugins, "crictl": DefaultComponentVersions.crictl,
-                    "kubeadm": version, "kubelet": version, "kubectl": version]
-    return node(name: name, address: address, versions: versions, files: files, services: ["containerd": "active", "kubelet": "active"],
-                kubeletConfig: true, kubeletConf: true, adminConf: controlPlane, initialized: controlPlane && name == "cp1",
-                manifests: controlPlane ? ["kube-apiserver.yaml", "kube-controller-manager.yaml", "kube-scheduler.yaml"] : [],
-                apiserverReady: controlPlane ? "ok" : "", nodes: controlPlane ? nodes : nil)
+    let versions = [
+        "containerd": DefaultComponentVersions.containerd, "runc": DefaultComponentVersions.runc,
+        "cni": DefaultComponentVersions.cniPlugins, "crictl": DefaultComponentVersions.crictl,
+        "kubeadm": version, "kubelet": version, "kubectl": version,
+    ]
+    return node(
+        name: name, address: address, versions: versions, files: files,
+        services: ["containerd": "active", "kubelet": "active"],
+        kubeletConfig: true, kubeletConf: true, adminConf: controlPlane, initialized: controlPlane && name == "cp1",
+        manifests: controlPlane ? ["kube-apiserver.yaml", "kube-controller-manager.yaml", "kube-scheduler.yaml"] : [],
+        apiserverReady: controlPlane ? "ok" : "", nodes: controlPlane ? nodes : nil)
 }
 
 /// Artifacts without a network: each "fetched" file holds "ARTIFACT NAME VERSION".
 final class FakeArtifacts: ArtifactFetching, @unchecked Sendable {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-artifacts-\(UUID().uuidString)")
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "cairn-artifacts-\(UUID().uuidString)")
 
     static func content(_ spec: ArtifactSpec) -> String { "ARTIFACT \(spec.name) \(spec.version)" }
 
@@ -103,7 +123,9 @@ extension PhaseHarness {
     /// Nothing unexpected was sent, and everything expected was.
     func expectExactlyTheExpectedCommands(sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(unexpectedCalls.isEmpty, "unexpected commands: \(unexpectedCalls)", sourceLocation: sourceLocation)
-        #expect(unusedExpectations.isEmpty, "expected but never sent: \(unusedExpectations)", sourceLocation: sourceLocation)
+        #expect(
+            unusedExpectations.isEmpty, "expected but never sent: \(unusedExpectations)", sourceLocation: sourceLocation
+        )
     }
 }
 

@@ -1,8 +1,9 @@
 import CairnCore
-@testable import CairnSSH
 import CairnTesting
 import Foundation
 import Testing
+
+@testable import CairnSSH
 
 /// The lab used by the transport tests: three hosts on the main subnet, one behind a bastion.
 enum TransportLab {
@@ -50,7 +51,8 @@ struct TransportLabTests {
         await #expect {
             try await connect(lab.ssh("node1", key: "wrong_ed25519"))
         } throws: { error in
-            guard let ssh = error as? SSHError, case .authenticationFailed(let host, let user, let tried, _) = ssh else { return false }
+            guard let ssh = error as? SSHError, case .authenticationFailed(let host, let user, let tried, _) = ssh
+            else { return false }
             return host == "node1" && user == "root" && tried.count == 1 && ssh.exitCode == .unreachable
                 && ssh.summary.contains("authentication as root on node1 failed")
         }
@@ -92,8 +94,10 @@ struct TransportLabTests {
         let strict = try await connect(lab.ssh("node2", knownHosts: knownHosts, mode: .strict))
         #expect(!strict.hostKeyRecorded)
         await strict.close()
-        let sshOutput = try Lab.shell(["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=\(knownHosts)",
-                                       "-i", lab.keys.appendingPathComponent("id_ed25519").path, "root@\(lab.host("node2").address)", "hostname"])
+        let sshOutput = try Lab.shell([
+            "ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=\(knownHosts)",
+            "-i", lab.keys.appendingPathComponent("id_ed25519").path, "root@\(lab.host("node2").address)", "hostname",
+        ])
         #expect(sshOutput == "node2\n")
     }
 
@@ -113,7 +117,9 @@ struct TransportLabTests {
             await #expect {
                 try await connect(lab.ssh("node3", knownHosts: knownHosts, mode: mode))
             } throws: { error in
-                guard let ssh = error as? SSHError, case .hostKeyChanged(let host, _, let file) = ssh else { return false }
+                guard let ssh = error as? SSHError, case .hostKeyChanged(let host, _, let file) = ssh else {
+                    return false
+                }
                 return host == "node3" && file == knownHosts && ssh.isFatal && ssh.summary.contains("HAS CHANGED")
             }
         }
@@ -133,7 +139,8 @@ struct TransportLabTests {
         #expect(output.exitSignal == nil)
         #expect(!output.succeeded)
         // Binary output and large volumes on both streams at once.
-        let big = try await session.run(RemoteCommand.script("head -c 3000000 /dev/zero; head -c 2000000 /dev/zero >&2"))
+        let big = try await session.run(
+            RemoteCommand.script("head -c 3000000 /dev/zero; head -c 2000000 /dev/zero >&2"))
         #expect(big.stdout.count == 3_000_000)
         #expect(big.stderr.count == 2_000_000)
         // Values that mean something to a shell arrive as data.
@@ -148,7 +155,8 @@ struct TransportLabTests {
     /// back byte for byte — metacharacters, newlines, quotes, $(), backticks, unicode, long values.
     @Test func randomStringsSurviveTheRemoteShellByteForByte() async throws {
         let session = try await connect(lab.ssh("node1"))
-        var generator = SplitMix64(seed: UInt64(ProcessInfo.processInfo.environment["CAIRN_QUOTE_SEED"] ?? "") ?? 20261121)
+        var generator = SplitMix64(
+            seed: UInt64(ProcessInfo.processInfo.environment["CAIRN_QUOTE_SEED"] ?? "") ?? 20_261_121)
         let alphabet = Array("abcXYZ019 \t\n'\"`$(){}[]<>|&;*?~#!%^=+,.:/\\-_éß中🙂\u{7F}\u{1}")
         var sent = 0
         // Many words per command keep the round trips few; each word is a separate argument.
@@ -158,8 +166,12 @@ struct TransportLabTests {
                 let length = Int(generator.next() % 40) + (generator.next() % 50 == 0 ? 3000 : 0)
                 words.append(String((0..<length).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] }))
             }
-            let output = try await session.run(RemoteCommand.script("for w in \"$@\"; do printf '%s\\0' \"$w\"; done", name: "echo-words", arguments: words))
-            let back = output.stdout.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
+            let output = try await session.run(
+                RemoteCommand.script(
+                    "for w in \"$@\"; do printf '%s\\0' \"$w\"; done", name: "echo-words", arguments: words))
+            let back = output.stdout.split(separator: 0, omittingEmptySubsequences: false).dropLast().map {
+                String(decoding: $0, as: UTF8.self)
+            }
             #expect(back == words)
             let argv = try await session.run(RemoteCommand("printf", ["%s", words[0]]))
             #expect(argv.stdoutText == words[0])
@@ -175,7 +187,9 @@ struct TransportLabTests {
         #expect(output.exitSignal == "KILL")
         #expect(!output.succeeded)
         #expect(output.statusDescription == "killed by signal KILL")
-        await #expect(throws: CommandFailure.self) { try await session.runChecked(RemoteCommand.script("kill -TERM $$")) }
+        await #expect(throws: CommandFailure.self) {
+            try await session.runChecked(RemoteCommand.script("kill -TERM $$"))
+        }
         await session.close()
     }
 
@@ -280,7 +294,10 @@ final class SSHAgent {
         directory = (Lab.temporaryPath("agent") as NSString).deletingLastPathComponent
         socket = directory + "/agent.sock"
         let output = try Lab.shell(["ssh-agent", "-s", "-a", socket])
-        pid = output.split(separator: ";").first { $0.contains("SSH_AGENT_PID=") }.map { String($0.split(separator: "=")[1]) } ?? ""
+        pid =
+            output.split(separator: ";").first { $0.contains("SSH_AGENT_PID=") }.map {
+                String($0.split(separator: "=")[1])
+            } ?? ""
     }
 
     func add(_ keyPath: String) throws {

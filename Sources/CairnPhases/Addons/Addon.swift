@@ -39,16 +39,16 @@ public protocol Addon: Sendable {
     var extraPhases: [any Phase] { get }
 }
 
-public extension Addon {
-    func report(into status: inout ClusterStatus, kubectl: Kubectl) async {}
-    var extraPhases: [any Phase] { [] }
+extension Addon {
+    public func report(into status: inout ClusterStatus, kubectl: Kubectl) async {}
+    public var extraPhases: [any Phase] { [] }
 
     /// The add-on as the inventory describes it.
-    static func make(_ topology: Topology) -> Self {
+    public static func make(_ topology: Topology) -> Self {
         Self(settings: topology.inventory.addons[Settings.self], topology: topology)
     }
 
-    static var settingsType: any AddonSettings.Type { Settings.self }
+    public static var settingsType: any AddonSettings.Type { Settings.self }
 }
 
 /// What a gate works with.
@@ -121,7 +121,9 @@ public struct AddonFacts: Sendable, Codable, Equatable {
         .script(.cairnFactsAddon, arguments: [addon.name] + addon.mustExist.flatMap { [$0.namespace, $0.object] })
     }
 
-    static func path(_ addon: String, _ file: String) -> String { KubernetesLayout.cairnDirectory + "/addons/" + addon + "/" + file }
+    static func path(_ addon: String, _ file: String) -> String {
+        KubernetesLayout.cairnDirectory + "/addons/" + addon + "/" + file
+    }
 }
 
 /// A step of an add-on's plan. Steps are data, decided from facts alone by `AddonPlanner`.
@@ -144,8 +146,10 @@ public struct AddonPlanner: Sendable {
     public let lockedHash: @Sendable (ArtifactSpec) -> String?
     public let origin: @Sendable (ArtifactSpec) -> String
 
-    public init(definition: AddonDefinition, lockedHash: @escaping @Sendable (ArtifactSpec) -> String? = { _ in nil },
-                origin: @escaping @Sendable (ArtifactSpec) -> String = { $0.url }) {
+    public init(
+        definition: AddonDefinition, lockedHash: @escaping @Sendable (ArtifactSpec) -> String? = { _ in nil },
+        origin: @escaping @Sendable (ArtifactSpec) -> String = { $0.url }
+    ) {
         self.definition = definition
         self.lockedHash = lockedHash
         self.origin = origin
@@ -156,7 +160,11 @@ public struct AddonPlanner: Sendable {
         let record = facts.record ?? [:]
         let reapplyAll = !facts.missing.isEmpty && facts.record != nil
         var notes: [String] = []
-        if reapplyAll { notes.append("\(addon.name) was applied before, but \(facts.missing.joined(separator: ", ")) is gone: applying it again") }
+        if reapplyAll {
+            notes.append(
+                "\(addon.name) was applied before, but \(facts.missing.joined(separator: ", ")) is gone: applying it again"
+            )
+        }
         var steps: [AddonStep] = []
         for spec in addon.manifests {
             let recorded = record["manifest." + fileName(spec)]
@@ -170,9 +178,15 @@ public struct AddonPlanner: Sendable {
         }
         if let rendered = addon.rendered, rendered != record["rendered"] || reapplyAll || !steps.isEmpty {
             let previous = record["rendered"]
-            let change = previous == nil ? "new" : (previous == rendered ? "unchanged, reapplied" : "changed: " + LineDiff.summary(from: previous!, to: rendered))
-            steps.append(.applyConfiguration(content: rendered, path: AddonFacts.path(addon.name, "cairn.yaml"), change: change,
-                                             diff: previous.map { LineDiff.lines(from: $0, to: rendered) } ?? []))
+            let change =
+                previous == nil
+                ? "new"
+                : (previous == rendered
+                    ? "unchanged, reapplied" : "changed: " + LineDiff.summary(from: previous!, to: rendered))
+            steps.append(
+                .applyConfiguration(
+                    content: rendered, path: AddonFacts.path(addon.name, "cairn.yaml"), change: change,
+                    diff: previous.map { LineDiff.lines(from: $0, to: rendered) } ?? []))
         }
         if !steps.isEmpty { steps.append(.record(data: nil)) }
         return (steps, notes)
@@ -198,11 +212,14 @@ public struct AddonPhase<A: Addon>: Phase {
         self.addon = addon
     }
 
-    public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws -> AddonFacts {
+    public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws
+        -> AddonFacts
+    {
         guard addon.isEnabled else { return AddonFacts(record: nil, missing: []) }
         let output = try await executor.run(AddonFacts.command(for: try addon.definition()))
         // Before the cluster exists (plan mode), kubectl cannot answer: nothing is recorded.
-        return (try? JSONDecoder().decode(AddonFacts.self, from: output.stdout)) ?? AddonFacts(record: nil, missing: ["the API"])
+        return (try? JSONDecoder().decode(AddonFacts.self, from: output.stdout))
+            ?? AddonFacts(record: nil, missing: ["the API"])
     }
 
     public func plan(facts: [EngineHost: AddonFacts], context: PhaseContext) throws -> PhasePlan {
@@ -210,8 +227,9 @@ public struct AddonPhase<A: Addon>: Phase {
         guard let host = context.hosts.first, let fact = facts[host] else { return PhasePlan() }
         let definition = try addon.definition()
         let fetcher = context.run.values[ArtifactsKey.self]
-        let planner = AddonPlanner(definition: definition, lockedHash: { fetcher?.lockedHash(for: $0) },
-                                   origin: { fetcher?.origin(of: $0) ?? $0.url })
+        let planner = AddonPlanner(
+            definition: definition, lockedHash: { fetcher?.lockedHash(for: $0) },
+            origin: { fetcher?.origin(of: $0) ?? $0.url })
         let (steps, notes) = planner.plan(fact)
         let predicted = context.isPredicted(host.name)
         let actions = steps.map { action(for: $0, definition: definition, host: host.name, predicted: predicted) }
@@ -221,49 +239,73 @@ public struct AddonPhase<A: Addon>: Phase {
     func action(for step: AddonStep, definition: AddonDefinition, host: String, predicted: Bool) -> Action {
         switch step {
         case .applyManifest(let spec, let path, let origin):
-            return Action(host: host, summary: "apply \(fileName(spec)) (\(definition.name) v\(definition.version), \(origin))", predicted: predicted) { env in
-                guard let fetcher = env.context.values[ArtifactsKey.self] else { throw EngineError.internalInconsistency("no artifact source") }
+            return Action(
+                host: host, summary: "apply \(fileName(spec)) (\(definition.name) v\(definition.version), \(origin))",
+                predicted: predicted
+            ) { env in
+                guard let fetcher = env.context.values[ArtifactsKey.self] else {
+                    throw EngineError.internalInconsistency("no artifact source")
+                }
                 let artifact = try await fetcher.fetch(spec)
                 let executor = try env.host()
-                _ = try await executor.upload(try Data(contentsOf: artifact.path), to: path, mode: "600", owner: "root:root")
+                _ = try await executor.upload(
+                    try Data(contentsOf: artifact.path), to: path, mode: "600", owner: "root:root")
                 try await Kubectl(executor: executor).apply(file: path, clock: env.context.clock)
             }
         case .runScript(let summary, let name):
             let script = EmbeddedScript(rawValue: name)!
             return .command(host: host, summary: summary, .script(script), predicted: predicted)
         case .applyConfiguration(let content, let path, let change, let diff):
-            return Action(host: host, summary: "apply Cairn's \(definition.name) configuration (\(change))", details: diff, predicted: predicted) { env in
-                try await Kubectl(executor: env.host()).apply(content, at: path, clock: env.context.clock,
-                                                              patience: env.context.gateTimeout ?? .seconds(180), phase: env.phase)
+            return Action(
+                host: host, summary: "apply Cairn's \(definition.name) configuration (\(change))", details: diff,
+                predicted: predicted
+            ) { env in
+                try await Kubectl(executor: env.host()).apply(
+                    content, at: path, clock: env.context.clock,
+                    patience: env.context.gateTimeout ?? .seconds(180), phase: env.phase)
             }
         case .record:
             let appliedThisRun = self.appliedThisRun
-            return Action(host: host, summary: "record \(definition.name) v\(definition.version) as applied (ConfigMap kube-system/cairn-addon-\(definition.name))",
-                          predicted: predicted) { env in
+            return Action(
+                host: host,
+                summary:
+                    "record \(definition.name) v\(definition.version) as applied (ConfigMap kube-system/cairn-addon-\(definition.name))",
+                predicted: predicted
+            ) { env in
                 appliedThisRun.set()
                 var data: [String: String] = ["version": definition.version]
                 if let fetcher = env.context.values[ArtifactsKey.self] {
-                    for spec in definition.manifests { data["manifest." + fileName(spec)] = try await fetcher.fetch(spec).sha256 }
+                    for spec in definition.manifests {
+                        data["manifest." + fileName(spec)] = try await fetcher.fetch(spec).sha256
+                    }
                 }
                 if let rendered = definition.rendered { data["rendered"] = rendered }
-                let record = K8s.ConfigMap(metadata: K8s.ObjectMeta(name: "cairn-addon-\(definition.name)", namespace: "kube-system",
-                                                                    labels: ["app.kubernetes.io/managed-by": "cairn", "cairn.dev/addon": definition.name]),
-                                           data: data)
+                let record = K8s.ConfigMap(
+                    metadata: K8s.ObjectMeta(
+                        name: "cairn-addon-\(definition.name)", namespace: "kube-system",
+                        labels: ["app.kubernetes.io/managed-by": "cairn", "cairn.dev/addon": definition.name]),
+                    data: data)
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
                 let json = String(decoding: try encoder.encode(record), as: UTF8.self)
-                try await Kubectl(executor: env.host()).apply(json, at: AddonFacts.path(definition.name, "record.json"), clock: env.context.clock)
+                try await Kubectl(executor: env.host()).apply(
+                    json, at: AddonFacts.path(definition.name, "record.json"), clock: env.context.clock)
             }
         }
     }
 
     public func gate(context: PhaseContext) -> Gate? {
         guard addon.isEnabled, let host = context.hosts.first else { return nil }
-        let addon = self.addon, appliedThisRun = self.appliedThisRun
-        return Gate(name: "\(A.name) ready", timeout: addon.gateTimeout, initialDelay: .seconds(1), maximumDelay: .seconds(5)) { context in
+        let addon = self.addon
+        let appliedThisRun = self.appliedThisRun
+        return Gate(
+            name: "\(A.name) ready", timeout: addon.gateTimeout, initialDelay: .seconds(1), maximumDelay: .seconds(5)
+        ) { context in
             let executor = try await context.run.executors.executor(for: host)
-            return try await addon.gate(AddonCheck(kubectl: Kubectl(executor: executor), clock: context.run.clock,
-                                                   appliedThisRun: appliedThisRun.isSet))
+            return try await addon.gate(
+                AddonCheck(
+                    kubectl: Kubectl(executor: executor), clock: context.run.clock,
+                    appliedThisRun: appliedThisRun.isSet))
         }
     }
 }
@@ -280,23 +322,34 @@ enum Spread {
 
     /// A Deployment's replicas available on distinct nodes; its Service with endpoints (and,
     /// when asked, a LoadBalancer address).
-    static func gate(_ kubectl: Kubectl, namespace: String, deployment: String, selector: String, replicas: Int,
-                     service: String, needsAddress: Bool) async throws -> Gate.Outcome {
+    static func gate(
+        _ kubectl: Kubectl, namespace: String, deployment: String, selector: String, replicas: Int,
+        service: String, needsAddress: Bool
+    ) async throws -> Gate.Outcome {
         let object = try await kubectl.get(K8s.Deployment.self, ["deployment", deployment, "-n", namespace])
-        if object.desired != replicas { return .notYet("\(deployment) has \(object.desired) replicas, \(replicas) wanted") }
+        if object.desired != replicas {
+            return .notYet("\(deployment) has \(object.desired) replicas, \(replicas) wanted")
+        }
         if object.available < replicas {
             let problems = try await kubectl.podProblems(namespace: namespace, selector: selector)
-            return .notYet("\(object.available) of \(replicas) \(deployment) replicas available" + (problems.isEmpty ? "" : "; " + problems.prefix(3).joined(separator: "; ")))
+            return .notYet(
+                "\(object.available) of \(replicas) \(deployment) replicas available"
+                    + (problems.isEmpty ? "" : "; " + problems.prefix(3).joined(separator: "; ")))
         }
-        let running = try await kubectl.list(K8s.Pod.self, ["pods", "-n", namespace, "-l", selector]).filter(\.isRunning)
+        let running = try await kubectl.list(K8s.Pod.self, ["pods", "-n", namespace, "-l", selector]).filter(
+            \.isRunning)
         let nodes = Set(running.compactMap(\.nodeName))
-        if nodes.count < min(replicas, running.count) { return .notYet("\(deployment) replicas share nodes: \(nodes.sorted().joined(separator: ", "))") }
+        if nodes.count < min(replicas, running.count) {
+            return .notYet("\(deployment) replicas share nodes: \(nodes.sorted().joined(separator: ", "))")
+        }
         let endpoints = try? await kubectl.get(K8s.Endpoints.self, ["endpoints", service, "-n", namespace])
         if endpoints?.readyAddresses.isEmpty != false { return .notYet("service \(service) has no endpoints yet") }
         var note = ""
         if needsAddress {
             let svc = try await kubectl.get(K8s.Service.self, ["service", service, "-n", namespace])
-            guard let ip = svc.loadBalancerIP else { return .notYet("service \(service) has no LoadBalancer address yet") }
+            guard let ip = svc.loadBalancerIP else {
+                return .notYet("service \(service) has no LoadBalancer address yet")
+            }
             note = ", service \(service) at \(ip)"
         }
         return .passed("\(replicas) \(deployment) replicas on \(nodes.sorted().joined(separator: ", "))\(note)")

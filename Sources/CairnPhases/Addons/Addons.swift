@@ -9,7 +9,9 @@ public enum Addons {
     /// Every add-on, in the order the default playbook runs them.
     static let all: [any Addon.Type] = {
         let order = Playbook.phaseNames(in: BuiltInPhases.defaultPlaybook.text)
-        return discovered.sorted { (order.firstIndex(of: $0.name) ?? .max, $0.name) < (order.firstIndex(of: $1.name) ?? .max, $1.name) }
+        return discovered.sorted {
+            (order.firstIndex(of: $0.name) ?? .max, $0.name) < (order.firstIndex(of: $1.name) ?? .max, $1.name)
+        }
     }()
 
     /// Their inventory sections, for `InventoryLoader(addons:)`.
@@ -30,6 +32,8 @@ public enum Addons {
     /// The add-on table of docs/phases.md.
     public static func documentation() -> String {
         "| add-on phase | hosts | what it does | gate |\n|---|---|---|---|\n"
-            + all.map { "| `\($0.name)` | first control plane | \($0.documentation.does) | \($0.documentation.gate) |\n" }.joined()
+            + all.map {
+                "| `\($0.name)` | first control plane | \($0.documentation.does) | \($0.documentation.gate) |\n"
+            }.joined()
     }
 }

@@ -6,17 +6,24 @@ import CairnInventory
 public struct CoreDNS: Addon {
     public static let name = "coredns"
     public static let documentation = (
-        does: "kubeadm's CoreDNS adjusted in place: replicas, required anti-affinity, spread, PDB (`playbooks/addons/coredns.yaml`)",
-        gate: "replicas available on distinct nodes, the DNS service has endpoints")
+        does:
+            "kubeadm's CoreDNS adjusted in place: replicas, required anti-affinity, spread, PDB (`playbooks/addons/coredns.yaml`)",
+        gate: "replicas available on distinct nodes, the DNS service has endpoints"
+    )
 
     /// `addons.coredns`.
     public struct Settings: AddonSettings {
         public static let key = "coredns"
         public static let summary = "Cluster DNS."
-        public static let sections = [InventorySchema.Section(path: "addons.coredns", summary: "", fields: [
-            InventorySchema.f("replicas", "integer", "`2`, or `3` with at least 3 schedulable nodes",
-                              "At least 1; more than the schedulable nodes draws a warning and is clamped."),
-        ])]
+        public static let sections = [
+            InventorySchema.Section(
+                path: "addons.coredns", summary: "",
+                fields: [
+                    InventorySchema.f(
+                        "replicas", "integer", "`2`, or `3` with at least 3 schedulable nodes",
+                        "At least 1; more than the schedulable nodes draws a warning and is clamped.")
+                ])
+        ]
 
         /// Resolved: the written value clamped to the schedulable node count, or the computed default.
         public var replicas: Int
@@ -32,8 +39,10 @@ public struct CoreDNS: Addon {
         public mutating func validate(in inventory: Inventory, _ report: ValidationReport) {
             let schedulable = inventory.schedulableHosts.count
             if report.isWritten("addons.coredns.replicas"), schedulable > 0, replicas > schedulable {
-                report.warning("addons.coredns.replicas",
-                               "\(replicas) CoreDNS replicas cannot be spread over \(Self.describe(inventory)); it will be clamped to \(schedulable)")
+                report.warning(
+                    "addons.coredns.replicas",
+                    "\(replicas) CoreDNS replicas cannot be spread over \(Self.describe(inventory)); it will be clamped to \(schedulable)"
+                )
                 replicas = schedulable
             }
         }
@@ -41,7 +50,8 @@ public struct CoreDNS: Addon {
         /// "3 schedulable nodes (workers)".
         static func describe(_ inventory: Inventory) -> String {
             let count = inventory.schedulableHosts.count
-            return "\(count) schedulable node\(count == 1 ? "" : "s") (\(inventory.workerHosts.isEmpty ? "control-plane host" : "worker")s)"
+            return
+                "\(count) schedulable node\(count == 1 ? "" : "s") (\(inventory.workerHosts.isEmpty ? "control-plane host" : "worker")s)"
         }
     }
 
@@ -61,13 +71,17 @@ public struct CoreDNS: Addon {
 
     public func definition() throws -> AddonDefinition {
         let rendered = try Template.render("playbooks/addons/coredns.yaml", ["replicas": String(replicas)])
-        return AddonDefinition(name: Self.name, version: "kubeadm", manifests: [], rendered: rendered,
-                               mustExist: [.init("kube-system", "deployment/coredns"), .init("kube-system", "poddisruptionbudget/coredns")])
+        return AddonDefinition(
+            name: Self.name, version: "kubeadm", manifests: [], rendered: rendered,
+            mustExist: [
+                .init("kube-system", "deployment/coredns"), .init("kube-system", "poddisruptionbudget/coredns"),
+            ])
     }
 
     public func gate(_ check: AddonCheck) async throws -> Gate.Outcome {
-        try await Spread.gate(check.kubectl, namespace: "kube-system", deployment: "coredns", selector: "k8s-app=kube-dns",
-                              replicas: replicas, service: "kube-dns", needsAddress: false)
+        try await Spread.gate(
+            check.kubectl, namespace: "kube-system", deployment: "coredns", selector: "k8s-app=kube-dns",
+            replicas: replicas, service: "kube-dns", needsAddress: false)
     }
 
     public var workloads: [Workload] {

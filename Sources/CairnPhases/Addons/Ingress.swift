@@ -7,8 +7,10 @@ import CairnInventory
 public struct Ingress: Addon {
     public static let name = "ingress"
     public static let documentation = (
-        does: "Traefik (Gateway API and Traefik CRDs upstream; Deployment, PDB, LoadBalancer service, IngressClass, GatewayClass from `playbooks/addons/traefik.yaml`), or ingress-nginx with a loud warning (`playbooks/addons/ingress-nginx.yaml`)",
-        gate: "replicas on distinct nodes, the service has endpoints and holds a MetalLB address")
+        does:
+            "Traefik (Gateway API and Traefik CRDs upstream; Deployment, PDB, LoadBalancer service, IngressClass, GatewayClass from `playbooks/addons/traefik.yaml`), or ingress-nginx with a loud warning (`playbooks/addons/ingress-nginx.yaml`)",
+        gate: "replicas on distinct nodes, the service has endpoints and holds a MetalLB address"
+    )
 
     public enum Controller: String, Sendable, CaseIterable, Hashable {
         case traefik
@@ -22,20 +24,33 @@ public struct Ingress: Addon {
     public struct Settings: AddonSettings {
         public static let key = "ingress"
         public static let summary = "The ingress controller."
-        static let traefik = SupportedVersions.Component(field: "addons.ingress.version", supported: ["3.5.0"], defaultVersion: "3.5.0",
-                                                         variant: "traefik")
+        static let traefik = SupportedVersions.Component(
+            field: "addons.ingress.version", supported: ["3.5.0"], defaultVersion: "3.5.0",
+            variant: "traefik")
         /// Retired upstream in March 2026: allowed, with a warning.
-        static let ingressNginx = SupportedVersions.Component(field: "addons.ingress.version", supported: ["1.13.3"],
-                                                              defaultVersion: "1.13.3", variant: "ingress-nginx")
+        static let ingressNginx = SupportedVersions.Component(
+            field: "addons.ingress.version", supported: ["1.13.3"],
+            defaultVersion: "1.13.3", variant: "ingress-nginx")
         public static let versions = [traefik, ingressNginx]
-        public static let sections = [InventorySchema.Section(path: "addons.ingress", summary: "", fields: [
-            InventorySchema.f("enabled", "boolean", "`true`", "Install an ingress controller (a LoadBalancer service: give MetalLB a pool)."),
-            InventorySchema.f("controller", "enum", "`traefik`", "`traefik` or `ingress-nginx` (allowed with a warning: retired upstream in March 2026)."),
-            InventorySchema.f("version", "string", "the controller's default",
-                              "traefik: " + InventorySchema.versions(traefik) + "; ingress-nginx: " + InventorySchema.versions(ingressNginx) + "."),
-            InventorySchema.f("replicas", "integer", "`3`, or the schedulable node count when lower",
-                              "At least 1; more than the schedulable nodes draws a warning and is clamped."),
-        ])]
+        public static let sections = [
+            InventorySchema.Section(
+                path: "addons.ingress", summary: "",
+                fields: [
+                    InventorySchema.f(
+                        "enabled", "boolean", "`true`",
+                        "Install an ingress controller (a LoadBalancer service: give MetalLB a pool)."),
+                    InventorySchema.f(
+                        "controller", "enum", "`traefik`",
+                        "`traefik` or `ingress-nginx` (allowed with a warning: retired upstream in March 2026)."),
+                    InventorySchema.f(
+                        "version", "string", "the controller's default",
+                        "traefik: " + InventorySchema.versions(traefik) + "; ingress-nginx: "
+                            + InventorySchema.versions(ingressNginx) + "."),
+                    InventorySchema.f(
+                        "replicas", "integer", "`3`, or the schedulable node count when lower",
+                        "At least 1; more than the schedulable nodes draws a warning and is clamped."),
+                ])
+        ]
 
         static func versions(for controller: Controller) -> SupportedVersions.Component {
             controller == .traefik ? traefik : ingressNginx
@@ -53,8 +68,10 @@ public struct Ingress: Addon {
 
         public mutating func read(_ section: SettingsSection, cluster: ClusterShape) {
             enabled = section.bool("enabled") ?? enabled
-            controller = section.enumeration("controller", Controller.self, noun: "ingress controller",
-                                             aliases: ["nginx": "ingress-nginx", "nginx-ingress": "ingress-nginx"]) ?? controller
+            controller =
+                section.enumeration(
+                    "controller", Controller.self, noun: "ingress controller",
+                    aliases: ["nginx": "ingress-nginx", "nginx-ingress": "ingress-nginx"]) ?? controller
             let table = Self.versions(for: controller)
             version = section.version("version", table) ?? table.defaultVersion
             replicas = section.int("replicas", in: 1...1000) ?? replicas
@@ -64,18 +81,24 @@ public struct Ingress: Addon {
             guard enabled else { return }
             let schedulable = inventory.schedulableHosts.count
             if report.isWritten("addons.ingress.replicas"), schedulable > 0, replicas > schedulable {
-                report.warning("addons.ingress.replicas",
-                               "\(replicas) ingress replicas cannot be spread over \(CoreDNS.Settings.describe(inventory)); it will be clamped to \(schedulable)")
+                report.warning(
+                    "addons.ingress.replicas",
+                    "\(replicas) ingress replicas cannot be spread over \(CoreDNS.Settings.describe(inventory)); it will be clamped to \(schedulable)"
+                )
                 replicas = schedulable
             }
             if controller == .ingressNginx {
-                report.warning("addons.ingress.controller", "ingress-nginx was retired upstream in March 2026 and receives no security fixes",
-                               hint: "prefer controller: traefik")
+                report.warning(
+                    "addons.ingress.controller",
+                    "ingress-nginx was retired upstream in March 2026 and receives no security fixes",
+                    hint: "prefer controller: traefik")
             }
             let metallb = inventory.addons[MetalLB.Settings.self]
             if !metallb.enabled || metallb.addressPools.isEmpty {
-                report.warning("addons.ingress", "the ingress controller's LoadBalancer service will get no external address: MetalLB has no address pool",
-                               hint: "add addons.metallb.addressPools, or set addons.ingress.enabled: false")
+                report.warning(
+                    "addons.ingress",
+                    "the ingress controller's LoadBalancer service will get no external address: MetalLB has no address pool",
+                    hint: "add addons.metallb.addressPools, or set addons.ingress.enabled: false")
             }
         }
     }
@@ -98,7 +121,11 @@ public struct Ingress: Addon {
     var deployment: (namespace: String, name: String, selector: String, service: String) {
         switch settings.controller {
         case .traefik: return ("traefik", "traefik", "app.kubernetes.io/name=traefik", "traefik")
-        case .ingressNginx: return ("ingress-nginx", "ingress-nginx-controller", "app.kubernetes.io/component=controller", "ingress-nginx-controller")
+        case .ingressNginx:
+            return (
+                "ingress-nginx", "ingress-nginx-controller", "app.kubernetes.io/component=controller",
+                "ingress-nginx-controller"
+            )
         }
     }
 
@@ -108,14 +135,22 @@ public struct Ingress: Addon {
         case .traefik:
             let base = raw + "traefik/traefik/v\(version)/docs/content/reference/dynamic-configuration/"
             return [
-                ArtifactCatalog.manifest(name: "gateway-api-standard", version: gatewayAPIVersion,
-                                         url: "https://github.com/kubernetes-sigs/gateway-api/releases/download/v\(gatewayAPIVersion)/standard-install.yaml"),
-                ArtifactCatalog.manifest(name: "traefik-crds", version: version, url: base + "kubernetes-crd-definition-v1.yml"),
+                ArtifactCatalog.manifest(
+                    name: "gateway-api-standard", version: gatewayAPIVersion,
+                    url:
+                        "https://github.com/kubernetes-sigs/gateway-api/releases/download/v\(gatewayAPIVersion)/standard-install.yaml"
+                ),
+                ArtifactCatalog.manifest(
+                    name: "traefik-crds", version: version, url: base + "kubernetes-crd-definition-v1.yml"),
                 ArtifactCatalog.manifest(name: "traefik-rbac", version: version, url: base + "kubernetes-crd-rbac.yml"),
             ]
         case .ingressNginx:
-            return [ArtifactCatalog.manifest(name: "ingress-nginx", version: version,
-                                             url: raw + "kubernetes/ingress-nginx/controller-v\(version)/deploy/static/provider/cloud/deploy.yaml")]
+            return [
+                ArtifactCatalog.manifest(
+                    name: "ingress-nginx", version: version,
+                    url: raw
+                        + "kubernetes/ingress-nginx/controller-v\(version)/deploy/static/provider/cloud/deploy.yaml")
+            ]
         }
     }
 
@@ -124,24 +159,30 @@ public struct Ingress: Addon {
         let rendered: String
         switch settings.controller {
         case .traefik:
-            rendered = try Template.render("playbooks/addons/traefik.yaml", [
-                "replicas": String(replicas), "tolerations": tolerations, "version": settings.version,
-            ])
+            rendered = try Template.render(
+                "playbooks/addons/traefik.yaml",
+                [
+                    "replicas": String(replicas), "tolerations": tolerations, "version": settings.version,
+                ])
         case .ingressNginx:
-            rendered = try Template.render("playbooks/addons/ingress-nginx.yaml", ["replicas": String(replicas), "tolerations": tolerations])
+            rendered = try Template.render(
+                "playbooks/addons/ingress-nginx.yaml", ["replicas": String(replicas), "tolerations": tolerations])
         }
         let object = deployment
         var mustExist: [AddonDefinition.ObjectReference] = [.init(object.namespace, "deployment/\(object.name)")]
         if settings.controller == .traefik { mustExist.append(.init(object.namespace, "service/\(object.service)")) }
-        return AddonDefinition(name: Self.name, version: settings.version, manifests: Self.manifests(settings.controller, settings.version),
-                               rendered: rendered, mustExist: mustExist)
+        return AddonDefinition(
+            name: Self.name, version: settings.version,
+            manifests: Self.manifests(settings.controller, settings.version),
+            rendered: rendered, mustExist: mustExist)
     }
 
     public func gate(_ check: AddonCheck) async throws -> Gate.Outcome {
         let object = deployment
-        return try await Spread.gate(check.kubectl, namespace: object.namespace, deployment: object.name, selector: object.selector,
-                                     replicas: replicas, service: object.service,
-                                     needsAddress: topology.inventory.addons[MetalLB.Settings.self].enabled)
+        return try await Spread.gate(
+            check.kubectl, namespace: object.namespace, deployment: object.name, selector: object.selector,
+            replicas: replicas, service: object.service,
+            needsAddress: topology.inventory.addons[MetalLB.Settings.self].enabled)
     }
 
     public var workloads: [Workload] {

@@ -7,26 +7,42 @@ import Foundation
 public struct MetalLB: Addon {
     public static let name = "metallb"
     public static let documentation = (
-        does: "metallb-native (upstream), Cairn's pools and L2 advertisements (`playbooks/addons/metallb-pool.yaml`; the webhook race retried); strictARP with IPVS",
-        gate: "controller available, speakers on every node; in a run that changed MetalLB, a throw-away LoadBalancer service gets an address")
+        does:
+            "metallb-native (upstream), Cairn's pools and L2 advertisements (`playbooks/addons/metallb-pool.yaml`; the webhook race retried); strictARP with IPVS",
+        gate:
+            "controller available, speakers on every node; in a run that changed MetalLB, a throw-away LoadBalancer service gets an address"
+    )
 
     /// `addons.metallb`.
     public struct Settings: AddonSettings {
         public static let key = "metallb"
         public static let summary = "LoadBalancer addresses."
-        public static let versions = [SupportedVersions.Component(field: "addons.metallb.version", supported: ["0.15.2", "0.16.1"],
-                                                                  defaultVersion: "0.16.1")]
+        public static let versions = [
+            SupportedVersions.Component(
+                field: "addons.metallb.version", supported: ["0.15.2", "0.16.1"],
+                defaultVersion: "0.16.1")
+        ]
         public static let sections = [
-            InventorySchema.Section(path: "addons.metallb", summary: "", fields: [
-                InventorySchema.f("enabled", "boolean", "`true`", "Install MetalLB (L2 mode)."),
-                InventorySchema.f("version", "string", "`\(versions[0].defaultVersion)`", InventorySchema.versions(versions[0]) + "."),
-                InventorySchema.f("addressPools", "list", "none", "See `addons.metallb.addressPools[]`. Pools must not overlap each other."),
-            ]),
-            InventorySchema.Section(path: "addons.metallb.addressPools[]", summary: "", fields: [
-                InventorySchema.f("name", "string", "required", "RFC 1123 label, unique."),
-                InventorySchema.f("addresses", "list of strings", "required",
-                                  "CIDRs (`10.0.2.0/28`) or ranges (`10.0.0.200-10.0.0.220`); must not overlap the pod or service subnet, nor contain a host address or the API virtual IP."),
-            ]),
+            InventorySchema.Section(
+                path: "addons.metallb", summary: "",
+                fields: [
+                    InventorySchema.f("enabled", "boolean", "`true`", "Install MetalLB (L2 mode)."),
+                    InventorySchema.f(
+                        "version", "string", "`\(versions[0].defaultVersion)`",
+                        InventorySchema.versions(versions[0]) + "."),
+                    InventorySchema.f(
+                        "addressPools", "list", "none",
+                        "See `addons.metallb.addressPools[]`. Pools must not overlap each other."),
+                ]),
+            InventorySchema.Section(
+                path: "addons.metallb.addressPools[]", summary: "",
+                fields: [
+                    InventorySchema.f("name", "string", "required", "RFC 1123 label, unique."),
+                    InventorySchema.f(
+                        "addresses", "list of strings", "required",
+                        "CIDRs (`10.0.2.0/28`) or ranges (`10.0.0.200-10.0.0.220`); must not overlap the pod or service subnet, nor contain a host address or the API virtual IP."
+                    ),
+                ]),
         ]
 
         /// One pool: its entries as written and as ranges (parsed once, here).
@@ -54,8 +70,12 @@ public struct MetalLB: Addon {
             for pool in section.mappings("addressPools", section: Self.sections[1]) {
                 var name = ""
                 if let written = pool.string("name") {
-                    if Grammar.isDNSLabel(written) { name = written } else {
-                        pool.error("name", "pool name \"\(written)\" is not an RFC 1123 label (lowercase letters, digits, '-')")
+                    if Grammar.isDNSLabel(written) {
+                        name = written
+                    } else {
+                        pool.error(
+                            "name", "pool name \"\(written)\" is not an RFC 1123 label (lowercase letters, digits, '-')"
+                        )
                     }
                 } else if !pool.has("name") {
                     pool.error("name", "an address pool needs a name")
@@ -88,17 +108,24 @@ public struct MetalLB: Addon {
             for (poolIndex, pool) in addressPools.enumerated() {
                 if !pool.name.isEmpty {
                     if let first = seenNames[pool.name] {
-                        report.error("addons.metallb.addressPools[\(poolIndex)].name", "duplicate pool name \"\(pool.name)\" (also addressPools[\(first)])")
+                        report.error(
+                            "addons.metallb.addressPools[\(poolIndex)].name",
+                            "duplicate pool name \"\(pool.name)\" (also addressPools[\(first)])")
                     } else {
                         seenNames[pool.name] = poolIndex
                     }
                 }
                 for (entryIndex, (entry, range)) in zip(pool.addresses, pool.ranges).enumerated() {
-                    ranges.append(NamedRange(range: range, path: "addons.metallb.addressPools[\(poolIndex)].addresses[\(entryIndex)]",
-                                             label: "\(entry) (pool \(pool.name.isEmpty ? String(poolIndex) : pool.name))"))
+                    ranges.append(
+                        NamedRange(
+                            range: range, path: "addons.metallb.addressPools[\(poolIndex)].addresses[\(entryIndex)]",
+                            label: "\(entry) (pool \(pool.name.isEmpty ? String(poolIndex) : pool.name))"))
                 }
             }
-            let subnets = [("podSubnet", IPNetwork(inventory.kubernetes.podSubnet)), ("serviceSubnet", IPNetwork(inventory.kubernetes.serviceSubnet))]
+            let subnets = [
+                ("podSubnet", IPNetwork(inventory.kubernetes.podSubnet)),
+                ("serviceSubnet", IPNetwork(inventory.kubernetes.serviceSubnet)),
+            ]
             for (index, current) in ranges.enumerated() {
                 for (name, network) in subnets {
                     if let network, current.range.overlaps(network.range) {
@@ -116,12 +143,18 @@ public struct MetalLB: Addon {
                     }
                 }
                 if !contained.isEmpty {
-                    let shown = contained.count > 5 ? contained.prefix(5).joined(separator: ", ") + " and \(contained.count - 5) more"
+                    let shown =
+                        contained.count > 5
+                        ? contained.prefix(5).joined(separator: ", ") + " and \(contained.count - 5) more"
                         : contained.joined(separator: ", ")
-                    report.error(current.path, "address pool \(current.label) contains host address\(contained.count == 1 ? "" : "es") \(shown)",
-                                 hint: "MetalLB would hand a host's address to a service")
+                    report.error(
+                        current.path,
+                        "address pool \(current.label) contains host address\(contained.count == 1 ? "" : "es") \(shown)",
+                        hint: "MetalLB would hand a host's address to a service")
                 }
-                if let vip = inventory.kubernetes.apiEndpoint.virtualIP.flatMap({ IPAddress($0.address) }), current.range.contains(vip) {
+                if let vip = inventory.kubernetes.apiEndpoint.virtualIP.flatMap({ IPAddress($0.address) }),
+                    current.range.contains(vip)
+                {
                     report.error(current.path, "address pool \(current.label) contains the API virtual IP \(vip)")
                 }
             }
@@ -141,33 +174,46 @@ public struct MetalLB: Addon {
     public var gateTimeout: Duration { .seconds(300) }
 
     static func manifests(_ version: String) -> [ArtifactSpec] {
-        [ArtifactCatalog.manifest(name: "metallb-native", version: version,
-                                  url: "https://raw.githubusercontent.com/metallb/metallb/v\(version)/config/manifests/metallb-native.yaml")]
+        [
+            ArtifactCatalog.manifest(
+                name: "metallb-native", version: version,
+                url:
+                    "https://raw.githubusercontent.com/metallb/metallb/v\(version)/config/manifests/metallb-native.yaml"
+            )
+        ]
     }
 
     public func definition() throws -> AddonDefinition {
         let pools = try settings.addressPools.map { pool in
-            try Template.render("playbooks/addons/metallb-pool.yaml", [
-                "name": pool.name, "addresses": Template.indent(pool.addresses.map { "- " + $0 }, 2),
-            ])
+            try Template.render(
+                "playbooks/addons/metallb-pool.yaml",
+                [
+                    "name": pool.name, "addresses": Template.indent(pool.addresses.map { "- " + $0 }, 2),
+                ])
         }.joined(separator: "---\n")
-        var definition = AddonDefinition(name: Self.name, version: settings.version, manifests: Self.manifests(settings.version),
-                                         rendered: pools.isEmpty ? nil : pools,
-                                         mustExist: [.init("metallb-system", "deployment/controller"), .init("metallb-system", "daemonset/speaker")])
+        var definition = AddonDefinition(
+            name: Self.name, version: settings.version, manifests: Self.manifests(settings.version),
+            rendered: pools.isEmpty ? nil : pools,
+            mustExist: [.init("metallb-system", "deployment/controller"), .init("metallb-system", "daemonset/speaker")])
         // kube-proxy in IPVS mode answers ARP for every service address unless strictARP is on,
         // which breaks MetalLB's layer-2 mode. Idempotent: a no-op once it is on.
         if topology.inventory.kubernetes.proxyMode == .ipvs {
-            definition.beforeRendered = [("set strictARP in kube-proxy's configuration (IPVS mode)", .cairnMetallbStrictArp)]
+            definition.beforeRendered = [
+                ("set strictARP in kube-proxy's configuration (IPVS mode)", .cairnMetallbStrictArp)
+            ]
         }
         return definition
     }
 
     public func gate(_ check: AddonCheck) async throws -> Gate.Outcome {
         let kubectl = check.kubectl
-        let controller = try await kubectl.get(K8s.Deployment.self, ["deployment", "controller", "-n", "metallb-system"])
+        let controller = try await kubectl.get(
+            K8s.Deployment.self, ["deployment", "controller", "-n", "metallb-system"])
         if controller.available < 1 {
             let problems = try await kubectl.podProblems(namespace: "metallb-system", selector: "component=controller")
-            return .notYet("the MetalLB controller is not available" + (problems.isEmpty ? "" : ": " + problems.joined(separator: "; ")))
+            return .notYet(
+                "the MetalLB controller is not available"
+                    + (problems.isEmpty ? "" : ": " + problems.joined(separator: "; ")))
         }
         let nodes = try await kubectl.nodes()
         let speaker = try await kubectl.get(K8s.DaemonSet.self, ["daemonset", "speaker", "-n", "metallb-system"])
@@ -182,7 +228,8 @@ public struct MetalLB: Addon {
         try await kubectl.apply(try Template.text("playbooks/addons/metallb-probe.yaml"), at: path, clock: check.clock)
         defer { Task { _ = try? await kubectl.run(["delete", "-f", path, "--ignore-not-found"]) } }
         for _ in 0..<10 {
-            let service = try await kubectl.get(K8s.Service.self, ["service", "cairn-metallb-probe", "-n", "metallb-system"])
+            let service = try await kubectl.get(
+                K8s.Service.self, ["service", "cairn-metallb-probe", "-n", "metallb-system"])
             if let ip = service.loadBalancerIP {
                 _ = try? await kubectl.run(["delete", "-f", path, "--ignore-not-found"])
                 return .passed("controller available, speakers on \(nodes.all.count) nodes, a test service got \(ip)")
@@ -193,8 +240,14 @@ public struct MetalLB: Addon {
     }
 
     public var workloads: [Workload] {
-        [Workload("metallb-controller", .deployment, object: "controller", namespace: "metallb-system", selector: "component=controller"),
-         Workload("metallb-speaker", .daemonset, object: "speaker", namespace: "metallb-system", selector: "component=speaker")]
+        [
+            Workload(
+                "metallb-controller", .deployment, object: "controller", namespace: "metallb-system",
+                selector: "component=controller"),
+            Workload(
+                "metallb-speaker", .daemonset, object: "speaker", namespace: "metallb-system",
+                selector: "component=speaker"),
+        ]
     }
 }
 

@@ -10,8 +10,11 @@ import Foundation
 public struct RookCeph: Addon {
     public static let name = "rook-ceph"
     public static let documentation = (
-        does: "Rook CRDs/common/CSI operator/operator/toolbox (upstream), Cairn's CephCluster (mons on distinct hosts, OSDs on exactly the named devices), replicated pool size N failure domain host, default StorageClass (`playbooks/addons/rook-ceph-cluster.yaml`); its `storage-preflight` phase checks the devices before anything is changed",
-        gate: "`ceph status`: HEALTH_OK, all mons in quorum, every OSD up and in, PGs active+clean, pool size; in a run that changed Ceph's configuration, a test claim on the default StorageClass binds (then is deleted)")
+        does:
+            "Rook CRDs/common/CSI operator/operator/toolbox (upstream), Cairn's CephCluster (mons on distinct hosts, OSDs on exactly the named devices), replicated pool size N failure domain host, default StorageClass (`playbooks/addons/rook-ceph-cluster.yaml`); its `storage-preflight` phase checks the devices before anything is changed",
+        gate:
+            "`ceph status`: HEALTH_OK, all mons in quorum, every OSD up and in, PGs active+clean, pool size; in a run that changed Ceph's configuration, a test claim on the default StorageClass binds (then is deleted)"
+    )
 
     public enum DeviceSelection: String, Sendable, CaseIterable, Hashable {
         /// Only the devices listed under `hosts[i].storage.devices`.
@@ -24,21 +27,35 @@ public struct RookCeph: Addon {
     public struct Settings: AddonSettings {
         public static let key = "rookCeph"
         public static let summary = "Ceph block storage."
-        static let rook = SupportedVersions.Component(field: "addons.rookCeph.version", supported: ["1.20.6"], defaultVersion: "1.20.6")
-        static let ceph = SupportedVersions.Component(field: "addons.rookCeph.cephImage", supported: ["quay.io/ceph/ceph:v20.2.4"],
-                                                      defaultVersion: "quay.io/ceph/ceph:v20.2.4")
+        static let rook = SupportedVersions.Component(
+            field: "addons.rookCeph.version", supported: ["1.20.6"], defaultVersion: "1.20.6")
+        static let ceph = SupportedVersions.Component(
+            field: "addons.rookCeph.cephImage", supported: ["quay.io/ceph/ceph:v20.2.4"],
+            defaultVersion: "quay.io/ceph/ceph:v20.2.4")
         public static let versions = [rook, ceph]
-        public static let sections = [InventorySchema.Section(path: "addons.rookCeph", summary: "", fields: [
-            InventorySchema.f("enabled", "boolean", "`true` when any host lists `storage.devices`",
-                              "Enabling it needs hosts with devices (unless `deviceSelection: all`)."),
-            InventorySchema.f("version", "string", "`\(rook.defaultVersion)`", InventorySchema.versions(rook) + "."),
-            InventorySchema.f("cephImage", "string", "`\(ceph.defaultVersion)`", InventorySchema.versions(ceph) + "."),
-            InventorySchema.f("monCount", "integer", "`3`", "Odd, at least 1, at most the schedulable node count."),
-            InventorySchema.f("mgrCount", "integer", "`2`", "1 or 2."),
-            InventorySchema.f("poolReplicaSize", "integer", "`3`", "At least 1, at most the number of hosts with storage devices."),
-            InventorySchema.f("deviceSelection", "enum", "`named`",
-                              "`named` (only listed devices) or `all` (every empty device: warning, Ceph wipes what it takes)."),
-        ])]
+        public static let sections = [
+            InventorySchema.Section(
+                path: "addons.rookCeph", summary: "",
+                fields: [
+                    InventorySchema.f(
+                        "enabled", "boolean", "`true` when any host lists `storage.devices`",
+                        "Enabling it needs hosts with devices (unless `deviceSelection: all`)."),
+                    InventorySchema.f(
+                        "version", "string", "`\(rook.defaultVersion)`", InventorySchema.versions(rook) + "."),
+                    InventorySchema.f(
+                        "cephImage", "string", "`\(ceph.defaultVersion)`", InventorySchema.versions(ceph) + "."),
+                    InventorySchema.f(
+                        "monCount", "integer", "`3`", "Odd, at least 1, at most the schedulable node count."),
+                    InventorySchema.f("mgrCount", "integer", "`2`", "1 or 2."),
+                    InventorySchema.f(
+                        "poolReplicaSize", "integer", "`3`",
+                        "At least 1, at most the number of hosts with storage devices."),
+                    InventorySchema.f(
+                        "deviceSelection", "enum", "`named`",
+                        "`named` (only listed devices) or `all` (every empty device: warning, Ceph wipes what it takes)."
+                    ),
+                ])
+        ]
 
         public var enabled: Bool
         public var version = Settings.rook.defaultVersion
@@ -59,34 +76,45 @@ public struct RookCeph: Addon {
             monCount = section.int("monCount", in: 1...9) ?? monCount
             mgrCount = section.int("mgrCount", in: 1...2) ?? mgrCount
             poolReplicaSize = section.int("poolReplicaSize", in: 1...7) ?? poolReplicaSize
-            deviceSelection = section.enumeration("deviceSelection", DeviceSelection.self, noun: "device selection") ?? deviceSelection
+            deviceSelection =
+                section.enumeration("deviceSelection", DeviceSelection.self, noun: "device selection")
+                ?? deviceSelection
         }
 
         public mutating func validate(in inventory: Inventory, _ report: ValidationReport) {
             let schedulable = inventory.schedulableHosts.count
             guard enabled, schedulable > 0 else { return }
-            let storageHosts = deviceSelection == .all ? schedulable : inventory.hosts.filter { !$0.storageDevices.isEmpty }.count
+            let storageHosts =
+                deviceSelection == .all ? schedulable : inventory.hosts.filter { !$0.storageDevices.isEmpty }.count
             if deviceSelection == .all {
-                report.warning("addons.rookCeph.deviceSelection", "deviceSelection all lets Ceph take and wipe every empty disk on every schedulable node",
-                               hint: "list disks under hosts[i].storage.devices and use named")
+                report.warning(
+                    "addons.rookCeph.deviceSelection",
+                    "deviceSelection all lets Ceph take and wipe every empty disk on every schedulable node",
+                    hint: "list disks under hosts[i].storage.devices and use named")
             }
             if storageHosts == 0 {
-                report.error(report.isWritten("addons.rookCeph.enabled") ? "addons.rookCeph.enabled" : "addons.rookCeph",
-                             "Rook/Ceph is enabled but no host lists storage.devices",
-                             hint: "add storage: {devices: [/dev/vdb]} to the hosts holding Ceph disks, or set enabled: false")
+                report.error(
+                    report.isWritten("addons.rookCeph.enabled") ? "addons.rookCeph.enabled" : "addons.rookCeph",
+                    "Rook/Ceph is enabled but no host lists storage.devices",
+                    hint: "add storage: {devices: [/dev/vdb]} to the hosts holding Ceph disks, or set enabled: false")
                 return
             }
             if poolReplicaSize > storageHosts {
-                report.error("addons.rookCeph.poolReplicaSize",
-                             "poolReplicaSize \(poolReplicaSize) is larger than the \(storageHosts) host\(storageHosts == 1 ? "" : "s") with storage devices; Ceph places each replica on a different host",
-                             hint: "use poolReplicaSize: \(storageHosts) or add devices to more hosts")
+                report.error(
+                    "addons.rookCeph.poolReplicaSize",
+                    "poolReplicaSize \(poolReplicaSize) is larger than the \(storageHosts) host\(storageHosts == 1 ? "" : "s") with storage devices; Ceph places each replica on a different host",
+                    hint: "use poolReplicaSize: \(storageHosts) or add devices to more hosts")
             }
             if monCount % 2 == 0 {
-                report.error("addons.rookCeph.monCount", "monCount \(monCount) is even; Ceph monitors need an odd count for quorum",
-                             hint: "use \(monCount - 1) or \(monCount + 1)")
+                report.error(
+                    "addons.rookCeph.monCount",
+                    "monCount \(monCount) is even; Ceph monitors need an odd count for quorum",
+                    hint: "use \(monCount - 1) or \(monCount + 1)")
             } else if monCount > schedulable {
-                report.error("addons.rookCeph.monCount", "monCount \(monCount) is more than the \(CoreDNS.Settings.describe(inventory)); each monitor needs its own node",
-                             hint: "use monCount: \(schedulable % 2 == 1 ? schedulable : max(1, schedulable - 1))")
+                report.error(
+                    "addons.rookCeph.monCount",
+                    "monCount \(monCount) is more than the \(CoreDNS.Settings.describe(inventory)); each monitor needs its own node",
+                    hint: "use monCount: \(schedulable % 2 == 1 ? schedulable : max(1, schedulable - 1))")
             }
         }
     }
@@ -107,8 +135,9 @@ public struct RookCeph: Addon {
 
     static func manifests(_ version: String) -> [ArtifactSpec] {
         ["crds.yaml", "common.yaml", "csi-operator.yaml", "operator.yaml", "toolbox.yaml"].map {
-            ArtifactCatalog.manifest(name: "rook-" + $0, version: version,
-                                     url: "https://raw.githubusercontent.com/rook/rook/v\(version)/deploy/examples/\($0)")
+            ArtifactCatalog.manifest(
+                name: "rook-" + $0, version: version,
+                url: "https://raw.githubusercontent.com/rook/rook/v\(version)/deploy/examples/\($0)")
         }
     }
 
@@ -116,18 +145,25 @@ public struct RookCeph: Addon {
         let nodes = topology.storageHosts.flatMap { host in
             ["- name: \(host.name)", "  devices:"] + host.storageDevices.map { "  - name: \"\($0)\"" }
         }
-        let rendered = try Template.render("playbooks/addons/rook-ceph-cluster.yaml", [
-            "cephImage": settings.cephImage, "monCount": String(settings.monCount), "mgrCount": String(settings.mgrCount),
-            "poolSize": String(settings.poolReplicaSize), "nodes": Template.indent(nodes, 6),
-        ])
-        return AddonDefinition(name: Self.name, version: settings.version, manifests: Self.manifests(settings.version), rendered: rendered,
-                               mustExist: [.init("rook-ceph", "deployment/rook-ceph-operator"), .init("rook-ceph", "cephcluster/rook-ceph")])
+        let rendered = try Template.render(
+            "playbooks/addons/rook-ceph-cluster.yaml",
+            [
+                "cephImage": settings.cephImage, "monCount": String(settings.monCount),
+                "mgrCount": String(settings.mgrCount),
+                "poolSize": String(settings.poolReplicaSize), "nodes": Template.indent(nodes, 6),
+            ])
+        return AddonDefinition(
+            name: Self.name, version: settings.version, manifests: Self.manifests(settings.version), rendered: rendered,
+            mustExist: [
+                .init("rook-ceph", "deployment/rook-ceph-operator"), .init("rook-ceph", "cephcluster/rook-ceph"),
+            ])
     }
 
     static let toolbox = ["-n", "rook-ceph", "exec", "deploy/rook-ceph-tools", "--"]
 
     public func gate(_ check: AddonCheck) async throws -> Gate.Outcome {
-        let health = try await Self.health(check.kubectl, mons: settings.monCount, osds: osdCount, poolSize: settings.poolReplicaSize)
+        let health = try await Self.health(
+            check.kubectl, mons: settings.monCount, osds: osdCount, poolSize: settings.poolReplicaSize)
         // A healthy Ceph that cannot provision is no storage: after a change, a test claim must
         // bind. A claim left Pending by a failed run is retried by the next one.
         guard case .passed(let message) = health else { return health }
@@ -139,10 +175,13 @@ public struct RookCeph: Addon {
     }
 
     static func health(_ kubectl: Kubectl, mons: Int, osds: Int, poolSize: Int) async throws -> Gate.Outcome {
-        let operatorDeployment = try await kubectl.get(K8s.Deployment.self, ["deployment", "rook-ceph-operator", "-n", "rook-ceph"])
+        let operatorDeployment = try await kubectl.get(
+            K8s.Deployment.self, ["deployment", "rook-ceph-operator", "-n", "rook-ceph"])
         if operatorDeployment.available < 1 {
             let problems = try await kubectl.podProblems(namespace: "rook-ceph", selector: "app=rook-ceph-operator")
-            return .notYet("the Rook operator is not available" + (problems.isEmpty ? "" : ": " + problems.joined(separator: "; ")))
+            return .notYet(
+                "the Rook operator is not available" + (problems.isEmpty ? "" : ": " + problems.joined(separator: "; "))
+            )
         }
         let status: CephStatus
         switch try await kubectl.json(CephStatus.self, running: toolbox + ["ceph", "status", "-f", "json"]) {
@@ -151,24 +190,37 @@ public struct RookCeph: Addon {
         }
         let quorum = status.quorumNames?.count ?? 0
         let osdmap = status.osdmap
-        let up = osdmap?.numUpOSDs ?? 0, inOSDs = osdmap?.numInOSDs ?? 0, total = osdmap?.numOSDs ?? 0
+        let up = osdmap?.numUpOSDs ?? 0
+        let inOSDs = osdmap?.numInOSDs ?? 0
+        let total = osdmap?.numOSDs ?? 0
         var waiting: [String] = []
         if status.health.status != "HEALTH_OK" {
-            waiting.append(status.health.status + (status.checkMessages.isEmpty ? "" : " (\(status.checkMessages.joined(separator: "; ")))"))
+            waiting.append(
+                status.health.status
+                    + (status.checkMessages.isEmpty ? "" : " (\(status.checkMessages.joined(separator: "; ")))"))
         }
         if quorum < mons { waiting.append("\(quorum) of \(mons) mons in quorum") }
         if total < osds || up < osds || inOSDs < osds { waiting.append("OSDs \(up) up, \(inOSDs) in of \(osds)") }
         if !status.uncleanPGs.isEmpty { waiting.append("PGs " + status.uncleanPGs.joined(separator: ", ")) }
         if waiting.isEmpty {
-            let size = try? await kubectl.json(CephPoolSize.self, running: toolbox + ["ceph", "osd", "pool", "get", "replicapool", "size", "-f", "json"]).get()
-            if size?.size != poolSize { waiting.append("pool replicapool size \(size.map { String($0.size) } ?? "unknown"), \(poolSize) wanted") }
+            let size = try? await kubectl.json(
+                CephPoolSize.self,
+                running: toolbox + ["ceph", "osd", "pool", "get", "replicapool", "size", "-f", "json"]
+            ).get()
+            if size?.size != poolSize {
+                waiting.append("pool replicapool size \(size.map { String($0.size) } ?? "unknown"), \(poolSize) wanted")
+            }
         }
-        return waiting.isEmpty ? .passed("HEALTH_OK: \(quorum) mons in quorum, \(up)/\(total) OSDs up and in, all PGs active+clean, pool size \(poolSize)")
+        return waiting.isEmpty
+            ? .passed(
+                "HEALTH_OK: \(quorum) mons in quorum, \(up)/\(total) OSDs up and in, all PGs active+clean, pool size \(poolSize)"
+            )
             : .notYet(waiting.joined(separator: "; "))
     }
 
     static func volumeProbeLeftOver(_ kubectl: Kubectl) async throws -> Bool {
-        try await kubectl.getIfPresent(K8s.PersistentVolumeClaim.self, ["pvc", "cairn-pvc-probe", "-n", "rook-ceph"]) != nil
+        try await kubectl.getIfPresent(K8s.PersistentVolumeClaim.self, ["pvc", "cairn-pvc-probe", "-n", "rook-ceph"])
+            != nil
     }
 
     /// A throw-away claim on the default Ceph StorageClass must be Bound, then it is deleted.
@@ -176,7 +228,8 @@ public struct RookCeph: Addon {
         let path = AddonFacts.path(name, "pvc-probe.yaml")
         try await kubectl.apply(try Template.text("playbooks/addons/rook-ceph-pvc-probe.yaml"), at: path, clock: clock)
         for _ in 0..<15 {
-            let claim = try await kubectl.get(K8s.PersistentVolumeClaim.self, ["pvc", "cairn-pvc-probe", "-n", "rook-ceph"])
+            let claim = try await kubectl.get(
+                K8s.PersistentVolumeClaim.self, ["pvc", "cairn-pvc-probe", "-n", "rook-ceph"])
             if claim.isBound {
                 _ = try? await kubectl.run(["delete", "-f", path, "--ignore-not-found", "--wait=false"])
                 return .passed("a test claim bound (\(claim.spec?.volumeName ?? "?"))")
@@ -185,7 +238,8 @@ public struct RookCeph: Addon {
         }
         // Still Pending: the provisioner's last word says why. The claim stays for the next poll
         // and, should the gate give up, for the next run (volumeProbeLeftOver).
-        let events = try? await kubectl.list(K8s.Event.self, ["events", "-n", "rook-ceph", "--field-selector", "involvedObject.name=cairn-pvc-probe"])
+        let events = try? await kubectl.list(
+            K8s.Event.self, ["events", "-n", "rook-ceph", "--field-selector", "involvedObject.name=cairn-pvc-probe"])
         let reason = events?.filter { $0.reason == "ProvisioningFailed" }.compactMap(\.message).last
         return .notYet("a test claim on rook-ceph-block is still Pending" + (reason.map { ": \($0)" } ?? ""))
     }
@@ -196,13 +250,20 @@ public struct RookCeph: Addon {
 
     /// Ceph's health in `cairn status`.
     public func report(into status: inout ClusterStatus, kubectl: Kubectl) async {
-        guard let ceph = try? await kubectl.json(CephStatus.self, running: Self.toolbox + ["ceph", "status", "-f", "json"]).get() else { return }
+        guard
+            let ceph = try? await kubectl.json(
+                CephStatus.self, running: Self.toolbox + ["ceph", "status", "-f", "json"]
+            ).get()
+        else { return }
         let summary = ClusterStatus.CephSummary(
             health: ceph.health.status, checks: ceph.checkMessages, monsInQuorum: ceph.quorumNames?.count ?? 0,
             mons: ceph.monmap?.numMons ?? 0, osdsUp: ceph.osdmap?.numUpOSDs ?? 0, osdsIn: ceph.osdmap?.numInOSDs ?? 0,
-            osds: ceph.osdmap?.numOSDs ?? 0, bytesUsed: ceph.pgmap?.bytesUsed ?? 0, bytesTotal: ceph.pgmap?.bytesTotal ?? 0)
+            osds: ceph.osdmap?.numOSDs ?? 0, bytesUsed: ceph.pgmap?.bytesUsed ?? 0,
+            bytesTotal: ceph.pgmap?.bytesTotal ?? 0)
         status.ceph = summary
-        if summary.health != "HEALTH_OK" { status.problems.append("ceph \(summary.health): " + summary.checks.joined(separator: "; ")) }
+        if summary.health != "HEALTH_OK" {
+            status.problems.append("ceph \(summary.health): " + summary.checks.joined(separator: "; "))
+        }
     }
 
     /// The storage preflight, run before anything is changed (playbook phase `storage-preflight`).
@@ -237,7 +298,8 @@ public struct StoragePreflightPhase: Phase {
     static func command(devices: [String]) -> RemoteCommand { .script(.cairnFactsStorage, arguments: devices) }
 
     public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws -> Facts {
-        try await executor.facts(Self.command(devices: topology.host(named: host.name)?.storageDevices ?? []), as: Facts.self)
+        try await executor.facts(
+            Self.command(devices: topology.host(named: host.name)?.storageDevices ?? []), as: Facts.self)
     }
 
     /// What is wrong, host by host; empty when Ceph can have every named device.
@@ -256,18 +318,25 @@ public struct StoragePreflightPhase: Phase {
 
     public func plan(facts: [EngineHost: Facts], context: PhaseContext) throws -> PhasePlan {
         let hosts = context.hosts.compactMap { topology.host(named: $0.name) }
-        let problems = Self.problems(Dictionary(uniqueKeysWithValues: facts.map { ($0.key.name, $0.value) }), hosts: hosts)
+        let problems = Self.problems(
+            Dictionary(uniqueKeysWithValues: facts.map { ($0.key.name, $0.value) }), hosts: hosts)
         if !problems.isEmpty { throw StoragePreflightError(problems: problems) }
         let checked = hosts.filter { !$0.storageDevices.isEmpty }.count
-        return PhasePlan(notes: ["devices empty, lvm2 and rbd present on \(checked) storage host\(checked == 1 ? "" : "s")"])
+        return PhasePlan(notes: [
+            "devices empty, lvm2 and rbd present on \(checked) storage host\(checked == 1 ? "" : "s")"
+        ])
     }
 }
 
 public struct StoragePreflightError: Error, CairnReportableError, Equatable {
     public let problems: [String]
-    public var summary: String { "storage preflight failed: \(problems.count) problem\(problems.count == 1 ? "" : "s"); nothing was deployed" }
+    public var summary: String {
+        "storage preflight failed: \(problems.count) problem\(problems.count == 1 ? "" : "s"); nothing was deployed"
+    }
     public var details: [String] { problems }
-    public var nextStep: String? { "give Ceph empty raw devices (no filesystem, no partitions), install lvm2, then rerun" }
+    public var nextStep: String? {
+        "give Ceph empty raw devices (no filesystem, no partitions), install lvm2, then rerun"
+    }
 }
 
 extension AddonSettingsSet {

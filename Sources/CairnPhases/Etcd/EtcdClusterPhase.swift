@@ -27,20 +27,25 @@ public struct EtcdClusterPhase: Phase {
 
     var members: [EtcdMemberSpec] { topology.etcdMembers }
 
-    public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws -> EtcdHostFacts {
+    public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws
+        -> EtcdHostFacts
+    {
         try await EtcdHostFacts.gather(executor: executor, dataDirectory: topology.inventory.etcd.dataDir)
     }
 
     public func plan(facts: [EngineHost: EtcdHostFacts], context: PhaseContext) throws -> PhasePlan {
         let byName = Dictionary(uniqueKeysWithValues: facts.map { ($0.key.name, $0.value) })
         let options = context.run.values[EtcdOptionsKey.self] ?? EtcdOptions()
-        let planner = EtcdClusterPlanner(members: members, settings: topology.inventory.etcd, token: "cairn-\(topology.inventory.name)",
-                                         force: options.force)
+        let planner = EtcdClusterPlanner(
+            members: members, settings: topology.inventory.etcd, token: "cairn-\(topology.inventory.name)",
+            force: options.force)
         let decided = try planner.plan(facts: byName)
         var notes = decided.notes
         if options.force { notes.append("--force: the quorum guard is OFF for this run") }
         let predicted = members.contains { context.isPredicted($0.name) }
-        if predicted { notes.append("planned from the state the earlier phases will leave (etcd is not installed yet)") }
+        if predicted {
+            notes.append("planned from the state the earlier phases will leave (etcd is not installed yet)")
+        }
         let actions = decided.steps.map { action(for: $0, predicted: predicted, force: options.force) }
         return PhasePlan(actions: actions, execution: .serial, notes: notes)
     }
@@ -48,35 +53,55 @@ public struct EtcdClusterPhase: Phase {
     func action(for step: EtcdStep, predicted: Bool, force: Bool) -> Action {
         switch step {
         case .writeEnvironment(let host, let content, let current):
-            return .writeFile(host: host, path: EtcdLayout.environmentFile, content: content, current: current, mode: "644",
-                              predicted: predicted, changeSummary: EtcdConfigFiles.describeChange(from: current, to: content))
+            return .writeFile(
+                host: host, path: EtcdLayout.environmentFile, content: content, current: current, mode: "644",
+                predicted: predicted, changeSummary: EtcdConfigFiles.describeChange(from: current, to: content))
         case .start(let host):
-            return .command(host: host, summary: "start etcd", ServiceCommand.startDetached("etcd"), predicted: predicted)
+            return .command(
+                host: host, summary: "start etcd", ServiceCommand.startDetached("etcd"), predicted: predicted)
         case .restart(let host, let reason):
-            return .command(host: host, summary: "restart etcd (\(reason))", ServiceCommand.restartDetached("etcd"), predicted: predicted)
+            return .command(
+                host: host, summary: "restart etcd (\(reason))", ServiceCommand.restartDetached("etcd"),
+                predicted: predicted)
         case .waitHealthy(let member, let via):
-            return Action(host: via, summary: "wait until etcd member \(member.name) is healthy", predicted: predicted) { env in
+            return Action(host: via, summary: "wait until etcd member \(member.name) is healthy", predicted: predicted)
+            { env in
                 try await EtcdControl(executor: env.host(), clock: env.context.clock).waitHealthy(member)
             }
         case .waitClusterHealthy(let members, let via):
-            return Action(host: via, summary: "wait until the etcd cluster (\(members.map(\.name).joined(separator: ", "))) has a leader", predicted: predicted) { env in
+            return Action(
+                host: via,
+                summary: "wait until the etcd cluster (\(members.map(\.name).joined(separator: ", "))) has a leader",
+                predicted: predicted
+            ) { env in
                 try await EtcdControl(executor: env.host(), clock: env.context.clock).waitClusterHealthy(members)
             }
         case .addLearner(let member, let via, let endpoints):
-            return Action(host: via, summary: "add \(member.name) to etcd as a learner (\(member.peerURL))", predicted: predicted) { env in
-                try await EtcdControl(executor: env.host(), clock: env.context.clock).addLearner(member, endpoints: endpoints, force: force)
+            return Action(
+                host: via, summary: "add \(member.name) to etcd as a learner (\(member.peerURL))", predicted: predicted
+            ) { env in
+                try await EtcdControl(executor: env.host(), clock: env.context.clock).addLearner(
+                    member, endpoints: endpoints, force: force)
             }
         case .promote(let member, let via, let endpoints):
-            return Action(host: via, summary: "promote \(member.name) to a voting etcd member once it has caught up", predicted: predicted) { env in
-                try await EtcdControl(executor: env.host(), clock: env.context.clock).promote(member, endpoints: endpoints)
+            return Action(
+                host: via, summary: "promote \(member.name) to a voting etcd member once it has caught up",
+                predicted: predicted
+            ) { env in
+                try await EtcdControl(executor: env.host(), clock: env.context.clock).promote(
+                    member, endpoints: endpoints)
             }
         case .remove(let name, let id, let peerURL, let via, let endpoints):
-            return Action(host: via, summary: "remove etcd member \(name) (\(id), \(peerURL))", predicted: predicted) { env in
-                try await EtcdControl(executor: env.host(), clock: env.context.clock).remove(id: id, endpoints: endpoints)
+            return Action(host: via, summary: "remove etcd member \(name) (\(id), \(peerURL))", predicted: predicted) {
+                env in
+                try await EtcdControl(executor: env.host(), clock: env.context.clock).remove(
+                    id: id, endpoints: endpoints)
             }
         case .clearRestartMarker(let host):
-            return .command(host: host, summary: "clear the etcd restart marker", RemoteCommand("rm", ["-f", EtcdLayout.restartMarker]),
-                            predicted: predicted)
+            return .command(
+                host: host, summary: "clear the etcd restart marker",
+                RemoteCommand("rm", ["-f", EtcdLayout.restartMarker]),
+                predicted: predicted)
         }
     }
 
@@ -107,7 +132,9 @@ public enum EtcdHealthCheck {
     }
 
     /// Asks the first reachable etcd host about every member.
-    public static func report(members: [EtcdMemberSpec], hosts: [EngineHost], context: RunContext) async throws -> Report {
+    public static func report(members: [EtcdMemberSpec], hosts: [EngineHost], context: RunContext) async throws
+        -> Report
+    {
         var lastError: (any Error)?
         for host in hosts {
             do {
@@ -120,16 +147,20 @@ public enum EtcdHealthCheck {
                 let alarms = try await control.etcdctl(endpoints, ["alarm", "list"]).stdoutText
                     .split(separator: "\n").map(String.init).filter { !$0.isEmpty }
                 func name(_ member: EtcdMemberList.Member) -> String {
-                    if let url = member.peerURLs?.first, let spec = members.first(where: { $0.peerURL == url }) { return spec.name }
+                    if let url = member.peerURLs?.first, let spec = members.first(where: { $0.peerURL == url }) {
+                        return spec.name
+                    }
                     return (member.name ?? "").isEmpty ? member.hexID : member.name!
                 }
                 let healthyURLs = Set(health.filter(\.health).map(\.endpoint))
-                let leaders = Set(status.compactMap { $0.Status.leader }.filter { $0 != 0 })
-                let leader = leaders.count == 1 ? list.members.first { $0.ID == leaders.first! }.map(name) : nil
-                let indexes = status.compactMap { $0.Status.raftIndex }
+                let leaders = Set(status.compactMap { $0.status.leader }.filter { $0 != 0 })
+                let leader = leaders.count == 1 ? list.members.first { $0.id == leaders.first! }.map(name) : nil
+                let indexes = status.compactMap { $0.status.raftIndex }
                 var sizes: [String: Int64] = [:]
                 for entry in status {
-                    if let member = list.members.first(where: { $0.ID == entry.Status.header.member_id }), let size = entry.Status.dbSize {
+                    if let member = list.members.first(where: { $0.id == entry.status.header.memberID }),
+                        let size = entry.status.dbSize
+                    {
                         sizes[name(member)] = size
                     }
                 }
@@ -148,25 +179,34 @@ public enum EtcdHealthCheck {
         throw lastError ?? EtcdError.timedOut(what: "reaching any etcd host", last: "no etcd hosts")
     }
 
-    public static func check(members: [EtcdMemberSpec], hosts: [EngineHost], context: RunContext) async throws -> Gate.Outcome {
+    public static func check(members: [EtcdMemberSpec], hosts: [EngineHost], context: RunContext) async throws
+        -> Gate.Outcome
+    {
         let report = try await report(members: members, hosts: hosts, context: context)
         if !report.unhealthy.isEmpty {
             if !report.hasQuorum {
-                return .notYet("quorum lost: \(report.healthy.count) of \(report.voters) healthy (down: \(report.unhealthy.joined(separator: ", ")))")
+                return .notYet(
+                    "quorum lost: \(report.healthy.count) of \(report.voters) healthy (down: \(report.unhealthy.joined(separator: ", ")))"
+                )
             }
-            return .notYet("\(report.unhealthy.joined(separator: ", ")) not healthy (\(report.healthy.count) of \(report.members.count))")
+            return .notYet(
+                "\(report.unhealthy.joined(separator: ", ")) not healthy (\(report.healthy.count) of \(report.members.count))"
+            )
         }
         guard let leader = report.leader else { return .notYet("the members do not agree on one leader") }
         let expected = Set(members.map(\.name))
         let actual = Set(report.members)
         if !expected.isSubset(of: actual) {
-            return .notYet("members \(expected.subtracting(actual).sorted().joined(separator: ", ")) are missing from the cluster")
+            return .notYet(
+                "members \(expected.subtracting(actual).sorted().joined(separator: ", ")) are missing from the cluster")
         }
         if !report.learners.isEmpty { return .notYet("\(report.learners.joined(separator: ", ")) still learning") }
         if !report.alarms.isEmpty { return .notYet("alarms raised: \(report.alarms.joined(separator: "; "))") }
         if report.raftIndexSpread > 5000 { return .notYet("raft indexes differ by \(report.raftIndexSpread)") }
         let extra = actual.subtracting(expected)
         let note = extra.isEmpty ? "" : " (not in the inventory: \(extra.sorted().joined(separator: ", ")))"
-        return .passed("\(report.members.count) members, leader \(leader), tolerates \(report.tolerates) failure\(report.tolerates == 1 ? "" : "s")\(note)")
+        return .passed(
+            "\(report.members.count) members, leader \(leader), tolerates \(report.tolerates) failure\(report.tolerates == 1 ? "" : "s")\(note)"
+        )
     }
 }

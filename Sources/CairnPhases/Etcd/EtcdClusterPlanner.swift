@@ -28,8 +28,9 @@ public enum EtcdStep: Sendable, Equatable {
         switch self {
         case .writeEnvironment(let host, _, _), .start(let host), .restart(let host, _), .clearRestartMarker(let host):
             return host
-        case .waitHealthy(_, let via), .waitClusterHealthy(_, let via), .addLearner(_, let via, _), .promote(_, let via, _),
-             .remove(_, _, _, let via, _):
+        case .waitHealthy(_, let via), .waitClusterHealthy(_, let via), .addLearner(_, let via, _),
+            .promote(_, let via, _),
+            .remove(_, _, _, let via, _):
             return via
         }
     }
@@ -61,13 +62,16 @@ public enum EtcdError: Error, CairnReportableError, Equatable {
     public var summary: String {
         switch self {
         case .quorumLost(let healthy, let voters, let unhealthy):
-            return "etcd has lost quorum: \(healthy) of \(voters) members healthy, \(voters / 2 + 1) needed (down: \(unhealthy.joined(separator: ", ")))"
+            return
+                "etcd has lost quorum: \(healthy) of \(voters) members healthy, \(voters / 2 + 1) needed (down: \(unhealthy.joined(separator: ", ")))"
         case .growthRefused(let reason, _):
             return "etcd membership change refused: \(reason)"
         case .replacedHost(let host, let id, let name):
-            return "\(host)'s address is already etcd member \(name.isEmpty ? id : "\(name) (\(id))"), but \(host) has no etcd data: the machine was probably replaced"
+            return
+                "\(host)'s address is already etcd member \(name.isEmpty ? id : "\(name) (\(id))"), but \(host) has no etcd data: the machine was probably replaced"
         case .foreignData(let host, let dataDirectory):
-            return "\(host) has etcd data in \(dataDirectory) but is not a member of this cluster (it was removed, or belongs to another cluster)"
+            return
+                "\(host) has etcd data in \(dataDirectory) but is not a member of this cluster (it was removed, or belongs to another cluster)"
         case .membersDisagree(let detail):
             return "etcd members disagree about the cluster: \(detail)"
         case .commandFailed(let host, let what, let output):
@@ -82,14 +86,18 @@ public enum EtcdError: Error, CairnReportableError, Equatable {
     public var nextStep: String? {
         switch self {
         case .quorumLost:
-            return "bring the stopped members back (`cairn exec --role etcd -- systemctl start etcd`); if their data is gone, restore the cluster from a backup with `cairn restore -i INVENTORY SNAPSHOT`"
+            return
+                "bring the stopped members back (`cairn exec --role etcd -- systemctl start etcd`); if their data is gone, restore the cluster from a backup with `cairn restore -i INVENTORY SNAPSHOT`"
         case .growthRefused(_, let unhealthy):
-            return unhealthy.isEmpty ? "rerun once the cluster is healthy" :
-                "bring \(unhealthy.joined(separator: ", ")) back to health and rerun; `--force` skips this guard (risky: a second failure during the change loses quorum)"
+            return unhealthy.isEmpty
+                ? "rerun once the cluster is healthy"
+                : "bring \(unhealthy.joined(separator: ", ")) back to health and rerun; `--force` skips this guard (risky: a second failure during the change loses quorum)"
         case .replacedHost(let host, let id, _):
-            return "remove the stale member first — `cairn etcd remove \(host)` (or `etcdctl member remove \(id)`) — then rerun `cairn apply` to add \(host) again as a new member"
+            return
+                "remove the stale member first — `cairn etcd remove \(host)` (or `etcdctl member remove \(id)`) — then rerun `cairn apply` to add \(host) again as a new member"
         case .foreignData(let host, let dataDirectory):
-            return "if that data is not needed, move it away on \(host) (`mv \(dataDirectory) \(dataDirectory).old`) and rerun"
+            return
+                "if that data is not needed, move it away on \(host) (`mv \(dataDirectory) \(dataDirectory).old`) and rerun"
         case .membersDisagree:
             return "check `etcdctl member list` on each etcd host; this needs a person"
         case .commandFailed, .timedOut:
@@ -133,26 +141,32 @@ public struct EtcdClusterPlanner: Sendable {
         if !withData.isEmpty {
             // A cluster exists but nothing answers: start the members that have data and let
             // them find each other. Members without data are added later, once it is healthy.
-            plan.notes.append("etcd has data on \(withData.map(\.name).joined(separator: ", ")) but no member answers: starting them")
+            plan.notes.append(
+                "etcd has data on \(withData.map(\.name).joined(separator: ", ")) but no member answers: starting them")
             for member in withData { plan.steps.append(.start(host: member.name)) }
             plan.steps.append(.waitClusterHealthy(members: withData, via: withData[0].name))
             return plan
         }
         // Nothing anywhere: bootstrap every member together.
         let initialCluster = EtcdConfigFiles.initialCluster(members)
-        plan.notes.append("no etcd cluster yet: bootstrapping \(members.count) member\(members.count == 1 ? "" : "s") together")
+        plan.notes.append(
+            "no etcd cluster yet: bootstrapping \(members.count) member\(members.count == 1 ? "" : "s") together")
         for member in members {
-            let content = EtcdConfigFiles.environment(member: member, settings: settings, initialCluster: initialCluster,
-                                                      state: .new, token: token)
-            plan.steps.append(.writeEnvironment(host: member.name, content: content, current: facts[member.name]?.environmentText))
+            let content = EtcdConfigFiles.environment(
+                member: member, settings: settings, initialCluster: initialCluster,
+                state: .new, token: token)
+            plan.steps.append(
+                .writeEnvironment(host: member.name, content: content, current: facts[member.name]?.environmentText))
         }
         for member in members { plan.steps.append(.start(host: member.name)) }
         plan.steps.append(.waitClusterHealthy(members: members, via: members[0].name))
         // Once it exists, a restart must never bootstrap again.
         for member in members {
-            let old = EtcdConfigFiles.environment(member: member, settings: settings, initialCluster: initialCluster, state: .new, token: token)
-            let content = EtcdConfigFiles.environment(member: member, settings: settings, initialCluster: initialCluster,
-                                                      state: .existing, token: token)
+            let old = EtcdConfigFiles.environment(
+                member: member, settings: settings, initialCluster: initialCluster, state: .new, token: token)
+            let content = EtcdConfigFiles.environment(
+                member: member, settings: settings, initialCluster: initialCluster,
+                state: .existing, token: token)
             plan.steps.append(.writeEnvironment(host: member.name, content: content, current: old))
         }
         for member in members where facts[member.name]?.restartNeeded == true {
@@ -163,13 +177,15 @@ public struct EtcdClusterPlanner: Sendable {
 
     // MARK: A cluster answers
 
-    private func planForExistingCluster(facts: [String: EtcdHostFacts], answering: [EtcdMemberSpec]) throws -> EtcdClusterPlan {
+    private func planForExistingCluster(facts: [String: EtcdHostFacts], answering: [EtcdMemberSpec]) throws
+        -> EtcdClusterPlan
+    {
         var plan = EtcdClusterPlan()
         // The members as the cluster sees them; every answering member must agree on the set.
         let lists = answering.compactMap { facts[$0.name]?.members }
         let reference = lists[0]
-        let referenceIDs = Set(reference.members.map(\.ID))
-        for (member, list) in zip(answering, lists) where Set(list.members.map(\.ID)) != referenceIDs {
+        let referenceIDs = Set(reference.members.map(\.id))
+        for (member, list) in zip(answering, lists) where Set(list.members.map(\.id)) != referenceIDs {
             throw EtcdError.membersDisagree("\(answering[0].name) and \(member.name) report different member lists")
         }
         let health = answering.compactMap { facts[$0.name]?.health }.max { $0.count < $1.count } ?? []
@@ -184,7 +200,9 @@ public struct EtcdClusterPlanner: Sendable {
             throw EtcdError.quorumLost(healthy: healthyVoters.count, voters: voters.count, unhealthy: unhealthyNames)
         }
         var endpoints = healthyVoters.compactMap { $0.clientURL }
-        let via = answering.first { spec in healthyVoters.contains { ($0.peerURLs ?? []).contains(spec.peerURL) } }?.name ?? answering[0].name
+        let via =
+            answering.first { spec in healthyVoters.contains { ($0.peerURLs ?? []).contains(spec.peerURL) } }?.name
+            ?? answering[0].name
         var currentCluster: [(name: String, peerURL: String)] = reference.members.compactMap { member in
             guard let url = member.peerURLs?.first else { return nil }
             let name = members.first { $0.peerURL == url }?.name ?? member.name ?? ""
@@ -196,12 +214,18 @@ public struct EtcdClusterPlanner: Sendable {
         for member in reference.members where !(member.peerURLs ?? []).contains(where: inventoryURLs.contains) {
             let name = displayName(member)
             if settings.removeMembersNotInInventory {
-                try guardMembershipChange("removing \(name)", healthyVoters: healthyVoters, voters: voters, unhealthy: unhealthyNames)
-                plan.steps.append(.remove(name: name, id: member.hexID, peerURL: member.peerURLs?.first ?? "", via: via, endpoints: endpoints))
+                try guardMembershipChange(
+                    "removing \(name)", healthyVoters: healthyVoters, voters: voters, unhealthy: unhealthyNames)
+                plan.steps.append(
+                    .remove(
+                        name: name, id: member.hexID, peerURL: member.peerURLs?.first ?? "", via: via,
+                        endpoints: endpoints))
                 endpoints.removeAll { $0 == member.clientURL }
                 currentCluster.removeAll { $0.peerURL == member.peerURLs?.first }
             } else {
-                plan.notes.append("etcd member \(name) (\(member.peerURLs?.first ?? "?")) is not in the inventory; it stays (set etcd.removeMembersNotInInventory: true, or run `cairn etcd remove \(name)`, to remove it)")
+                plan.notes.append(
+                    "etcd member \(name) (\(member.peerURLs?.first ?? "?")) is not in the inventory; it stays (set etcd.removeMembersNotInInventory: true, or run `cairn etcd remove \(name)`, to remove it)"
+                )
             }
         }
 
@@ -212,21 +236,26 @@ public struct EtcdClusterPlanner: Sendable {
             if let current, !current.learner, current.started {
                 // A voting member the cluster knows.
                 if !fact.dataDirectory && !fact.active {
-                    throw EtcdError.replacedHost(host: spec.name, memberID: current.hexID, memberName: current.name ?? "")
+                    throw EtcdError.replacedHost(
+                        host: spec.name, memberID: current.hexID, memberName: current.name ?? "")
                 }
                 let desired = desiredEnvironment(spec, current: fact.environmentText, cluster: currentCluster)
                 if !fact.active {
                     if fact.environmentText != desired {
-                        plan.steps.append(.writeEnvironment(host: spec.name, content: desired, current: fact.environmentText))
+                        plan.steps.append(
+                            .writeEnvironment(host: spec.name, content: desired, current: fact.environmentText))
                     }
                     plan.steps.append(.start(host: spec.name))
-                    plan.steps.append(.waitHealthy(member: spec, via: via == spec.name ? (answering.first { $0 != spec }?.name ?? via) : via))
+                    plan.steps.append(
+                        .waitHealthy(
+                            member: spec, via: via == spec.name ? (answering.first { $0 != spec }?.name ?? via) : via))
                     if fact.restartNeeded { plan.steps.append(.clearRestartMarker(host: spec.name)) }
                     continue
                 }
                 var reasons: [String] = []
                 if fact.environmentText != desired {
-                    rollingRestarts.append(.writeEnvironment(host: spec.name, content: desired, current: fact.environmentText))
+                    rollingRestarts.append(
+                        .writeEnvironment(host: spec.name, content: desired, current: fact.environmentText))
                     reasons.append("settings changed")
                 }
                 if fact.restartNeeded { reasons.append("certificates or binary changed") }
@@ -240,17 +269,23 @@ public struct EtcdClusterPlanner: Sendable {
 
             // A member to add, or an addition that a killed run left half done.
             if current == nil {
-                if let sameName = reference.members.first(where: { $0.name == spec.name && !($0.peerURLs ?? []).contains(spec.peerURL) }) {
-                    throw EtcdError.membersDisagree("member \(spec.name) exists with peer URL \(sameName.peerURLs?.first ?? "?"), but the inventory gives \(spec.peerURL)")
+                if let sameName = reference.members.first(where: {
+                    $0.name == spec.name && !($0.peerURLs ?? []).contains(spec.peerURL)
+                }) {
+                    throw EtcdError.membersDisagree(
+                        "member \(spec.name) exists with peer URL \(sameName.peerURLs?.first ?? "?"), but the inventory gives \(spec.peerURL)"
+                    )
                 }
                 if fact.dataDirectory {
                     throw EtcdError.foreignData(host: spec.name, dataDirectory: settings.dataDir)
                 }
-                try guardMembershipChange("adding \(spec.name)", healthyVoters: healthyVoters, voters: voters, unhealthy: unhealthyNames)
+                try guardMembershipChange(
+                    "adding \(spec.name)", healthyVoters: healthyVoters, voters: voters, unhealthy: unhealthyNames)
                 plan.steps.append(.addLearner(member: spec, via: via, endpoints: endpoints))
             } else if current?.learner == false && current?.started == false {
                 // Added as a voting member by something else and never started: start it.
-                try guardMembershipChange("starting \(spec.name)", healthyVoters: healthyVoters, voters: voters, unhealthy: unhealthyNames)
+                try guardMembershipChange(
+                    "starting \(spec.name)", healthyVoters: healthyVoters, voters: voters, unhealthy: unhealthyNames)
             }
             if !currentCluster.contains(where: { $0.peerURL == spec.peerURL }) {
                 currentCluster.append((spec.name, spec.peerURL))
@@ -258,7 +293,8 @@ public struct EtcdClusterPlanner: Sendable {
             if !fact.active {
                 let content = desiredEnvironment(spec, current: nil, cluster: currentCluster)
                 if fact.environmentText != content {
-                    plan.steps.append(.writeEnvironment(host: spec.name, content: content, current: fact.environmentText))
+                    plan.steps.append(
+                        .writeEnvironment(host: spec.name, content: content, current: fact.environmentText))
                 }
                 plan.steps.append(.start(host: spec.name))
             }
@@ -276,22 +312,29 @@ public struct EtcdClusterPlanner: Sendable {
     /// `/etc/etcd.env` for a member of an existing cluster. ETCD_INITIAL_CLUSTER is only read
     /// when a member first starts, so a running member keeps the value it started with: growing
     /// the cluster does not rewrite the files of members that are already there.
-    func desiredEnvironment(_ spec: EtcdMemberSpec, current: String?, cluster: [(name: String, peerURL: String)]) -> String {
+    func desiredEnvironment(_ spec: EtcdMemberSpec, current: String?, cluster: [(name: String, peerURL: String)])
+        -> String
+    {
         let currentValues = EtcdConfigFiles.parse(current)
-        let initialCluster = currentValues["ETCD_INITIAL_CLUSTER"]
+        let initialCluster =
+            currentValues["ETCD_INITIAL_CLUSTER"]
             ?? cluster.map { "\($0.name)=\($0.peerURL)" }.joined(separator: ",")
         let token = currentValues["ETCD_INITIAL_CLUSTER_TOKEN"] ?? self.token
-        return EtcdConfigFiles.environment(member: spec, settings: settings, initialCluster: initialCluster,
-                                           state: .existing, token: token)
+        return EtcdConfigFiles.environment(
+            member: spec, settings: settings, initialCluster: initialCluster,
+            state: .existing, token: token)
     }
 
     /// The quorum guard: membership changes only when every voting member is healthy.
-    private func guardMembershipChange(_ what: String, healthyVoters: [EtcdMemberList.Member],
-                                       voters: [EtcdMemberList.Member], unhealthy: [String]) throws {
+    private func guardMembershipChange(
+        _ what: String, healthyVoters: [EtcdMemberList.Member],
+        voters: [EtcdMemberList.Member], unhealthy: [String]
+    ) throws {
         guard healthyVoters.count < voters.count, !force else { return }
         let tolerance = (healthyVoters.count - (voters.count / 2 + 1))
         throw EtcdError.growthRefused(
-            reason: "\(what) needs every member healthy, but \(unhealthy.joined(separator: ", ")) \(unhealthy.count == 1 ? "is" : "are") not (\(healthyVoters.count) of \(voters.count) healthy; the cluster can lose \(max(0, tolerance)) more before losing quorum)",
+            reason:
+                "\(what) needs every member healthy, but \(unhealthy.joined(separator: ", ")) \(unhealthy.count == 1 ? "is" : "are") not (\(healthyVoters.count) of \(voters.count) healthy; the cluster can lose \(max(0, tolerance)) more before losing quorum)",
             unhealthy: unhealthy)
     }
 

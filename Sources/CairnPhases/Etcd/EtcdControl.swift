@@ -13,14 +13,16 @@ public struct EtcdControl: Sendable {
     }
 
     func etcdctl(_ endpoints: [String], _ arguments: [String], timeout: Int = 5) async throws -> CommandOutput {
-        try await executor.run(RemoteCommand(argv: EtcdLayout.etcdctl(endpoints: endpoints, commandTimeout: timeout) + arguments),
-                               stdin: nil, timeout: .seconds(timeout + 10))
+        try await executor.run(
+            RemoteCommand(argv: EtcdLayout.etcdctl(endpoints: endpoints, commandTimeout: timeout) + arguments),
+            stdin: nil, timeout: .seconds(timeout + 10))
     }
 
     public func memberList(_ endpoints: [String]) async throws -> EtcdMemberList {
         let output = try await etcdctl(endpoints, ["member", "list", "-w", "json"])
         guard output.succeeded, let list = try? JSONDecoder().decode(EtcdMemberList.self, from: output.stdout) else {
-            throw EtcdError.commandFailed(host: executor.hostName, what: "etcdctl member list", output: Self.tail(output))
+            throw EtcdError.commandFailed(
+                host: executor.hostName, what: "etcdctl member list", output: Self.tail(output))
         }
         return list
     }
@@ -28,7 +30,8 @@ public struct EtcdControl: Sendable {
     public func health(_ endpoints: [String]) async throws -> [EtcdEndpointHealth] {
         let output = try await etcdctl(endpoints, ["endpoint", "health", "-w", "json"])
         guard let health = try? JSONDecoder().decode([EtcdEndpointHealth].self, from: output.stdout) else {
-            throw EtcdError.commandFailed(host: executor.hostName, what: "etcdctl endpoint health", output: Self.tail(output))
+            throw EtcdError.commandFailed(
+                host: executor.hostName, what: "etcdctl endpoint health", output: Self.tail(output))
         }
         return health
     }
@@ -36,7 +39,8 @@ public struct EtcdControl: Sendable {
     public func status(_ endpoints: [String]) async throws -> [EtcdEndpointStatus] {
         let output = try await etcdctl(endpoints, ["endpoint", "status", "-w", "json"])
         guard let status = try? JSONDecoder().decode([EtcdEndpointStatus].self, from: output.stdout) else {
-            throw EtcdError.commandFailed(host: executor.hostName, what: "etcdctl endpoint status", output: Self.tail(output))
+            throw EtcdError.commandFailed(
+                host: executor.hostName, what: "etcdctl endpoint status", output: Self.tail(output))
         }
         return status
     }
@@ -71,7 +75,7 @@ public struct EtcdControl: Sendable {
             let sick = health.filter { !$0.health }
             if !sick.isEmpty { return "\(sick.count) of \(members.count) members not healthy yet" }
             let status = try await status(endpoints)
-            let leaders = Set(status.compactMap { $0.Status.leader })
+            let leaders = Set(status.compactMap { $0.status.leader })
             return leaders.count == 1 && leaders.first != 0 ? nil : "no agreed leader yet"
         }
     }
@@ -86,16 +90,23 @@ public struct EtcdControl: Sendable {
             let health = try await health(list.members.filter { !$0.learner }.compactMap { $0.clientURL })
             let sick = health.filter { !$0.health }.map(\.endpoint)
             if !sick.isEmpty {
-                throw EtcdError.growthRefused(reason: "adding \(member.name) needs every member healthy, but \(sick.joined(separator: ", ")) is not", unhealthy: sick)
+                throw EtcdError.growthRefused(
+                    reason:
+                        "adding \(member.name) needs every member healthy, but \(sick.joined(separator: ", ")) is not",
+                    unhealthy: sick)
             }
         }
         // etcd itself refuses reconfiguration ("unhealthy cluster") until every member has been
         // connected for a few seconds, e.g. right after a member restarted: wait that out.
         try await waitUntil("adding \(member.name) as a learner", timeout: .seconds(60)) {
-            let output = try await etcdctl(endpoints, ["member", "add", member.name, "--peer-urls=" + member.peerURL, "--learner"])
+            let output = try await etcdctl(
+                endpoints, ["member", "add", member.name, "--peer-urls=" + member.peerURL, "--learner"])
             if output.succeeded || output.stderrText.contains("Peer URLs already exists") { return nil }
-            if output.stderrText.contains("unhealthy cluster") { return "etcd reports an unhealthy cluster (a member reconnected recently)" }
-            throw EtcdError.commandFailed(host: executor.hostName, what: "etcdctl member add \(member.name) --learner", output: Self.tail(output))
+            if output.stderrText.contains("unhealthy cluster") {
+                return "etcd reports an unhealthy cluster (a member reconnected recently)"
+            }
+            throw EtcdError.commandFailed(
+                host: executor.hostName, what: "etcdctl member add \(member.name) --learner", output: Self.tail(output))
         }
     }
 
@@ -104,16 +115,19 @@ public struct EtcdControl: Sendable {
         try await waitUntil("promotion of \(member.name) to a voting member", timeout: timeout) {
             let list = try await memberList(endpoints)
             guard let current = list.member(peerURL: member.peerURL) else {
-                throw EtcdError.commandFailed(host: executor.hostName, what: "promoting \(member.name)", output: "it is not a member")
+                throw EtcdError.commandFailed(
+                    host: executor.hostName, what: "promoting \(member.name)", output: "it is not a member")
             }
             if !current.learner { return nil }
             let output = try await etcdctl(endpoints, ["member", "promote", current.hexID])
             if output.succeeded { return nil }
             if output.stderrText.contains("in sync with leader") || output.stderrText.contains("not ready")
-                || output.stderrText.contains("unhealthy cluster") {
+                || output.stderrText.contains("unhealthy cluster")
+            {
                 return "\(member.name) is still catching up with the leader"
             }
-            throw EtcdError.commandFailed(host: executor.hostName, what: "etcdctl member promote \(current.hexID)", output: Self.tail(output))
+            throw EtcdError.commandFailed(
+                host: executor.hostName, what: "etcdctl member promote \(current.hexID)", output: Self.tail(output))
         }
     }
 
@@ -122,7 +136,8 @@ public struct EtcdControl: Sendable {
             let output = try await etcdctl(endpoints, ["member", "remove", id])
             if output.succeeded || output.stderrText.contains("member not found") { return nil }
             if output.stderrText.contains("unhealthy cluster") { return "etcd reports an unhealthy cluster" }
-            throw EtcdError.commandFailed(host: executor.hostName, what: "etcdctl member remove \(id)", output: Self.tail(output))
+            throw EtcdError.commandFailed(
+                host: executor.hostName, what: "etcdctl member remove \(id)", output: Self.tail(output))
         }
     }
 

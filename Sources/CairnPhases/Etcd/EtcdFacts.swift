@@ -5,7 +5,7 @@ import Foundation
 /// `etcdctl member list -w json`.
 public struct EtcdMemberList: Sendable, Codable, Equatable {
     public struct Member: Sendable, Codable, Equatable {
-        public let ID: UInt64
+        public let id: UInt64
         /// Empty for a member that was added but has not started yet.
         public let name: String?
         public let peerURLs: [String]?
@@ -14,12 +14,18 @@ public struct EtcdMemberList: Sendable, Codable, Equatable {
 
         public var learner: Bool { isLearner ?? false }
         public var started: Bool { !(name ?? "").isEmpty }
-        public var hexID: String { String(ID, radix: 16) }
+        public var hexID: String { String(id, radix: 16) }
         /// The URL clients reach it at (a member added but not started has none yet).
         public var clientURL: String? { clientURLs?.first }
 
-        public init(ID: UInt64, name: String?, peerURLs: [String]?, clientURLs: [String]? = nil, isLearner: Bool? = nil) {
-            self.ID = ID
+        enum CodingKeys: String, CodingKey {
+            case id = "ID"
+            case name, peerURLs, clientURLs, isLearner
+        }
+
+        public init(id: UInt64, name: String?, peerURLs: [String]?, clientURLs: [String]? = nil, isLearner: Bool? = nil)
+        {
+            self.id = id
             self.name = name
             self.peerURLs = peerURLs
             self.clientURLs = clientURLs
@@ -55,8 +61,12 @@ public struct EtcdEndpointHealth: Sendable, Codable, Equatable {
 public struct EtcdEndpointStatus: Sendable, Decodable, Equatable {
     public struct Status: Sendable, Decodable, Equatable {
         public struct Header: Sendable, Decodable, Equatable {
-            public let member_id: UInt64
+            public let memberID: UInt64
             public let revision: Int64?
+            enum CodingKeys: String, CodingKey {
+                case memberID = "member_id"
+                case revision
+            }
         }
         public let header: Header
         public let version: String?
@@ -68,8 +78,12 @@ public struct EtcdEndpointStatus: Sendable, Decodable, Equatable {
         public let isLearner: Bool?
     }
 
-    public let Endpoint: String
-    public let Status: Status
+    public let endpoint: String
+    public let status: Status
+    enum CodingKeys: String, CodingKey {
+        case endpoint = "Endpoint"
+        case status = "Status"
+    }
 }
 
 /// What the etcd phases learn from one etcd host in one round trip.
@@ -100,9 +114,11 @@ public struct EtcdHostFacts: Sendable, Codable, Equatable {
         field == "-" ? nil : String(decoding: Data(base64Encoded: field) ?? Data(), as: UTF8.self)
     }
 
-    public init(version: String = "", active: Bool = false, dataDirectory: Bool = false, environment: String? = nil,
-                unit: String? = nil, certificates: [String: String] = [:], restartNeeded: Bool = false,
-                machine: String = "x86_64", members: EtcdMemberList? = nil, health: [EtcdEndpointHealth]? = nil) {
+    public init(
+        version: String = "", active: Bool = false, dataDirectory: Bool = false, environment: String? = nil,
+        unit: String? = nil, certificates: [String: String] = [:], restartNeeded: Bool = false,
+        machine: String = "x86_64", members: EtcdMemberList? = nil, health: [EtcdEndpointHealth]? = nil
+    ) {
         self.version = version
         self.active = active
         self.dataDirectory = dataDirectory
@@ -119,14 +135,18 @@ public struct EtcdHostFacts: Sendable, Codable, Equatable {
     /// for the member list and the health of every member (`--cluster`).
 
     /// The files whose hashes the facts report.
-    public static let certificatePaths = [EtcdLayout.caCertificate, EtcdLayout.memberCertificate, EtcdLayout.memberKey,
-                                          EtcdLayout.adminCertificate, EtcdLayout.adminKey]
+    public static let certificatePaths = [
+        EtcdLayout.caCertificate, EtcdLayout.memberCertificate, EtcdLayout.memberKey,
+        EtcdLayout.adminCertificate, EtcdLayout.adminKey,
+    ]
 
     public static func command(dataDirectory: String) -> RemoteCommand {
-        RemoteCommand.script(.cairnFactsEtcd, arguments: [
-            dataDirectory, EtcdLayout.environmentFile, EtcdLayout.unitFile, EtcdLayout.restartMarker,
-            EtcdLayout.etcdctl, EtcdLayout.caCertificate, EtcdLayout.adminCertificate, EtcdLayout.adminKey,
-        ] + certificatePaths)
+        RemoteCommand.script(
+            .cairnFactsEtcd,
+            arguments: [
+                dataDirectory, EtcdLayout.environmentFile, EtcdLayout.unitFile, EtcdLayout.restartMarker,
+                EtcdLayout.etcdctl, EtcdLayout.caCertificate, EtcdLayout.adminCertificate, EtcdLayout.adminKey,
+            ] + certificatePaths)
     }
 
     public static func gather(executor: any HostExecutor, dataDirectory: String) async throws -> EtcdHostFacts {

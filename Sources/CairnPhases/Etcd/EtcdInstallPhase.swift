@@ -18,18 +18,24 @@ public struct EtcdInstallPhase: Phase {
         self.topology = topology
     }
 
-    public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws -> EtcdHostFacts {
+    public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws
+        -> EtcdHostFacts
+    {
         try await EtcdHostFacts.gather(executor: executor, dataDirectory: topology.inventory.etcd.dataDir)
     }
 
     public func plan(facts: [EngineHost: EtcdHostFacts], context: PhaseContext) throws -> PhasePlan {
         let store = try EtcdPKIPhase.store(context.run)
         let fetcher = context.run.values[ArtifactsKey.self]
-        let planner = EtcdInstallPlanner(version: topology.inventory.etcd.version, isDryRun: context.isDryRun,
-                                         pendingPKI: context.run.values[PendingPKIChangesKey.self] ?? [],
-                                         origin: { fetcher?.origin(of: $0) ?? "upstream" })
+        let planner = EtcdInstallPlanner(
+            version: topology.inventory.etcd.version, isDryRun: context.isDryRun,
+            pendingPKI: context.run.values[PendingPKIChangesKey.self] ?? [],
+            origin: { fetcher?.origin(of: $0) ?? "upstream" })
         let steps = try context.hosts.flatMap { host in
-            try facts[host].map { try planner.steps(host: host.name, facts: $0, files: PKIFiles.etcdMemberFiles(host: host.name, store: store)) } ?? []
+            try facts[host].map {
+                try planner.steps(
+                    host: host.name, facts: $0, files: PKIFiles.etcdMemberFiles(host: host.name, store: store))
+            } ?? []
         }
         return PhasePlan(actions: steps.actions(predicted: context.isPredicted))
     }
@@ -50,19 +56,28 @@ public struct EtcdInstallPlanner: Sendable {
             let arch = Architecture.releaseName(machine: fact.machine)
             let request = ArtifactCatalog.etcd(version: version, arch: arch)
             let what = fact.version.isEmpty ? "install etcd \(version)" : "upgrade etcd \(fact.version)→\(version)"
-            steps.append(.install(host: host, summary: "\(what) into /usr/local/bin (\(fileName(request)) \(origin(request)))", artifact: request,
-                                  how: .binaries(inner: "etcd-v\(version)-linux-\(arch)", names: ["etcd", "etcdctl", "etcdutl"], unit: "etcd",
-                                                 marker: EtcdLayout.restartMarker, record: nil)))
+            steps.append(
+                .install(
+                    host: host, summary: "\(what) into /usr/local/bin (\(fileName(request)) \(origin(request)))",
+                    artifact: request,
+                    how: .binaries(
+                        inner: "etcd-v\(version)-linux-\(arch)", names: ["etcd", "etcdctl", "etcdutl"], unit: "etcd",
+                        marker: EtcdLayout.restartMarker, record: nil)))
         }
-        let fileSteps = try PKIFiles.steps(host: host, files: files, remoteHashes: fact.certificates, isDryRun: isDryRun, pending: pendingPKI)
+        let fileSteps = try PKIFiles.steps(
+            host: host, files: files, remoteHashes: fact.certificates, isDryRun: isDryRun, pending: pendingPKI)
         steps += fileSteps
         let unitChanged = fact.unitText != EtcdConfigFiles.unit
         if unitChanged {
-            steps.append(.write(host: host, path: EtcdLayout.unitFile, content: EtcdConfigFiles.unit, current: fact.unitText))
+            steps.append(
+                .write(host: host, path: EtcdLayout.unitFile, content: EtcdConfigFiles.unit, current: fact.unitText))
         }
         // A running member picks up new certificates or a new unit only when restarted.
         if fact.active && (!fileSteps.isEmpty || unitChanged) {
-            steps.append(.run(host: host, summary: "mark etcd for a rolling restart", .script(.cairnMarkRestart, arguments: [EtcdLayout.restartMarker])))
+            steps.append(
+                .run(
+                    host: host, summary: "mark etcd for a rolling restart",
+                    .script(.cairnMarkRestart, arguments: [EtcdLayout.restartMarker])))
         }
         return steps
     }

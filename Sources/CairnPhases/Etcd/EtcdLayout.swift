@@ -33,8 +33,11 @@ public enum EtcdLayout {
 
     /// The `etcdctl` argv prefix using Cairn's admin certificate.
     public static func etcdctl(endpoints: [String], commandTimeout: Int = 5) -> [String] {
-        [etcdctl, "--endpoints=" + endpoints.joined(separator: ","), "--cacert=" + caCertificate,
-         "--cert=" + adminCertificate, "--key=" + adminKey, "--dial-timeout=3s", "--command-timeout=\(commandTimeout)s"]
+        [
+            etcdctl, "--endpoints=" + endpoints.joined(separator: ","), "--cacert=" + caCertificate,
+            "--cert=" + adminCertificate, "--key=" + adminKey, "--dial-timeout=3s",
+            "--command-timeout=\(commandTimeout)s",
+        ]
     }
 }
 
@@ -71,8 +74,10 @@ public enum EtcdConfigFiles {
         members.map { "\($0.name)=\($0.peerURL)" }.joined(separator: ",")
     }
 
-    public static func environment(member: EtcdMemberSpec, settings: EtcdSettings, initialCluster: String,
-                                   state: ClusterState, token: String) -> String {
+    public static func environment(
+        member: EtcdMemberSpec, settings: EtcdSettings, initialCluster: String,
+        state: ClusterState, token: String
+    ) -> String {
         let lines = [
             "# Managed by cairn. etcd reads it through " + EtcdLayout.unitFile + ".",
             "ETCD_NAME=\(member.name)",
@@ -115,12 +120,16 @@ public enum EtcdConfigFiles {
     /// A human summary of what changes between two environment files: "ETCD_INITIAL_CLUSTER_STATE new→existing".
     public static func describeChange(from old: String?, to new: String) -> String? {
         guard let old else { return nil }
-        let before = parse(old), after = parse(new)
+        let before = parse(old)
+        let after = parse(new)
         let keys = Set(before.keys).union(after.keys).sorted()
         let changes = keys.compactMap { key -> String? in
-            let a = before[key], b = after[key]
+            let a = before[key]
+            let b = after[key]
             guard a != b else { return nil }
-            if key == "ETCD_INITIAL_CLUSTER" { return "\(key) (\(a?.split(separator: ",").count ?? 0)→\(b?.split(separator: ",").count ?? 0) members)" }
+            if key == "ETCD_INITIAL_CLUSTER" {
+                return "\(key) (\(a?.split(separator: ",").count ?? 0)→\(b?.split(separator: ",").count ?? 0) members)"
+            }
             return "\(key) \(a ?? "unset")→\(b ?? "unset")"
         }
         return changes.isEmpty ? nil : changes.joined(separator: ", ")

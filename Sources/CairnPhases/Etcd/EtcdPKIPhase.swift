@@ -29,11 +29,16 @@ public struct EtcdPKIPhase: Phase {
     /// Every certificate of the etcd PKI: store name and request.
     static func certificates(for topology: Topology) -> [(name: String, request: CertificateRequest, label: String)] {
         topology.inventory.etcdHosts.map { host in
-            (EtcdPKI.memberName(host.name),
-             CertificateRequest.etcdMember(name: host.name, addresses: [host.internalAddress, host.address]),
-             "the etcd member certificate for \(host.name)")
+            (
+                EtcdPKI.memberName(host.name),
+                CertificateRequest.etcdMember(name: host.name, addresses: [host.internalAddress, host.address]),
+                "the etcd member certificate for \(host.name)"
+            )
         } + [
-            (EtcdPKI.apiServerClientName, CertificateRequest.kubeAPIServerEtcdClient(), "kube-apiserver's etcd client certificate"),
+            (
+                EtcdPKI.apiServerClientName, CertificateRequest.kubeAPIServerEtcdClient(),
+                "kube-apiserver's etcd client certificate"
+            ),
             (EtcdPKI.etcdctlClientName, CertificateRequest.etcdctlClient(), "Cairn's etcdctl client certificate"),
         ]
     }
@@ -47,30 +52,37 @@ public struct EtcdPKIPhase: Phase {
         switch store.status(ofCA: EtcdPKI.caName) {
         case .missing:
             caMissing = true
-            actions.append(Action(host: nil, summary: "create the etcd CA in \(store.directory.path)") { _ in
-                try store.ensureCA(name: EtcdPKI.caName, commonName: EtcdPKI.caCommonName)
-            })
+            actions.append(
+                Action(host: nil, summary: "create the etcd CA in \(store.directory.path)") { _ in
+                    try store.ensureCA(name: EtcdPKI.caName, commonName: EtcdPKI.caCommonName)
+                })
         case .valid:
             caMissing = false
         case .expiring(let days):
             caMissing = false
-            notes.append("the etcd CA expires in \(days) days; replacing a CA means new certificates on every member and a rolling restart — plan it (docs/pki.md)")
+            notes.append(
+                "the etcd CA expires in \(days) days; replacing a CA means new certificates on every member and a rolling restart — plan it (docs/pki.md)"
+            )
         case .expired(let notAfter):
             throw PKIError.caExpired(name: EtcdPKI.caName, notAfter: notAfter, directory: store.directory.path)
         case .unreadable(let reason):
-            throw PKIError.caUnreadable(name: EtcdPKI.caName, path: store.certificateURL(EtcdPKI.caName).path, reason: reason)
+            throw PKIError.caUnreadable(
+                name: EtcdPKI.caName, path: store.certificateURL(EtcdPKI.caName).path, reason: reason)
         }
         for certificate in Self.certificates(for: topology) {
-            let status = caMissing ? .missing : store.status(of: certificate.name, request: certificate.request, caName: EtcdPKI.caName)
+            let status =
+                caMissing
+                ? .missing : store.status(of: certificate.name, request: certificate.request, caName: EtcdPKI.caName)
             let summary: String
             switch status {
             case .valid: continue
             case .missing: summary = "issue \(certificate.label) (new)"
             case .needsReissue(let reason): summary = "reissue \(certificate.label) (\(reason))"
             }
-            actions.append(Action(host: nil, summary: summary) { _ in
-                try store.ensure(certificate.name, request: certificate.request, caName: EtcdPKI.caName)
-            })
+            actions.append(
+                Action(host: nil, summary: summary) { _ in
+                    try store.ensure(certificate.name, request: certificate.request, caName: EtcdPKI.caName)
+                })
             pending.insert(certificate.name)
         }
         if caMissing { pending.insert(EtcdPKI.caName) }
@@ -102,20 +114,36 @@ enum PKIFiles {
         let member = try? store.pem(of: EtcdPKI.memberName(host))
         let admin = try? store.pem(of: EtcdPKI.etcdctlClientName)
         return [
-            Desired(path: EtcdLayout.caCertificate, content: try? store.caCertificatePEM(EtcdPKI.caName), mode: "644", secret: false, source: EtcdPKI.caName),
-            Desired(path: EtcdLayout.memberCertificate, content: member?.certificate, mode: "644", secret: false, source: EtcdPKI.memberName(host)),
-            Desired(path: EtcdLayout.memberKey, content: member?.key, mode: "600", secret: true, source: EtcdPKI.memberName(host)),
-            Desired(path: EtcdLayout.adminCertificate, content: admin?.certificate, mode: "644", secret: false, source: EtcdPKI.etcdctlClientName),
-            Desired(path: EtcdLayout.adminKey, content: admin?.key, mode: "600", secret: true, source: EtcdPKI.etcdctlClientName),
+            Desired(
+                path: EtcdLayout.caCertificate, content: try? store.caCertificatePEM(EtcdPKI.caName), mode: "644",
+                secret: false, source: EtcdPKI.caName),
+            Desired(
+                path: EtcdLayout.memberCertificate, content: member?.certificate, mode: "644", secret: false,
+                source: EtcdPKI.memberName(host)),
+            Desired(
+                path: EtcdLayout.memberKey, content: member?.key, mode: "600", secret: true,
+                source: EtcdPKI.memberName(host)),
+            Desired(
+                path: EtcdLayout.adminCertificate, content: admin?.certificate, mode: "644", secret: false,
+                source: EtcdPKI.etcdctlClientName),
+            Desired(
+                path: EtcdLayout.adminKey, content: admin?.key, mode: "600", secret: true,
+                source: EtcdPKI.etcdctlClientName),
         ]
     }
 
     static func apiserverClientFiles(store: PKIStore) -> [Desired] {
         let client = try? store.pem(of: EtcdPKI.apiServerClientName)
         return [
-            Desired(path: EtcdLayout.kubeadmCA, content: try? store.caCertificatePEM(EtcdPKI.caName), mode: "644", secret: false, source: EtcdPKI.caName),
-            Desired(path: EtcdLayout.apiserverClientCertificate, content: client?.certificate, mode: "644", secret: false, source: EtcdPKI.apiServerClientName),
-            Desired(path: EtcdLayout.apiserverClientKey, content: client?.key, mode: "600", secret: true, source: EtcdPKI.apiServerClientName),
+            Desired(
+                path: EtcdLayout.kubeadmCA, content: try? store.caCertificatePEM(EtcdPKI.caName), mode: "644",
+                secret: false, source: EtcdPKI.caName),
+            Desired(
+                path: EtcdLayout.apiserverClientCertificate, content: client?.certificate, mode: "644", secret: false,
+                source: EtcdPKI.apiServerClientName),
+            Desired(
+                path: EtcdLayout.apiserverClientKey, content: client?.key, mode: "600", secret: true,
+                source: EtcdPKI.apiServerClientName),
         ]
     }
 
@@ -123,8 +151,10 @@ enum PKIFiles {
     /// The files `host` lacks or holds in another version. In `cairn plan`, files whose source the
     /// PKI phase of this run has still to issue (`pending`) cannot be compared: they are planned
     /// as pending writes.
-    static func steps(host: String, files: [Desired], remoteHashes: [String: String], isDryRun: Bool,
-                      pending: Set<String>) throws -> [HostStep] {
+    static func steps(
+        host: String, files: [Desired], remoteHashes: [String: String], isDryRun: Bool,
+        pending: Set<String>
+    ) throws -> [HostStep] {
         var steps: [HostStep] = []
         for file in files {
             let remote = remoteHashes[file.path] ?? ""
@@ -136,8 +166,10 @@ enum PKIFiles {
                 continue
             }
             guard SHA256Digest.hex(of: content) != remote else { continue }
-            steps.append(.write(host: host, path: file.path, content: content, current: remote.isEmpty ? nil : "", mode: file.mode,
-                                change: file.secret ? nil : "new certificate", secret: file.secret))
+            steps.append(
+                .write(
+                    host: host, path: file.path, content: content, current: remote.isEmpty ? nil : "", mode: file.mode,
+                    change: file.secret ? nil : "new certificate", secret: file.secret))
         }
         return steps
     }
@@ -146,9 +178,9 @@ enum PKIFiles {
 public struct FileHashes: Sendable, Decodable {
     public let hashes: [String: String]
 
-
     static func gather(_ paths: [String], executor: any HostExecutor, name: String) async throws -> FileHashes {
-        try await executor.facts(RemoteCommand.script(.cairnFactsFiles, as: name, arguments: paths), as: FileHashes.self)
+        try await executor.facts(
+            RemoteCommand.script(.cairnFactsFiles, as: name, arguments: paths), as: FileHashes.self)
     }
 }
 
@@ -159,9 +191,12 @@ public struct EtcdClientCertificatesPhase: Phase {
     public let title = "etcd client certificates for kube-apiserver"
     public init() {}
 
-    public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws -> FileHashes {
-        try await FileHashes.gather([EtcdLayout.kubeadmCA, EtcdLayout.apiserverClientCertificate, EtcdLayout.apiserverClientKey],
-                                    executor: executor, name: "cairn-facts-etcd-client")
+    public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws
+        -> FileHashes
+    {
+        try await FileHashes.gather(
+            [EtcdLayout.kubeadmCA, EtcdLayout.apiserverClientCertificate, EtcdLayout.apiserverClientKey],
+            executor: executor, name: "cairn-facts-etcd-client")
     }
 
     public func plan(facts: [EngineHost: FileHashes], context: PhaseContext) throws -> PhasePlan {
@@ -169,7 +204,9 @@ public struct EtcdClientCertificatesPhase: Phase {
         let files = PKIFiles.apiserverClientFiles(store: store)
         let pending = context.run.values[PendingPKIChangesKey.self] ?? []
         let steps = try context.hosts.flatMap { host in
-            try PKIFiles.steps(host: host.name, files: files, remoteHashes: facts[host]?.hashes ?? [:], isDryRun: context.isDryRun, pending: pending)
+            try PKIFiles.steps(
+                host: host.name, files: files, remoteHashes: facts[host]?.hashes ?? [:], isDryRun: context.isDryRun,
+                pending: pending)
         }
         return PhasePlan(actions: steps.actions(predicted: context.isPredicted))
     }

@@ -23,8 +23,9 @@ public struct Kubectl: Sendable {
     public func get<Object: Decodable>(_ type: Object.Type, _ arguments: [String]) async throws -> Object {
         let output = try await run(["get"] + arguments + ["-o", "json"])
         guard output.succeeded else {
-            throw KubectlError.failed(host: executor.hostName, command: "kubectl get " + arguments.joined(separator: " "),
-                                      message: output.stderrTail(lines: 2).joined(separator: " / "))
+            throw KubectlError.failed(
+                host: executor.hostName, command: "kubectl get " + arguments.joined(separator: " "),
+                message: output.stderrTail(lines: 2).joined(separator: " / "))
         }
         return try decode(type, from: output, command: "kubectl get " + arguments.joined(separator: " "))
     }
@@ -38,8 +39,9 @@ public struct Kubectl: Sendable {
     public func getIfPresent<Object: Decodable>(_ type: Object.Type, _ arguments: [String]) async throws -> Object? {
         let output = try await run(["get"] + arguments + ["-o", "json", "--ignore-not-found"])
         guard output.succeeded else {
-            throw KubectlError.failed(host: executor.hostName, command: "kubectl get " + arguments.joined(separator: " "),
-                                      message: output.stderrTail(lines: 2).joined(separator: " / "))
+            throw KubectlError.failed(
+                host: executor.hostName, command: "kubectl get " + arguments.joined(separator: " "),
+                message: output.stderrTail(lines: 2).joined(separator: " / "))
         }
         if output.stdout.allSatisfy({ $0 == 0x20 || $0 == 0x0A }) { return nil }
         return try decode(type, from: output, command: "kubectl get " + arguments.joined(separator: " "))
@@ -47,11 +49,16 @@ public struct Kubectl: Sendable {
 
     /// A command's JSON output (`kubectl exec … -- ceph status -f json`), decoded; nil when the
     /// command failed, with its last error line.
-    public func json<Object: Decodable>(_ type: Object.Type, running arguments: [String]) async throws -> Result<Object, KubectlError> {
+    public func json<Object: Decodable>(_ type: Object.Type, running arguments: [String]) async throws -> Result<
+        Object, KubectlError
+    > {
         let output = try await run(arguments)
         let command = "kubectl " + arguments.joined(separator: " ")
         guard output.succeeded else {
-            return .failure(.failed(host: executor.hostName, command: command, message: output.stderrTail(lines: 1).first ?? output.statusDescription))
+            return .failure(
+                .failed(
+                    host: executor.hostName, command: command,
+                    message: output.stderrTail(lines: 1).first ?? output.statusDescription))
         }
         do {
             return .success(try decode(type, from: output, command: command))
@@ -60,43 +67,56 @@ public struct Kubectl: Sendable {
         }
     }
 
-    private func decode<Object: Decodable>(_ type: Object.Type, from output: CommandOutput, command: String) throws -> Object {
+    private func decode<Object: Decodable>(_ type: Object.Type, from output: CommandOutput, command: String) throws
+        -> Object
+    {
         do {
             return try JSONDecoder().decode(type, from: output.stdout)
         } catch {
-            throw KubectlError.unreadable(host: executor.hostName, command: command, reason: "\(error)",
-                                          output: String(output.stdoutText.prefix(300)))
+            throw KubectlError.unreadable(
+                host: executor.hostName, command: command, reason: "\(error)",
+                output: String(output.stdoutText.prefix(300)))
         }
     }
 
     /// Server-side apply of a file already on the host. Retries, within `patience`, the errors a
     /// fresh add-on gives while it starts: CRDs not established yet, a webhook not serving yet
     /// (MetalLB's known race).
-    public func apply(file: String, clock: any EngineClock, patience: Duration = .seconds(180), phase: String = "add-ons") async throws {
+    public func apply(
+        file: String, clock: any EngineClock, patience: Duration = .seconds(180), phase: String = "add-ons"
+    ) async throws {
         let deadline = clock.now.advanced(by: patience)
         while true {
-            let output = try await executor.run(Self.command(["apply", "--server-side", "--field-manager=cairn", "--force-conflicts", "-f", file]),
-                                                stdin: nil, timeout: .seconds(180))
+            let output = try await executor.run(
+                Self.command(["apply", "--server-side", "--field-manager=cairn", "--force-conflicts", "-f", file]),
+                stdin: nil, timeout: .seconds(180))
             if output.succeeded { return }
             let text = output.stderrText
-            let transient = ["failed calling webhook", "ensure CRDs are installed first", "no matches for kind", "connection refused",
-                             "the server could not find the requested resource"].contains { text.contains($0) }
+            let transient = [
+                "failed calling webhook", "ensure CRDs are installed first", "no matches for kind",
+                "connection refused",
+                "the server could not find the requested resource",
+            ].contains { text.contains($0) }
             guard transient else {
-                throw KubectlError.failed(host: executor.hostName, command: "kubectl apply --server-side -f \(file)",
-                                          message: output.stderrTail(lines: 4).joined(separator: " / "))
+                throw KubectlError.failed(
+                    host: executor.hostName, command: "kubectl apply --server-side -f \(file)",
+                    message: output.stderrTail(lines: 4).joined(separator: " / "))
             }
             guard clock.now < deadline else {
                 // Still refused after the patience: the add-on did not become ready (exit 75).
-                throw EngineError.gateFailed(phase: phase, gate: "the API accepts \(file.split(separator: "/").last ?? "")",
-                                             reason: output.stderrTail(lines: 2).joined(separator: " / "), waited: patience)
+                throw EngineError.gateFailed(
+                    phase: phase, gate: "the API accepts \(file.split(separator: "/").last ?? "")",
+                    reason: output.stderrTail(lines: 2).joined(separator: " / "), waited: patience)
             }
             try await clock.sleep(for: .seconds(3))
         }
     }
 
     /// Uploads `content` to `path` on the host and applies it server-side.
-    public func apply(_ content: String, at path: String, clock: any EngineClock, patience: Duration = .seconds(180),
-                      phase: String = "add-ons") async throws {
+    public func apply(
+        _ content: String, at path: String, clock: any EngineClock, patience: Duration = .seconds(180),
+        phase: String = "add-ons"
+    ) async throws {
         _ = try await executor.upload(Data(content.utf8), to: path, mode: "600", owner: "root:root")
         try await apply(file: path, clock: clock, patience: patience, phase: phase)
     }
@@ -113,7 +133,9 @@ public struct Kubectl: Sendable {
     /// Every node, and those not Ready with the kubelet's reason.
     public func nodes() async throws -> (all: [K8s.Node], notReady: [String]) {
         let nodes = try await list(K8s.Node.self, ["nodes"])
-        let notReady = nodes.filter { !$0.isReady }.map { "\($0.name) (\($0.readyCondition?.explanation ?? "not Ready"))" }
+        let notReady = nodes.filter { !$0.isReady }.map {
+            "\($0.name) (\($0.readyCondition?.explanation ?? "not Ready"))"
+        }
         return (nodes, notReady)
     }
 }
@@ -131,7 +153,8 @@ public enum KubectlError: Error, CairnReportableError {
     public var summary: String {
         switch self {
         case .failed(let host, let command, let message): return "`\(command)` failed on \(host): \(message)"
-        case .unreadable(let host, let command, let reason, _): return "`\(command)` on \(host) printed what Cairn cannot read: \(reason)"
+        case .unreadable(let host, let command, let reason, _):
+            return "`\(command)` on \(host) printed what Cairn cannot read: \(reason)"
         }
     }
 

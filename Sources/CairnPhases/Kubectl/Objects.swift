@@ -52,7 +52,9 @@ public enum K8s {
         /// Roles from the `node-role.kubernetes.io/ROLE` labels, sorted.
         public var roles: [String] {
             let prefix = "node-role.kubernetes.io/"
-            return (metadata.labels ?? [:]).keys.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }.sorted()
+            return (metadata.labels ?? [:]).keys.filter { $0.hasPrefix(prefix) }.map {
+                String($0.dropFirst(prefix.count))
+            }.sorted()
         }
         public var kubeletVersion: String? { status?.nodeInfo?.kubeletVersion }
     }
@@ -215,7 +217,10 @@ public struct CephStatus: Decodable, Sendable, Equatable {
         public var numInOSDs: Int
 
         enum CodingKeys: String, CodingKey {
-            case numOSDs = "num_osds", numUpOSDs = "num_up_osds", numInOSDs = "num_in_osds", osdmap
+            case numOSDs = "num_osds"
+            case numUpOSDs = "num_up_osds"
+            case numInOSDs = "num_in_osds"
+            case osdmap
         }
 
         public init(from decoder: any Decoder) throws {
@@ -234,12 +239,19 @@ public struct CephStatus: Decodable, Sendable, Equatable {
         public struct StateCount: Decodable, Sendable, Equatable {
             public var stateName: String
             public var count: Int
-            enum CodingKeys: String, CodingKey { case stateName = "state_name", count }
+            enum CodingKeys: String, CodingKey {
+                case stateName = "state_name"
+                case count
+            }
         }
         public var pgsByState: [StateCount]?
         public var bytesUsed: Int64?
         public var bytesTotal: Int64?
-        enum CodingKeys: String, CodingKey { case pgsByState = "pgs_by_state", bytesUsed = "bytes_used", bytesTotal = "bytes_total" }
+        enum CodingKeys: String, CodingKey {
+            case pgsByState = "pgs_by_state"
+            case bytesUsed = "bytes_used"
+            case bytesTotal = "bytes_total"
+        }
     }
 
     public struct MonMap: Decodable, Sendable, Equatable {
@@ -254,7 +266,9 @@ public struct CephStatus: Decodable, Sendable, Equatable {
     public var pgmap: PGMap?
 
     enum CodingKeys: String, CodingKey {
-        case health, quorumNames = "quorum_names", monmap, osdmap, pgmap
+        case health
+        case quorumNames = "quorum_names"
+        case monmap, osdmap, pgmap
     }
 
     /// "CHECK: message" for each health check, sorted.

@@ -16,7 +16,9 @@ public struct APIEndpointPhase: Phase {
         self.topology = topology
     }
 
-    public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws -> NodeFacts {
+    public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws
+        -> NodeFacts
+    {
         try await NodeFacts.gather(executor: executor, advertise: "", parts: [.packages, .network])
     }
 
@@ -28,18 +30,24 @@ public struct APIEndpointPhase: Phase {
         do {
             planned = try APIEndpointPlanner(topology: topology).plan(facts: byName)
         } catch let error as APIEndpointPlanner.NoInterface {
-            throw EngineError.hostsFailed(phase: name, step: .plan, failures: [HostFailure(host: error.host ?? "", phase: name, action: nil, error: error)])
+            throw EngineError.hostsFailed(
+                phase: name, step: .plan,
+                failures: [HostFailure(host: error.host ?? "", phase: name, action: nil, error: error)])
         }
         return PhasePlan(actions: planned.steps.actions(predicted: context.isPredicted), notes: planned.notes)
     }
 
     public func gate(context: PhaseContext) -> Gate? {
         guard case .haproxyKeepalived = endpoint.mode, let first = context.hosts.first else { return nil }
-        let address = endpoint.address, port = endpoint.port
+        let address = endpoint.address
+        let port = endpoint.port
         return Gate(name: "API endpoint \(address):\(port) accepts connections", timeout: .seconds(60)) { context in
             let executor = try await context.run.executors.executor(for: first)
-            let probe = try await executor.run(RemoteCommand.script(.cairnProbePort, arguments: [address, String(port)]), stdin: nil, timeout: .seconds(10))
-            return probe.succeeded ? .passed("\(address):\(port) answers (held by keepalived, served by haproxy)")
+            let probe = try await executor.run(
+                RemoteCommand.script(.cairnProbePort, arguments: [address, String(port)]), stdin: nil,
+                timeout: .seconds(10))
+            return probe.succeeded
+                ? .passed("\(address):\(port) answers (held by keepalived, served by haproxy)")
                 : .notYet("\(address):\(port) does not accept connections yet")
         }
     }
@@ -58,7 +66,9 @@ public struct APIEndpointPlanner: Sendable {
     public struct NoInterface: Error, CairnReportableError, Equatable {
         public let host: String?
         public let address: String
-        public var summary: String { "no interface on \(host ?? "?") holds \(address), so Cairn cannot tell keepalived where the virtual IP goes" }
+        public var summary: String {
+            "no interface on \(host ?? "?") holds \(address), so Cairn cannot tell keepalived where the virtual IP goes"
+        }
         public var nextStep: String? { "set kubernetes.apiEndpoint.haproxyKeepalived.interface in the inventory" }
     }
 
@@ -68,25 +78,34 @@ public struct APIEndpointPlanner: Sendable {
         case .direct:
             return ([], ["no balancer: clients use \(endpoint.url) directly (one control-plane host)"])
         case .external(let address):
-            return ([], ["the operator's balancer at \(address):\(endpoint.port) is checked once the first API server is up"])
+            return (
+                [],
+                ["the operator's balancer at \(address):\(endpoint.port) is checked once the first API server is up"]
+            )
         case .kubeVip(let vip):
             let steps = topology.controlPlanes.compactMap { host -> HostStep? in
                 guard let node = facts[host.name] else { return nil }
                 let interface = vip.interface ?? node.interface(holding: host.internalAddress) ?? "eth0"
-                return HostStep.render(host: host.name, path: KubernetesLayout.kubeVipManifest,
-                                       content: NodeFiles.kubeVipManifest(vip: vip, interface: interface, port: 6443),
-                                       currentHash: node.files[KubernetesLayout.kubeVipManifest])
+                return HostStep.render(
+                    host: host.name, path: KubernetesLayout.kubeVipManifest,
+                    content: NodeFiles.kubeVipManifest(vip: vip, interface: interface, port: 6443),
+                    currentHash: node.files[KubernetesLayout.kubeVipManifest])
             }
             return (steps, ["kube-vip holds \(vip.address) once the kubelet runs its static pod"])
         case .haproxyKeepalived(let vip, let routerID):
-            return (try haproxyKeepalived(facts: facts, vip: vip, routerID: routerID),
-                    ["\(vip.address):\(endpoint.port) → haproxy on \(topology.controlPlanes.count) control-plane host\(topology.controlPlanes.count == 1 ? "" : "s") → kube-apiserver :6443"])
+            return (
+                try haproxyKeepalived(facts: facts, vip: vip, routerID: routerID),
+                [
+                    "\(vip.address):\(endpoint.port) → haproxy on \(topology.controlPlanes.count) control-plane host\(topology.controlPlanes.count == 1 ? "" : "s") → kube-apiserver :6443"
+                ]
+            )
         }
     }
 
     func haproxyKeepalived(facts: [String: NodeFacts], vip: APIEndpoint.VirtualIP, routerID: Int) throws -> [HostStep] {
         let controlPlanes = topology.controlPlanes
-        let haproxy = NodeFiles.haproxyConfig(port: endpoint.port, backends: controlPlanes.map { ($0.name, $0.internalAddress) })
+        let haproxy = NodeFiles.haproxyConfig(
+            port: endpoint.port, backends: controlPlanes.map { ($0.name, $0.internalAddress) })
         var steps: [HostStep] = []
         for (index, host) in controlPlanes.enumerated() {
             guard let node = facts[host.name] else { continue }
@@ -94,22 +113,35 @@ public struct APIEndpointPlanner: Sendable {
                 throw NoInterface(host: host.name, address: host.internalAddress)
             }
             let keepalived = NodeFiles.keepalivedConfig(
-                host: host.name, address: host.internalAddress, peers: controlPlanes.filter { $0.name != host.name }.map(\.internalAddress),
-                interface: interface, vip: vip, routerID: routerID, priority: 150 - index, port: endpoint.port, password: vrrpPassword)
+                host: host.name, address: host.internalAddress,
+                peers: controlPlanes.filter { $0.name != host.name }.map(\.internalAddress),
+                interface: interface, vip: vip, routerID: routerID, priority: 150 - index, port: endpoint.port,
+                password: vrrpPassword)
             var changed: [String] = []
-            for (path, content, unit) in [(KubernetesLayout.haproxyConfig, haproxy, "cairn-apiserver-lb"),
-                                          (KubernetesLayout.haproxyUnit, NodeFiles.haproxyUnit, "cairn-apiserver-lb"),
-                                          (KubernetesLayout.keepalivedConfig, keepalived, "cairn-vip"),
-                                          (KubernetesLayout.keepalivedUnit, NodeFiles.keepalivedUnit, "cairn-vip")] {
-                guard let step = HostStep.render(host: host.name, path: path, content: content, currentHash: node.files[path]) else { continue }
+            for (path, content, unit) in [
+                (KubernetesLayout.haproxyConfig, haproxy, "cairn-apiserver-lb"),
+                (KubernetesLayout.haproxyUnit, NodeFiles.haproxyUnit, "cairn-apiserver-lb"),
+                (KubernetesLayout.keepalivedConfig, keepalived, "cairn-vip"),
+                (KubernetesLayout.keepalivedUnit, NodeFiles.keepalivedUnit, "cairn-vip"),
+            ] {
+                guard
+                    let step = HostStep.render(
+                        host: host.name, path: path, content: content, currentHash: node.files[path])
+                else { continue }
                 steps.append(step)
                 if !changed.contains(unit) { changed.append(unit) }
             }
             for unit in ["cairn-apiserver-lb", "cairn-vip"] {
                 if node.services[unit] != "active" {
-                    steps.append(.run(host: host.name, summary: "enable and start \(unit)", ServiceCommand.enableAndRestart(unit)))
+                    steps.append(
+                        .run(
+                            host: host.name, summary: "enable and start \(unit)", ServiceCommand.enableAndRestart(unit))
+                    )
                 } else if changed.contains(unit) {
-                    steps.append(.run(host: host.name, summary: "restart \(unit) (configuration changed)", ServiceCommand.restart(unit)))
+                    steps.append(
+                        .run(
+                            host: host.name, summary: "restart \(unit) (configuration changed)",
+                            ServiceCommand.restart(unit)))
                 }
             }
         }

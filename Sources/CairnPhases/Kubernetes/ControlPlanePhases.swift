@@ -49,7 +49,8 @@ public struct ControlPlanePlanner: Sendable {
     public var clusterExists: Bool {
         topology.controlPlanes.contains { host in
             guard let node = facts[host.name] else { return false }
-            return node.initialized || (host.name != topology.firstControlPlane?.name && node.hasAdminConf && node.hasKubeletConf)
+            return node.initialized
+                || (host.name != topology.firstControlPlane?.name && node.hasAdminConf && node.hasKubeletConf)
         }
     }
 
@@ -71,8 +72,10 @@ public struct ControlPlanePlanner: Sendable {
     /// `kubeadm init`, unless the cluster exists.
     public func initialize() -> (steps: [ControlPlaneStep], notes: [String]) {
         if clusterExists {
-            let where_ = topology.controlPlanes.filter { facts[$0.name].map { $0.initialized || $0.hasAdminConf } ?? false }.map(\.name)
-            return ([], ["the cluster exists (initialised on \(where_.joined(separator: ", "))): no kubeadm init"])
+            let location = topology.controlPlanes.filter {
+                facts[$0.name].map { $0.initialized || $0.hasAdminConf } ?? false
+            }.map(\.name)
+            return ([], ["the cluster exists (initialised on \(location.joined(separator: ", "))): no kubeadm init"])
         }
         guard let first = topology.firstControlPlane, let node = facts[first.name] else { return ([], []) }
         var steps: [ControlPlaneStep] = []
@@ -98,7 +101,10 @@ public struct ControlPlanePlanner: Sendable {
                 continue
             }
             if node.hasKubeletConf || node.hasKubeletConfig || !node.manifests.isEmpty {
-                let why = registered(host.name) ? "registered, but its API server never became ready" : "files present, but the node never registered"
+                let why =
+                    registered(host.name)
+                    ? "registered, but its API server never became ready"
+                    : "files present, but the node never registered"
                 steps.append(.reset(host: host.name, why: why))
             }
             steps.append(.join(host: host.name, anchor: anchor, controlPlane: true))
@@ -139,50 +145,76 @@ struct ControlPlaneActions: Sendable {
     func action(_ step: ControlPlaneStep, predicted: Bool, redactor: Redactor) -> [Action] {
         switch step {
         case .reset(let host, let why):
-            return [.command(host: host, summary: "reset the half-finished kubeadm run on \(host) (\(why))",
-                             KubeadmPrecondition.command(always: true), timeout: .seconds(300), predicted: predicted)]
+            return [
+                .command(
+                    host: host, summary: "reset the half-finished kubeadm run on \(host) (\(why))",
+                    KubeadmPrecondition.command(always: true), timeout: .seconds(300), predicted: predicted)
+            ]
         case .initialize(let name):
             guard let host = topology.host(named: name) else { return [] }
-            let token = secrets.token(), certificateKey = secrets.certificateKey()
+            let token = secrets.token()
+            let certificateKey = secrets.certificateKey()
             redactor.register(token)
             redactor.register(certificateKey)
-            let config = KubeadmConfig.initConfiguration(topology: topology, host: host, token: token, certificateKey: certificateKey)
+            let config = KubeadmConfig.initConfiguration(
+                topology: topology, host: host, token: token, certificateKey: certificateKey)
             let path = KubernetesLayout.cairnDirectory + "/kubeadm-init.yaml"
             return [
-                .writeFile(host: name, path: path, content: config, current: nil, mode: "600", predicted: predicted, secret: true),
-                Action(host: name, summary: "kubeadm init on \(name) (external etcd, endpoint \(topology.apiEndpoint), --upload-certs)",
-                       predicted: predicted) { env in
+                .writeFile(
+                    host: name, path: path, content: config, current: nil, mode: "600", predicted: predicted,
+                    secret: true),
+                Action(
+                    host: name,
+                    summary:
+                        "kubeadm init on \(name) (external etcd, endpoint \(topology.apiEndpoint), --upload-certs)",
+                    predicted: predicted
+                ) { env in
                     let executor = try env.host()
                     // The state may have moved since planning if a killed run's kubeadm was still at work.
                     try await executor.runChecked(KubeadmPrecondition.command(always: false), timeout: .seconds(120))
-                    try await executor.runChecked(RemoteCommand("kubeadm", ["init", "--config", path, "--upload-certs"]), timeout: .seconds(900))
-                    try await executor.runChecked(.script(.cairnMarkInitialized, arguments: [path, KubernetesLayout.initializedMarker]))
+                    try await executor.runChecked(
+                        RemoteCommand("kubeadm", ["init", "--config", path, "--upload-certs"]), timeout: .seconds(900))
+                    try await executor.runChecked(
+                        .script(.cairnMarkInitialized, arguments: [path, KubernetesLayout.initializedMarker]))
                 },
             ]
         case .waitReady(let name, let anchorName):
             let address = topology.internalAddress(of: name)
-            return [Action(host: name, summary: "wait for the API server on \(name) to become ready", predicted: predicted) { env in
-                let anchor = try await env.context.executors.executor(forHost: anchorName)
-                try await waitJoined(name, apiserver: address, via: anchor, on: env.host(), clock: env.context.clock)
-            }]
+            return [
+                Action(host: name, summary: "wait for the API server on \(name) to become ready", predicted: predicted)
+                { env in
+                    let anchor = try await env.context.executors.executor(forHost: anchorName)
+                    try await waitJoined(
+                        name, apiserver: address, via: anchor, on: env.host(), clock: env.context.clock)
+                }
+            ]
         case .join(let name, let anchorName, let controlPlane):
             guard let host = topology.host(named: name) else { return [] }
             let topology = self.topology
-            let summary = controlPlane ? "kubeadm join \(name) as a control plane (fresh token and certificate key)" : "kubeadm join \(name) as a worker"
-            return [Action(host: name, summary: summary, predicted: predicted) { env in
-                let anchor = try await env.context.executors.executor(forHost: anchorName)
-                let credentials = try await JoinCredentials.make(on: anchor, controlPlane: controlPlane, redactor: env.context.redactor)
-                let config = KubeadmConfig.joinConfiguration(topology: topology, host: host, token: credentials.token,
-                                                             caCertHash: credentials.caCertHash, certificateKey: credentials.certificateKey)
-                let executor = try env.host()
-                try await executor.runChecked(KubeadmPrecondition.command(always: false), timeout: .seconds(120))
-                let path = KubernetesLayout.cairnDirectory + "/kubeadm-join.yaml"
-                _ = try await executor.upload(Data(config.utf8), to: path, mode: "600", owner: "root:root")
-                try await executor.runChecked(RemoteCommand("kubeadm", ["join", "--config", path]), timeout: .seconds(900))
-                _ = try? await executor.run(RemoteCommand("rm", ["-f", path]))
-                try await waitJoined(name, apiserver: controlPlane ? host.internalAddress : nil, via: anchor, on: executor,
-                                     clock: env.context.clock)
-            }]
+            let summary =
+                controlPlane
+                ? "kubeadm join \(name) as a control plane (fresh token and certificate key)"
+                : "kubeadm join \(name) as a worker"
+            return [
+                Action(host: name, summary: summary, predicted: predicted) { env in
+                    let anchor = try await env.context.executors.executor(forHost: anchorName)
+                    let credentials = try await JoinCredentials.make(
+                        on: anchor, controlPlane: controlPlane, redactor: env.context.redactor)
+                    let config = KubeadmConfig.joinConfiguration(
+                        topology: topology, host: host, token: credentials.token,
+                        caCertHash: credentials.caCertHash, certificateKey: credentials.certificateKey)
+                    let executor = try env.host()
+                    try await executor.runChecked(KubeadmPrecondition.command(always: false), timeout: .seconds(120))
+                    let path = KubernetesLayout.cairnDirectory + "/kubeadm-join.yaml"
+                    _ = try await executor.upload(Data(config.utf8), to: path, mode: "600", owner: "root:root")
+                    try await executor.runChecked(
+                        RemoteCommand("kubeadm", ["join", "--config", path]), timeout: .seconds(900))
+                    _ = try? await executor.run(RemoteCommand("rm", ["-f", path]))
+                    try await waitJoined(
+                        name, apiserver: controlPlane ? host.internalAddress : nil, via: anchor, on: executor,
+                        clock: env.context.clock)
+                }
+            ]
         }
     }
 }
@@ -197,20 +229,26 @@ public struct KubeadmSecrets: Sendable {
         self.certificateKey = certificateKey
     }
 
-    public static let random = KubeadmSecrets(token: KubeadmConfig.newToken, certificateKey: KubeadmConfig.newCertificateKey)
+    public static let random = KubeadmSecrets(
+        token: KubeadmConfig.newToken, certificateKey: KubeadmConfig.newCertificateKey)
 }
 
 /// Waits until `node` is registered and, for control-plane nodes, its API server is ready.
-func waitJoined(_ node: String, apiserver: String?, via anchor: any HostExecutor, on executor: any HostExecutor,
-                clock: any EngineClock, timeout: Duration = .seconds(300)) async throws {
+func waitJoined(
+    _ node: String, apiserver: String?, via anchor: any HostExecutor, on executor: any HostExecutor,
+    clock: any EngineClock, timeout: Duration = .seconds(300)
+) async throws {
     let deadline = clock.now.advanced(by: timeout)
     var last = "not checked yet"
     while clock.now < deadline {
-        let node = try await anchor.run(Kubectl.command(["get", "node", node, "-o", "name"]), stdin: nil, timeout: .seconds(30))
+        let node = try await anchor.run(
+            Kubectl.command(["get", "node", node, "-o", "name"]), stdin: nil, timeout: .seconds(30))
         if node.succeeded {
             guard let apiserver else { return }
-            let ready = try await executor.run(RemoteCommand("curl", ["-sk", "--max-time", "3", "https://\(EtcdLayout.bracketed(apiserver)):6443/readyz"]),
-                                               stdin: nil, timeout: .seconds(10))
+            let ready = try await executor.run(
+                RemoteCommand(
+                    "curl", ["-sk", "--max-time", "3", "https://\(EtcdLayout.bracketed(apiserver)):6443/readyz"]),
+                stdin: nil, timeout: .seconds(10))
             if ready.stdoutText == "ok" { return }
             last = "its API server is not ready (\(ready.stdoutText.prefix(60)))"
         } else {
@@ -240,26 +278,43 @@ public struct ControlPlaneInitPhase: Phase {
         self.secrets = secrets
     }
 
-    public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws -> NodeFacts {
-        try await NodeFacts.gather(executor: executor, advertise: topology.internalAddress(of: host.name), parts: [.cluster], cache: context.run.factCache)
+    public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws
+        -> NodeFacts
+    {
+        try await NodeFacts.gather(
+            executor: executor, advertise: topology.internalAddress(of: host.name), parts: [.cluster],
+            cache: context.run.factCache)
     }
 
     public func plan(facts: [EngineHost: NodeFacts], context: PhaseContext) throws -> PhasePlan {
         let (steps, notes) = ControlPlanePlanner(topology: topology, facts: nodeFacts(facts)).initialize()
         let actions = ControlPlaneActions(topology: topology, secrets: secrets)
-        return PhasePlan(actions: steps.flatMap { actions.action($0, predicted: context.isPredicted($0.host), redactor: context.run.redactor) },
-                         execution: .serial, notes: notes)
+        return PhasePlan(
+            actions: steps.flatMap {
+                actions.action($0, predicted: context.isPredicted($0.host), redactor: context.run.redactor)
+            },
+            execution: .serial, notes: notes)
     }
 
     public func gate(context: PhaseContext) -> Gate? {
-        guard let spec = topology.firstControlPlane, let host = context.hosts.first(where: { $0.name == spec.name }) else { return nil }
+        guard let spec = topology.firstControlPlane, let host = context.hosts.first(where: { $0.name == spec.name })
+        else { return nil }
         let endpoint = topology.apiEndpoint
         return Gate(name: "API ready through \(endpoint)", timeout: .seconds(300)) { context in
             let executor = try await context.run.executors.executor(for: host)
-            let ready = try await executor.run(RemoteCommand("curl", ["-sk", "--max-time", "3", "https://\(endpoint)/readyz"]), stdin: nil, timeout: .seconds(10))
-            guard ready.stdoutText == "ok" else { return .notYet("/readyz through \(endpoint): \(ready.stdoutText.isEmpty ? "no answer" : String(ready.stdoutText.prefix(80)))") }
-            let node = try await executor.run(Kubectl.command(["get", "node", spec.name, "-o", "name"]), stdin: nil, timeout: .seconds(30))
-            return node.succeeded ? .passed("/readyz ok through \(endpoint); node \(spec.name) registered") : .notYet("node \(spec.name) not registered yet")
+            let ready = try await executor.run(
+                RemoteCommand("curl", ["-sk", "--max-time", "3", "https://\(endpoint)/readyz"]), stdin: nil,
+                timeout: .seconds(10))
+            guard ready.stdoutText == "ok" else {
+                return .notYet(
+                    "/readyz through \(endpoint): \(ready.stdoutText.isEmpty ? "no answer" : String(ready.stdoutText.prefix(80)))"
+                )
+            }
+            let node = try await executor.run(
+                Kubectl.command(["get", "node", spec.name, "-o", "name"]), stdin: nil, timeout: .seconds(30))
+            return node.succeeded
+                ? .passed("/readyz ok through \(endpoint); node \(spec.name) registered")
+                : .notYet("node \(spec.name) not registered yet")
         }
     }
 }
@@ -275,8 +330,12 @@ public struct ControlPlaneJoinPhase: Phase {
         self.topology = topology
     }
 
-    public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws -> NodeFacts {
-        try await NodeFacts.gather(executor: executor, advertise: topology.internalAddress(of: host.name), parts: [.cluster], cache: context.run.factCache)
+    public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws
+        -> NodeFacts
+    {
+        try await NodeFacts.gather(
+            executor: executor, advertise: topology.internalAddress(of: host.name), parts: [.cluster],
+            cache: context.run.factCache)
     }
 
     public func plan(facts: [EngineHost: NodeFacts], context: PhaseContext) throws -> PhasePlan {
@@ -285,8 +344,11 @@ public struct ControlPlaneJoinPhase: Phase {
         // Before init has run (plan mode), everything here is predicted.
         let predicted = { (host: String) in context.isPredicted(host) || !planner.clusterExists }
         let actions = ControlPlaneActions(topology: topology, secrets: .random)
-        return PhasePlan(actions: steps.flatMap { actions.action($0, predicted: predicted($0.host), redactor: context.run.redactor) },
-                         execution: .serial)
+        return PhasePlan(
+            actions: steps.flatMap {
+                actions.action($0, predicted: predicted($0.host), redactor: context.run.redactor)
+            },
+            execution: .serial)
     }
 
     public func gate(context: PhaseContext) -> Gate? {
@@ -308,8 +370,12 @@ public struct WorkerJoinPhase: Phase {
         self.topology = topology
     }
 
-    public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws -> NodeFacts {
-        try await NodeFacts.gather(executor: executor, advertise: topology.internalAddress(of: host.name), parts: [.cluster], cache: context.run.factCache)
+    public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws
+        -> NodeFacts
+    {
+        try await NodeFacts.gather(
+            executor: executor, advertise: topology.internalAddress(of: host.name), parts: [.cluster],
+            cache: context.run.factCache)
     }
 
     public func plan(facts: [EngineHost: NodeFacts], context: PhaseContext) throws -> PhasePlan {
@@ -317,17 +383,23 @@ public struct WorkerJoinPhase: Phase {
         let steps = try planner.joinWorkers()
         let predicted = { (host: String) in context.isPredicted(host) || !planner.clusterExists }
         let actions = ControlPlaneActions(topology: topology, secrets: .random)
-        return PhasePlan(actions: steps.flatMap { actions.action($0, predicted: predicted($0.host), redactor: context.run.redactor) })
+        return PhasePlan(
+            actions: steps.flatMap { actions.action($0, predicted: predicted($0.host), redactor: context.run.redactor) }
+        )
     }
 
     public func gate(context: PhaseContext) -> Gate? {
         let topology = self.topology
-        guard let first = topology.firstControlPlane, let anchor = context.allHosts.first(where: { $0.name == first.name }) else { return nil }
+        guard let first = topology.firstControlPlane,
+            let anchor = context.allHosts.first(where: { $0.name == first.name })
+        else { return nil }
         return Gate(name: "every node registered", timeout: .seconds(120)) { context in
             let executor = try await context.run.executors.executor(for: anchor)
             let names = Set(try await Kubectl(executor: executor).list(K8s.Node.self, ["nodes"]).map(\.name))
             let missing = topology.nodes.filter { !names.contains($0.name) }.map(\.name)
-            return missing.isEmpty ? .passed("\(names.count) nodes registered") : .notYet("not registered yet: " + missing.joined(separator: ", "))
+            return missing.isEmpty
+                ? .passed("\(names.count) nodes registered")
+                : .notYet("not registered yet: " + missing.joined(separator: ", "))
         }
     }
 }
@@ -346,26 +418,37 @@ public struct KubeconfigPhase: Phase {
         URL(fileURLWithPath: inventory.stateDirectory).appendingPathComponent("kubeconfig")
     }
 
-    public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws -> FileHashes {
+    public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws
+        -> FileHashes
+    {
         try await FileHashes.gather([KubernetesLayout.adminConf], executor: executor, name: "cairn-facts-kubeconfig")
     }
 
     public func plan(facts: [EngineHost: FileHashes], context: PhaseContext) throws -> PhasePlan {
-        guard let host = context.hosts.first, let remote = facts[host]?.hashes[KubernetesLayout.adminConf] else { return PhasePlan() }
+        guard let host = context.hosts.first, let remote = facts[host]?.hashes[KubernetesLayout.adminConf] else {
+            return PhasePlan()
+        }
         let local = Self.path(inventory)
         let localHash = FileManager.default.contents(atPath: local.path).map { SHA256Digest.hex(of: $0) } ?? ""
         guard remote.isEmpty || remote != localHash else { return PhasePlan() }
-        return PhasePlan(actions: [Action(host: host.name, summary: "copy /etc/kubernetes/admin.conf to \(local.path) (0600)",
-                                          predicted: remote.isEmpty || context.isPredicted(host.name)) { env in
-            let data = try await env.host().download(KubernetesLayout.adminConf)
-            try FileManager.default.createDirectory(at: local.deletingLastPathComponent(), withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
-            let temporary = local.appendingPathExtension("tmp")
-            _ = FileManager.default.createFile(atPath: temporary.path, contents: data, attributes: [.posixPermissions: 0o600])
-            guard rename(temporary.path, local.path) == 0 else {
-                throw EngineError.internalInconsistency("cannot write \(local.path): \(String(cString: strerror(errno)))")
+        return PhasePlan(actions: [
+            Action(
+                host: host.name, summary: "copy /etc/kubernetes/admin.conf to \(local.path) (0600)",
+                predicted: remote.isEmpty || context.isPredicted(host.name)
+            ) { env in
+                let data = try await env.host().download(KubernetesLayout.adminConf)
+                try FileManager.default.createDirectory(
+                    at: local.deletingLastPathComponent(), withIntermediateDirectories: true,
+                    attributes: [.posixPermissions: 0o700])
+                let temporary = local.appendingPathExtension("tmp")
+                _ = FileManager.default.createFile(
+                    atPath: temporary.path, contents: data, attributes: [.posixPermissions: 0o600])
+                guard rename(temporary.path, local.path) == 0 else {
+                    throw EngineError.internalInconsistency(
+                        "cannot write \(local.path): \(String(cString: strerror(errno)))")
+                }
             }
-        }])
+        ])
     }
 }
 
@@ -380,7 +463,9 @@ public struct ClusterUnreadable: Error, CairnReportableError {
         self.host = host
     }
 
-    public var summary: String { "\(phase): the cluster exists, but no control-plane host could list its nodes, so Cairn cannot tell whether \(host ?? "hosts") joined" }
+    public var summary: String {
+        "\(phase): the cluster exists, but no control-plane host could list its nodes, so Cairn cannot tell whether \(host ?? "hosts") joined"
+    }
     public var nextStep: String? { "check the API (`cairn status`); when it answers again, rerun `cairn apply`" }
     public var exitCode: CairnExitCode { .gateTimeout }
 }

@@ -39,15 +39,20 @@ public struct HostChecksPhase: Phase {
 
     public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws -> Facts {
         let started = Date()
-        let node = try await NodeFacts.gather(executor: executor, advertise: topology.internalAddress(of: host.name), parts: [.system])
+        let node = try await NodeFacts.gather(
+            executor: executor, advertise: topology.internalAddress(of: host.name), parts: [.system])
         let now = Date()
-        return Facts(node: node, operatorEpoch: Int(now.timeIntervalSince1970), roundTrip: Int(now.timeIntervalSince(started).rounded(.up)))
+        return Facts(
+            node: node, operatorEpoch: Int(now.timeIntervalSince1970),
+            roundTrip: Int(now.timeIntervalSince(started).rounded(.up)))
     }
 
     public func plan(facts: [EngineHost: Facts], context: PhaseContext) throws -> PhasePlan {
         let problems = problems(Dictionary(uniqueKeysWithValues: facts.map { ($0.key.name, $0.value) }))
         if !problems.isEmpty { throw HostChecksFailed(problems: problems) }
-        return PhasePlan(notes: ["\(context.hosts.count) hosts checked: OS, memory, clock, identities and ports are fine"])
+        return PhasePlan(notes: [
+            "\(context.hosts.count) hosts checked: OS, memory, clock, identities and ports are fine"
+        ])
     }
 
     /// What stops the build, from the hosts' facts alone (by host name, in inventory order).
@@ -61,28 +66,55 @@ public struct HostChecksPhase: Phase {
             let node = fact.node
             byHostname[node.hostname, default: []].append(host.name)
             if !node.machineID.isEmpty { byMachineID[node.machineID, default: []].append(host.name) }
-            let osVersion = node.osVersion.split(separator: ".").prefix(node.os == "ubuntu" ? 2 : 1).joined(separator: ".")
+            let osVersion = node.osVersion.split(separator: ".").prefix(node.os == "ubuntu" ? 2 : 1).joined(
+                separator: ".")
             if let versions = Self.supported[node.os], !versions.contains(osVersion) {
-                problems.append(HostProblem(host: host.name, problem: "\(node.os) \(node.osVersion) is not supported (supported: \(node.os) \(versions.joined(separator: ", ")))"))
+                problems.append(
+                    HostProblem(
+                        host: host.name,
+                        problem:
+                            "\(node.os) \(node.osVersion) is not supported (supported: \(node.os) \(versions.joined(separator: ", ")))"
+                    ))
             } else if Self.supported[node.os] == nil {
-                problems.append(HostProblem(host: host.name, problem: "the OS \"\(node.os)\" is not supported (Debian, Ubuntu, RHEL-compatible)"))
+                problems.append(
+                    HostProblem(
+                        host: host.name,
+                        problem: "the OS \"\(node.os)\" is not supported (Debian, Ubuntu, RHEL-compatible)"))
             }
             let isControlPlane = spec.has(.controlPlane)
             let needed = isControlPlane ? 1_500 * 1024 : 1_024 * 1024
             if node.memoryKiB < needed {
-                problems.append(HostProblem(host: host.name, problem: "\(node.memoryKiB / 1024) MiB of memory; a \(isControlPlane ? "control-plane host needs 1.5" : "node needs 1") GiB"))
+                problems.append(
+                    HostProblem(
+                        host: host.name,
+                        problem:
+                            "\(node.memoryKiB / 1024) MiB of memory; a \(isControlPlane ? "control-plane host needs 1.5" : "node needs 1") GiB"
+                    ))
             }
             let skew = abs(node.epoch - fact.operatorEpoch)
             if skew > maximumSkew + fact.roundTrip {
-                problems.append(HostProblem(host: host.name, problem: "its clock is \(skew) s off the operator's; etcd and TLS need synchronised clocks (run chrony or systemd-timesyncd)"))
+                problems.append(
+                    HostProblem(
+                        host: host.name,
+                        problem:
+                            "its clock is \(skew) s off the operator's; etcd and TLS need synchronised clocks (run chrony or systemd-timesyncd)"
+                    ))
             }
             problems += portProblems(host: spec, node: node)
         }
         for (hostname, hosts) in byHostname.sorted(by: { $0.key < $1.key }) where hosts.count > 1 {
-            problems.append(HostProblem(host: hosts.joined(separator: ", "), problem: "they share the hostname \"\(hostname)\"; Kubernetes node names must be unique"))
+            problems.append(
+                HostProblem(
+                    host: hosts.joined(separator: ", "),
+                    problem: "they share the hostname \"\(hostname)\"; Kubernetes node names must be unique"))
         }
         for (_, hosts) in byMachineID.sorted(by: { $0.key < $1.key }) where hosts.count > 1 {
-            problems.append(HostProblem(host: hosts.joined(separator: ", "), problem: "they share one /etc/machine-id (cloned machines); regenerate it (systemd-machine-id-setup) on all but one"))
+            problems.append(
+                HostProblem(
+                    host: hosts.joined(separator: ", "),
+                    problem:
+                        "they share one /etc/machine-id (cloned machines); regenerate it (systemd-machine-id-setup) on all but one"
+                ))
         }
         return problems
     }
@@ -96,7 +128,8 @@ public struct HostChecksPhase: Phase {
         if host.has(.controlPlane) {
             wanted += [(6443, hasAPIServer), (10257, hasAPIServer), (10259, hasAPIServer)]
             if case .haproxyKeepalived = topology.inventory.kubernetes.apiEndpoint.mode {
-                wanted.append((topology.inventory.kubernetes.apiEndpoint.port, services["cairn-apiserver-lb"] == "active"))
+                wanted.append(
+                    (topology.inventory.kubernetes.apiEndpoint.port, services["cairn-apiserver-lb"] == "active"))
             }
         }
         if host.has(.controlPlane) || host.has(.worker) { wanted.append((10250, kubeletOurs)) }
@@ -107,7 +140,11 @@ public struct HostChecksPhase: Phase {
         }
         return wanted.compactMap { port, ours in
             guard let process = inUse[port], !ours else { return nil }
-            return HostProblem(host: host.name, problem: "port \(port) is in use by \(process.isEmpty ? "another process" : "\"\(process)\""); Kubernetes needs it")
+            return HostProblem(
+                host: host.name,
+                problem:
+                    "port \(port) is in use by \(process.isEmpty ? "another process" : "\"\(process)\""); Kubernetes needs it"
+            )
         }
     }
 }
@@ -119,7 +156,9 @@ public struct HostProblem: Sendable, Equatable {
 
 public struct HostChecksFailed: Error, CairnReportableError {
     public let problems: [HostProblem]
-    public var summary: String { "the hosts cannot make this cluster: \(problems.count) problem\(problems.count == 1 ? "" : "s"); nothing was changed" }
+    public var summary: String {
+        "the hosts cannot make this cluster: \(problems.count) problem\(problems.count == 1 ? "" : "s"); nothing was changed"
+    }
     public var details: [String] { problems.map { "\($0.host): \($0.problem)" } }
     public var nextStep: String? { "fix the hosts named above (or the inventory) and rerun" }
     public var exitCode: CairnExitCode { .failure }

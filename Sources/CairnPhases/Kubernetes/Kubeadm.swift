@@ -62,7 +62,9 @@ public enum KubeadmConfig {
         return sans
     }
 
-    public static func initConfiguration(topology: Topology, host: Host, token: String, certificateKey: String) -> String {
+    public static func initConfiguration(topology: Topology, host: Host, token: String, certificateKey: String)
+        -> String
+    {
         let inventory = topology.inventory
         let k8s = inventory.kubernetes
         return """
@@ -111,8 +113,10 @@ public enum KubeadmConfig {
             """
     }
 
-    public static func joinConfiguration(topology: Topology, host: Host, token: String, caCertHash: String,
-                                         certificateKey: String?) -> String {
+    public static func joinConfiguration(
+        topology: Topology, host: Host, token: String, caCertHash: String,
+        certificateKey: String?
+    ) -> String {
         var text = """
             # Written by cairn for `kubeadm join`; removed afterwards (it holds a bootstrap token).
             apiVersion: \(apiVersion)
@@ -161,23 +165,36 @@ struct JoinCredentials: Sendable {
     /// control-plane joins, freshly uploaded certificates under a new key (a key expires after
     /// 2 hours, so each join gets its own). kubeadm makes the token and the key and prints them:
     /// they never appear in any command line on the host.
-    static func make(on executor: any HostExecutor, controlPlane: Bool, redactor: Redactor) async throws -> JoinCredentials {
-        let created = try await executor.runChecked(RemoteCommand("kubeadm", ["token", "create", "--ttl", "1h0m0s", "--description", "cairn join"]),
-                                                    timeout: .seconds(60))
-        guard let token = created.stdoutText.split(separator: "\n").last.map(String.init)?.trimmingCharacters(in: .whitespaces),
-              token.count == 23 else {
-            throw EtcdError.commandFailed(host: executor.hostName, what: "kubeadm token create", output: "no token in its output")
+    static func make(on executor: any HostExecutor, controlPlane: Bool, redactor: Redactor) async throws
+        -> JoinCredentials
+    {
+        let created = try await executor.runChecked(
+            RemoteCommand("kubeadm", ["token", "create", "--ttl", "1h0m0s", "--description", "cairn join"]),
+            timeout: .seconds(60))
+        guard
+            let token = created.stdoutText.split(separator: "\n").last.map(String.init)?.trimmingCharacters(
+                in: .whitespaces),
+            token.count == 23
+        else {
+            throw EtcdError.commandFailed(
+                host: executor.hostName, what: "kubeadm token create", output: "no token in its output")
         }
         redactor.register(token)
         let ca = try await executor.download(KubernetesLayout.caCertificate)
         let hash = try PKIStore.spkiSHA256(ofCertificatePEM: String(decoding: ca, as: UTF8.self))
         var key: String?
         if controlPlane {
-            let uploaded = try await executor.runChecked(RemoteCommand("kubeadm", ["init", "phase", "upload-certs", "--upload-certs"]),
-                                                         timeout: .seconds(120))
-            guard let certificateKey = uploaded.stdoutText.split(separator: "\n").last.map(String.init)?.trimmingCharacters(in: .whitespaces),
-                  certificateKey.count == 64 else {
-                throw EtcdError.commandFailed(host: executor.hostName, what: "kubeadm init phase upload-certs", output: "no certificate key in its output")
+            let uploaded = try await executor.runChecked(
+                RemoteCommand("kubeadm", ["init", "phase", "upload-certs", "--upload-certs"]),
+                timeout: .seconds(120))
+            guard
+                let certificateKey = uploaded.stdoutText.split(separator: "\n").last.map(String.init)?
+                    .trimmingCharacters(in: .whitespaces),
+                certificateKey.count == 64
+            else {
+                throw EtcdError.commandFailed(
+                    host: executor.hostName, what: "kubeadm init phase upload-certs",
+                    output: "no certificate key in its output")
             }
             redactor.register(certificateKey)
             key = certificateKey

@@ -29,9 +29,11 @@ public enum KubernetesLayout {
     public static let kubeVipManifest = "/etc/kubernetes/manifests/kube-vip.yaml"
 
     /// Files whose SHA-256 the node facts report.
-    public static let trackedFiles = [containerdConfig, containerdUnit, crictlConfig, kubeletUnit, kubeletDropIn,
-                                      haproxyConfig, haproxyUnit, keepalivedConfig, keepalivedUnit, kubeVipManifest,
-                                      caCertificate, adminConf]
+    public static let trackedFiles = [
+        containerdConfig, containerdUnit, crictlConfig, kubeletUnit, kubeletDropIn,
+        haproxyConfig, haproxyUnit, keepalivedConfig, keepalivedUnit, kubeVipManifest,
+        caCertificate, adminConf,
+    ]
 }
 
 /// Everything the Kubernetes phases need to know about a host, in one round trip.
@@ -111,7 +113,6 @@ public struct NodeFacts: Sendable, Codable, Equatable {
     /// not run every binary for its version (a stat instead of a process per binary).
     public static let markerDirectory = "/var/lib/cairn/installed"
 
-
     /// The one fact script, asking for `parts`.
     public static func command(advertise: String, parts: Parts) -> RemoteCommand {
         var words: [String] = []
@@ -119,12 +120,16 @@ public struct NodeFacts: Sendable, Codable, Equatable {
         if parts.contains(.packages) { words.append("packages") }
         if parts.contains(.network) { words.append("network") }
         if parts.contains(.cluster) { words.append("cluster") }
-        return .script(.cairnFactsNode, arguments: [advertise, words.joined(separator: " "), markerDirectory]
-                                            + (parts.contains(.packages) ? KubernetesLayout.trackedFiles : []))
+        return .script(
+            .cairnFactsNode,
+            arguments: [advertise, words.joined(separator: " "), markerDirectory]
+                + (parts.contains(.packages) ? KubernetesLayout.trackedFiles : []))
     }
 
     /// `advertise` is the host's internal address (asked for `/readyz` when it runs an API server).
-    public static func gather(executor: any HostExecutor, advertise: String, parts: Parts, cache: FactCache? = nil) async throws -> NodeFacts {
+    public static func gather(executor: any HostExecutor, advertise: String, parts: Parts, cache: FactCache? = nil)
+        async throws -> NodeFacts
+    {
         let command = command(advertise: advertise, parts: parts)
         if let cache { return try await executor.facts(command, as: NodeFacts.self, cache: cache) }
         return try await executor.facts(command, as: NodeFacts.self)

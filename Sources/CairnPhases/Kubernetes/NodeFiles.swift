@@ -145,9 +145,11 @@ public enum NodeFiles {
 
     /// keepalived holding the virtual IP on one control-plane host at a time, moving it when that
     /// host's haproxy stops answering. VRRP over unicast, so it works where multicast does not.
-    public static func keepalivedConfig(host: String, address: String, peers: [String], interface: String,
-                                        vip: APIEndpoint.VirtualIP, routerID: Int, priority: Int, port: Int,
-                                        password: String) -> String {
+    public static func keepalivedConfig(
+        host: String, address: String, peers: [String], interface: String,
+        vip: APIEndpoint.VirtualIP, routerID: Int, priority: Int, port: Int,
+        password: String
+    ) -> String {
         """
         # Managed by cairn: holds the Kubernetes API virtual IP \(vip.address).
         global_defs {

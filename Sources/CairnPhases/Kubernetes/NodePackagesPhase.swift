@@ -16,13 +16,16 @@ public struct NodePackagesPhase: Phase {
         self.topology = topology
     }
 
-    public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws -> NodeFacts {
+    public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws
+        -> NodeFacts
+    {
         try await NodeFacts.gather(executor: executor, advertise: "", parts: [.packages])
     }
 
     public func plan(facts: [EngineHost: NodeFacts], context: PhaseContext) throws -> PhasePlan {
         let fetcher = context.run.values[ArtifactsKey.self]
-        let planner = NodePackagesPlanner(kubernetesVersion: topology.inventory.kubernetes.version, origin: { fetcher?.origin(of: $0) ?? "" })
+        let planner = NodePackagesPlanner(
+            kubernetesVersion: topology.inventory.kubernetes.version, origin: { fetcher?.origin(of: $0) ?? "" })
         let steps = context.hosts.flatMap { host in facts[host].map { planner.steps(host: host.name, node: $0) } ?? [] }
         return PhasePlan(actions: steps.actions(predicted: context.isPredicted))
     }
@@ -33,10 +36,14 @@ public struct NodePackagesPhase: Phase {
             var waiting: [String] = []
             for host in hosts {
                 let executor = try await context.run.executors.executor(for: host)
-                let output = try await executor.run(RemoteCommand("crictl", ["info"]), stdin: nil, timeout: .seconds(15))
-                if !output.succeeded { waiting.append("\(host.name) (\(output.stderrTail(lines: 1).first ?? output.statusDescription))") }
+                let output = try await executor.run(
+                    RemoteCommand("crictl", ["info"]), stdin: nil, timeout: .seconds(15))
+                if !output.succeeded {
+                    waiting.append("\(host.name) (\(output.stderrTail(lines: 1).first ?? output.statusDescription))")
+                }
             }
-            return waiting.isEmpty ? .passed("containerd answers on \(hosts.count) host\(hosts.count == 1 ? "" : "s")")
+            return waiting.isEmpty
+                ? .passed("containerd answers on \(hosts.count) host\(hosts.count == 1 ? "" : "s")")
                 : .notYet("containerd not answering on " + waiting.joined(separator: ", "))
         }
     }
@@ -60,45 +67,72 @@ public struct NodePackagesPlanner: Sendable {
 
         let containerd = ArtifactCatalog.containerd(arch: arch)
         if installed["containerd"] != containerd.version {
-            steps.append(.install(host: name, summary: "install containerd \(containerd.version)\(describe(containerd))", artifact: containerd,
-                                  how: .binaries(inner: "bin", names: ["containerd", "containerd-shim-runc-v2", "ctr"], unit: "", marker: "",
-                                                 record: "containerd")))
+            steps.append(
+                .install(
+                    host: name, summary: "install containerd \(containerd.version)\(describe(containerd))",
+                    artifact: containerd,
+                    how: .binaries(
+                        inner: "bin", names: ["containerd", "containerd-shim-runc-v2", "ctr"], unit: "", marker: "",
+                        record: "containerd")))
             containerdChanged = true
         }
         let runc = ArtifactCatalog.runc(arch: arch)
         if installed["runc"] != runc.version {
-            steps.append(.install(host: name, summary: "install runc \(runc.version)\(describe(runc))", artifact: runc,
-                                  how: .binary(path: "/usr/local/bin/runc")))
+            steps.append(
+                .install(
+                    host: name, summary: "install runc \(runc.version)\(describe(runc))", artifact: runc,
+                    how: .binary(path: "/usr/local/bin/runc")))
         }
         let cni = ArtifactCatalog.cniPlugins(arch: arch)
         if installed["cni"] != cni.version {
-            steps.append(.install(host: name, summary: "install the CNI plugins \(cni.version) into /opt/cni/bin\(describe(cni))", artifact: cni,
-                                  how: .archive(directory: KubernetesLayout.cniBin)))
+            steps.append(
+                .install(
+                    host: name, summary: "install the CNI plugins \(cni.version) into /opt/cni/bin\(describe(cni))",
+                    artifact: cni,
+                    how: .archive(directory: KubernetesLayout.cniBin)))
         }
         let crictl = ArtifactCatalog.crictl(arch: arch)
         if installed["crictl"] != crictl.version {
-            steps.append(.install(host: name, summary: "install crictl \(crictl.version)\(describe(crictl))", artifact: crictl,
-                                  how: .binaries(inner: "", names: ["crictl"], unit: "", marker: "", record: "crictl")))
+            steps.append(
+                .install(
+                    host: name, summary: "install crictl \(crictl.version)\(describe(crictl))", artifact: crictl,
+                    how: .binaries(inner: "", names: ["crictl"], unit: "", marker: "", record: "crictl")))
         }
         for binary in ["kubeadm", "kubelet", "kubectl"] where installed[binary] != k8s {
             let spec = ArtifactCatalog.kubernetesBinary(binary, version: k8s, arch: arch)
-            let what = (installed[binary] ?? "").isEmpty ? "install \(binary) \(k8s)" : "upgrade \(binary) \(installed[binary]!)→\(k8s)"
-            steps.append(.install(host: name, summary: what + describe(spec), artifact: spec, how: .binary(path: "/usr/local/bin/\(binary)")))
+            let what =
+                (installed[binary] ?? "").isEmpty
+                ? "install \(binary) \(k8s)" : "upgrade \(binary) \(installed[binary]!)→\(k8s)"
+            steps.append(
+                .install(
+                    host: name, summary: what + describe(spec), artifact: spec,
+                    how: .binary(path: "/usr/local/bin/\(binary)")))
         }
-        for (path, content) in [(KubernetesLayout.containerdConfig, NodeFiles.containerdConfig), (KubernetesLayout.containerdUnit, NodeFiles.containerdUnit)] {
+        for (path, content) in [
+            (KubernetesLayout.containerdConfig, NodeFiles.containerdConfig),
+            (KubernetesLayout.containerdUnit, NodeFiles.containerdUnit),
+        ] {
             if let step = HostStep.render(host: name, path: path, content: content, currentHash: node.files[path]) {
                 steps.append(step)
                 containerdChanged = true
             }
         }
-        for (path, content) in [(KubernetesLayout.crictlConfig, NodeFiles.crictlConfig), (KubernetesLayout.kubeletUnit, NodeFiles.kubeletUnit),
-                                (KubernetesLayout.kubeletDropIn, NodeFiles.kubeletDropIn)] {
-            if let step = HostStep.render(host: name, path: path, content: content, currentHash: node.files[path]) { steps.append(step) }
+        for (path, content) in [
+            (KubernetesLayout.crictlConfig, NodeFiles.crictlConfig),
+            (KubernetesLayout.kubeletUnit, NodeFiles.kubeletUnit),
+            (KubernetesLayout.kubeletDropIn, NodeFiles.kubeletDropIn),
+        ] {
+            if let step = HostStep.render(host: name, path: path, content: content, currentHash: node.files[path]) {
+                steps.append(step)
+            }
         }
         if node.services["containerd"] != "active" {
             steps.append(.run(host: name, summary: "enable and start containerd", ServiceCommand.start("containerd")))
         } else if containerdChanged {
-            steps.append(.run(host: name, summary: "restart containerd (new binary or configuration)", ServiceCommand.restart("containerd")))
+            steps.append(
+                .run(
+                    host: name, summary: "restart containerd (new binary or configuration)",
+                    ServiceCommand.restart("containerd")))
         }
         if node.files[KubernetesLayout.kubeletUnit] != SHA256Digest.hex(of: NodeFiles.kubeletUnit) {
             // Enabled, not started: without kubeadm's configuration the kubelet only crash-loops;
