@@ -74,6 +74,7 @@ struct AddonsLabTests {
             grow.stdout.contains("a test claim bound"), "Ceph's configuration changed, so a volume is provisioned again"
         )
         let performed = try Journal.performedHosts(lab.directory.appendingPathComponent("state/runs/latest"))
+        #expect(performed["worker-join"] == ["node7"], "\(performed)")
         for (phase, hosts) in performed where !["rook-ceph", "worker-join"].contains(phase) {
             #expect(hosts == ["node7"], "\(phase) touched \(hosts.sorted())")
         }

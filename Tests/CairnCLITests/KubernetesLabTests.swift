@@ -43,6 +43,7 @@ struct KubernetesLabTests {
         // What the apply touched: new hosts everywhere; old hosts only for the balancer's backend list.
         let runs = lab.directory.appendingPathComponent("state/runs/latest")
         let touched = try Journal.performedHosts(runs)
+        #expect(touched["worker-join"] == ["node7"] && touched["control-plane-join"] == ["node6"], "\(touched)")
         let old: Set<String> = ["node1", "node2", "node3", "node4", "node5"]
         // CoreDNS and ingress replicas follow the worker count (2 → 3): those two add-ons change
         // their Deployments, through kubectl on the first control-plane host.

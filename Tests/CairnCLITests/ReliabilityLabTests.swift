@@ -1,5 +1,6 @@
 import CairnCLI
 import CairnCore
+import CairnEngine
 import CairnTesting
 import Foundation
 import Testing
@@ -49,7 +50,12 @@ struct ReliabilityLabTests {
         #expect(run.stderr.contains("etcd has lost quorum"), "\(run.stderr)")
         #expect(run.stderr.contains("node2") && run.stderr.contains("node3"))
         #expect(run.stderr.contains("cairn restore"))
-        let performed = try Journal.performedHosts(lab.directory.appendingPathComponent("state/runs/latest"))
+        let latest = lab.directory.appendingPathComponent("state/runs/latest")
+        // The journal read is that of the failed run: it stopped in etcd-cluster.
+        let entries = try JournalEntry.read(latest.appendingPathComponent("journal.jsonl"))
+        #expect(
+            entries.contains { $0.event == "phase-finished" && $0.phase == "etcd-cluster" && $0.outcome == "failed" })
+        let performed = try Journal.performedHosts(latest)
         for phase in ["control-plane-init", "control-plane-join", "worker-join", "etcd-cluster"] {
             #expect(performed[phase] == nil, "\(phase) acted despite lost quorum")
         }

@@ -9,15 +9,21 @@ import Testing
 ///
 /// CI runs `CAIRN_FUZZ_ITERATIONS` (default 20,000) inputs; the full run is
 /// `CAIRN_FUZZ_ITERATIONS=100000 swift test --scratch-path .build-inventory --filter CairnInventoryTests.FuzzTests`
-/// (add `CAIRN_FUZZ_SEED=n` to replay another sequence). Numbers measured are in docs/inventory.md.
+/// The seed changes from run to run and is printed first; `CAIRN_FUZZ_SEED=n` replays a run.
+/// Numbers measured are in docs/inventory.md.
 @Suite struct FuzzTests {
     static var iterations: Int {
         ProcessInfo.processInfo.environment["CAIRN_FUZZ_ITERATIONS"].flatMap(Int.init) ?? 20_000
     }
 
-    static var seed: UInt64 {
-        ProcessInfo.processInfo.environment["CAIRN_FUZZ_SEED"].flatMap(UInt64.init) ?? 0xCA1A_2026
-    }
+    /// Chosen once per test process (the clock, unless given), so each run explores new inputs.
+    static let seed: UInt64 = {
+        let seed =
+            ProcessInfo.processInfo.environment["CAIRN_FUZZ_SEED"].flatMap(UInt64.init)
+            ?? UInt64(Date().timeIntervalSince1970 * 1000)
+        print("fuzz: seed \(seed) (replay with CAIRN_FUZZ_SEED=\(seed))")
+        return seed
+    }()
 
     /// Valid inventories and corpus files to mutate.
     static func seeds() -> [[UInt8]] {
