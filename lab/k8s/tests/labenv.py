@@ -1,5 +1,10 @@
 """A lab with a real 3-member TLS etcd and the stand-ins installed the way Cairn installs them.
 
+For the lab suites also: lab_suite (skip an unusable lab, or fail under CAIRN_REQUIRE_LAB=1),
+LabTestCase (a time limit on every test), wait_until (every wait has a deadline and reports the last
+state it saw), and LabEnv's known states (reset_kubernetes, leave, devices) with which each test
+sets up what it needs itself instead of relying on an earlier test.
+
 Used by the lab tests (test_lab_*.py) and handy by hand:
     python3 -c 'import sys; sys.path.insert(0, "lab/k8s/tests"); import labenv; labenv.LabEnv().setup()'
 """
@@ -7,13 +12,17 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
+import unittest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 LAB = os.path.join(REPO, "scripts", "lab")
+LAB_K8S = os.path.join(REPO, "scripts", "lab-k8s")
 MIRROR_TOOL = os.path.join(REPO, "scripts", "lab-mirror")
 K8S_VERSION = "1.32.4"
 LAB_ROOT = os.environ.get("CAIRN_LAB_ROOT", "/srv/cairn-lab")
@@ -73,6 +82,119 @@ def lab_available():
     if not shutil.which("openssl"):
         return False, "openssl is missing"
     return True, ""
+
+
+# ---------------------------------------------------------------- skipping, time limits, waiting
+
+def lab_required():
+    """CAIRN_REQUIRE_LAB=1 (scripts/test sets it): an unusable lab fails the lab tests instead of skipping them."""
+    return os.environ.get("CAIRN_REQUIRE_LAB") == "1"
+
+
+def skip_unless(ok, why):
+    """Class decorator like unittest.skipUnless(ok, why), except under CAIRN_REQUIRE_LAB=1: there every
+    test of the class FAILS with `why` (the class's own setUpClass/tearDownClass are not run)."""
+    def decorate(cls):
+        if ok:
+            return cls
+        if not lab_required():
+            return unittest.skip(why)(cls)
+        msg = "CAIRN_REQUIRE_LAB=1, so this test must run, but it cannot: %s" % why
+
+        def setUp(self):
+            self.fail(msg)
+        cls.setUpClass = classmethod(lambda c: None)
+        cls.tearDownClass = classmethod(lambda c: None)
+        cls.setUp = setUp
+        return cls
+    return decorate
+
+
+def lab_suite(cls):
+    """Class decorator for the lab suites: skipped when the lab is unusable (lab_available()), failed
+    instead under CAIRN_REQUIRE_LAB=1."""
+    ok, why = lab_available()
+    return skip_unless(ok, why)(cls)
+
+
+class TimeLimitExceeded(AssertionError):
+    """Raised (by SIGALRM) in the main thread when a test or a setup step overran its time limit."""
+
+
+class time_limit:
+    """A hard limit on wall-clock time, so that a hang fails instead of blocking forever.
+
+    As a context manager: `with time_limit(600, "lab setup"): ...` raises TimeLimitExceeded in the main
+    thread after 600 s (whatever it is blocked in: a subprocess is killed by subprocess.run on the way
+    out). As a decorator on a test method: `@time_limit(900)` sets that test's limit for LabTestCase."""
+
+    def __init__(self, seconds, what="this step"):
+        self.seconds, self.what = int(seconds), what
+        self.armed = False
+
+    def __call__(self, fn):
+        fn.time_limit = self.seconds
+        return fn
+
+    def _expired(self, signum, frame):
+        raise TimeLimitExceeded("%s exceeded its time limit of %d s (a hang?)" % (self.what, self.seconds))
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread() and self.seconds > 0:
+            self.old = signal.signal(signal.SIGALRM, self._expired)
+            signal.alarm(self.seconds)
+            self.armed = True
+        return self
+
+    def __exit__(self, *exc):
+        if self.armed:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, self.old)
+            self.armed = False
+        return False
+
+
+class LabTestCase(unittest.TestCase):
+    """Base of the lab test classes: every test runs under a time limit (TIME_LIMIT seconds, or what
+    @time_limit(N) on the test method says); overrunning it fails the test with TimeLimitExceeded."""
+    TIME_LIMIT = 600
+
+    def setUp(self):
+        super().setUp()
+        method = getattr(self, self._testMethodName)
+        limit = time_limit(getattr(method, "time_limit", self.TIME_LIMIT), self.id())
+        limit.__enter__()
+        self.addCleanup(limit.__exit__, None, None, None)   # registered first: runs after every other cleanup
+
+
+def _short(value, limit=3000):
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[:limit // 3] + " ... " + text[-2 * limit // 3:]
+
+
+def wait_until(probe, timeout, what, interval=1.0, done=bool):
+    """Call probe() until done(its value) holds and return that value; fail (AssertionError) after
+    `timeout` seconds, saying what was waited for and the last value probe() gave (or what it raised).
+
+    Wait for exactly what the caller then asserts: let probe() return the state and done() check all of
+    it, so that a state that only partly holds is waited out instead of failing the assertions."""
+    end = time.monotonic() + timeout
+    n = 0
+    while True:
+        n += 1
+        try:
+            last = probe()
+            if done(last):
+                return last
+            seen = last
+        except TimeLimitExceeded:
+            raise
+        except Exception as e:  # noqa: BLE001 - a probe failing now (API down, object not there yet) is a state too
+            seen = "probe raised %s: %s" % (type(e).__name__, e)
+        if time.monotonic() > end:
+            raise AssertionError("timed out after %g s (%d tries) waiting for %s; last state seen: %s" % (
+                timeout, n, what, _short(seen)))
+        time.sleep(interval)
 
 
 _LOCKS = []
@@ -244,7 +366,7 @@ class LabEnv:
 
     def distribute_etcd_client_certs(self, hosts=None):
         d = os.path.join(self.work, "pki")
-        for name, _ in hosts or self.hosts[:3]:
+        for name, _ in self.hosts[:3] if hosts is None else hosts:
             with open(d + "/ca.crt") as f:
                 self.put(name, "/etc/kubernetes/pki/etcd/ca.crt", f.read())
             for ext, mode in (("crt", "0644"), ("key", "0600")):
@@ -257,17 +379,14 @@ class LabEnv:
                                  ",".join(self.etcd_endpoints()), host, host, args), check=check, timeout=60)
 
     def wait_etcd(self, timeout=60):
-        end = time.time() + timeout
-        while True:
+        def health():
             r = self.etcdctl(self.hosts[0][0], "endpoint health -w json", check=False)
-            try:
-                if r.rc == 0 and all(e["health"] for e in json.loads(r.out)):
-                    return
-            except ValueError:
-                pass
-            if time.time() > end:
-                raise AssertionError("etcd not healthy: %r" % r)
-            time.sleep(0.5)
+            return r, (json.loads(r.out) if r.rc == 0 else [])
+
+        def healthy(state):
+            r, eps = state
+            return r.rc == 0 and len(eps) == len(self.etcd_endpoints()) and all(e["health"] for e in eps)
+        wait_until(health, timeout, "every etcd member healthy", interval=0.5, done=healthy)
 
     # --- Kubernetes binaries, the way Cairn installs them ---
     def install_k8s(self, hosts=None):
@@ -378,16 +497,95 @@ apiServer:
         return self.sh(self.hosts[0][0], "openssl x509 -pubkey -noout -in /etc/kubernetes/pki/ca.crt | openssl pkey "
                                          "-pubin -outform der | sha256sum | cut -d' ' -f1").out.strip()
 
-    def wait(self, fn, timeout=60, interval=1.0, what="condition"):
-        end = time.time() + timeout
-        last = None
-        while True:
-            last = fn()
-            if last:
-                return last
-            if time.time() > end:
-                raise AssertionError("timed out waiting for %s" % what)
-            time.sleep(interval)
+    def wait(self, fn, timeout=60, interval=1.0, what="condition", done=bool):
+        """wait_until(fn, timeout, what, interval, done)."""
+        return wait_until(fn, timeout, what, interval=interval, done=done)
+
+    # --- known states, so that each test can set up what it needs itself ---
+    def log(self, msg):
+        """Progress of the set-up helpers (on stderr: visible next to unittest's -v lines)."""
+        sys.stderr.write("[lab %s] %s\n" % (self.name, msg))
+        sys.stderr.flush()
+
+    def kubeadm_leftovers(self, host):
+        """What kubeadm init/join, a CNI or the fault knobs left on `host` (empty: as after install_k8s)."""
+        return self.sh(host, "ls -d /etc/kubernetes/*.conf /etc/kubernetes/manifests/* /var/lib/kubelet/* "
+                             "/etc/cni/net.d/* /etc/cairn-lab/faults/* /etc/cairn-lab/swaps "
+                             "/etc/cairn-lab/image-pull-seconds 2>/dev/null; true").out.split()
+
+    def etcd_keys(self, limit=5):
+        """A few keys in etcd (Kubernetes keeps its objects under /registry/)."""
+        r = self.etcdctl(self.hosts[0][0], 'get "" --from-key --keys-only --limit %d' % limit)
+        return [k for k in r.out.split() if k]
+
+    def is_pristine(self):
+        """Nothing of Kubernetes on any host and in etcd: the state right after setup_etcd + install_k8s."""
+        left = {h: self.kubeadm_leftovers(h) for h, _ in self.hosts}
+        keys = self.etcd_keys()
+        dirty = {h: l for h, l in left.items() if l}
+        if dirty or keys:
+            self.log("not pristine: hosts %s, etcd keys %s" % (dirty, keys))
+            return False
+        return True
+
+    def reset_kubernetes(self):
+        """Back to the state right after setup_etcd + install_k8s: `kubeadm reset -f` on every host, CNI
+        configuration and fault knobs removed, kubelet and containerd running (unconfigured), etcd emptied,
+        the API server's etcd client certificates (which kubeadm reset deletes) put back. The hosts'
+        storage devices (scripts/lab-k8s devices) are kept."""
+        self.log("resetting Kubernetes on every host and emptying etcd")
+
+        def one(name):
+            self.sh(name, "kubeadm reset -f >/dev/null 2>&1; rm -rf /etc/cni/net.d /etc/cairn-lab/faults "
+                          "/etc/cairn-lab/swaps /etc/cairn-lab/image-pull-seconds /opt/cni/bin/calico "
+                          "/opt/cni/bin/calico-ipam; sysctl -qw net.ipv4.ip_forward=1; systemctl start containerd; "
+                          "systemctl start kubelet; true", timeout=180)
+        self.parallel(one, [h for h, _ in self.hosts])
+        for name, _ in self.hosts[:3]:
+            self.sh(name, "systemctl start etcd")
+        self.wait_etcd(120)
+        self.etcdctl(self.hosts[0][0], 'del "" --from-key')
+        self.distribute_etcd_client_certs()
+        try:
+            os.unlink(os.path.join(self.work, "admin.conf"))
+        except OSError:
+            pass
+        left = {h: self.kubeadm_leftovers(h) for h, _ in self.hosts}
+        keys = self.etcd_keys()
+        if any(left.values()) or keys:
+            raise AssertionError("reset left state behind: hosts %s, etcd keys %s" % (left, keys))
+
+    def is_member(self, host, control_plane=False):
+        """`host` has joined (or initialized) a cluster: kubelet.conf, and for a control plane the API
+        server's static pod manifest."""
+        files = "/etc/kubernetes/kubelet.conf" + (" /etc/kubernetes/manifests/kube-apiserver.yaml"
+                                                   if control_plane else "")
+        return self.sh(host, "for f in %s; do test -s $f || exit 1; done" % files, check=False).rc == 0
+
+    def leave(self, host):
+        """`kubeadm reset -f` on `host` and its Node object deleted (if the API answers): the host as after
+        install_k8s again."""
+        self.log("%s leaves the cluster (kubeadm reset, Node deleted)" % host)
+        # the kubelet back on, unconfigured, as after install_k8s (systemctl says it failed: it has no config yet)
+        self.sh(host, "kubeadm reset -f && { systemctl start kubelet; true; }", timeout=180)
+        # kubeadm reset deleted /etc/kubernetes/pki, with the etcd client certificates setup_etcd put there
+        self.distribute_etcd_client_certs([h for h in self.hosts[:3] if h[0] == host])
+        if os.path.exists(os.path.join(self.work, "admin.conf")):
+            self.kubectl("delete node %s --ignore-not-found" % host)
+
+    # --- storage devices (scripts/lab-k8s devices) ---
+    def devices(self, host):
+        out = self._run([LAB_K8S, "devices", self.name, host, "list"], timeout=120).out
+        return [l.split("\t")[2] for l in out.splitlines() if l.strip()]
+
+    def add_devices(self, host, n, size="256M"):
+        out = self._run([LAB_K8S, "devices", self.name, host, "add", str(n), "--size", size], timeout=120).out.split()
+        if len(out) != n:
+            raise AssertionError("devices add %d on %s printed %r" % (n, host, out))
+        return out
+
+    def remove_devices(self, host):
+        self._run([LAB_K8S, "devices", self.name, host, "remove"], timeout=120)
 
     def get_json(self, args):
         r = self.kubectl(args + " -o json")

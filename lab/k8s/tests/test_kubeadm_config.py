@@ -45,6 +45,7 @@ class DecodeTests(unittest.TestCase):
         with self.assertRaises(Fatal) as cm:
             docs = self.load(text, **kw)
             kubeadm.validate_init(docs.get("InitConfiguration", {}), docs.get("ClusterConfiguration", {}))
+        self.assertTrue(fragments, "assertFails needs the expected error text")
         for f in fragments:
             self.assertIn(f, cm.exception.msg)
         return cm.exception.msg

@@ -10,20 +10,26 @@ controller is available, then a LoadBalancer Service gets an address; Traefik's 
 CRDs establish; ingress-nginx's admission Jobs complete and its controller gets an LB address;
 Rook (3 mons on distinct nodes, OSDs on loop devices) reaches HEALTH_OK and the toolbox answers.
 
-Skipped (with the reason) when not root or when scripts/lab is missing. The lab is named k8sadd
-(k8sadd-PID when another run holds that name); CAIRN_LAB_KEEP=1 keeps it. About 3-4 minutes.
+Every test sets up what it needs itself (the ensure_* helpers: idempotent, so in the usual order they
+find it done), so any test runs alone or in any order, e.g.
+    python3 -m unittest -v test_lab_addons.LabAddonManifests.test_05_ingress_nginx_jobs_complete_and_controller_gets_lb_ip
+A test whose subject is installing an add-on (Calico, MetalLB, Rook) starts the cluster over when
+an earlier test installed it already.
+
+Skipped (with the reason) when not root or when scripts/lab is missing; under CAIRN_REQUIRE_LAB=1
+they fail instead. Every test runs under a time limit and every wait has a deadline. The lab is
+named k8sadd (k8sadd-PID when another run holds that name); CAIRN_LAB_KEEP=1 keeps it. About 3-4
+minutes.
 """
 import hashlib
 import json
 import os
 import subprocess
-import time
 import unittest
 
 import labenv
 from labenv import LabEnv
 
-OK, WHY = labenv.lab_available()
 LAB_K8S = os.path.join(labenv.REPO, "scripts", "lab-k8s")
 POD_SUBNET = "10.244.0.0/16"      # labenv.init_config's networking.podSubnet
 ADMIN = "/etc/kubernetes/admin.conf"
@@ -175,20 +181,28 @@ spec:
 """
 
 
-@unittest.skipUnless(OK, WHY)
-class LabAddonManifests(unittest.TestCase):
+@labenv.lab_suite
+class LabAddonManifests(labenv.LabTestCase):
+    TIME_LIMIT = 900        # per test; one that must first rebuild the cluster (run alone) takes a while
     env = None
-    devices = {}
 
     @classmethod
     def setUpClass(cls):
-        cls.env = e = LabEnv(name=labenv.claim_lab_name("k8sadd"), hosts=3)
-        cls.addClassCleanup(cls.cleanup)       # runs even when setUpClass fails half-way
-        e.build_mirror()
-        e.up()
-        e.setup_etcd()
-        e.install_k8s()
-        cls.n1, cls.n2, cls.n3 = [h for h, _ in e.hosts]
+        with labenv.time_limit(1200, "LabAddonManifests.setUpClass"):
+            cls.env = e = LabEnv(name=labenv.claim_lab_name("k8sadd"), hosts=3)
+            cls.addClassCleanup(cls.cleanup)       # runs even when setUpClass fails half-way
+            e.build_mirror()
+            e.up()
+            e.setup_etcd()
+            e.install_k8s()
+            cls.n1, cls.n2, cls.n3 = [h for h, _ in e.hosts]
+            cls.build_cluster()
+
+    @classmethod
+    def build_cluster(cls):
+        """kubeadm init on node1, node2 and node3 join as workers."""
+        e = cls.env
+        e.log("kubeadm init on %s, workers join" % cls.n1)
         r = e.kubeadm_init(0, check=False, timeout=420)
         if r.rc != 0:
             raise AssertionError("kubeadm init failed: %r" % r)
@@ -271,13 +285,89 @@ nodeRegistration:
         except ValueError:
             return None
 
-    def wait(self, fn, timeout, what, interval=2.0):
-        return self.env.wait(fn, timeout=timeout, interval=interval, what=what)
+    def wait(self, fn, timeout, what, interval=2.0, done=bool):
+        return labenv.wait_until(fn, timeout, what, interval=interval, done=done)
 
     def applied(self, r, *names):
+        self.assertTrue(names, "applied() needs the objects to look for")
         self.assertEqual(r.rc, 0, r)
         for n in names:
             self.assertIn(n + " serverside-applied", r.out)
+
+    def ready_conditions(self):
+        """{node: its Ready condition (or None)}."""
+        nodes = (self.kjson("get nodes") or {}).get("items") or []
+        return {n["metadata"]["name"]: next((c for c in (n.get("status") or {}).get("conditions") or []
+                                             if c["type"] == "Ready"), None) for n in nodes}
+
+    # --- the state each test needs, set up idempotently (a test never relies on an earlier one) ---
+    def ensure_cluster(self):
+        """node1 the control plane, node2 and node3 workers, the three Nodes registered, the API answering."""
+        e = self.env
+        names = sorted([self.n1, self.n2, self.n3])
+        if not (e.is_member(self.n1, control_plane=True) and e.is_member(self.n2) and e.is_member(self.n3)):
+            if not e.is_pristine():
+                e.reset_kubernetes()
+            self.build_cluster()
+        self.wait(lambda: self.kubectl("get --raw /readyz"), 120, "the API server's /readyz ok",
+                  done=lambda r: r.rc == 0 and r.out.strip() == "ok")
+        self.wait(lambda: sorted(self.ready_conditions()), 60, "Nodes %s registered" % names,
+                  done=lambda n: n == names)
+
+    def start_over(self, why):
+        self.env.log("%s: starting over" % why)
+        self.env.reset_kubernetes()
+        self.build_cluster()
+
+    def calico_present(self):
+        e = self.env
+        cni = any(f.startswith("/etc/cni/net.d/") for h, _ in e.hosts for f in e.kubeadm_leftovers(h))
+        return cni or self.kjson("get installation default") is not None
+
+    def ensure_calico(self):
+        """Calico installed, every node Ready, tigerastatus calico Available."""
+        self.ensure_cluster()
+        self.applied(self.apply_manifest(CALICO + "operator-crds.yaml"),
+                     "customresourcedefinition.apiextensions.k8s.io/installations.operator.tigera.io")
+        self.crds_established(["installations.operator.tigera.io", "tigerastatuses.operator.tigera.io"])
+        self.applied(self.apply_manifest(CALICO + "tigera-operator.yaml"), "deployment.apps/tigera-operator")
+        self.applied(self.apply_text("installation.yaml", INSTALLATION), "installation.operator.tigera.io/default")
+        names = [self.n1, self.n2, self.n3]
+        self.wait(self.ready_conditions, 300, "all nodes Ready", interval=3,
+                  done=lambda cs: sorted(cs) == sorted(names) and all(c and c["status"] == "True" for c in cs.values()))
+        self.wait(lambda: self.kjson("get tigerastatus calico"), 180, "tigerastatus calico Available",
+                  done=lambda ts: self.tigera_conditions(ts).get("Available") == "True")
+
+    @staticmethod
+    def tigera_conditions(ts):
+        return {c["type"]: c["status"] for c in ((ts or {}).get("status") or {}).get("conditions") or []}
+
+    def ensure_metallb(self):
+        """MetalLB installed with the pool; its controller and speakers rolled out."""
+        self.ensure_calico()
+        self.applied(self.apply_manifest(METALLB), "deployment.apps/controller")
+        r = self.kubectl("-n metallb-system rollout status deploy/controller --timeout=180s", timeout=240)
+        self.assertEqual(r.rc, 0, r)
+        self.wait(lambda: self.apply_text("metallb-pool.yaml", POOL), 60, "pool accepted", done=lambda r: r.rc == 0)
+        r = self.kubectl("-n metallb-system rollout status ds/speaker --timeout=120s")
+        self.assertEqual(r.rc, 0, r)
+
+    def ensure_no_devices(self):
+        """No storage device on any host, and the kubelets report none."""
+        e = self.env
+        for h, _ in e.hosts:
+            if e.devices(h):
+                e.remove_devices(h)
+            self.assertEqual(e.devices(h), [], h)
+
+        def reported():
+            out = {}
+            for n in (self.kjson("get nodes") or {}).get("items") or []:
+                ann = n["metadata"].get("annotations") or {}
+                out[n["metadata"]["name"]] = json.loads(ann.get("lab.cairn.dev/devices") or "[]")
+            return out
+        self.wait(reported, 60, "the kubelets to report no devices",
+                  done=lambda st: len(st) == 3 and not any(st.values()))
 
     def crds_established(self, names):
         r = self.kubectl("wait --for=condition=Established --timeout=60s " + " ".join("crd/" + n for n in names))
@@ -285,6 +375,7 @@ nodeRegistration:
 
     # --- the mirror ---
     def test_01_mirror_serves_the_stand_in_manifests(self):
+        self.assertEqual(len(MANIFESTS), 12)
         for rel in MANIFESTS:
             with open(self.mirror_file(rel)) as f:
                 head = f.read(400)
@@ -293,9 +384,16 @@ nodeRegistration:
 
     # --- Calico (operator route) ---
     def test_02_calico_makes_nodes_ready(self):
-        for n in self.kjson("get nodes")["items"]:
-            ready = [c for c in n["status"]["conditions"] if c["type"] == "Ready"][0]
-            self.assertEqual(ready["status"], "False", n["metadata"]["name"])
+        if self.calico_present():
+            self.start_over("Calico already installed")
+        self.ensure_cluster()
+        names = sorted([self.n1, self.n2, self.n3])
+        # a kubelet reports its Ready condition on its first status update after registering
+        conds = self.wait(self.ready_conditions, 60, "every node's Ready condition reported (False: no CNI)",
+                          done=lambda cs: sorted(cs) == names and all(c is not None for c in cs.values()))
+        self.assertEqual(sorted(conds), names)
+        for n, ready in conds.items():
+            self.assertEqual(ready["status"], "False", n)
         self.applied(self.apply_manifest(CALICO + "operator-crds.yaml"),
                      "customresourcedefinition.apiextensions.k8s.io/installations.operator.tigera.io",
                      "customresourcedefinition.apiextensions.k8s.io/ippools.crd.projectcalico.org")
@@ -304,23 +402,23 @@ nodeRegistration:
         self.applied(self.apply_manifest(CALICO + "tigera-operator.yaml"), "namespace/tigera-operator",
                      "deployment.apps/tigera-operator")
         self.applied(self.apply_text("installation.yaml", INSTALLATION), "installation.operator.tigera.io/default")
-        def all_ready():
-            nodes = (self.kjson("get nodes") or {}).get("items") or []
-            return len(nodes) == 3 and all(any(c["type"] == "Ready" and c["status"] == "True"
-                                               for c in n["status"].get("conditions") or []) for n in nodes)
-        self.wait(all_ready, 300, "all nodes Ready", interval=3)
+        self.wait(self.ready_conditions, 300, "all nodes Ready", interval=3,
+                  done=lambda cs: sorted(cs) == names and all(c and c["status"] == "True" for c in cs.values()))
 
-        def available():
-            ts = self.kjson("get tigerastatus calico")
-            conds = {c["type"]: c["status"] for c in ((ts or {}).get("status") or {}).get("conditions") or []}
-            return conds if conds.get("Available") == "True" else None
-        conds = self.wait(available, 180, "tigerastatus calico Available")
-        self.assertEqual((conds["Progressing"], conds["Degraded"]), ("False", "False"))
-        inst = self.kjson("get installation default")
-        self.assertEqual(inst["status"]["calicoVersion"], "v3.31.0")
-        pool = self.kjson("get ippools.crd.projectcalico.org default-ipv4-ippool")
-        self.assertEqual((pool["spec"]["cidr"], pool["spec"]["vxlanMode"], pool["spec"]["blockSize"],
-                          pool["spec"]["natOutgoing"]), (POD_SUBNET, "Always", 26, True))
+        def calico():
+            pool = (self.kjson("get ippools.crd.projectcalico.org default-ipv4-ippool") or {}).get("spec") or {}
+            return {"tigerastatus": self.tigera_conditions(self.kjson("get tigerastatus calico")),
+                    "calicoVersion": ((self.kjson("get installation default") or {}).get("status") or {})
+                    .get("calicoVersion"),
+                    "pool": (pool.get("cidr"), pool.get("vxlanMode"), pool.get("blockSize"), pool.get("natOutgoing"))}
+        want = {"tigerastatus": {"Available": "True", "Progressing": "False", "Degraded": "False"},
+                "calicoVersion": "v3.31.0", "pool": (POD_SUBNET, "Always", 26, True)}
+        st = self.wait(calico, 180, "tigerastatus calico Available (not Progressing, not Degraded), Installation "
+                       "status calicoVersion v3.31.0, IPPool default-ipv4-ippool", done=lambda st: st == want)
+        self.assertEqual(st["tigerastatus"]["Available"], "True")
+        self.assertEqual((st["tigerastatus"]["Progressing"], st["tigerastatus"]["Degraded"]), ("False", "False"))
+        self.assertEqual(st["calicoVersion"], "v3.31.0")
+        self.assertEqual(st["pool"], (POD_SUBNET, "Always", 26, True))
         r = self.kubectl("-n calico-system rollout status ds/calico-node --timeout=120s")
         self.assertEqual(r.rc, 0, r)
         # Calico's NetworkPolicy CRD does not shadow the built-in networkpolicies (kubectl's priority)
@@ -333,6 +431,10 @@ nodeRegistration:
 
     # --- MetalLB ---
     def test_03_metallb_webhook_race_then_lb_ip(self):
+        # the race needs MetalLB's images new to the nodes and no MetalLB yet
+        if self.kjson("get namespace metallb-system") is not None:
+            self.start_over("MetalLB already installed")
+        self.ensure_calico()
         # a slow first pull of MetalLB's images keeps the race visible on a fast or a loaded machine alike
         self.set_pull_seconds(8)
         self.addCleanup(self.set_pull_seconds, None)
@@ -350,7 +452,7 @@ nodeRegistration:
         self.assertEqual(r.rc, 0, r)
         self.set_pull_seconds(None)
         # Cairn's retry: accepted once a Ready controller pod backs the webhook
-        self.wait(lambda: self.apply_text("metallb-pool.yaml", POOL).rc == 0, 60, "pool accepted")
+        self.wait(lambda: self.apply_text("metallb-pool.yaml", POOL), 60, "pool accepted", done=lambda r: r.rc == 0)
         r = self.kubectl("-n metallb-system rollout status ds/speaker --timeout=120s")
         self.assertEqual(r.rc, 0, r)
         self.assertEqual(self.apply_text("lb-service.yaml", LB_SERVICE).rc, 0)
@@ -360,6 +462,7 @@ nodeRegistration:
 
     # --- Traefik CRDs/RBAC and Gateway API ---
     def test_04_traefik_and_gateway_api_crds_establish(self):
+        self.ensure_cluster()
         self.applied(self.apply_manifest(TRAEFIK + "kubernetes-crd-definition-v1.yml"),
                      "customresourcedefinition.apiextensions.k8s.io/ingressroutes.traefik.io")
         self.applied(self.apply_manifest(TRAEFIK + "kubernetes-crd-rbac.yml"),
@@ -391,6 +494,9 @@ spec:
 
     # --- ingress-nginx ---
     def test_05_ingress_nginx_jobs_complete_and_controller_gets_lb_ip(self):
+        # the controller's LoadBalancer Service needs MetalLB; the Ingress goes to namespace lbtest (Service echo)
+        self.ensure_metallb()
+        self.assertEqual(self.apply_text("lb-service.yaml", LB_SERVICE).rc, 0)
         self.applied(self.apply_manifest(NGINX), "namespace/ingress-nginx", "deployment.apps/ingress-nginx-controller",
                      "job.batch/ingress-nginx-admission-create", "job.batch/ingress-nginx-admission-patch",
                      "ingressclass.networking.k8s.io/nginx",
@@ -419,11 +525,17 @@ spec:
       paths:
       - {path: /, pathType: Prefix, backend: {service: {name: echo, port: {number: 80}}}}
 """
-        self.wait(lambda: self.apply_text("ingress.yaml", ing).rc == 0, 60, "Ingress accepted by the webhook")
+        self.wait(lambda: self.apply_text("ingress.yaml", ing), 60, "Ingress accepted by the webhook",
+                  done=lambda r: r.rc == 0)
 
     # --- Rook/Ceph ---
     def test_06_rook_health_ok_with_loop_devices(self):
         e = self.env
+        # a CephCluster on exactly these 3 new devices: no Rook yet, no devices yet
+        if ((self.kjson("get cephclusters.ceph.rook.io -A") or {}).get("items") or []):
+            self.start_over("Rook already installed")
+        self.ensure_calico()
+        self.ensure_no_devices()
         nodes = ""
         for h, _ in e.hosts:
             out = subprocess.run([LAB_K8S, "devices", e.name, h, "add", "1", "--size", "256M"], capture_output=True,
@@ -451,30 +563,39 @@ spec:
                 return json.loads(r.out) if r.rc == 0 else None
             except ValueError:
                 return None
-        s = self.wait(lambda: (lambda s: s if s and s["health"]["status"] == "HEALTH_OK" else None)(status()), 300,
-                      "ceph HEALTH_OK", interval=3)
+        s = self.wait(status, 300, "ceph HEALTH_OK, mons a b c in quorum, 3 OSDs up and in", interval=3,
+                      done=lambda s: bool(s) and s["health"]["status"] == "HEALTH_OK" and
+                      s["quorum_names"] == ["a", "b", "c"] and
+                      (s["osdmap"]["num_osds"], s["osdmap"]["num_up_osds"], s["osdmap"]["num_in_osds"]) == (3, 3, 3))
+        self.assertEqual(s["health"]["status"], "HEALTH_OK")
         self.assertEqual(s["quorum_names"], ["a", "b", "c"])
         self.assertEqual((s["osdmap"]["num_osds"], s["osdmap"]["num_up_osds"], s["osdmap"]["num_in_osds"]), (3, 3, 3))
         mons = self.kjson("-n rook-ceph get deploy -l app=rook-ceph-mon")["items"]
         hosts = sorted(d["spec"]["template"]["spec"]["nodeSelector"]["kubernetes.io/hostname"] for d in mons)
         self.assertEqual(hosts, sorted([self.n1, self.n2, self.n3]))      # allowMultiplePerNode: false
         self.wait(lambda: ((self.kjson("-n rook-ceph get cephcluster rook-ceph") or {}).get("status") or {})
-                  .get("ceph", {}).get("health") == "HEALTH_OK", 60, "CephCluster status HEALTH_OK")
+                  .get("ceph", {}).get("health"), 60, "CephCluster status HEALTH_OK", done=lambda h: h == "HEALTH_OK")
         self.wait(lambda: ((self.kjson("-n rook-ceph get cephblockpool replicapool") or {}).get("status") or {})
-                  .get("phase") == "Ready", 60, "CephBlockPool Ready")
+                  .get("phase"), 60, "CephBlockPool Ready", done=lambda p: p == "Ready")
 
         # The CSI provisioner: a claim on the pool binds; one on a missing pool stays Pending and says why.
         self.applied(self.apply_text("pvc.yaml", STORAGE_CLASS_AND_CLAIMS), "persistentvolumeclaim/probe")
-        self.wait(lambda: ((self.kjson("get pvc probe") or {}).get("status") or {}).get("phase") == "Bound", 60,
-                  "the claim on replicapool bound")
+        self.wait(lambda: ((self.kjson("get pvc probe") or {}).get("status") or {}).get("phase"), 60,
+                  "the claim on replicapool bound", done=lambda p: p == "Bound")
         volume = self.kjson("get pvc probe")["spec"]["volumeName"]
+        self.assertTrue(volume)
         self.assertEqual(self.kjson("get pv " + volume)["spec"]["claimRef"]["name"], "probe")
-        self.wait(lambda: any("pool nopool not found" in (e.get("message") or "")
-                              for e in (self.kjson("get events --field-selector involvedObject.name=stuck") or {}).get("items", [])),
-                  60, "a ProvisioningFailed event for the claim on a missing pool")
-        self.assertEqual(((self.kjson("get pvc stuck") or {}).get("status") or {}).get("phase", "Pending"), "Pending")
+        self.wait(lambda: [ev.get("message") or "" for ev in (self.kjson(
+                  "get events --field-selector involvedObject.name=stuck") or {}).get("items", [])], 60,
+                  "a ProvisioningFailed event for the claim on a missing pool",
+                  done=lambda msgs: any("pool nopool not found" in m for m in msgs))
+        stuck = self.kjson("get pvc stuck")
+        self.assertIsNotNone(stuck)
+        self.assertFalse(stuck["spec"].get("volumeName"), stuck)
+        self.assertEqual((stuck.get("status") or {}).get("phase", "Pending"), "Pending")
         self.assertEqual(self.kubectl("delete pvc probe").rc, 0)
-        self.wait(lambda: self.kubectl("get pv " + volume).rc != 0, 60, "the released volume deleted")
+        self.wait(lambda: self.kubectl("get pv " + volume), 60, "the released volume deleted (NotFound)",
+                  done=lambda r: r.rc != 0 and "NotFound" in r.err)
 
 
 if __name__ == "__main__":
