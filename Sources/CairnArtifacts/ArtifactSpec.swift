@@ -20,13 +20,6 @@ public struct ArtifactSpec: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(name) \(version)" }
 }
 
-/// The versions Cairn installs when the inventory names none.
-public enum DefaultComponentVersions {
-    public static let containerd = "2.0.5"
-    public static let runc = "1.2.6"
-    public static let cniPlugins = "1.6.2"
-    public static let crictl = "1.32.0"
-}
 
 /// Where each component's release lives upstream.
 ///
@@ -57,7 +50,7 @@ public enum ArtifactCatalog {
     }
 
     /// `https://github.com/containerd/containerd/releases/download/v{V}/containerd-{V}-linux-{arch}.tar.gz`
-    public static func containerd(version: String = DefaultComponentVersions.containerd, arch: String = "amd64")
+    public static func containerd(version: String, arch: String = "amd64")
         -> ArtifactSpec
     {
         let v = bare(version)
@@ -68,7 +61,7 @@ public enum ArtifactCatalog {
     }
 
     /// `https://github.com/opencontainers/runc/releases/download/v{V}/runc.{arch}`
-    public static func runc(version: String = DefaultComponentVersions.runc, arch: String = "amd64") -> ArtifactSpec {
+    public static func runc(version: String, arch: String = "amd64") -> ArtifactSpec {
         let v = bare(version)
         return ArtifactSpec(
             name: "runc", version: v,
@@ -76,7 +69,7 @@ public enum ArtifactCatalog {
     }
 
     /// `https://github.com/containernetworking/plugins/releases/download/v{V}/cni-plugins-linux-{arch}-v{V}.tgz`
-    public static func cniPlugins(version: String = DefaultComponentVersions.cniPlugins, arch: String = "amd64")
+    public static func cniPlugins(version: String, arch: String = "amd64")
         -> ArtifactSpec
     {
         let v = bare(version)
@@ -88,7 +81,7 @@ public enum ArtifactCatalog {
     }
 
     /// `https://github.com/kubernetes-sigs/cri-tools/releases/download/v{V}/crictl-v{V}-linux-{arch}.tar.gz`
-    public static func crictl(version: String = DefaultComponentVersions.crictl, arch: String = "amd64") -> ArtifactSpec
+    public static func crictl(version: String, arch: String = "amd64") -> ArtifactSpec
     {
         let v = bare(version)
         return ArtifactSpec(

@@ -87,6 +87,10 @@ final class DecodeContext {
         report(.warning, path, at: position, message, hint: hint)
     }
 
+    func note(_ path: String, _ message: String) {
+        report(.note, path, at: nil, message, hint: nil)
+    }
+
     func error(_ path: String, node: Node, _ message: String, hint: String? = nil) {
         report(.error, path, at: SourcePosition(node.mark) ?? position(of: path), message, hint: hint)
     }

@@ -9,6 +9,8 @@ public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
     public enum Severity: String, Sendable, Equatable {
         case error
         case warning
+        /// Not a problem: what Cairn made of a value ("1.36 means 1.36.4").
+        case note
     }
 
     public var severity: Severity

@@ -16,7 +16,7 @@ public enum InventoryCommands {
             let cp = inventory.controlPlaneHosts.count
             let etcd = inventory.etcdHosts.count
             let workers = inventory.workerHosts.count
-            let warningCount = loaded.warnings.count
+            let warningCount = loaded.warnings.filter { $0.severity == .warning }.count
             lines.append(
                 "inventory \(path) is valid: \(inventory.hosts.count) host\(inventory.hosts.count == 1 ? "" : "s") "
                     + "(\(cp) control-plane, \(etcd) etcd, \(workers) worker\(workers == 1 ? "" : "s"))"

@@ -98,7 +98,7 @@ struct InventoryDecoder {
         }
 
         let kubernetes = decodeKubernetes(reader?.value("kubernetes"), hosts: hosts, facts: &facts)
-        let etcd = decodeEtcd(reader?.value("etcd"))
+        let etcd = decodeEtcd(reader?.value("etcd"), kubernetes: kubernetes)
         let addons = decodeAddons(reader?.value("addons"), cluster: ClusterShape(hosts: hosts, kubernetes: kubernetes))
         let artifacts = decodeArtifacts(reader?.value("artifacts"))
 
@@ -454,20 +454,28 @@ struct InventoryDecoder {
         Self.version(reader, key, component)
     }
 
-    static func version(_ reader: MappingReader, _ key: String, _ component: SupportedVersions.Component) -> String {
+    /// A version from `component`'s table: an exact one, or a minor alone (its newest patch, with a
+    /// note saying which); anything else is refused with the supported list and why.
+    static func version(_ reader: MappingReader, _ key: String, _ component: SupportedVersions.Component,
+                        default defaultVersion: String? = nil) -> String {
         let context = reader.context
-        guard let written = reader.string(key) else { return component.defaultVersion }
-        let trimmed =
-            written.hasPrefix("v") && component.isSupported(String(written.dropFirst()))
-            ? String(written.dropFirst()) : written
-        if !component.isSupported(trimmed) {
-            context.error(
-                reader.fieldPath(key),
-                "\(component.field) \(DecodeContext.shown(written)) is not supported; supported: \(component.supported.joined(separator: ", "))",
-                hint: Suggest.hint(for: written, among: component.supported))
-            return component.defaultVersion
+        let fallback = defaultVersion ?? component.defaultVersion
+        guard let written = reader.string(key) else { return fallback }
+        let supported = "supported: " + component.supported.joined(separator: ", ")
+        switch component.resolve(written) {
+        case .supported(let version):
+            return version
+        case .newestPatch(let version):
+            context.note(reader.fieldPath(key), "\(DecodeContext.shown(written)) means \(version), the newest \(written) patch Cairn knows")
+            return version
+        case .retired(let reason):
+            context.error(reader.fieldPath(key), "\(component.field) \(DecodeContext.shown(written)) is refused: \(reason); \(supported)",
+                          hint: "use \(component.defaultVersion)")
+        case .unknown:
+            context.error(reader.fieldPath(key), "\(component.field) \(DecodeContext.shown(written)) is not a version Cairn offers; \(supported)",
+                          hint: Suggest.hint(for: written, among: component.supported))
         }
-        return trimmed
+        return fallback
     }
 
     func decodeKubernetes(_ node: Node?, hosts: [Host], facts: inout Facts) -> KubernetesSettings {
@@ -502,6 +510,10 @@ struct InventoryDecoder {
             }
         }
         settings.proxyMode = reader.enumeration("proxyMode", ProxyMode.self, noun: "proxy mode") ?? .iptables
+        if settings.proxyMode == .ipvs {
+            context.warning(reader.fieldPath("proxyMode"), "kube-proxy's ipvs mode is deprecated since Kubernetes 1.35 and to be removed",
+                            hint: "prefer nftables (or iptables, the default)")
+        }
         if let endpointNode = reader.value("apiEndpoint") {
             settings.apiEndpoint = decodeAPIEndpoint(
                 endpointNode, path: reader.fieldPath("apiEndpoint"),
@@ -628,11 +640,12 @@ struct InventoryDecoder {
 
     // MARK: - etcd
 
-    func decodeEtcd(_ node: Node?) -> EtcdSettings {
-        var settings = EtcdSettings()
+    func decodeEtcd(_ node: Node?, kubernetes: KubernetesSettings) -> EtcdSettings {
+        let defaultVersion = SupportedVersions.defaultEtcd(forKubernetes: kubernetes.version)
+        var settings = EtcdSettings(version: defaultVersion)
         guard let node, let reader = MappingReader(node, path: "etcd", section: InventorySchema.etcd, context: context)
         else { return settings }
-        settings.version = version(reader, "version", SupportedVersions.etcd)
+        settings.version = Self.version(reader, "version", SupportedVersions.etcd, default: defaultVersion)
         if let dir = reader.string("dataDir") {
             if Grammar.isAbsoluteHostPath(dir) && dir != "/" {
                 settings.dataDir = dir

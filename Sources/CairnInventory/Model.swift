@@ -186,6 +186,8 @@ public struct SSHDefaults: Sendable, Equatable, Hashable {
 
 public enum ProxyMode: String, Sendable, CaseIterable, Hashable {
     case iptables
+    case nftables
+    /// Deprecated in Kubernetes 1.35 (accepted with a warning).
     case ipvs
 }
 

@@ -154,7 +154,8 @@ public enum InventorySchema {
         fields: [
             f(
                 "version", "string", "`\(SupportedVersions.kubernetes.defaultVersion)`",
-                versions(SupportedVersions.kubernetes) + "."),
+                versions(SupportedVersions.kubernetes)
+                    + "; a minor alone (`\"1.36\"`) means its newest patch. End-of-life versions are refused with the date they ended."),
             f(
                 "podSubnet", "CIDR", "`10.244.0.0/16`",
                 "Host bits clear; must not overlap `serviceSubnet`, MetalLB pools, nor contain a host address; prefix no longer than Calico's `blockSize`."
@@ -164,7 +165,7 @@ public enum InventorySchema {
                 "Host bits clear; at most 20 host bits (/12 for IPv4, /108 for IPv6); must not overlap `podSubnet`, MetalLB pools, nor contain a host address."
             ),
             f("clusterDomain", "string", "`cluster.local`", "A lowercase DNS name."),
-            f("proxyMode", "enum", "`iptables`", "`iptables` or `ipvs`."),
+            f("proxyMode", "enum", "`iptables`", "`iptables`, `nftables`, or `ipvs` (deprecated since 1.35: warning)."),
             f("apiEndpoint", "mapping", "see `kubernetes.apiEndpoint`", "How clients reach the API servers."),
         ])
 
@@ -230,8 +231,8 @@ public enum InventorySchema {
             """,
         fields: [
             f(
-                "version", "string", "`\(SupportedVersions.etcd.defaultVersion)`",
-                versions(SupportedVersions.etcd) + "."),
+                "version", "string", "`3.7.2` with Kubernetes 1.37, else `\(SupportedVersions.etcd.defaultVersion)`",
+                versions(SupportedVersions.etcd) + "; 3.5 and older are refused."),
             f("dataDir", "path", "`/var/lib/etcd`", "Absolute path on the etcd hosts."),
             f("allowSingleMember", "boolean", "`false`", "Allow a single etcd member (no fault tolerance)."),
             f("heartbeatInterval", "integer", "`250`", "Milliseconds; more than 0."),

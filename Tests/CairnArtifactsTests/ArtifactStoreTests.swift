@@ -32,17 +32,17 @@ struct Fixture {
             ArtifactCatalog.kubernetesBinary("kubelet", version: "v1.32.4", arch: "arm64").url
                 == "https://dl.k8s.io/release/v1.32.4/bin/linux/arm64/kubelet")
         #expect(
-            ArtifactCatalog.containerd().url
+            ArtifactCatalog.containerd(version: "2.0.5").url
                 == "https://github.com/containerd/containerd/releases/download/v2.0.5/containerd-2.0.5-linux-amd64.tar.gz"
         )
         #expect(
-            ArtifactCatalog.runc().url == "https://github.com/opencontainers/runc/releases/download/v1.2.6/runc.amd64")
+            ArtifactCatalog.runc(version: "1.2.6").url == "https://github.com/opencontainers/runc/releases/download/v1.2.6/runc.amd64")
         #expect(
-            ArtifactCatalog.cniPlugins().url
+            ArtifactCatalog.cniPlugins(version: "1.6.2").url
                 == "https://github.com/containernetworking/plugins/releases/download/v1.6.2/cni-plugins-linux-amd64-v1.6.2.tgz"
         )
         #expect(
-            ArtifactCatalog.crictl().url
+            ArtifactCatalog.crictl(version: "1.32.0").url
                 == "https://github.com/kubernetes-sigs/cri-tools/releases/download/v1.32.0/crictl-v1.32.0-linux-amd64.tar.gz"
         )
         let manifest = ArtifactCatalog.manifest(
@@ -51,8 +51,8 @@ struct Fixture {
         #expect(manifest.name == "calico" && manifest.sha256 == nil)
         // No invented hashes: every upstream entry relies on the lock file.
         for spec in [
-            etcdSpec, kubeadmSpec, ArtifactCatalog.containerd(), ArtifactCatalog.runc(),
-            ArtifactCatalog.cniPlugins(), ArtifactCatalog.crictl(),
+            etcdSpec, kubeadmSpec, ArtifactCatalog.containerd(version: "2.0.5"), ArtifactCatalog.runc(version: "1.2.6"),
+            ArtifactCatalog.cniPlugins(version: "1.6.2"), ArtifactCatalog.crictl(version: "1.32.0"),
         ] {
             #expect(spec.sha256 == nil)
         }
@@ -131,8 +131,8 @@ struct Fixture {
     @Test func fileURLMirror() async throws {
         let fixture = try Fixture()
         defer { fixture.dir.cleanUp() }
-        try place("runc", for: ArtifactCatalog.runc().url, in: fixture.mirror)
-        let artifact = try await fixture.store(.mirror("file://" + fixture.mirror.path)).fetch(ArtifactCatalog.runc())
+        try place("runc", for: ArtifactCatalog.runc(version: "1.2.6").url, in: fixture.mirror)
+        let artifact = try await fixture.store(.mirror("file://" + fixture.mirror.path)).fetch(ArtifactCatalog.runc(version: "1.2.6"))
         #expect(artifact.sha256 == SHA256Digest.hex(of: "runc"))
     }
 
@@ -252,21 +252,21 @@ struct Fixture {
         let fixture = try Fixture()
         defer { fixture.dir.cleanUp() }
         let payload = String(repeating: "containerd-bytes-", count: 200_000)  // ~3.4 MB
-        try place(payload, for: ArtifactCatalog.containerd().url, in: fixture.mirror)
-        try place("runc", for: ArtifactCatalog.runc().url, in: fixture.mirror)
+        try place(payload, for: ArtifactCatalog.containerd(version: "2.0.5").url, in: fixture.mirror)
+        try place("runc", for: ArtifactCatalog.runc(version: "1.2.6").url, in: fixture.mirror)
         let expected = SHA256Digest.hex(of: payload)
         let results = try await withThrowingTaskGroup(of: LocalArtifact.self) { group in
             for i in 0..<12 {
                 let store = fixture.store()
                 group.addTask {
-                    try await store.fetch(i % 4 == 3 ? ArtifactCatalog.runc() : ArtifactCatalog.containerd())
+                    try await store.fetch(i % 4 == 3 ? ArtifactCatalog.runc(version: "1.2.6") : ArtifactCatalog.containerd(version: "2.0.5"))
                 }
             }
             return try await group.reduce(into: [LocalArtifact]()) { $0.append($1) }
         }
         #expect(results.count == 12)
         #expect(results.filter { $0.spec.name == "containerd" }.allSatisfy { $0.sha256 == expected })
-        let cached = try fixture.store().cachePath(for: ArtifactCatalog.containerd())
+        let cached = try fixture.store().cachePath(for: ArtifactCatalog.containerd(version: "2.0.5"))
         #expect(SHA256Digest.hex(of: try Data(contentsOf: cached)) == expected)
         let entries = try fixture.lockText().split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }
         #expect(entries.count == 2)
@@ -307,12 +307,12 @@ struct HTTPDownloadTests {
         let fixture = try Fixture()
         defer { fixture.dir.cleanUp() }
         let payload = String(repeating: "cni-plugins-", count: 300_000)  // ~3.6 MB
-        try place(payload, for: ArtifactCatalog.cniPlugins().url, in: fixture.mirror)
+        try place(payload, for: ArtifactCatalog.cniPlugins(version: "1.6.2").url, in: fixture.mirror)
         let server = try LocalHTTPServer(serving: fixture.mirror)
         defer { server.stop() }
         let store = fixture.store(.mirror(server.baseURL))
         let hashes = try await withThrowingTaskGroup(of: String.self) { group in
-            for _ in 0..<6 { group.addTask { try await store.fetch(ArtifactCatalog.cniPlugins()).sha256 } }
+            for _ in 0..<6 { group.addTask { try await store.fetch(ArtifactCatalog.cniPlugins(version: "1.6.2")).sha256 } }
             return try await group.reduce(into: Set<String>()) { $0.insert($1) }
         }
         #expect(hashes == [SHA256Digest.hex(of: payload)])
@@ -321,7 +321,7 @@ struct HTTPDownloadTests {
                 "github.com/containernetworking/plugins/releases/download/v1.6.2/cni-plugins-linux-amd64-v1.6.2.tgz"
             ])
         #expect(
-            SHA256Digest.hex(of: try Data(contentsOf: store.cachePath(for: ArtifactCatalog.cniPlugins())))
+            SHA256Digest.hex(of: try Data(contentsOf: store.cachePath(for: ArtifactCatalog.cniPlugins(version: "1.6.2"))))
                 == SHA256Digest.hex(of: payload))
     }
 

@@ -105,7 +105,7 @@ import Testing
             topology: topology)
         facts["cp3"] = NodeFacts(
             os: "debian", osVersion: "12", machine: "x86_64", memoryKiB: 4_000_000, cpus: 2, hostname: "cp3",
-            machineID: "m3", epoch: 0, swapActive: 0, ipForward: "1", versions: [:], files: [:], services: [:],
+            machineID: "m3", epoch: 0, swapActive: 0, ipForward: "1", cgroupFilesystem: "cgroup2fs", versions: [:], files: [:], services: [:],
             hasKubeletConfig: true, hasKubeletConf: true, hasAdminConf: true, initialized: false,
             manifests: ["kube-apiserver.yaml"], listening: "", interfaces: "", apiserverReady: "", nodes: nil)
         #expect(

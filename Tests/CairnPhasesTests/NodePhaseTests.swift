@@ -25,10 +25,10 @@ import Testing
             exactly: NodeFacts.command(advertise: "", parts: [.packages]),
             stdout: Fixture.json(node(name: "w1", address: "10.0.1.1")))
         let version = topology.inventory.kubernetes.version
-        let containerd = ArtifactCatalog.containerd()
-        let runc = ArtifactCatalog.runc()
-        let cni = ArtifactCatalog.cniPlugins()
-        let crictl = ArtifactCatalog.crictl()
+        let containerd = ArtifactCatalog.containerd(version: "2.3.4")
+        let runc = ArtifactCatalog.runc(version: "1.4.3")
+        let cni = ArtifactCatalog.cniPlugins(version: "1.9.1")
+        let crictl = ArtifactCatalog.crictl(version: String(version.prefix(4)) + ".0")
         let marker = "/var/lib/cairn/installed"
         w1.expect(
             exactly: .script(
@@ -85,7 +85,7 @@ import Testing
                     path: "/usr/local/bin/kubelet",
                     content: "ARTIFACT kubelet \(version)", mode: "755"))
         #expect(
-            w1.uploads.first { $0.path == KubernetesLayout.containerdConfig }?.content == NodeFiles.containerdConfig)
+            w1.uploads.first { $0.path == KubernetesLayout.containerdConfig }?.content == NodeFiles.containerdConfig(kubernetes: version))
         #expect(w1.uploads.first { $0.path == KubernetesLayout.kubeletDropIn }?.content == NodeFiles.kubeletDropIn)
         #expect(events.planned.first == "w1: install containerd \(containerd.version) (from the test mirror)")
     }
@@ -99,8 +99,9 @@ import Testing
         #expect(planner.steps(host: "w1", node: converged).isEmpty)
     }
 
-    /// A newer Kubernetes version in the inventory upgrades exactly the three binaries, each from
-    /// that version's release URL; nothing else changes.
+    /// Another Kubernetes version in the inventory: crictl of that minor, the three binaries from
+    /// that version's release URLs, and, when the release pins another sandbox image,
+    /// containerd's configuration (then containerd restarts). Nothing else.
     @Test(arguments: SupportedVersions.kubernetes.supported)
     func eachSupportedVersionInstallsItsOwnBinaries(version: String) throws {
         let topology = try Fixture.cluster(version: version)
@@ -108,16 +109,28 @@ import Testing
         let installed = convergedNode(
             name: "w1", address: "10.0.1.1", version: other, controlPlane: false, topology: topology)
         let steps = NodePackagesPlanner(kubernetesVersion: version).steps(host: "w1", node: installed)
-        #expect(
-            steps
-                == ["kubeadm", "kubelet", "kubectl"].map { binary in
-                    .install(
-                        host: "w1", summary: "upgrade \(binary) \(other)→\(version)",
-                        artifact: ArtifactSpec(
-                            name: binary, version: version,
-                            url: "https://dl.k8s.io/release/v\(version)/bin/linux/amd64/\(binary)"),
-                        how: .binary(path: "/usr/local/bin/\(binary)"))
-                })
+        let crictl = ArtifactSpec(
+            name: "crictl", version: String(version.prefix(4)) + ".0",
+            url: "https://github.com/kubernetes-sigs/cri-tools/releases/download/v\(version.prefix(4)).0/crictl-v\(version.prefix(4)).0-linux-amd64.tar.gz")
+        var expected: [HostStep] = [
+            .install(host: "w1", summary: "install crictl \(crictl.version)", artifact: crictl,
+                     how: .binaries(inner: "", names: ["crictl"], unit: "", marker: "", record: "crictl")),
+        ]
+        expected += ["kubeadm", "kubelet", "kubectl"].map { binary in
+            .install(
+                host: "w1", summary: "upgrade \(binary) \(other)→\(version)",
+                artifact: ArtifactSpec(
+                    name: binary, version: version, url: "https://dl.k8s.io/release/v\(version)/bin/linux/amd64/\(binary)"),
+                how: .binary(path: "/usr/local/bin/\(binary)"))
+        }
+        if SupportedVersions.pauseImage(forKubernetes: version) != SupportedVersions.pauseImage(forKubernetes: other) {
+            expected += [
+                .write(host: "w1", path: KubernetesLayout.containerdConfig, content: NodeFiles.containerdConfig(kubernetes: version),
+                       current: "", mode: "644", change: "differs from Cairn's", secret: false),
+                .run(host: "w1", summary: "restart containerd (new binary or configuration)", ServiceCommand.restart("containerd")),
+            ]
+        }
+        #expect(steps == expected)
     }
 
     // MARK: api-endpoint
@@ -233,7 +246,7 @@ import Testing
         all["w2"] = facts(
             NodeFacts(
                 os: "debian", osVersion: "12", machine: "x86_64", memoryKiB: 4_000_000, cpus: 2, hostname: "w2",
-                machineID: "machine-w1", epoch: now, swapActive: 0, ipForward: "1", versions: [:], files: [:],
+                machineID: "machine-w1", epoch: now, swapActive: 0, ipForward: "1", cgroupFilesystem: "cgroup2fs", versions: [:], files: [:],
                 services: [:], hasKubeletConfig: false, hasKubeletConf: false, hasAdminConf: false, initialized: false,
                 manifests: [], listening: "", interfaces: "", apiserverReady: "", nodes: nil))
         #expect(
@@ -243,6 +256,34 @@ import Testing
                 "cp3: port 6443 is in use by \"nginx\"; Kubernetes needs it",
                 "w1, w2: they share one /etc/machine-id (cloned machines); regenerate it (systemd-machine-id-setup) on all but one",
             ])
+    }
+
+    /// Kubernetes 1.35 and later need cgroup v2 on every node; an etcd-only host may run v1.
+    @Test func aCgroupV1NodeIsRefusedBeforeAnythingChanges() throws {
+        let topology = try Fixture.inventory("""
+            name: t
+            kubernetes: {apiEndpoint: {haproxyKeepalived: {virtualIP: 10.0.0.250}}}
+            hosts:
+              - {name: e1, address: 10.0.2.1, roles: [etcd]}
+              - {name: e2, address: 10.0.2.2, roles: [etcd]}
+              - {name: e3, address: 10.0.2.3, roles: [etcd]}
+              - {name: cp1, address: 10.0.0.1, roles: [control-plane]}
+              - {name: w1, address: 10.0.1.1, roles: [worker]}
+            """)
+        let checks = HostChecksPhase(topology: Topology(topology))
+        let now = 1_790_000_000
+        var facts = Dictionary(uniqueKeysWithValues: topology.hosts.map { host in
+            (host.name, HostChecksPhase.Facts(node: node(name: host.name, address: host.internalAddress, epoch: now), operatorEpoch: now, roundTrip: 1))
+        })
+        #expect(checks.problems(facts).isEmpty)
+        for host in topology.hosts where ["e1", "w1"].contains(host.name) {
+            let v1 = node(name: host.name, address: host.internalAddress, epoch: now, cgroup: "tmpfs")
+            facts[host.name] = HostChecksPhase.Facts(node: v1, operatorEpoch: now, roundTrip: 1)
+        }
+        #expect(checks.problems(facts).map { "\($0.host): \($0.problem)" } == [
+            "w1: it runs cgroup v1 (/sys/fs/cgroup is tmpfs); Kubernetes 1.36 needs cgroup v2: boot it with "
+                + "systemd.unified_cgroup_hierarchy=1 (the default of Debian 11+, Ubuntu 21.10+ and RHEL 9)",
+        ])
     }
 
     // MARK: prepare-hosts

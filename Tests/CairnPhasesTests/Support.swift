@@ -56,11 +56,11 @@ func node(
     name: String = "cp1", address: String = "10.0.0.1", versions: [String: String] = [:], files: [String: String] = [:],
     services: [String: String] = [:], kubeletConfig: Bool = false, kubeletConf: Bool = false, adminConf: Bool = false,
     initialized: Bool = false, manifests: [String] = [], apiserverReady: String = "", nodes: [String]? = nil,
-    listening: String = "", memoryKiB: Int = 4_000_000, epoch: Int = 1_790_000_000
+    listening: String = "", memoryKiB: Int = 4_000_000, epoch: Int = 1_790_000_000, cgroup: String = "cgroup2fs"
 ) -> NodeFacts {
     NodeFacts(
         os: "debian", osVersion: "12", machine: "x86_64", memoryKiB: memoryKiB, cpus: 2, hostname: name,
-        machineID: "machine-\(name)", epoch: epoch, swapActive: 0, ipForward: "1", versions: versions, files: files,
+        machineID: "machine-\(name)", epoch: epoch, swapActive: 0, ipForward: "1", cgroupFilesystem: cgroup, versions: versions, files: files,
         services: services, hasKubeletConfig: kubeletConfig, hasKubeletConf: kubeletConf, hasAdminConf: adminConf,
         initialized: initialized, manifests: manifests, listening: Data(listening.utf8).base64EncodedString(),
         interfaces: Data("2: eth0    inet \(address)/24 brd 10.0.0.255 scope global eth0\n".utf8).base64EncodedString(),
@@ -77,7 +77,7 @@ func convergedNode(
 ) -> NodeFacts {
     var files: [String: String] = [:]
     for (path, content) in [
-        (KubernetesLayout.containerdConfig, NodeFiles.containerdConfig),
+        (KubernetesLayout.containerdConfig, NodeFiles.containerdConfig(kubernetes: version)),
         (KubernetesLayout.containerdUnit, NodeFiles.containerdUnit),
         (KubernetesLayout.crictlConfig, NodeFiles.crictlConfig), (KubernetesLayout.kubeletUnit, NodeFiles.kubeletUnit),
         (KubernetesLayout.kubeletDropIn, NodeFiles.kubeletDropIn),
@@ -85,8 +85,8 @@ func convergedNode(
         files[path] = SHA256Digest.hex(of: content)
     }
     let versions = [
-        "containerd": DefaultComponentVersions.containerd, "runc": DefaultComponentVersions.runc,
-        "cni": DefaultComponentVersions.cniPlugins, "crictl": DefaultComponentVersions.crictl,
+        "containerd": SupportedVersions.containerd, "runc": SupportedVersions.runc,
+        "cni": SupportedVersions.cniPlugins, "crictl": SupportedVersions.crictl(forKubernetes: version),
         "kubeadm": version, "kubelet": version, "kubectl": version,
     ]
     return node(

@@ -26,8 +26,7 @@ public struct Calico: Addon {
         public static let summary = "The pod network."
         public static let versions = [
             SupportedVersions.Component(
-                field: "addons.calico.version", supported: ["3.30.2", "3.31.0"],
-                defaultVersion: "3.31.0")
+                field: "addons.calico.version", supported: ["3.32.4", "3.33.1"], defaultVersion: "3.33.1")
         ]
         public static let sections = [
             InventorySchema.Section(

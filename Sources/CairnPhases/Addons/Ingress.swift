@@ -17,20 +17,28 @@ public struct Ingress: Addon {
         case ingressNginx = "ingress-nginx"
     }
 
-    /// Gateway API's CRDs installed with Traefik.
-    static let gatewayAPIVersion = "1.3.0"
+    /// Gateway API's CRDs installed with a Traefik release: 3.7 is built with 1.5.1; 3.8 requires
+    /// ≥ 1.6.1 (docs.traefik.io v3.8 migration notes).
+    static func gatewayAPIVersion(forTraefik version: String) -> String {
+        version.hasPrefix("3.7.") ? "1.5.1" : "1.6.1"
+    }
+
+    /// The newest Kubernetes minor ingress-nginx was released for: it was retired in March 2026,
+    /// its last release (1.15.1) tested up to 1.35.
+    static let ingressNginxNewestKubernetes = 35
 
     /// `addons.ingress`.
     public struct Settings: AddonSettings {
         public static let key = "ingress"
         public static let summary = "The ingress controller."
         static let traefik = SupportedVersions.Component(
-            field: "addons.ingress.version", supported: ["3.5.0"], defaultVersion: "3.5.0",
-            variant: "traefik")
-        /// Retired upstream in March 2026: allowed, with a warning.
+            field: "addons.ingress.version", supported: ["3.7.16", "3.8.0"], defaultVersion: "3.7.16",
+            variant: "traefik", retired: ["3.5": "Traefik 3.5 is no longer maintained", "3.6": "Traefik 3.6 is no longer maintained"])
+        /// Retired upstream in March 2026: allowed, with a warning, up to Kubernetes 1.35.
         static let ingressNginx = SupportedVersions.Component(
-            field: "addons.ingress.version", supported: ["1.13.3"],
-            defaultVersion: "1.13.3", variant: "ingress-nginx")
+            field: "addons.ingress.version", supported: ["1.15.1"],
+            defaultVersion: "1.15.1", variant: "ingress-nginx",
+            retired: ["1.13": "ingress-nginx 1.13 is superseded by its final release, 1.15.1"])
         public static let versions = [traefik, ingressNginx]
         public static let sections = [
             InventorySchema.Section(
@@ -87,7 +95,13 @@ public struct Ingress: Addon {
                 )
                 replicas = schedulable
             }
-            if controller == .ingressNginx {
+            let kubernetes = SupportedVersions.kubernetesMinor(inventory.kubernetes.version)
+            if controller == .ingressNginx && kubernetes > Ingress.ingressNginxNewestKubernetes {
+                report.error(
+                    "addons.ingress.controller",
+                    "ingress-nginx is retired upstream: its last release supports Kubernetes up to 1.\(Ingress.ingressNginxNewestKubernetes), not \(SupportedVersions.minor(of: inventory.kubernetes.version))",
+                    hint: "use controller: traefik")
+            } else if controller == .ingressNginx {
                 report.warning(
                     "addons.ingress.controller",
                     "ingress-nginx was retired upstream in March 2026 and receives no security fixes",
@@ -136,9 +150,9 @@ public struct Ingress: Addon {
             let base = raw + "traefik/traefik/v\(version)/docs/content/reference/dynamic-configuration/"
             return [
                 ArtifactCatalog.manifest(
-                    name: "gateway-api-standard", version: gatewayAPIVersion,
+                    name: "gateway-api-standard", version: gatewayAPIVersion(forTraefik: version),
                     url:
-                        "https://github.com/kubernetes-sigs/gateway-api/releases/download/v\(gatewayAPIVersion)/standard-install.yaml"
+                        "https://github.com/kubernetes-sigs/gateway-api/releases/download/v\(gatewayAPIVersion(forTraefik: version))/standard-install.yaml"
                 ),
                 ArtifactCatalog.manifest(
                     name: "traefik-crds", version: version, url: base + "kubernetes-crd-definition-v1.yml"),

@@ -19,8 +19,7 @@ public struct MetalLB: Addon {
         public static let summary = "LoadBalancer addresses."
         public static let versions = [
             SupportedVersions.Component(
-                field: "addons.metallb.version", supported: ["0.15.2", "0.16.1"],
-                defaultVersion: "0.16.1")
+                field: "addons.metallb.version", supported: ["0.16.1", "0.16.2"], defaultVersion: "0.16.2")
         ]
         public static let sections = [
             InventorySchema.Section(

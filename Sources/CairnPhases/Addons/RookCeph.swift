@@ -16,6 +16,9 @@ public struct RookCeph: Addon {
             "`ceph status`: HEALTH_OK, all mons in quorum, every OSD up and in, PGs active+clean, pool size; in a run that changed Ceph's configuration, a test claim on the default StorageClass binds (then is deleted)"
     )
 
+    /// The newest Kubernetes minor Rook 1.20 supports (its prerequisites page: 1.31–1.36).
+    static let newestKubernetes = 36
+
     public enum DeviceSelection: String, Sendable, CaseIterable, Hashable {
         /// Only the devices listed under `hosts[i].storage.devices`.
         case named
@@ -82,6 +85,14 @@ public struct RookCeph: Addon {
         }
 
         public mutating func validate(in inventory: Inventory, _ report: ValidationReport) {
+            let kubernetes = SupportedVersions.kubernetesMinor(inventory.kubernetes.version)
+            if enabled && kubernetes > RookCeph.newestKubernetes {
+                report.error(
+                    report.isWritten("addons.rookCeph.enabled") ? "addons.rookCeph.enabled" : "kubernetes.version",
+                    "Rook \(version) supports Kubernetes up to 1.\(RookCeph.newestKubernetes), not \(SupportedVersions.minor(of: inventory.kubernetes.version)), and storage is enabled",
+                    hint: "use Kubernetes 1.\(RookCeph.newestKubernetes) with Rook/Ceph, or set addons.rookCeph.enabled: false")
+                return
+            }
             let schedulable = inventory.schedulableHosts.count
             guard enabled, schedulable > 0 else { return }
             let storageHosts =

@@ -102,8 +102,17 @@ public enum EtcdConfigFiles {
             "ETCD_QUOTA_BACKEND_BYTES=\(settings.quotaBackendBytes)",
             "ETCD_SNAPSHOT_COUNT=\(settings.snapshotCount)",
             "ETCD_AUTO_COMPACTION_RETENTION=8",
-        ]
+        ] + corruptionChecks(version: settings.version)
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Data-corruption checks at start-up and between members: feature gates from 3.6 on, the
+    /// `--experimental-*` flags before (3.5, only as a step of an upgrade; 3.7 removed them).
+    static func corruptionChecks(version: String) -> [String] {
+        if version.hasPrefix("3.5.") {
+            return ["ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK=true", "ETCD_EXPERIMENTAL_COMPACT_HASH_CHECK_ENABLED=true"]
+        }
+        return ["ETCD_FEATURE_GATES=CompactHashCheck=true,InitialCorruptCheck=true"]
     }
 
     /// Parses KEY=value lines (comments ignored).

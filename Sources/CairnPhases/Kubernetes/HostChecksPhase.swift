@@ -100,6 +100,18 @@ public struct HostChecksPhase: Phase {
                             "its clock is \(skew) s off the operator's; etcd and TLS need synchronised clocks (run chrony or systemd-timesyncd)"
                     ))
             }
+            // Kubernetes 1.35 and later refuse cgroup v1 (kubelet's failCgroupV1, kubeadm's preflight).
+            let kubernetes = topology.inventory.kubernetes.version
+            if (spec.has(.controlPlane) || spec.has(.worker)) && node.cgroupFilesystem != "cgroup2fs"
+                && SupportedVersions.kubernetesMinor(kubernetes) >= 35
+            {
+                problems.append(
+                    HostProblem(
+                        host: host.name,
+                        problem: "it runs cgroup v1 (/sys/fs/cgroup is \(node.cgroupFilesystem.isEmpty ? "unknown" : node.cgroupFilesystem)); "
+                            + "Kubernetes \(SupportedVersions.minor(of: kubernetes)) needs cgroup v2: boot it with "
+                            + "systemd.unified_cgroup_hierarchy=1 (the default of Debian 11+, Ubuntu 21.10+ and RHEL 9)"))
+            }
             problems += portProblems(host: spec, node: node)
         }
         for (hostname, hosts) in byHostname.sorted(by: { $0.key < $1.key }) where hosts.count > 1 {

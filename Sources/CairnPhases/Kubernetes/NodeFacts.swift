@@ -48,6 +48,8 @@ public struct NodeFacts: Sendable, Codable, Equatable {
     public let epoch: Int
     public let swapActive: Int
     public let ipForward: String
+    /// The file system of /sys/fs/cgroup: `cgroup2fs` on a cgroup v2 host ("" when not asked).
+    public let cgroupFilesystem: String
     /// `VERSION` strings of installed binaries ("" when absent).
     public let versions: [String: String]
     /// SHA-256 of tracked files ("" when absent).

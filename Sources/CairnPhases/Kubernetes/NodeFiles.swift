@@ -31,7 +31,10 @@ public enum NodeFiles {
 
     /// containerd 2.x configuration (version 3): the runc runtime with the systemd cgroup driver,
     /// which the kubelet's default `cgroupDriver: systemd` requires.
-    public static let containerdConfig = """
+    /// containerd 2.x's configuration (version 3): the systemd cgroup driver, and the sandbox
+    /// image pinned here, where Kubernetes 1.35+ expects it (kubelet's flag for it is gone).
+    public static func containerdConfig(kubernetes version: String) -> String {
+        """
         # Managed by cairn.
         version = 3
 
@@ -42,9 +45,10 @@ public enum NodeFiles {
           SystemdCgroup = true
 
         [plugins.'io.containerd.cri.v1.images'.pinned_images]
-          sandbox = 'registry.k8s.io/pause:3.10'
+          sandbox = '\(SupportedVersions.pauseImage(forKubernetes: version))'
 
         """
+    }
 
     public static let crictlConfig = """
         runtime-endpoint: unix:///run/containerd/containerd.sock

@@ -65,7 +65,7 @@ public struct NodePackagesPlanner: Sendable {
         var containerdChanged = false
         func describe(_ spec: ArtifactSpec) -> String { origin(spec).isEmpty ? "" : " (\(origin(spec)))" }
 
-        let containerd = ArtifactCatalog.containerd(arch: arch)
+        let containerd = ArtifactCatalog.containerd(version: SupportedVersions.containerd, arch: arch)
         if installed["containerd"] != containerd.version {
             steps.append(
                 .install(
@@ -76,14 +76,14 @@ public struct NodePackagesPlanner: Sendable {
                         record: "containerd")))
             containerdChanged = true
         }
-        let runc = ArtifactCatalog.runc(arch: arch)
+        let runc = ArtifactCatalog.runc(version: SupportedVersions.runc, arch: arch)
         if installed["runc"] != runc.version {
             steps.append(
                 .install(
                     host: name, summary: "install runc \(runc.version)\(describe(runc))", artifact: runc,
                     how: .binary(path: "/usr/local/bin/runc")))
         }
-        let cni = ArtifactCatalog.cniPlugins(arch: arch)
+        let cni = ArtifactCatalog.cniPlugins(version: SupportedVersions.cniPlugins, arch: arch)
         if installed["cni"] != cni.version {
             steps.append(
                 .install(
@@ -91,7 +91,7 @@ public struct NodePackagesPlanner: Sendable {
                     artifact: cni,
                     how: .archive(directory: KubernetesLayout.cniBin)))
         }
-        let crictl = ArtifactCatalog.crictl(arch: arch)
+        let crictl = ArtifactCatalog.crictl(version: SupportedVersions.crictl(forKubernetes: k8s), arch: arch)
         if installed["crictl"] != crictl.version {
             steps.append(
                 .install(
@@ -109,7 +109,7 @@ public struct NodePackagesPlanner: Sendable {
                     how: .binary(path: "/usr/local/bin/\(binary)")))
         }
         for (path, content) in [
-            (KubernetesLayout.containerdConfig, NodeFiles.containerdConfig),
+            (KubernetesLayout.containerdConfig, NodeFiles.containerdConfig(kubernetes: k8s)),
             (KubernetesLayout.containerdUnit, NodeFiles.containerdUnit),
         ] {
             if let step = HostStep.render(host: name, path: path, content: content, currentHash: node.files[path]) {

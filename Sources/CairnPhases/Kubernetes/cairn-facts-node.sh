@@ -18,12 +18,14 @@ ver() {  # component binary: the recorded version if the binary is the one recor
     runc|crictl) "$b" --version 2>/dev/null | head -1 | awk '{print $3}' ;;
   esac | head -1 | tr -d '"\\'
 }
-os=""; osv=""; machine=""; mem=0; cpus=0; host=""; mid=""; now=0; swaps=0; fwd=""; listening=""
+os=""; osv=""; machine=""; mem=0; cpus=0; host=""; mid=""; now=0; swaps=0; fwd=""; listening=""; cgroup=""
 if has system; then
   . /etc/os-release 2>/dev/null || true
   os=${ID:-unknown}; osv=${VERSION_ID:-}; machine=$(uname -m); mem=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
   cpus=$(nproc); host=$(hostname); mid=$(cat /etc/machine-id 2>/dev/null); now=$(date +%s)
   swaps=$(($(wc -l < /proc/swaps) - 1)); fwd=$(cat /proc/sys/net/ipv4/ip_forward)
+  # cgroup2fs on a cgroup v2 host; tmpfs where v1 hierarchies are mounted (legacy or hybrid).
+  cgroup=$(stat -fc %T /sys/fs/cgroup/ 2>/dev/null)
   listening=$(ss -ltnpH 2>/dev/null | awk '{n=split($4,a,":"); port=a[n]; proc=$6; sub(/^users:\(\("/,"",proc); sub(/".*/,"",proc); print port" "proc}' | sort -u | b64)
 else
   machine=$(uname -m)
@@ -61,8 +63,8 @@ if has cluster; then
     done
   fi
 fi
-printf '{"os":"%s","osVersion":"%s","machine":"%s","memoryKiB":%s,"cpus":%s,"hostname":"%s","machineID":"%s","epoch":%s,"swapActive":%s,"ipForward":"%s",' \
-  "$os" "$osv" "$machine" "${mem:-0}" "$cpus" "$host" "$mid" "$now" "$swaps" "$fwd"
+printf '{"os":"%s","osVersion":"%s","machine":"%s","memoryKiB":%s,"cpus":%s,"hostname":"%s","machineID":"%s","epoch":%s,"swapActive":%s,"ipForward":"%s","cgroupFilesystem":"%s",' \
+  "$os" "$osv" "$machine" "${mem:-0}" "$cpus" "$host" "$mid" "$now" "$swaps" "$fwd" "$cgroup"
 printf '"versions":{%s},"files":{%s},"services":{%s},"hasKubeletConfig":%s,"hasKubeletConf":%s,"hasAdminConf":%s,"initialized":%s,"manifests":[%s],"listening":"%s","interfaces":"%s","apiserverReady":"%s","nodes":%s}\n' \
   "$versions" "$files" "$svc" "$([ -f /var/lib/kubelet/config.yaml ] && echo true || echo false)" \
   "$([ -f /etc/kubernetes/kubelet.conf ] && echo true || echo false)" "$([ -f /etc/kubernetes/admin.conf ] && echo true || echo false)" \
