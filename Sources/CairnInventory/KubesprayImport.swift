@@ -481,16 +481,21 @@ enum KubesprayImporter {
         // kubernetes
         var k8s: [String] = []
         if let version = str("kube_version", clusterVars) {
-            let bare = version.hasPrefix("v") ? String(version.dropFirst()) : version
-            if SupportedVersions.kubernetes.isSupported(bare) {
+            let table = SupportedVersions.kubernetes
+            let supported = table.supported.joined(separator: ", ")
+            switch table.resolve(version) {
+            case .supported(let bare):
                 k8s.append("  version: \"\(bare)\"")
-            } else {
-                note(
-                    "kube_version \(version) is not supported by Cairn (\(SupportedVersions.kubernetes.supported.joined(separator: ", "))); the default \(SupportedVersions.kubernetes.defaultVersion) is used"
-                )
-                k8s.append(
-                    "  # kube_version \(version) is not supported; default \(SupportedVersions.kubernetes.defaultVersion)"
-                )
+            case .newestPatch, .retired, .unknown:
+                // Another patch of a supported minor: that minor's newest patch Cairn knows.
+                let minor = SupportedVersions.minor(of: version.hasPrefix("v") ? String(version.dropFirst()) : version)
+                if case .newestPatch(let newest) = table.resolve(minor) {
+                    note("kube_version \(version) is not a patch Cairn offers; \(newest), the newest \(minor) patch it knows, is used")
+                    k8s.append("  version: \"\(newest)\"   # kube_version \(version)")
+                } else {
+                    note("kube_version \(version) is not supported by Cairn (\(supported)); the default \(table.defaultVersion) is used")
+                    k8s.append("  # kube_version \(version) is not supported; default \(table.defaultVersion)")
+                }
             }
         }
         if let pods = str("kube_pods_subnet", clusterVars) { k8s.append("  podSubnet: \(quote(pods))") }

@@ -69,17 +69,17 @@ import Testing
               - {name: cp2, address: 10.0.0.12, roles: [control-plane, etcd], storage: {devices: [/dev/vdb]}}
               - {name: cp3, address: 10.0.0.13, roles: [control-plane, etcd, worker], storage: {devices: [/dev/vdb]}}
             kubernetes:
-              version: "1.34.1"
+              version: "1.35.9"
               podSubnet: 10.244.0.0/16
               serviceSubnet: 10.96.0.0/12
               clusterDomain: cluster.local
-              proxyMode: ipvs
+              proxyMode: nftables
               apiEndpoint:
                 port: 8443
                 haproxyKeepalived: {virtualIP: 10.0.0.10, virtualIPPrefix: 24, interface: eth0, virtualRouterID: 9}
                 extraSANs: [api.example.com]
             etcd:
-              version: "3.6.4"
+              version: "3.6.14"
               dataDir: /var/lib/etcd
               allowSingleMember: false
               heartbeatInterval: 100
@@ -88,10 +88,10 @@ import Testing
               snapshotCount: 5000
               removeMembersNotInInventory: true
             addons:
-              calico: {enabled: true, version: "3.30.2", encapsulation: IPIPCrossSubnet, blockSize: 24, natOutgoing: false}
+              calico: {enabled: true, version: "3.32.4", encapsulation: IPIPCrossSubnet, blockSize: 24, natOutgoing: false}
               coredns: {replicas: 1}
-              metallb: {enabled: true, version: "0.15.2", addressPools: [{name: p, addresses: [10.0.0.200/29]}]}
-              ingress: {enabled: true, controller: traefik, version: "3.5.0", replicas: 1}
+              metallb: {enabled: true, version: "0.16.1", addressPools: [{name: p, addresses: [10.0.0.200/29]}]}
+              ingress: {enabled: true, controller: traefik, version: "3.8.0", replicas: 1}
               rookCeph: {enabled: true, version: "1.20.6", cephImage: "quay.io/ceph/ceph:v20.2.4", monCount: 1, mgrCount: 1, poolReplicaSize: 3, deviceSelection: named}
             artifacts: {source: mirror, mirror: "https://mirror.internal/cairn"}
             """
@@ -111,12 +111,12 @@ import Testing
         #expect(
             loaded.inventory.addons.calico
                 == calicoSettings(
-                    enabled: true, version: "3.30.2", encapsulation: .ipipCrossSubnet, blockSize: 24, natOutgoing: false
+                    enabled: true, version: "3.32.4", encapsulation: .ipipCrossSubnet, blockSize: 24, natOutgoing: false
                 ))
         #expect(
             loaded.inventory.etcd
                 == EtcdSettings(
-                    version: "3.6.4", dataDir: "/var/lib/etcd", allowSingleMember: false, heartbeatInterval: 100,
+                    version: "3.6.14", dataDir: "/var/lib/etcd", allowSingleMember: false, heartbeatInterval: 100,
                     electionTimeout: 1000, quotaBackendBytes: 1_073_741_824, snapshotCount: 5000,
                     removeMembersNotInInventory: true))
         #expect(

@@ -53,7 +53,7 @@ import Testing
         #expect(inventory.name == "lab")
         #expect(inventory.hosts.map(\.name) == ["node1", "node2", "node3", "node4", "node5"])
         #expect(inventory.hosts.map(\.internalAddress) == (1...5).map { "10.99.1.\($0)" })
-        #expect(inventory.etcd.version == "3.4.23")
+        #expect(inventory.etcd.version == "3.6.14")
         #expect(inventory.ssh.configFile == nil)
         #expect(inventory.stateDirectory == "/var/lib/cairn-lab/lab/state")
     }

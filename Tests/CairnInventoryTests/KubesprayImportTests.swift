@@ -31,13 +31,13 @@ import Testing
             inventory.hosts.map(\.roles) == [
                 [.controlPlane, .etcd], [.controlPlane, .etcd], [.controlPlane, .etcd], [.worker], [.worker],
             ])
-        #expect(inventory.kubernetes.version == "1.32.5")
+        #expect(inventory.kubernetes.version == "1.36.4")
         #expect(inventory.kubernetes.podSubnet == "10.233.64.0/18")
         #expect(inventory.kubernetes.serviceSubnet == "10.233.0.0/18")
         #expect(inventory.kubernetes.proxyMode == .ipvs)
         #expect(inventory.kubernetes.apiEndpoint.mode == .external(address: "lb.example.com"))
         #expect(inventory.kubernetes.apiEndpoint.extraSANs == ["95.54.0.100", "10.3.0.100", "api.internal"])
-        #expect(yaml.contains("  version: \"1.32.5\"\n"))
+        #expect(yaml.contains("  version: \"1.36.4\"\n"))
         #expect(inventory.addons.calico.encapsulation == .vxlan)
         #expect(inventory.ssh.user == "ubuntu")
         #expect(inventory.ssh.bastion == BastionSettings(address: "95.54.0.1", user: "jump"))
@@ -71,7 +71,7 @@ import Testing
         #expect(inventory.controlPlaneHosts.map(\.name) == ["node1", "node2", "node3"])
         #expect(inventory.etcdHosts.map(\.name) == ["node1", "node2", "node3"])
         #expect(inventory.workerHosts.map(\.name) == ["node4", "node-5"])
-        #expect(inventory.kubernetes.version == SupportedVersions.kubernetes.defaultVersion)
+        #expect(inventory.kubernetes.version == "1.35.9")
         #expect(inventory.kubernetes.podSubnet == "10.233.64.0/18")
         #expect(inventory.kubernetes.serviceSubnet == "10.233.0.0/18")
         #expect(
@@ -89,7 +89,7 @@ import Testing
         #expect(node4.sshOverrides.port == 2222)
         #expect(loaded.warnings.contains { $0.path == "addons.ingress.controller" })
 
-        #expect(notes.contains { $0.hasPrefix("kube_version v1.31.4 is not supported by Cairn") })
+        #expect(notes.contains("kube_version v1.35.3 is not a patch Cairn offers; 1.35.9, the newest 1.35 patch it knows, is used"))
         #expect(notes.contains("etcd_deployment_type kubeadm: Cairn runs etcd on the hosts as a systemd service"))
         #expect(notes.contains("host name Node_5 is not an RFC 1123 hostname; written as node-5"))
         #expect(notes.contains { $0.hasPrefix("ingress_nginx_enabled: carried over as controller ingress-nginx") })

@@ -57,11 +57,11 @@ import Testing
         #expect(inventory.name == "cairn")
         #expect(inventory.apiVersion == "cairn.dev/v1alpha1")
         #expect(inventory.stateDirectory == "/home/op/.cairn/cairn")
-        #expect(inventory.kubernetes.version == "1.32.4")
+        #expect(inventory.kubernetes.version == "1.36.4")
         #expect(inventory.kubernetes.podSubnet == "10.244.0.0/16")
         #expect(inventory.kubernetes.serviceSubnet == "10.96.0.0/12")
         #expect(inventory.kubernetes.apiEndpoint == APIEndpoint(address: "10.0.0.1", port: 6443, mode: .direct))
-        #expect(inventory.etcd.version == "3.5.21")
+        #expect(inventory.etcd.version == "3.6.14")
         #expect(inventory.addons.coredns.replicas == 2)
         #expect(inventory.addons.ingress.replicas == 1)
         #expect(inventory.addons.calico == calicoSettings())
@@ -117,7 +117,7 @@ import Testing
             Self.single
                 + "etcd: {allowSingleMember: yes}\n".replacingOccurrences(of: "etcd", with: "kubernetes")
                 .replacingOccurrences(of: "allowSingleMember", with: "version"),
-            path: "kubernetes.version", line: 7, contains: "\"yes\" is not supported")
+            path: "kubernetes.version", line: 7, contains: "\"yes\" is not a version Cairn offers")
         expectError(
             """
             hosts:
@@ -402,22 +402,25 @@ import Testing
         let d = expectError(
             Self.single + "kubernetes: {version: \"1.30.0\"}\n", path: "kubernetes.version", line: 7,
             contains:
-                "kubernetes.version \"1.30.0\" is not supported; supported: 1.31.9, 1.32.4, 1.32.5, 1.33.1, 1.34.1")
+                "kubernetes.version \"1.30.0\" is refused: Kubernetes 1.30 reached end of life on 2025-06-28; supported: 1.35.9, 1.36.4, 1.37.1")
         #expect(d != nil)
         expectError(
             Self.single + "kubernetes: {version: 1.32}\n", path: "kubernetes.version", line: 7,
-            contains: "\"1.32\" is not supported")
+            contains: "\"1.32\" is refused: Kubernetes 1.32 reached end of life")
+        expectError(
+            Self.single + "kubernetes: {version: 1.30}\n", path: "kubernetes.version", line: 7,
+            contains: "\"1.30\" is refused: Kubernetes 1.30 reached end of life")
         expectError(
             Self.single.replacingOccurrences(
                 of: "addons: {ingress: {enabled: false}}",
                 with: "addons: {ingress: {enabled: false}, calico: {version: 3.5.0}}"),
             path: "addons.calico.version", line: 6,
-            contains: "addons.calico.version \"3.5.0\" is not supported; supported: 3.30.2, 3.31.0")
+            contains: "addons.calico.version \"3.5.0\" is not a version Cairn offers; supported: 3.32.4, 3.33.1")
         expectError(
             Self.single.replacingOccurrences(
                 of: "etcd: {allowSingleMember: true}", with: "etcd: {allowSingleMember: true, version: 3.5.0}"),
-            path: "etcd.version", line: 5, contains: "supported: 3.4.23, 3.5.17, 3.5.21, 3.6.4")
-        #expect(Fixture.errors(Self.single + "kubernetes: {version: v1.33.1}\n").isEmpty)
+            path: "etcd.version", line: 5, contains: "etcd 3.5 is outside etcd's support policy")
+        #expect(Fixture.errors(Self.single + "kubernetes: {version: v1.35.9}\n").isEmpty)
     }
 
     @Test func formatVersioning() {

@@ -106,7 +106,7 @@ extension InventorySchema {
 
 /// Calico's settings with these values (the defaults otherwise).
 func calicoSettings(
-    enabled: Bool = true, version: String = "3.31.0", encapsulation: Calico.Encapsulation = .vxlan, blockSize: Int = 26,
+    enabled: Bool = true, version: String = "3.33.1", encapsulation: Calico.Encapsulation = .vxlan, blockSize: Int = 26,
     natOutgoing: Bool = true
 ) -> Calico.Settings {
     var settings = Calico.Settings(
