@@ -20,7 +20,6 @@ public struct ArtifactSpec: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(name) \(version)" }
 }
 
-
 /// Where each component's release lives upstream.
 ///
 /// Every spec built here has `sha256: nil`. Cairn cannot ship verified hashes for every
@@ -81,8 +80,7 @@ public enum ArtifactCatalog {
     }
 
     /// `https://github.com/kubernetes-sigs/cri-tools/releases/download/v{V}/crictl-v{V}-linux-{arch}.tar.gz`
-    public static func crictl(version: String, arch: String = "amd64") -> ArtifactSpec
-    {
+    public static func crictl(version: String, arch: String = "amd64") -> ArtifactSpec {
         let v = bare(version)
         return ArtifactSpec(
             name: "crictl", version: v,

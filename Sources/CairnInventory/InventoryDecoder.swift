@@ -456,8 +456,10 @@ struct InventoryDecoder {
 
     /// A version from `component`'s table: an exact one, or a minor alone (its newest patch, with a
     /// note saying which); anything else is refused with the supported list and why.
-    static func version(_ reader: MappingReader, _ key: String, _ component: SupportedVersions.Component,
-                        default defaultVersion: String? = nil) -> String {
+    static func version(
+        _ reader: MappingReader, _ key: String, _ component: SupportedVersions.Component,
+        default defaultVersion: String? = nil
+    ) -> String {
         let context = reader.context
         let fallback = defaultVersion ?? component.defaultVersion
         guard let written = reader.string(key) else { return fallback }
@@ -466,14 +468,20 @@ struct InventoryDecoder {
         case .supported(let version):
             return version
         case .newestPatch(let version):
-            context.note(reader.fieldPath(key), "\(DecodeContext.shown(written)) means \(version), the newest \(written) patch Cairn knows")
+            context.note(
+                reader.fieldPath(key),
+                "\(DecodeContext.shown(written)) means \(version), the newest \(written) patch Cairn knows")
             return version
         case .retired(let reason):
-            context.error(reader.fieldPath(key), "\(component.field) \(DecodeContext.shown(written)) is refused: \(reason); \(supported)",
-                          hint: "use \(component.defaultVersion)")
+            context.error(
+                reader.fieldPath(key),
+                "\(component.field) \(DecodeContext.shown(written)) is refused: \(reason); \(supported)",
+                hint: "use \(component.defaultVersion)")
         case .unknown:
-            context.error(reader.fieldPath(key), "\(component.field) \(DecodeContext.shown(written)) is not a version Cairn offers; \(supported)",
-                          hint: Suggest.hint(for: written, among: component.supported))
+            context.error(
+                reader.fieldPath(key),
+                "\(component.field) \(DecodeContext.shown(written)) is not a version Cairn offers; \(supported)",
+                hint: Suggest.hint(for: written, among: component.supported))
         }
         return fallback
     }
@@ -511,8 +519,10 @@ struct InventoryDecoder {
         }
         settings.proxyMode = reader.enumeration("proxyMode", ProxyMode.self, noun: "proxy mode") ?? .iptables
         if settings.proxyMode == .ipvs {
-            context.warning(reader.fieldPath("proxyMode"), "kube-proxy's ipvs mode is deprecated since Kubernetes 1.35 and to be removed",
-                            hint: "prefer nftables (or iptables, the default)")
+            context.warning(
+                reader.fieldPath("proxyMode"),
+                "kube-proxy's ipvs mode is deprecated since Kubernetes 1.35 and to be removed",
+                hint: "prefer nftables (or iptables, the default)")
         }
         if let endpointNode = reader.value("apiEndpoint") {
             settings.apiEndpoint = decodeAPIEndpoint(

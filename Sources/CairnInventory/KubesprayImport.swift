@@ -490,10 +490,14 @@ enum KubesprayImporter {
                 // Another patch of a supported minor: that minor's newest patch Cairn knows.
                 let minor = SupportedVersions.minor(of: version.hasPrefix("v") ? String(version.dropFirst()) : version)
                 if case .newestPatch(let newest) = table.resolve(minor) {
-                    note("kube_version \(version) is not a patch Cairn offers; \(newest), the newest \(minor) patch it knows, is used")
+                    note(
+                        "kube_version \(version) is not a patch Cairn offers; \(newest), the newest \(minor) patch it knows, is used"
+                    )
                     k8s.append("  version: \"\(newest)\"   # kube_version \(version)")
                 } else {
-                    note("kube_version \(version) is not supported by Cairn (\(supported)); the default \(table.defaultVersion) is used")
+                    note(
+                        "kube_version \(version) is not supported by Cairn (\(supported)); the default \(table.defaultVersion) is used"
+                    )
                     k8s.append("  # kube_version \(version) is not supported; default \(table.defaultVersion)")
                 }
             }

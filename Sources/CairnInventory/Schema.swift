@@ -155,7 +155,8 @@ public enum InventorySchema {
             f(
                 "version", "string", "`\(SupportedVersions.kubernetes.defaultVersion)`",
                 versions(SupportedVersions.kubernetes)
-                    + "; a minor alone (`\"1.36\"`) means its newest patch. End-of-life versions are refused with the date they ended."),
+                    + "; a minor alone (`\"1.36\"`) means its newest patch. End-of-life versions are refused with the date they ended."
+            ),
             f(
                 "podSubnet", "CIDR", "`10.244.0.0/16`",
                 "Host bits clear; must not overlap `serviceSubnet`, MetalLB pools, nor contain a host address; prefix no longer than Calico's `blockSize`."

@@ -15,8 +15,10 @@ public enum SupportedVersions {
         /// Minors ("1.34") Cairn refuses, and why (end of life and when).
         public let retired: [String: String]
 
-        public init(field: String, supported: [String], defaultVersion: String, variant: String? = nil,
-                    retired: [String: String] = [:]) {
+        public init(
+            field: String, supported: [String], defaultVersion: String, variant: String? = nil,
+            retired: [String: String] = [:]
+        ) {
             self.field = field
             self.supported = supported
             self.defaultVersion = defaultVersion
@@ -82,8 +84,10 @@ public enum SupportedVersions {
         supported: ["3.6.14", "3.7.2"],
         defaultVersion: "3.6.14",
         retired: [
-            "3.5": "etcd 3.5 is outside etcd's support policy (the two newest minors); Cairn uses 3.5.33 only as a step of an upgrade to 3.6",
-            "3.4": "etcd 3.4 reached end of life (its last release, 3.4.45, was on 2026-06-01), and kubeadm refuses it as external etcd",
+            "3.5":
+                "etcd 3.5 is outside etcd's support policy (the two newest minors); Cairn uses 3.5.33 only as a step of an upgrade to 3.6",
+            "3.4":
+                "etcd 3.4 reached end of life (its last release, 3.4.45, was on 2026-06-01), and kubeadm refuses it as external etcd",
             "3.3": "etcd 3.3 reached end of life long ago",
         ]
     )
@@ -94,8 +98,26 @@ public enum SupportedVersions {
         kubernetesMinor(version) >= 37 ? "3.7.2" : "3.6.14"
     }
 
-    /// The oldest external etcd each kubeadm accepts (its ExternalEtcdVersion preflight).
+    /// The oldest external etcd each kubeadm accepts (its ExternalEtcdVersion preflight,
+    /// `MinExternalEtcdVersion` in cmd/kubeadm/app/constants: "3.5.24-0" since the release that
+    /// defaulted to etcd 3.6.8; assumed unchanged for 1.36/1.37, which raise no floor in their
+    /// changelogs).
     public static func minimumExternalEtcd(forKubernetes version: String) -> String { "3.5.24" }
+
+    /// Orders dotted versions numerically ("3.5.9" < "3.5.24"); a leading "v" and a "-suffix"
+    /// are ignored.
+    public static func isOlder(_ version: String, than other: String) -> Bool {
+        func parts(_ text: String) -> [Int] {
+            let bare = text.hasPrefix("v") ? text.dropFirst() : Substring(text)
+            return bare.split(separator: "-").first.map { $0.split(separator: ".").map { Int($0) ?? 0 } } ?? []
+        }
+        let (left, right) = (parts(version), parts(other))
+        for index in 0..<max(left.count, right.count) {
+            let (a, b) = (index < left.count ? left[index] : 0, index < right.count ? right[index] : 0)
+            if a != b { return a < b }
+        }
+        return false
+    }
 
     /// An intermediate etcd version an upgrade passes through.
     public static let etcdUpgradeStep = "3.5.33"

@@ -36,7 +36,8 @@ struct Fixture {
                 == "https://github.com/containerd/containerd/releases/download/v2.0.5/containerd-2.0.5-linux-amd64.tar.gz"
         )
         #expect(
-            ArtifactCatalog.runc(version: "1.2.6").url == "https://github.com/opencontainers/runc/releases/download/v1.2.6/runc.amd64")
+            ArtifactCatalog.runc(version: "1.2.6").url
+                == "https://github.com/opencontainers/runc/releases/download/v1.2.6/runc.amd64")
         #expect(
             ArtifactCatalog.cniPlugins(version: "1.6.2").url
                 == "https://github.com/containernetworking/plugins/releases/download/v1.6.2/cni-plugins-linux-amd64-v1.6.2.tgz"
@@ -132,7 +133,8 @@ struct Fixture {
         let fixture = try Fixture()
         defer { fixture.dir.cleanUp() }
         try place("runc", for: ArtifactCatalog.runc(version: "1.2.6").url, in: fixture.mirror)
-        let artifact = try await fixture.store(.mirror("file://" + fixture.mirror.path)).fetch(ArtifactCatalog.runc(version: "1.2.6"))
+        let artifact = try await fixture.store(.mirror("file://" + fixture.mirror.path)).fetch(
+            ArtifactCatalog.runc(version: "1.2.6"))
         #expect(artifact.sha256 == SHA256Digest.hex(of: "runc"))
     }
 
@@ -259,7 +261,9 @@ struct Fixture {
             for i in 0..<12 {
                 let store = fixture.store()
                 group.addTask {
-                    try await store.fetch(i % 4 == 3 ? ArtifactCatalog.runc(version: "1.2.6") : ArtifactCatalog.containerd(version: "2.0.5"))
+                    try await store.fetch(
+                        i % 4 == 3
+                            ? ArtifactCatalog.runc(version: "1.2.6") : ArtifactCatalog.containerd(version: "2.0.5"))
                 }
             }
             return try await group.reduce(into: [LocalArtifact]()) { $0.append($1) }
@@ -312,7 +316,9 @@ struct HTTPDownloadTests {
         defer { server.stop() }
         let store = fixture.store(.mirror(server.baseURL))
         let hashes = try await withThrowingTaskGroup(of: String.self) { group in
-            for _ in 0..<6 { group.addTask { try await store.fetch(ArtifactCatalog.cniPlugins(version: "1.6.2")).sha256 } }
+            for _ in 0..<6 {
+                group.addTask { try await store.fetch(ArtifactCatalog.cniPlugins(version: "1.6.2")).sha256 }
+            }
             return try await group.reduce(into: Set<String>()) { $0.insert($1) }
         }
         #expect(hashes == [SHA256Digest.hex(of: payload)])
@@ -321,7 +327,8 @@ struct HTTPDownloadTests {
                 "github.com/containernetworking/plugins/releases/download/v1.6.2/cni-plugins-linux-amd64-v1.6.2.tgz"
             ])
         #expect(
-            SHA256Digest.hex(of: try Data(contentsOf: store.cachePath(for: ArtifactCatalog.cniPlugins(version: "1.6.2"))))
+            SHA256Digest.hex(
+                of: try Data(contentsOf: store.cachePath(for: ArtifactCatalog.cniPlugins(version: "1.6.2"))))
                 == SHA256Digest.hex(of: payload))
     }
 

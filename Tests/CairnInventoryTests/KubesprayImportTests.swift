@@ -89,7 +89,9 @@ import Testing
         #expect(node4.sshOverrides.port == 2222)
         #expect(loaded.warnings.contains { $0.path == "addons.ingress.controller" })
 
-        #expect(notes.contains("kube_version v1.35.3 is not a patch Cairn offers; 1.35.9, the newest 1.35 patch it knows, is used"))
+        #expect(
+            notes.contains(
+                "kube_version v1.35.3 is not a patch Cairn offers; 1.35.9, the newest 1.35 patch it knows, is used"))
         #expect(notes.contains("etcd_deployment_type kubeadm: Cairn runs etcd on the hosts as a systemd service"))
         #expect(notes.contains("host name Node_5 is not an RFC 1123 hostname; written as node-5"))
         #expect(notes.contains { $0.hasPrefix("ingress_nginx_enabled: carried over as controller ingress-nginx") })

@@ -402,7 +402,8 @@ import Testing
         let d = expectError(
             Self.single + "kubernetes: {version: \"1.30.0\"}\n", path: "kubernetes.version", line: 7,
             contains:
-                "kubernetes.version \"1.30.0\" is refused: Kubernetes 1.30 reached end of life on 2025-06-28; supported: 1.35.9, 1.36.4, 1.37.1")
+                "kubernetes.version \"1.30.0\" is refused: Kubernetes 1.30 reached end of life on 2025-06-28; supported: 1.35.9, 1.36.4, 1.37.1"
+        )
         #expect(d != nil)
         expectError(
             Self.single + "kubernetes: {version: 1.32}\n", path: "kubernetes.version", line: 7,

@@ -105,7 +105,8 @@ import Testing
             topology: topology)
         facts["cp3"] = NodeFacts(
             os: "debian", osVersion: "12", machine: "x86_64", memoryKiB: 4_000_000, cpus: 2, hostname: "cp3",
-            machineID: "m3", epoch: 0, swapActive: 0, ipForward: "1", cgroupFilesystem: "cgroup2fs", versions: [:], files: [:], services: [:],
+            machineID: "m3", epoch: 0, swapActive: 0, ipForward: "1", cgroupFilesystem: "cgroup2fs", versions: [:],
+            files: [:], services: [:],
             hasKubeletConfig: true, hasKubeletConf: true, hasAdminConf: true, initialized: false,
             manifests: ["kube-apiserver.yaml"], listening: "", interfaces: "", apiserverReady: "", nodes: nil)
         #expect(
@@ -157,6 +158,8 @@ import Testing
                 exactly: NodeFacts.command(advertise: "10.0.0.\(n)", parts: [.cluster]),
                 stdout: Fixture.json(node(name: "cp\(n)", address: "10.0.0.\(n)")))
         }
+        // kubeadm's external-etcd version floor, checked against what the members run.
+        expectEtcdReport(on: cp1)
         cp1.expect(exactly: .script(.cairnKubeadmPrecondition, arguments: ["if-needed"]))
         cp1.expect(
             exactly: RemoteCommand(
@@ -237,6 +240,7 @@ import Testing
                     "--kubeconfig", "/etc/kubernetes/admin.conf", "--request-timeout=20s",
                     "get", "node", "cp2", "-o", "name",
                 ]), stdout: "node/cp2\n")
+        expectEtcdReport(on: cp1)
         cp2.expect(exactly: .script(.cairnKubeadmPrecondition, arguments: ["always"]))
         cp2.expect(exactly: .script(.cairnKubeadmPrecondition, arguments: ["if-needed"]))
         cp2.expect(exactly: RemoteCommand("kubeadm", ["join", "--config", "/etc/kubernetes/cairn/kubeadm-join.yaml"]))
@@ -263,6 +267,39 @@ import Testing
         #expect(join.content.contains("apiServerEndpoint: \"10.0.0.250:8443\""))
         #expect(join.content.contains("caCertHashes: [\"\(pin)\"]"))
         #expect(join.content.contains("  localAPIEndpoint:\n    advertiseAddress: \"10.0.0.2\""))
+    }
+
+    /// An etcd member older than kubeadm's floor stops the run before kubeadm, naming the member
+    /// and what it runs (kubeadm's own preflight would say less, later).
+    @Test func anEtcdMemberBelowKubeadmsFloorStopsInitBeforeKubeadm() async throws {
+        let topology = try Fixture.cluster()
+        let harness = PhaseHarness(hosts: Fixture.hosts(topology))
+        for n in 1...3 {
+            harness["cp\(n)"].expect(
+                exactly: NodeFacts.command(advertise: "10.0.0.\(n)", parts: [.cluster]),
+                stdout: Fixture.json(node(name: "cp\(n)", address: "10.0.0.\(n)")))
+        }
+        expectEtcdReport(on: harness["cp1"], version: "3.5.17")
+        let (result, _) = await harness.run(
+            ControlPlaneInitPhase(topology: topology, secrets: Self.secrets), on: .roles(["control-plane"]))
+        #expect(result.outcome != .succeeded)
+        guard case .hostsFailed(_, _, let failures) = result.error as? EngineError,
+            let error = failures.first?.error as? ExternalEtcdTooOld
+        else {
+            Issue.record("expected the etcd floor refusal, got \(String(describing: result.error))")
+            return
+        }
+        #expect(error.minimum == "3.5.24" && error.members == ["cp1": "3.5.17", "cp2": "3.5.17", "cp3": "3.5.17"])
+        #expect(error.summary.contains("cp1 runs 3.5.17") && error.nextStep?.contains("3.5.24") == true)
+        harness.expectExactlyTheExpectedCommands()
+        #expect(!harness["cp1"].recordedCalls.contains { $0.contains("kubeadm init") })
+    }
+
+    @Test func versionsCompareNumerically() {
+        #expect(SupportedVersions.isOlder("3.5.9", than: "3.5.24"))
+        #expect(SupportedVersions.isOlder("v3.4.23", than: "3.5.24-0"))
+        #expect(!SupportedVersions.isOlder("3.6.14", than: "3.5.24"))
+        #expect(!SupportedVersions.isOlder("3.5.24", than: "3.5.24"))
     }
 
     /// Each supported Kubernetes version is what kubeadm is told to install.

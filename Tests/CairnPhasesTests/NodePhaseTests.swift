@@ -85,7 +85,8 @@ import Testing
                     path: "/usr/local/bin/kubelet",
                     content: "ARTIFACT kubelet \(version)", mode: "755"))
         #expect(
-            w1.uploads.first { $0.path == KubernetesLayout.containerdConfig }?.content == NodeFiles.containerdConfig(kubernetes: version))
+            w1.uploads.first { $0.path == KubernetesLayout.containerdConfig }?.content
+                == NodeFiles.containerdConfig(kubernetes: version))
         #expect(w1.uploads.first { $0.path == KubernetesLayout.kubeletDropIn }?.content == NodeFiles.kubeletDropIn)
         #expect(events.planned.first == "w1: install containerd \(containerd.version) (from the test mirror)")
     }
@@ -111,23 +112,31 @@ import Testing
         let steps = NodePackagesPlanner(kubernetesVersion: version).steps(host: "w1", node: installed)
         let crictl = ArtifactSpec(
             name: "crictl", version: String(version.prefix(4)) + ".0",
-            url: "https://github.com/kubernetes-sigs/cri-tools/releases/download/v\(version.prefix(4)).0/crictl-v\(version.prefix(4)).0-linux-amd64.tar.gz")
+            url:
+                "https://github.com/kubernetes-sigs/cri-tools/releases/download/v\(version.prefix(4)).0/crictl-v\(version.prefix(4)).0-linux-amd64.tar.gz"
+        )
         var expected: [HostStep] = [
-            .install(host: "w1", summary: "install crictl \(crictl.version)", artifact: crictl,
-                     how: .binaries(inner: "", names: ["crictl"], unit: "", marker: "", record: "crictl")),
+            .install(
+                host: "w1", summary: "install crictl \(crictl.version)", artifact: crictl,
+                how: .binaries(inner: "", names: ["crictl"], unit: "", marker: "", record: "crictl"))
         ]
         expected += ["kubeadm", "kubelet", "kubectl"].map { binary in
             .install(
                 host: "w1", summary: "upgrade \(binary) \(other)→\(version)",
                 artifact: ArtifactSpec(
-                    name: binary, version: version, url: "https://dl.k8s.io/release/v\(version)/bin/linux/amd64/\(binary)"),
+                    name: binary, version: version,
+                    url: "https://dl.k8s.io/release/v\(version)/bin/linux/amd64/\(binary)"),
                 how: .binary(path: "/usr/local/bin/\(binary)"))
         }
         if SupportedVersions.pauseImage(forKubernetes: version) != SupportedVersions.pauseImage(forKubernetes: other) {
             expected += [
-                .write(host: "w1", path: KubernetesLayout.containerdConfig, content: NodeFiles.containerdConfig(kubernetes: version),
-                       current: "", mode: "644", change: "differs from Cairn's", secret: false),
-                .run(host: "w1", summary: "restart containerd (new binary or configuration)", ServiceCommand.restart("containerd")),
+                .write(
+                    host: "w1", path: KubernetesLayout.containerdConfig,
+                    content: NodeFiles.containerdConfig(kubernetes: version),
+                    current: "", mode: "644", change: "differs from Cairn's", secret: false),
+                .run(
+                    host: "w1", summary: "restart containerd (new binary or configuration)",
+                    ServiceCommand.restart("containerd")),
             ]
         }
         #expect(steps == expected)
@@ -246,7 +255,8 @@ import Testing
         all["w2"] = facts(
             NodeFacts(
                 os: "debian", osVersion: "12", machine: "x86_64", memoryKiB: 4_000_000, cpus: 2, hostname: "w2",
-                machineID: "machine-w1", epoch: now, swapActive: 0, ipForward: "1", cgroupFilesystem: "cgroup2fs", versions: [:], files: [:],
+                machineID: "machine-w1", epoch: now, swapActive: 0, ipForward: "1", cgroupFilesystem: "cgroup2fs",
+                versions: [:], files: [:],
                 services: [:], hasKubeletConfig: false, hasKubeletConf: false, hasAdminConf: false, initialized: false,
                 manifests: [], listening: "", interfaces: "", apiserverReady: "", nodes: nil))
         #expect(
@@ -260,7 +270,8 @@ import Testing
 
     /// Kubernetes 1.35 and later need cgroup v2 on every node; an etcd-only host may run v1.
     @Test func aCgroupV1NodeIsRefusedBeforeAnythingChanges() throws {
-        let topology = try Fixture.inventory("""
+        let topology = try Fixture.inventory(
+            """
             name: t
             kubernetes: {apiEndpoint: {haproxyKeepalived: {virtualIP: 10.0.0.250}}}
             hosts:
@@ -272,18 +283,25 @@ import Testing
             """)
         let checks = HostChecksPhase(topology: Topology(topology))
         let now = 1_790_000_000
-        var facts = Dictionary(uniqueKeysWithValues: topology.hosts.map { host in
-            (host.name, HostChecksPhase.Facts(node: node(name: host.name, address: host.internalAddress, epoch: now), operatorEpoch: now, roundTrip: 1))
-        })
+        var facts = Dictionary(
+            uniqueKeysWithValues: topology.hosts.map { host in
+                (
+                    host.name,
+                    HostChecksPhase.Facts(
+                        node: node(name: host.name, address: host.internalAddress, epoch: now), operatorEpoch: now,
+                        roundTrip: 1)
+                )
+            })
         #expect(checks.problems(facts).isEmpty)
         for host in topology.hosts where ["e1", "w1"].contains(host.name) {
             let v1 = node(name: host.name, address: host.internalAddress, epoch: now, cgroup: "tmpfs")
             facts[host.name] = HostChecksPhase.Facts(node: v1, operatorEpoch: now, roundTrip: 1)
         }
-        #expect(checks.problems(facts).map { "\($0.host): \($0.problem)" } == [
-            "w1: it runs cgroup v1 (/sys/fs/cgroup is tmpfs); Kubernetes 1.36 needs cgroup v2: boot it with "
-                + "systemd.unified_cgroup_hierarchy=1 (the default of Debian 11+, Ubuntu 21.10+ and RHEL 9)",
-        ])
+        #expect(
+            checks.problems(facts).map { "\($0.host): \($0.problem)" } == [
+                "w1: it runs cgroup v1 (/sys/fs/cgroup is tmpfs); Kubernetes 1.36 needs cgroup v2: boot it with "
+                    + "systemd.unified_cgroup_hierarchy=1 (the default of Debian 11+, Ubuntu 21.10+ and RHEL 9)"
+            ])
     }
 
     // MARK: prepare-hosts

@@ -60,7 +60,8 @@ func node(
 ) -> NodeFacts {
     NodeFacts(
         os: "debian", osVersion: "12", machine: "x86_64", memoryKiB: memoryKiB, cpus: 2, hostname: name,
-        machineID: "machine-\(name)", epoch: epoch, swapActive: 0, ipForward: "1", cgroupFilesystem: cgroup, versions: versions, files: files,
+        machineID: "machine-\(name)", epoch: epoch, swapActive: 0, ipForward: "1", cgroupFilesystem: cgroup,
+        versions: versions, files: files,
         services: services, hasKubeletConfig: kubeletConfig, hasKubeletConf: kubeletConf, hasAdminConf: adminConf,
         initialized: initialized, manifests: manifests, listening: Data(listening.utf8).base64EncodedString(),
         interfaces: Data("2: eth0    inet \(address)/24 brd 10.0.0.255 scope global eth0\n".utf8).base64EncodedString(),
@@ -137,4 +138,28 @@ extension RecordingEventSink {
             return []
         }
     }
+}
+
+/// What an etcd health report asks the first etcd host (cp1 of `Fixture.cluster`), answered for
+/// three healthy voting members running `version` (cp1 the leader).
+func expectEtcdReport(on executor: FakeHostExecutor, version: String = "3.6.14") {
+    let urls = (1...3).map { EtcdLayout.clientURL("10.0.0.\($0)") }
+    func etcdctl(_ arguments: [String]) -> RemoteCommand {
+        RemoteCommand(argv: EtcdLayout.etcdctl(endpoints: urls) + arguments)
+    }
+    let members = EtcdMemberList(
+        members: (1...3).map {
+            .init(
+                id: UInt64($0), name: "cp\($0)", peerURLs: [EtcdLayout.peerURL("10.0.0.\($0)")],
+                clientURLs: [urls[$0 - 1]])
+        })
+    let health = urls.map { EtcdEndpointHealth(endpoint: $0, health: true) }
+    let status = (1...3).map {
+        #"{"Endpoint":"\#(urls[$0 - 1])","Status":{"header":{"member_id":\#($0),"revision":10},"version":"\#(version)","dbSize":1000,"leader":1,"raftIndex":100}}"#
+    }
+    executor.expect(exactly: etcdctl(["member", "list", "-w", "json"]), stdout: Fixture.json(members))
+    executor.expect(exactly: etcdctl(["endpoint", "health", "-w", "json"]), stdout: Fixture.json(health))
+    executor.expect(
+        exactly: etcdctl(["endpoint", "status", "-w", "json"]), stdout: "[" + status.joined(separator: ",") + "]")
+    executor.expect(exactly: etcdctl(["alarm", "list"]))
 }

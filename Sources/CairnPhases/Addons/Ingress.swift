@@ -33,7 +33,8 @@ public struct Ingress: Addon {
         public static let summary = "The ingress controller."
         static let traefik = SupportedVersions.Component(
             field: "addons.ingress.version", supported: ["3.7.16", "3.8.0"], defaultVersion: "3.7.16",
-            variant: "traefik", retired: ["3.5": "Traefik 3.5 is no longer maintained", "3.6": "Traefik 3.6 is no longer maintained"])
+            variant: "traefik",
+            retired: ["3.5": "Traefik 3.5 is no longer maintained", "3.6": "Traefik 3.6 is no longer maintained"])
         /// Retired upstream in March 2026: allowed, with a warning, up to Kubernetes 1.35.
         static let ingressNginx = SupportedVersions.Component(
             field: "addons.ingress.version", supported: ["1.15.1"],

@@ -90,7 +90,9 @@ public struct RookCeph: Addon {
                 report.error(
                     report.isWritten("addons.rookCeph.enabled") ? "addons.rookCeph.enabled" : "kubernetes.version",
                     "Rook \(version) supports Kubernetes up to 1.\(RookCeph.newestKubernetes), not \(SupportedVersions.minor(of: inventory.kubernetes.version)), and storage is enabled",
-                    hint: "use Kubernetes 1.\(RookCeph.newestKubernetes) with Rook/Ceph, or set addons.rookCeph.enabled: false")
+                    hint:
+                        "use Kubernetes 1.\(RookCeph.newestKubernetes) with Rook/Ceph, or set addons.rookCeph.enabled: false"
+                )
                 return
             }
             let schedulable = inventory.schedulableHosts.count

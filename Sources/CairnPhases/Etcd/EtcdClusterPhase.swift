@@ -125,6 +125,8 @@ public enum EtcdHealthCheck {
         public var alarms: [String]
         public var dbSizes: [String: Int64]
         public var raftIndexSpread: UInt64
+        /// The server version each member reports (members that answered `endpoint status`).
+        public var versions: [String: String] = [:]
 
         public var voters: Int { members.count - learners.count }
         public var tolerates: Int { max(0, (healthy.count - learners.count) - (voters / 2 + 1)) }
@@ -135,10 +137,17 @@ public enum EtcdHealthCheck {
     public static func report(members: [EtcdMemberSpec], hosts: [EngineHost], context: RunContext) async throws
         -> Report
     {
+        try await report(members: members, hostNames: hosts.map(\.name), context: context)
+    }
+
+    /// Asks the first reachable of the named etcd hosts about every member.
+    public static func report(members: [EtcdMemberSpec], hostNames: [String], context: RunContext) async throws
+        -> Report
+    {
         var lastError: (any Error)?
-        for host in hosts {
+        for host in hostNames {
             do {
-                let executor = try await context.executors.executor(for: host)
+                let executor = try await context.executors.executor(forHost: host)
                 let control = EtcdControl(executor: executor, clock: context.clock)
                 let endpoints = members.map(\.clientURL)
                 let list = try await control.memberList(endpoints)
@@ -157,12 +166,13 @@ public enum EtcdHealthCheck {
                 let leader = leaders.count == 1 ? list.members.first { $0.id == leaders.first! }.map(name) : nil
                 let indexes = status.compactMap { $0.status.raftIndex }
                 var sizes: [String: Int64] = [:]
+                var versions: [String: String] = [:]
                 for entry in status {
-                    if let member = list.members.first(where: { $0.id == entry.status.header.memberID }),
-                        let size = entry.status.dbSize
-                    {
-                        sizes[name(member)] = size
+                    guard let member = list.members.first(where: { $0.id == entry.status.header.memberID }) else {
+                        continue
                     }
+                    if let size = entry.status.dbSize { sizes[name(member)] = size }
+                    if let version = entry.status.version { versions[name(member)] = version }
                 }
                 return Report(
                     members: list.members.map(name),
@@ -171,7 +181,7 @@ public enum EtcdHealthCheck {
                     unhealthy: list.members.filter { !healthyURLs.contains($0.clientURL ?? "") }.map(name),
                     learners: list.members.filter(\.learner).map(name),
                     alarms: alarms, dbSizes: sizes,
-                    raftIndexSpread: (indexes.max() ?? 0) - (indexes.min() ?? 0))
+                    raftIndexSpread: (indexes.max() ?? 0) - (indexes.min() ?? 0), versions: versions)
             } catch {
                 lastError = error
             }

@@ -117,8 +117,14 @@ enum EtcdFlags {
     /// Feature gates (`--feature-gates=Name=true`) by minor; 3.5 has none.
     static let featureGates: [String: Set<String>] = [
         "3.5": [],
-        "3.6": ["CompactHashCheck", "InitialCorruptCheck", "LeaseCheckpoint", "LeaseCheckpointPersist", "SetMemberLocalAddr", "StopGRPCServiceOnDefrag", "TxnModeWriteWithSharedBuffer"],
-        "3.7": ["CompactHashCheck", "FastLeaseKeepAlive", "InitialCorruptCheck", "LeaseCheckpoint", "LeaseCheckpointPersist", "SetMemberLocalAddr", "StopGRPCServiceOnDefrag", "TxnModeWriteWithSharedBuffer"],
+        "3.6": [
+            "CompactHashCheck", "InitialCorruptCheck", "LeaseCheckpoint", "LeaseCheckpointPersist",
+            "SetMemberLocalAddr", "StopGRPCServiceOnDefrag", "TxnModeWriteWithSharedBuffer",
+        ],
+        "3.7": [
+            "CompactHashCheck", "FastLeaseKeepAlive", "InitialCorruptCheck", "LeaseCheckpoint",
+            "LeaseCheckpointPersist", "SetMemberLocalAddr", "StopGRPCServiceOnDefrag", "TxnModeWriteWithSharedBuffer",
+        ],
     ]
 
     /// Whether `ETCD_NAME=value` is a setting etcd `version` knows (with its feature gates valid).

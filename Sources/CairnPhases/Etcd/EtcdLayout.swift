@@ -78,31 +78,32 @@ public enum EtcdConfigFiles {
         member: EtcdMemberSpec, settings: EtcdSettings, initialCluster: String,
         state: ClusterState, token: String
     ) -> String {
-        let lines = [
-            "# Managed by cairn. etcd reads it through " + EtcdLayout.unitFile + ".",
-            "ETCD_NAME=\(member.name)",
-            "ETCD_DATA_DIR=\(settings.dataDir)",
-            "ETCD_LISTEN_CLIENT_URLS=\(member.clientURL),https://127.0.0.1:2379",
-            "ETCD_ADVERTISE_CLIENT_URLS=\(member.clientURL)",
-            "ETCD_LISTEN_PEER_URLS=\(member.peerURL)",
-            "ETCD_INITIAL_ADVERTISE_PEER_URLS=\(member.peerURL)",
-            "ETCD_INITIAL_CLUSTER=\(initialCluster)",
-            "ETCD_INITIAL_CLUSTER_STATE=\(state.rawValue)",
-            "ETCD_INITIAL_CLUSTER_TOKEN=\(token)",
-            "ETCD_CERT_FILE=\(EtcdLayout.memberCertificate)",
-            "ETCD_KEY_FILE=\(EtcdLayout.memberKey)",
-            "ETCD_TRUSTED_CA_FILE=\(EtcdLayout.caCertificate)",
-            "ETCD_CLIENT_CERT_AUTH=true",
-            "ETCD_PEER_CERT_FILE=\(EtcdLayout.memberCertificate)",
-            "ETCD_PEER_KEY_FILE=\(EtcdLayout.memberKey)",
-            "ETCD_PEER_TRUSTED_CA_FILE=\(EtcdLayout.caCertificate)",
-            "ETCD_PEER_CLIENT_CERT_AUTH=true",
-            "ETCD_HEARTBEAT_INTERVAL=\(settings.heartbeatInterval)",
-            "ETCD_ELECTION_TIMEOUT=\(settings.electionTimeout)",
-            "ETCD_QUOTA_BACKEND_BYTES=\(settings.quotaBackendBytes)",
-            "ETCD_SNAPSHOT_COUNT=\(settings.snapshotCount)",
-            "ETCD_AUTO_COMPACTION_RETENTION=8",
-        ] + corruptionChecks(version: settings.version)
+        let lines =
+            [
+                "# Managed by cairn. etcd reads it through " + EtcdLayout.unitFile + ".",
+                "ETCD_NAME=\(member.name)",
+                "ETCD_DATA_DIR=\(settings.dataDir)",
+                "ETCD_LISTEN_CLIENT_URLS=\(member.clientURL),https://127.0.0.1:2379",
+                "ETCD_ADVERTISE_CLIENT_URLS=\(member.clientURL)",
+                "ETCD_LISTEN_PEER_URLS=\(member.peerURL)",
+                "ETCD_INITIAL_ADVERTISE_PEER_URLS=\(member.peerURL)",
+                "ETCD_INITIAL_CLUSTER=\(initialCluster)",
+                "ETCD_INITIAL_CLUSTER_STATE=\(state.rawValue)",
+                "ETCD_INITIAL_CLUSTER_TOKEN=\(token)",
+                "ETCD_CERT_FILE=\(EtcdLayout.memberCertificate)",
+                "ETCD_KEY_FILE=\(EtcdLayout.memberKey)",
+                "ETCD_TRUSTED_CA_FILE=\(EtcdLayout.caCertificate)",
+                "ETCD_CLIENT_CERT_AUTH=true",
+                "ETCD_PEER_CERT_FILE=\(EtcdLayout.memberCertificate)",
+                "ETCD_PEER_KEY_FILE=\(EtcdLayout.memberKey)",
+                "ETCD_PEER_TRUSTED_CA_FILE=\(EtcdLayout.caCertificate)",
+                "ETCD_PEER_CLIENT_CERT_AUTH=true",
+                "ETCD_HEARTBEAT_INTERVAL=\(settings.heartbeatInterval)",
+                "ETCD_ELECTION_TIMEOUT=\(settings.electionTimeout)",
+                "ETCD_QUOTA_BACKEND_BYTES=\(settings.quotaBackendBytes)",
+                "ETCD_SNAPSHOT_COUNT=\(settings.snapshotCount)",
+                "ETCD_AUTO_COMPACTION_RETENTION=8",
+            ] + corruptionChecks(version: settings.version)
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -110,7 +111,9 @@ public enum EtcdConfigFiles {
     /// `--experimental-*` flags before (3.5, only as a step of an upgrade; 3.7 removed them).
     static func corruptionChecks(version: String) -> [String] {
         if version.hasPrefix("3.5.") {
-            return ["ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK=true", "ETCD_EXPERIMENTAL_COMPACT_HASH_CHECK_ENABLED=true"]
+            return [
+                "ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK=true", "ETCD_EXPERIMENTAL_COMPACT_HASH_CHECK_ENABLED=true",
+            ]
         }
         return ["ETCD_FEATURE_GATES=CompactHashCheck=true,InitialCorruptCheck=true"]
     }

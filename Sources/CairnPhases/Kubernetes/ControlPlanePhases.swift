@@ -170,6 +170,7 @@ struct ControlPlaneActions: Sendable {
                     predicted: predicted
                 ) { env in
                     let executor = try env.host()
+                    try await ExternalEtcdFloor.verify(topology: topology, context: env.context)
                     // The state may have moved since planning if a killed run's kubeadm was still at work.
                     try await executor.runChecked(KubeadmPrecondition.command(always: false), timeout: .seconds(120))
                     try await executor.runChecked(
@@ -204,6 +205,7 @@ struct ControlPlaneActions: Sendable {
                         topology: topology, host: host, token: credentials.token,
                         caCertHash: credentials.caCertHash, certificateKey: credentials.certificateKey)
                     let executor = try env.host()
+                    if controlPlane { try await ExternalEtcdFloor.verify(topology: topology, context: env.context) }
                     try await executor.runChecked(KubeadmPrecondition.command(always: false), timeout: .seconds(120))
                     let path = KubernetesLayout.cairnDirectory + "/kubeadm-join.yaml"
                     _ = try await executor.upload(Data(config.utf8), to: path, mode: "600", owner: "root:root")
@@ -216,6 +218,36 @@ struct ControlPlaneActions: Sendable {
                 }
             ]
         }
+    }
+}
+
+/// kubeadm's ExternalEtcdVersion preflight, checked by Cairn first against what every etcd member
+/// reports running (not what the inventory asks for), so the refusal names the members and the way out.
+enum ExternalEtcdFloor {
+    static func verify(topology: Topology, context: RunContext) async throws {
+        let kubernetes = topology.inventory.kubernetes.version
+        let minimum = SupportedVersions.minimumExternalEtcd(forKubernetes: kubernetes)
+        let report = try await EtcdHealthCheck.report(
+            members: topology.etcdMembers, hostNames: topology.etcdMembers.map(\.name), context: context)
+        let tooOld = report.versions.filter { SupportedVersions.isOlder($0.value, than: minimum) }
+        guard tooOld.isEmpty else {
+            throw ExternalEtcdTooOld(kubernetes: kubernetes, minimum: minimum, members: tooOld)
+        }
+    }
+}
+
+public struct ExternalEtcdTooOld: Error, CairnReportableError, Equatable {
+    public let kubernetes: String
+    public let minimum: String
+    /// Member name → the version it runs.
+    public let members: [String: String]
+
+    public var summary: String {
+        let list = members.sorted { $0.key < $1.key }.map { "\($0.key) runs \($0.value)" }.joined(separator: ", ")
+        return "kubeadm \(kubernetes) needs external etcd \(minimum) or newer: \(list)"
+    }
+    public var nextStep: String? {
+        "upgrade etcd on those members to \(minimum) or newer (one minor at a time; supported versions: `cairn validate`), then rerun `cairn apply`"
     }
 }
 

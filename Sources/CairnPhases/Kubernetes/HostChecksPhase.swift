@@ -108,9 +108,11 @@ public struct HostChecksPhase: Phase {
                 problems.append(
                     HostProblem(
                         host: host.name,
-                        problem: "it runs cgroup v1 (/sys/fs/cgroup is \(node.cgroupFilesystem.isEmpty ? "unknown" : node.cgroupFilesystem)); "
+                        problem:
+                            "it runs cgroup v1 (/sys/fs/cgroup is \(node.cgroupFilesystem.isEmpty ? "unknown" : node.cgroupFilesystem)); "
                             + "Kubernetes \(SupportedVersions.minor(of: kubernetes)) needs cgroup v2: boot it with "
-                            + "systemd.unified_cgroup_hierarchy=1 (the default of Debian 11+, Ubuntu 21.10+ and RHEL 9)"))
+                            + "systemd.unified_cgroup_hierarchy=1 (the default of Debian 11+, Ubuntu 21.10+ and RHEL 9)"
+                    ))
             }
             problems += portProblems(host: spec, node: node)
         }
