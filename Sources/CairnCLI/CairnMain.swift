@@ -96,6 +96,13 @@ struct Apply: AsyncParsableCommand {
     @Flag(name: .customLong("break-lock"), help: "Break a stale cluster lock left by a killed run.")
     var breakLock = false
 
+    @Option(
+        name: .customLong("take-lock-from"),
+        help: ArgumentHelp(
+            "Take the cluster lock from the live run RUN-ID; it stops after the action it is performing.",
+            valueName: "RUN-ID"))
+    var takeLockFrom: String?
+
     @Flag(help: "Skip the etcd quorum guard (dangerous: a failure during a membership change can lose quorum).")
     var force = false
 
@@ -103,6 +110,7 @@ struct Apply: AsyncParsableCommand {
         var request = options.request(inventory: inventory.inventory)
         request.assumeYes = yes
         request.breakLock = breakLock
+        request.takeLockFrom = takeLockFrom
         request.force = force
         let status = await ClusterRunner().run(dryRun ? .plan : .apply, request)
         throw ExitCode(status.code)

@@ -20,6 +20,8 @@ public struct RunRequest: Sendable {
     public var onlyPhases: [String] = []
     public var skipPhases: [String] = []
     public var breakLock = false
+    /// The run whose live lock this run takes (`--take-lock-from`).
+    public var takeLockFrom: String?
     public var assumeYes = false
     public var output: OutputFormat = .text
     public var verbose = false
@@ -161,12 +163,13 @@ public struct ClusterRunner: Sendable {
             console.note("warning", "--force: the etcd quorum guard is off for this run")
         }
 
-        @Sendable func context(_ mode: RunMode, _ events: any RunEventSink, id: String = runID) -> RunContext {
+        @Sendable func context(
+            _ mode: RunMode, _ events: any RunEventSink, id: String = runID, stop: RunStop = RunStop()
+        ) -> RunContext {
             RunContext(
                 runID: id, mode: mode, hosts: prepared.hosts, executors: provider, concurrency: request.concurrency,
                 logger: logger, redactor: redactor, events: events, stateDirectory: prepared.stateDirectory,
-                values: values,
-                gateTimeout: request.gateTimeout)
+                values: values, gateTimeout: request.gateTimeout, stop: stop)
         }
         func sinks(showPlans: Bool, id: String) -> (any RunEventSink, RecordingEventSink) {
             let recording = RecordingEventSink()
@@ -231,14 +234,21 @@ public struct ClusterRunner: Sendable {
             let lock = RunLock(executor: executor, runID: runID, owner: owner)
             let machine = ProcessInfo.processInfo.hostName
             if let broken = try await lock.acquire(
-                breakingStale: request.breakLock,
+                breakingStale: request.breakLock, takingOver: request.takeLockFrom,
                 ownerIsGone: { RunLock.ownerHasExited($0, thisMachine: machine) })
             {
-                console.note("note", "took over the cluster lock of a run that is gone (\(broken))")
+                if let taken = request.takeLockFrom {
+                    console.note(
+                        "warning",
+                        "took the cluster lock from run \(taken) (\(broken)): it stops after its current action")
+                } else {
+                    console.note("note", "took over the cluster lock of a run that is gone (\(broken))")
+                }
             }
             logger.info("cluster lock taken", metadata: ["host": "\(lockHost.name)"])
-            let result = try await lock.whileHeld(clock: SystemClock()) {
-                await engine.run(context: context(.apply, events))
+            let stop = RunStop()
+            let result = try await lock.whileHeld(clock: SystemClock(), stop: stop) {
+                await engine.run(context: context(.apply, events, stop: stop))
             }
             return finish(result, mode: .apply, request: request, recording: recording, log: log)
         } catch {

@@ -59,6 +59,26 @@ public struct Console: Sendable {
         }
     }
 
+    /// A destructive command goes ahead only when told to (`--yes`), asked on a terminal and
+    /// answered yes, or only showing what it would do (`--dry-run`). Without a terminal and
+    /// without `--yes` it refuses and says why, having changed nothing.
+    public func requireConfirmation(_ question: String, command: String, yes: Bool, dryRun: Bool) throws {
+        if yes || dryRun { return }
+        guard isatty(STDIN_FILENO) != 0 else {
+            throw fail(
+                CommandLineError(
+                    "`\(command)` changes the cluster and asks first, but there is no terminal to ask on: nothing was changed",
+                    next: "rerun it with --yes (for scripts), or from a terminal; --dry-run shows what it would do",
+                    exitCode: .failure))
+        }
+        guard confirm(question) else {
+            throw fail(
+                CommandLineError(
+                    "nothing was changed", next: "rerun `\(command)` and answer yes, or pass --yes",
+                    exitCode: .failure))
+        }
+    }
+
     /// On a terminal, asks a yes/no question; elsewhere (and without `--yes`) the answer is no.
     public func confirm(_ question: String) -> Bool {
         guard isatty(STDIN_FILENO) != 0 else { return false }

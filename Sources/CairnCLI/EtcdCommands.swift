@@ -74,18 +74,12 @@ struct Restore: AsyncParsableCommand {
         }
         let loaded = try console.loadInventory(inventory.inventory)
         let hosts = loaded.inventory.etcdHosts.map(\.name)
-        if !dryRun && !yes {
-            let question = """
-                This REPLACES the data of etcd cluster "\(loaded.inventory.name)" on \(hosts.joined(separator: ", ")) with \(url.lastPathComponent)
-                (sha256 \(verified.sha256.prefix(16))…\(verified.revision.map { ", revision \($0)" } ?? "")\(verified.keys.map { ", \($0) keys" } ?? "")).
-                Every member's current data is moved aside. Continue?
-                """
-            guard console.confirm(question) else {
-                throw console.fail(
-                    CommandLineError(
-                        "nothing was changed", next: "rerun with --yes to restore without asking", exitCode: .failure))
-            }
-        }
+        let question = """
+            This REPLACES the data of etcd cluster "\(loaded.inventory.name)" on \(hosts.joined(separator: ", ")) with \(url.lastPathComponent)
+            (sha256 \(verified.sha256.prefix(16))…\(verified.revision.map { ", revision \($0)" } ?? "")\(verified.keys.map { ", \($0) keys" } ?? "")).
+            Every member's current data is moved aside. Continue?
+            """
+        try console.requireConfirmation(question, command: "cairn restore", yes: yes, dryRun: dryRun)
         var request = RunRequest(inventoryPath: inventory.inventory)
         request.assumeYes = true
         request.title = "restore"
@@ -112,7 +106,8 @@ struct EtcdCommand: AsyncParsableCommand {
             discussion: """
                 The member leaves the cluster only if every other member is healthy and at least
                 three voting members remain (--force overrides both, loudly). Then etcd is stopped
-                on that host, if it is still in the inventory, and its data moved aside.
+                on that host, if it is still in the inventory, and its data moved aside. On a
+                terminal it shows the plan and asks first; scripts pass --yes.
                   cairn etcd remove -i cluster.yaml node4
                 """)
 
@@ -124,12 +119,20 @@ struct EtcdCommand: AsyncParsableCommand {
         @Flag(help: "Skip the quorum guard.")
         var force = false
 
+        @Flag(name: .shortAndLong, help: "Do not ask for confirmation.")
+        var yes = false
+
         @Flag(name: .customLong("dry-run"), help: "Only show what would be done.")
         var dryRun = false
 
         func run() async throws {
+            // On a terminal the run shows its plan and asks before removing anything; elsewhere
+            // only --yes lets it go ahead.
+            try Console().requireConfirmation(
+                "Remove etcd member \(host)?", command: "cairn etcd remove", yes: yes || isatty(STDIN_FILENO) != 0,
+                dryRun: dryRun)
             var request = RunRequest(inventoryPath: inventory.inventory)
-            request.assumeYes = true
+            request.assumeYes = yes
             request.force = force
             request.title = "etcd remove \(host)"
             let target = host

@@ -106,16 +106,10 @@ struct Reset: AsyncParsableCommand {
                         "reset fewer etcd hosts at a time, or the whole cluster; --force overrides (the rest of the cluster stops working)",
                     exitCode: .failure))
         }
-        if !dryRun && !yes {
-            let question =
-                "This DESTROYS cluster \"\(loaded.inventory.name)\" on \(selected.joined(separator: ", "))"
-                + (wipeCephDevices ? " and WIPES their Ceph devices" : "") + ". Continue?"
-            guard console.confirm(question) else {
-                throw console.fail(
-                    CommandLineError(
-                        "nothing was changed", next: "rerun with --yes to reset without asking", exitCode: .failure))
-            }
-        }
+        let question =
+            "This DESTROYS cluster \"\(loaded.inventory.name)\" on \(selected.joined(separator: ", "))"
+            + (wipeCephDevices ? " and WIPES their Ceph devices" : "") + ". Continue?"
+        try console.requireConfirmation(question, command: "cairn reset", yes: yes, dryRun: dryRun)
         var request = RunRequest(inventoryPath: inventory.inventory)
         request.assumeYes = true
         request.force = force

@@ -49,6 +49,10 @@ public struct Engine: Sendable {
         var failure: (any Error)?
 
         for scheduled in phases {
+            if let reason = context.stop.reason {
+                failure = reason
+                break
+            }
             let hosts = scheduled.selector.select(from: context.hosts)
             let phaseContext = PhaseContext(
                 run: context, phaseName: scheduled.name, hosts: hosts,
@@ -79,12 +83,20 @@ public struct Engine: Sendable {
                     .phaseFinished(
                         phase: scheduled.name, outcome: .failed,
                         duration: phaseStarted.duration(to: context.clock.now)))
-                failure = error
+                // A stopped run fails for the reason it was stopped, whatever the action it
+                // refused to start reported.
+                failure = context.stop.reason ?? error
                 break
             }
         }
 
-        if failure != nil && context.mode == .apply {
+        let stopped = context.stop.reason
+        if let stopped {
+            let message = (stopped as? any CairnReportableError)?.summary ?? "\(stopped)"
+            context.events.emit(.note(phase: nil, host: nil, message: context.redactor.redact(message)))
+        }
+        // Clean-up changes hosts too: a stopped run leaves them to whoever holds the lock now.
+        if failure != nil && context.mode == .apply && stopped == nil {
             for (scheduled, phaseContext) in startedPhases.reversed() {
                 context.events.emit(.cleanUp(phase: scheduled.name))
                 await scheduled.phase.cleanUp(context: phaseContext)
@@ -211,6 +223,9 @@ public struct Engine: Sendable {
         let run = context.run
         let host = action.host ?? RunContext.operatorHost
         let summary = run.redactor.redact(action.summary)
+        if let reason = run.stop.reason {
+            return HostFailure(host: host, phase: phase, action: summary, error: reason)
+        }
         run.events.emit(.actionStarted(phase: phase, host: host, summary: summary))
         run.factCache.invalidate()
         let started = run.clock.now
@@ -246,6 +261,7 @@ public struct Engine: Sendable {
         var lastReason = ""
         events.emit(.gateStarted(phase: context.phaseName, gate: gate.name))
         while true {
+            if let reason = context.run.stop.reason { throw reason }
             let outcome: Gate.Outcome
             do {
                 outcome = try await gate.check(context)

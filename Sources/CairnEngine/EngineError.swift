@@ -8,11 +8,21 @@ public enum EngineError: Error, CairnReportableError {
     case factsUnreadable(host: String, command: String, reason: String, output: String)
     case lockHeld(host: String, owner: String, age: Int, runID: String)
     case lockStale(host: String, owner: String, age: Int, runID: String)
-    case lockLost(host: String)
+    case lockLost(host: String, why: LockLoss)
     case gateFailed(phase: String, gate: String, reason: String, waited: Duration)
     case hostsFailed(phase: String, step: Step, failures: [HostFailure])
     case internalInconsistency(String)
     case aborted(String)
+
+    /// How a run lost its lock.
+    public enum LockLoss: Sendable, Equatable {
+        /// Another run holds it now (`since`: when that run took it, by the host's clock).
+        case takenOver(runID: String, owner: String, since: Date?)
+        /// The lock file is gone (removed by hand).
+        case removed
+        /// Heartbeats failed for this long: another run may already consider the lock stale.
+        case notRenewed(seconds: Int, reason: String)
+    }
 
     public enum Step: String, Sendable {
         case facts = "gathering facts"
@@ -32,8 +42,17 @@ public enum EngineError: Error, CairnReportableError {
             return "another run holds the cluster lock on \(host): \(owner), run \(runID), last heartbeat \(age) s ago"
         case .lockStale(let host, let owner, let age, let runID):
             return "a stale cluster lock is left on \(host) by \(owner), run \(runID): no heartbeat for \(age) s"
-        case .lockLost(let host):
-            return "the cluster lock on \(host) was taken over by another run"
+        case .lockLost(let host, let why):
+            switch why {
+            case .takenOver(let runID, let owner, let since):
+                let time = since.map { " at " + ISO8601DateFormatter().string(from: $0) } ?? ""
+                return "lock lost: taken by run \(runID) (\(owner))\(time) on \(host); this run started nothing more"
+            case .removed:
+                return "lock lost: the cluster lock file on \(host) was removed; this run started nothing more"
+            case .notRenewed(let seconds, let reason):
+                return
+                    "lock lost: the cluster lock on \(host) could not be renewed for \(seconds) s (\(reason)); this run started nothing more"
+            }
         case .gateFailed(let phase, let gate, let reason, let waited):
             return
                 "verification \"\(gate)\" of phase \(phase) did not pass within \(Int(waited.components.seconds)) s: \(reason)"
@@ -71,12 +90,18 @@ public enum EngineError: Error, CairnReportableError {
             return "use one of the known phase names (`cairn graph` lists them)"
         case .factsUnreadable:
             return "check that the host runs a supported OS with a POSIX shell, then rerun with -v"
-        case .lockHeld:
-            return "wait for that run to finish; if it is gone, rerun with --break-lock once its heartbeat is stale"
+        case .lockHeld(_, _, _, let runID):
+            return
+                "wait for that run to finish; if it is gone, rerun with --break-lock once its heartbeat is stale; to stop it and take over now, rerun with --take-lock-from \(runID)"
         case .lockStale:
             return "make sure no other cairn run is active, then rerun with --break-lock"
-        case .lockLost:
-            return "another run broke this run's lock; let it finish, then rerun"
+        case .lockLost(_, let why):
+            if case .notRenewed = why {
+                return
+                    "check that the host is reachable and that no other run took the lock (`cairn status`), then rerun `cairn apply`"
+            }
+            return
+                "let the run that holds the lock finish (`cairn status` shows it), then rerun `cairn apply`: finished steps are not repeated"
         case .gateFailed:
             return "fix the cause named above and rerun `cairn apply`: finished steps are not repeated"
         case .hostsFailed(_, _, let failures):

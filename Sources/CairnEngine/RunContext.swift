@@ -31,13 +31,16 @@ public struct RunContext: Sendable {
     public let factCache: FactCache
     /// Replaces every gate's own deadline (`--gate-timeout`), for slow sites or impatient tests.
     public let gateTimeout: Duration?
+    /// Set when the run must start nothing more (its lock was lost).
+    public let stop: RunStop
 
     public init(
         runID: String = RunContext.newRunID(), mode: RunMode, hosts: [EngineHost],
         executors: any HostExecutorProvider, concurrency: Int = 256,
         clock: any EngineClock = SystemClock(), logger: Logger = Logger(label: "cairn"),
         redactor: Redactor = Redactor(), events: any RunEventSink = DiscardingEventSink(),
-        stateDirectory: URL? = nil, values: RunValues = RunValues(), gateTimeout: Duration? = nil
+        stateDirectory: URL? = nil, values: RunValues = RunValues(), gateTimeout: Duration? = nil,
+        stop: RunStop = RunStop()
     ) {
         self.runID = runID
         self.mode = mode
@@ -52,6 +55,7 @@ public struct RunContext: Sendable {
         self.values = values
         self.factCache = FactCache()
         self.gateTimeout = gateTimeout
+        self.stop = stop
     }
 
     /// A sortable, unique run identifier: `20261121T101500.123Z-3f9a`.
@@ -66,6 +70,22 @@ public struct RunContext: Sendable {
     public func host(named name: String) -> EngineHost? {
         hosts.first { $0.name == name }
     }
+}
+
+/// A request, from outside the engine, that a run start nothing more: the action in flight
+/// finishes, no other starts, and the run fails with `reason`.
+public final class RunStop: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: (any Error)?
+
+    public init() {}
+
+    /// The first reason given wins.
+    public func request(_ reason: any Error) {
+        lock.withLock { if stored == nil { stored = reason } }
+    }
+
+    public var reason: (any Error)? { lock.withLock { stored } }
 }
 
 /// A small typed store for values shared across phases, safe to use from any task.

@@ -31,7 +31,7 @@ public struct RunLock: Sendable {
 
     /// Arguments: action, path, run id, owner, stale-after seconds.
     /// Prints one line: `acquired`, `held AGE RUNID OWNER`, `stale AGE RUNID OWNER`, `renewed`,
-    /// `lost`, `released`, `free`.
+    /// `lost [RUNID STARTED OWNER]` (who holds it now, if anyone), `released`, `free`.
 
     public enum State: Equatable, Sendable {
         case acquired
@@ -39,8 +39,16 @@ public struct RunLock: Sendable {
         case stale(age: Int, runID: String, owner: String)
         case renewed
         case released
-        case lost
+        /// Someone else's lock (`takenBy`), or none at all.
+        case lost(takenBy: Holder?)
         case free
+    }
+
+    public struct Holder: Equatable, Sendable {
+        public let runID: String
+        public let owner: String
+        /// When it took the lock, by the host's clock.
+        public let since: Date?
     }
 
     func invoke(_ action: String) async throws -> State {
@@ -58,7 +66,13 @@ public struct RunLock: Sendable {
         case "acquired": return .acquired
         case "renewed": return .renewed
         case "released": return .released
-        case "lost": return .lost
+        case "lost":
+            let holder = line.split(separator: " ", maxSplits: 3).map(String.init)
+            guard holder.count == 4 else { return .lost(takenBy: nil) }
+            return .lost(
+                takenBy: Holder(
+                    runID: holder[1], owner: holder[3],
+                    since: Double(holder[2]).map { Date(timeIntervalSince1970: $0) }))
         case "free": return .free
         case "held", "stale":
             let age = fields.count > 1 ? Int(fields[1]) ?? 0 : 0
@@ -67,7 +81,7 @@ public struct RunLock: Sendable {
             return fields[0] == "held"
                 ? .held(age: age, runID: run, owner: owner) : .stale(age: age, runID: run, owner: owner)
         default:
-            return .lost
+            return .lost(takenBy: nil)
         }
     }
 
@@ -75,13 +89,17 @@ public struct RunLock: Sendable {
     /// `ownerIsGone` may prove a holder dead (its process no longer exists on this machine);
     /// such a lock is taken over at once instead of blocking until its heartbeat goes stale.
     /// Returns the owner of a lock that was broken, if any.
+    /// `takingOver` names a live run whose lock the operator takes deliberately: that run stops
+    /// at its next heartbeat, after the action it is performing.
     @discardableResult
-    public func acquire(breakingStale: Bool, ownerIsGone: (String) -> Bool = { _ in false }) async throws -> String? {
+    public func acquire(
+        breakingStale: Bool, takingOver: String? = nil, ownerIsGone: (String) -> Bool = { _ in false }
+    ) async throws -> String? {
         switch try await invoke("acquire") {
         case .acquired:
             return nil
         case .held(let age, let run, let holder):
-            if ownerIsGone(holder), try await invoke("break") == .acquired { return holder }
+            if ownerIsGone(holder) || takingOver == run, try await invoke("break") == .acquired { return holder }
             throw EngineError.lockHeld(host: executor.hostName, owner: holder, age: age, runID: run)
         case .stale(let age, let run, let holder):
             guard breakingStale else {
@@ -114,7 +132,11 @@ public struct RunLock: Sendable {
     }
 
     public func heartbeat() async throws {
-        if try await invoke("heartbeat") == .lost { throw EngineError.lockLost(host: executor.hostName) }
+        if case .lost(let holder) = try await invoke("heartbeat") {
+            throw EngineError.lockLost(
+                host: executor.hostName,
+                why: holder.map { .takenOver(runID: $0.runID, owner: $0.owner, since: $0.since) } ?? .removed)
+        }
     }
 
     public func release() async throws {
@@ -125,22 +147,56 @@ public struct RunLock: Sendable {
         try await invoke("inspect")
     }
 
-    /// Holds the lock while `body` runs: heartbeats every `interval`, releases at the end.
+    /// Holds the lock while `body` runs: heartbeats every `interval` and releases it at the end.
+    /// When a heartbeat finds the lock taken or removed, or heartbeats fail for longer than
+    /// another run would wait before calling the lock stale, `stop` is told: the run finishes
+    /// the action in flight and starts no other. A lost lock is not released (it is not ours).
     public func whileHeld<T: Sendable>(
-        interval: Duration = .seconds(10), clock: any EngineClock,
+        interval: Duration = .seconds(10), clock: any EngineClock, stop: RunStop,
         _ body: @Sendable () async throws -> T
     ) async throws -> T {
+        let host = executor.hostName
+        let patience = Duration.seconds(staleAfter) - interval
         let beat = Task {
+            var renewed = clock.now
             while !Task.isCancelled {
                 try? await clock.sleep(for: interval)
                 if Task.isCancelled { break }
-                try? await heartbeat()
+                do {
+                    try await heartbeat()
+                    renewed = clock.now
+                } catch let error as EngineError {
+                    if case .lockLost = error {
+                        stop.request(error)
+                        break
+                    }
+                    if let lost = Self.giveUp(since: renewed, now: clock.now, patience: patience, host: host, error) {
+                        stop.request(lost)
+                        break
+                    }
+                } catch {
+                    if let lost = Self.giveUp(since: renewed, now: clock.now, patience: patience, host: host, error) {
+                        stop.request(lost)
+                        break
+                    }
+                }
             }
         }
         defer { beat.cancel() }
         let result = try await body()
         beat.cancel()
-        try? await release()
+        if stop.reason == nil { try? await release() }
         return result
+    }
+
+    /// A lock not renewed for `patience` may be broken by another run as stale: stop trusting it.
+    static func giveUp(
+        since renewed: ContinuousClock.Instant, now: ContinuousClock.Instant, patience: Duration, host: String,
+        _ error: any Error
+    ) -> EngineError? {
+        let waited = renewed.duration(to: now)
+        guard waited >= patience else { return nil }
+        let reason = (error as? any CairnReportableError)?.summary ?? "\(error)"
+        return .lockLost(host: host, why: .notRenewed(seconds: Int(waited.components.seconds), reason: reason))
     }
 }

@@ -28,7 +28,11 @@ acquire|break)
   ;;
 heartbeat)
   read_lock
-  if [ "$held_run" != "$run" ]; then echo lost; exit 0; fi
+  if [ "$held_run" != "$run" ]; then
+    # Who has it now (run, when it took the lock by this host's clock, owner), if anyone.
+    if [ -e "$lock" ]; then echo "lost $held_run $(sed -n 's/^started=//p' "$lock") $held_owner"; else echo lost; fi
+    exit 0
+  fi
   # shellcheck disable=SC2174  # only the lock directory itself is private
   mkdir -p -m 700 "$(dirname "$lock")"
   started=$(sed -n 's/^started=//p' "$lock")

@@ -15,6 +15,34 @@ import Testing
         #expect(result.stderr.contains("hosts[0].roles[0]"))
     }
 
+    /// Destructive commands ask first. With no terminal to ask on and no --yes they refuse with
+    /// exit 1 and say why, before connecting anywhere (the hosts' port answers nothing: a
+    /// connection attempt would end with 68).
+    @Test func destructiveCommandsRefuseWithoutATerminalOrYes() throws {
+        let inventory = Lab.temporaryPath("cluster.yaml")
+        try """
+        name: t
+        ssh: {port: 9}
+        kubernetes: {apiEndpoint: {haproxyKeepalived: {virtualIP: 127.0.0.250}}}
+        hosts:
+          - {name: cp1, address: 127.0.0.1, roles: [control-plane, etcd]}
+          - {name: cp2, address: 127.0.0.2, roles: [control-plane, etcd]}
+          - {name: cp3, address: 127.0.0.3, roles: [control-plane, etcd]}
+        """.write(toFile: inventory, atomically: true, encoding: .utf8)
+        let snapshot = Lab.temporaryPath("etcd.db")
+        try "not really a snapshot".write(toFile: snapshot, atomically: true, encoding: .utf8)
+        for (command, arguments) in [
+            ("cairn reset", ["reset", "-i", inventory]),
+            ("cairn restore", ["restore", "-i", inventory, snapshot]),
+            ("cairn etcd remove", ["etcd", "remove", "-i", inventory, "cp3"]),
+        ] {
+            let result = try Lab.cairn(arguments)
+            #expect(result.status == 1, "\(command): \(result.stderr)")
+            #expect(result.stderr.contains("`\(command)` changes the cluster and asks first, but there is no terminal"))
+            #expect(result.stderr.contains("rerun it with --yes"))
+        }
+    }
+
     @Test func graphPrintsTheBuiltInPlaybook() throws {
         let dot = try Lab.cairn(["graph"])
         #expect(dot.status == 0)

@@ -5,8 +5,8 @@ import CairnTesting
 import Foundation
 import Testing
 
-/// Faults Cairn must survive (docs/reliability.md). CI runs a fast subset; `scripts/reliability`
-/// runs the long suite (more kill points, the 20-run soak) by setting the environment below.
+/// Faults Cairn must survive (docs/reliability.md), in the long tier (`scripts/test --long`; the
+/// environment below sets more kill points or a longer soak).
 @Suite(.serialized, .lab, .longTier, .timeLimit(.minutes(60)))
 struct ReliabilityLabTests {
     static let environment = ProcessInfo.processInfo.environment
@@ -36,6 +36,44 @@ struct ReliabilityLabTests {
         #expect(second.stderr.contains("pid \(first.pid)"), "the owner is named")
         #expect(second.stderr.contains("last heartbeat"), "its age is given")
         #expect(first.wait() == 0, "\(first.text.suffix(2000))")
+    }
+
+    /// An operator takes the lock of a running apply (`--take-lock-from RUN`): the first run
+    /// notices at its next heartbeat, finishes the action it is performing, starts no other and
+    /// exits 1 naming the new owner (its journal says so too); the second converges the cluster.
+    @Test func takingTheLockOfARunningApplyStopsItWithinOneAction() throws {
+        let lab = try Lab.up("t-rel-takeover", hosts: 3)
+        defer { lab.down() }
+        let first = try Lab.startCairn(["apply", "--yes", "-i", lab.inventoryPath] + Self.noAddons)
+        #expect(first.waitForOutput("etcd-install:"), "\(first.text.suffix(2000))")
+        let header = first.text.split(separator: "\n").first { $0.contains("(run ") }.map(String.init) ?? ""
+        let runID = try #require(
+            header.range(of: #"\(run ([^)]+)\)"#, options: .regularExpression).map {
+                String(header[$0].dropFirst(5).dropLast())
+            }, "no run id in \(header)")
+        let takenAt = Date()
+        let second = try Lab.cairn(
+            ["apply", "--yes", "--take-lock-from", runID, "-i", lab.inventoryPath] + Self.noAddons)
+        #expect(second.status == 0, "\(second.stdout.suffix(3000))\(second.stderr)")
+        #expect(second.stderr.contains("took the cluster lock from run \(runID)"), "\(second.stderr)")
+        #expect(first.wait() == 1, "\(first.text.suffix(3000))")
+        #expect(first.text.contains("lock lost: taken by run "), "\(first.text.suffix(3000))")
+        #expect(first.text.contains("@"), "the new owner (user@machine pid N) is named")
+
+        let journal = lab.directory.appendingPathComponent("state/runs/\(runID)/journal.jsonl")
+        let entries = try JournalEntry.read(journal)
+        #expect(entries.contains { $0.event == "note" && ($0.message ?? "").hasPrefix("lock lost: taken by run") })
+        let started = entries.filter { $0.event == "action-started" }
+        let finished = entries.filter { $0.event == "action-finished" }
+        #expect(!started.isEmpty && started.count == finished.count, "an action was left half done")
+        // Nothing started after the heartbeat that noticed (every 10 s) plus a little slack.
+        let iso = ISO8601DateFormatter()
+        let late = started.filter {
+            guard let time = $0.time.flatMap(iso.date(from:)) else { return false }
+            return time > takenAt.addingTimeInterval(13)
+        }
+        #expect(late.isEmpty, "actions started after the lock was lost: \(late.map { $0.summary ?? "" })")
+        #expect(try Lab.cairn(["plan", "--detailed-exitcode", "-i", lab.inventoryPath] + Self.noAddons).status == 0)
     }
 
     @Test func quorumLossStopsBeforeAnyControlPlaneAction() throws {

@@ -81,6 +81,34 @@ import Testing
         #expect(log.all.filter { $0.hasPrefix("start") }.count == 3)
     }
 
+    /// A lost lock (the heartbeat asks the run to stop while an action runs): that action
+    /// finishes, no other action or phase starts, no clean-up runs, and the run fails with the
+    /// loss, which the journal records.
+    @Test func aRunAskedToStopFinishesTheActionInFlightAndStartsNoOther() async {
+        let cluster = FakeCluster(count: 3)
+        let log = EventLog()
+        let stop = RunStop()
+        let lost = EngineError.lockLost(
+            host: "node1", why: .takenOver(runID: "run-2", owner: "bob@ci pid 7", since: nil))
+        let events = StopOnFirstAction(stop: stop, reason: lost)
+        let engine = Engine(phases: [
+            ScheduledPhase(phase: ValuePhase(name: "one", execution: .serial, log: log), selector: .all),
+            ScheduledPhase(phase: ValuePhase(name: "two", log: log), selector: .all),
+        ])
+        let result = await engine.run(
+            context: RunContext(
+                mode: .apply, hosts: cluster.hosts, executors: cluster.provider, clock: VirtualClock(),
+                events: events, stop: stop))
+        #expect(result.outcome == .failed)
+        #expect(log.all == ["start one node1", "end one node1"])
+        guard case EngineError.lockLost(_, .takenOver("run-2", _, _))? = result.error else {
+            Issue.record("expected the lock loss, got \(String(describing: result.error))")
+            return
+        }
+        #expect(events.notes.contains { $0.hasPrefix("lock lost: taken by run run-2") })
+        #expect(cluster.value(of: "node2") == "old" && cluster.value(of: "node3") == "old")
+    }
+
     @Test func parallelPhasesRespectTheConcurrencyLimit() async {
         let cluster = FakeCluster(count: 12)
         let log = EventLog()
@@ -335,6 +363,77 @@ import Testing
         let broken = try await next.acquire(
             breakingStale: false, ownerIsGone: { RunLock.ownerHasExited($0, thisMachine: machine) })
         #expect(broken == deadOwner)
+    }
+
+    /// A run whose lock another run took over learns who has it and when, stops, and leaves the
+    /// lock alone (it is not its to release).
+    @Test func aLockTakenOverWhileHeldStopsTheRunNamingTheNewOwner() async throws {
+        let path = lockPath()
+        let first = RunLock(executor: LocalShellExecutor(hostName: "cp1"), path: path, runID: "run-1", owner: "alice")
+        try await first.acquire(breakingStale: false)
+        let stop = RunStop()
+        let reason = try await first.whileHeld(interval: .milliseconds(100), clock: SystemClock(), stop: stop) {
+            let second = RunLock(
+                executor: LocalShellExecutor(hostName: "cp1"), path: path, runID: "run-2", owner: "bob@ci pid 7",
+                staleAfter: 0)
+            try await second.acquire(breakingStale: true)
+            for _ in 0..<200 where stop.reason == nil { try await Task.sleep(for: .milliseconds(25)) }
+            return stop.reason.map { "\($0)" }
+        }
+        guard case EngineError.lockLost(let host, .takenOver(let run, let owner, let since))? = stop.reason else {
+            Issue.record("expected the lock to be lost to run-2, got \(String(describing: reason))")
+            return
+        }
+        #expect(host == "cp1" && run == "run-2" && owner == "bob@ci pid 7" && since != nil)
+        let summary = (stop.reason as? EngineError)?.summary ?? ""
+        #expect(summary.hasPrefix("lock lost: taken by run run-2 (bob@ci pid 7) at 20"), "\(summary)")
+        guard case .held(_, let holder, _) = try await first.inspect() else {
+            Issue.record("the new owner's lock was released")
+            return
+        }
+        #expect(holder == "run-2")
+    }
+
+    /// A live lock is taken only from the run named (`--take-lock-from`), never by accident.
+    @Test func aLiveLockIsTakenOnlyFromTheRunNamed() async throws {
+        let path = lockPath()
+        let first = RunLock(executor: LocalShellExecutor(hostName: "cp1"), path: path, runID: "run-1", owner: "alice")
+        try await first.acquire(breakingStale: false)
+        let second = RunLock(executor: LocalShellExecutor(hostName: "cp1"), path: path, runID: "run-2", owner: "bob")
+        await #expect(throws: EngineError.self) { try await second.acquire(breakingStale: true, takingOver: "run-9") }
+        #expect(try await second.acquire(breakingStale: false, takingOver: "run-1") == "alice")
+        await #expect(throws: EngineError.self) { try await first.heartbeat() }
+    }
+
+    @Test func aLockFileRemovedByHandIsALostLock() async throws {
+        let path = lockPath()
+        let lock = RunLock(executor: LocalShellExecutor(hostName: "cp1"), path: path, runID: "run-1", owner: "alice")
+        try await lock.acquire(breakingStale: false)
+        try FileManager.default.removeItem(atPath: path)
+        await #expect {
+            try await lock.heartbeat()
+        } throws: { error in
+            guard case EngineError.lockLost("cp1", .removed) = error else { return false }
+            return (error as! EngineError).summary.contains("was removed")
+        }
+    }
+
+    /// Heartbeats that keep failing: past the time another run would call the lock stale, the
+    /// run stops trusting it.
+    @Test func heartbeatsFailingForTooLongStopTheRun() async throws {
+        let unreachable = FakeHostExecutor(hostName: "cp1")
+        unreachable.expect("cairn-lock", repeats: true, stdout: "", stderr: "connection refused", status: 255)
+        let lock = RunLock(executor: unreachable, runID: "run-1", owner: "alice", staleAfter: 1)
+        let stop = RunStop()
+        _ = try await lock.whileHeld(interval: .milliseconds(100), clock: SystemClock(), stop: stop) {
+            for _ in 0..<200 where stop.reason == nil { try await Task.sleep(for: .milliseconds(25)) }
+            return 0
+        }
+        guard case EngineError.lockLost("cp1", .notRenewed(let seconds, _))? = stop.reason else {
+            Issue.record("expected the run to stop, got \(String(describing: stop.reason))")
+            return
+        }
+        #expect(seconds >= 0)
     }
 
     @Test func staleLockIsReportedAndBrokenOnlyOnRequest() async throws {

@@ -146,3 +146,27 @@ final class FakeCluster: @unchecked Sendable {
             mode: mode, hosts: hosts, executors: provider, concurrency: concurrency, clock: clock, events: events)
     }
 }
+
+/// Asks the run to stop as soon as its first action starts (what a heartbeat that finds the
+/// lock taken does), and keeps the run's notes.
+final class StopOnFirstAction: RunEventSink, @unchecked Sendable {
+    let stop: RunStop
+    let reason: any Error
+    private let lock = NSLock()
+    private var kept: [String] = []
+
+    init(stop: RunStop, reason: any Error) {
+        self.stop = stop
+        self.reason = reason
+    }
+
+    func emit(_ event: RunEvent) {
+        switch event {
+        case .actionStarted: stop.request(reason)
+        case .note(_, _, let message): lock.withLock { kept.append(message) }
+        default: break
+        }
+    }
+
+    var notes: [String] { lock.withLock { kept } }
+}
