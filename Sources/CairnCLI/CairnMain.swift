@@ -22,7 +22,7 @@ struct CairnCommand: AsyncParsableCommand {
             """,
         subcommands: [
             Apply.self, Plan.self, Status.self, Validate.self, Graph.self, Exec.self, Kubeconfig.self, Backup.self,
-            Restore.self, Reset.self, Report.self, EtcdCommand.self, InventoryCommand.self,
+            Restore.self, Reset.self, Report.self, EtcdCommand.self, InventoryCommand.self, Show.self,
         ]
     )
 }
@@ -82,10 +82,23 @@ enum OutputFormatArgument: String, ExpressibleByArgument, CaseIterable {
 struct Apply: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Make the cluster match the inventory.",
-        discussion: "On a terminal, shows the plan and asks before changing anything (--yes skips the question).")
+        discussion: """
+            On a terminal, shows the plan and asks before changing anything (--yes skips the
+            question); what runs then is the plan shown. With PLAN-FILE (from `cairn plan --out`),
+            performs exactly that plan: before each phase, the facts it was planned from are read
+            again, and any difference stops the run before that phase changes anything.
+            """)
 
     @OptionGroup var inventory: InventoryOptions
     @OptionGroup var options: RunOptions
+
+    @Argument(help: ArgumentHelp("A plan saved by `cairn plan --out`.", valueName: "PLAN-FILE"))
+    var planFile: String?
+
+    @Option(
+        name: .customLong("max-age"),
+        help: ArgumentHelp("Refuse a saved plan older than this (30m, 24h, 2d).", valueName: "AGE"))
+    var maxAge: String = "24h"
 
     @Flag(name: .shortAndLong, help: "Do not ask for confirmation.")
     var yes = false
@@ -112,8 +125,21 @@ struct Apply: AsyncParsableCommand {
         request.breakLock = breakLock
         request.takeLockFrom = takeLockFrom
         request.force = force
+        request.planFile = planFile
+        request.planMaximumAge = try Self.seconds(maxAge)
         let status = await ClusterRunner().run(dryRun ? .plan : .apply, request)
         throw ExitCode(status.code)
+    }
+}
+
+extension Apply {
+    /// "90s", "30m", "24h", "2d" → seconds.
+    static func seconds(_ text: String) throws -> TimeInterval {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        guard let unit = text.last.flatMap({ units[$0] }), let count = Double(text.dropLast()), count > 0 else {
+            throw ValidationError("--max-age \(text): write a number and a unit, e.g. 30m, 24h or 2d")
+        }
+        return count * unit
     }
 }
 
@@ -129,9 +155,16 @@ struct Plan: AsyncParsableCommand {
         help: "Exit 0 when there are no changes, 2 when changes are pending, 1 on error.")
     var detailedExitCode = false
 
+    @Option(
+        name: .customLong("out"),
+        help: ArgumentHelp(
+            "Save the plan here, for review (`cairn show`) and `cairn apply -i INVENTORY FILE`.", valueName: "FILE"))
+    var out: String?
+
     func run() async throws {
         var request = options.request(inventory: inventory.inventory)
         request.detailedExitCode = detailedExitCode
+        request.savePlanTo = out
         let status = await ClusterRunner().run(.plan, request)
         throw ExitCode(status.code)
     }
@@ -306,5 +339,59 @@ struct Report: AsyncParsableCommand {
         _ = FileManager.default.createFile(
             atPath: url.path, contents: Data(html.utf8), attributes: [.posixPermissions: 0o600])
         console.out.line(url.path)
+    }
+}
+
+/// `cairn show PLAN-FILE`: a saved plan, as `plan` showed it.
+struct Show: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a plan saved by `cairn plan --out` (text, or --output json).")
+
+    @Argument(help: ArgumentHelp("The saved plan.", valueName: "PLAN-FILE"))
+    var planFile: String
+
+    @Option(help: "text or json.")
+    var output: String = "text"
+
+    func run() async throws {
+        let console = Console()
+        let plan: SavedPlan
+        do {
+            plan = try SavedPlan.read(URL(fileURLWithPath: planFile))
+        } catch {
+            console.report(error)
+            throw ExitCode(CairnExitCode.invalidInput.rawValue)
+        }
+        if output == "json" {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            encoder.dateEncodingStrategy = .iso8601
+            console.out.line(String(decoding: try encoder.encode(plan), as: UTF8.self))
+            return
+        }
+        guard output == "text" else {
+            throw console.fail(CommandLineError("--output \(output): use text or json"))
+        }
+        let out = console.out
+        out.line(
+            out.bold("Plan \(planFile)") + " for cluster \"\(plan.cluster)\" (\(plan.inventoryPath)), made "
+                + ISO8601DateFormatter().string(from: plan.created)
+                + " by Cairn \(plan.cairnVersion), run \(plan.runID)")
+        for phase in plan.phases where !phase.actions.isEmpty || !phase.notes.isEmpty {
+            out.line(
+                out.bold(phase.name)
+                    + (phase.factsPredateChanges ? out.dim("  (re-planned after the phases before it)") : ""))
+            for note in phase.notes { out.line("  " + out.dim(note)) }
+            for step in phase.actions {
+                out.line("  \(step.host): \(step.summary)" + (step.predicted ? out.dim(" (predicted)") : ""))
+                for detail in step.details { out.line("      " + detail) }
+            }
+        }
+        let hosts = Set(plan.phases.flatMap { $0.actions.map(\.host) }).count
+        out.line(
+            plan.actionCount == 0
+                ? "No changes."
+                : "\(plan.actionCount) change\(plan.actionCount == 1 ? "" : "s") on \(hosts) host\(hosts == 1 ? "" : "s")."
+        )
     }
 }

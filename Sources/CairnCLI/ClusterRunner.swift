@@ -34,6 +34,11 @@ public struct RunRequest: Sendable {
     public var title: String?
     /// Overrides every verification gate's deadline.
     public var gateTimeout: Duration?
+    /// `plan --out`: where to save the plan.
+    public var savePlanTo: String?
+    /// `apply PLANFILE`: the saved plan to perform, and how old it may be.
+    public var planFile: String?
+    public var planMaximumAge: TimeInterval = 24 * 3600
 
     public init(inventoryPath: String) {
         self.inventoryPath = inventoryPath
@@ -164,12 +169,21 @@ public struct ClusterRunner: Sendable {
         }
 
         @Sendable func context(
-            _ mode: RunMode, _ events: any RunEventSink, id: String = runID, stop: RunStop = RunStop()
+            _ mode: RunMode, _ events: any RunEventSink, id: String = runID, stop: RunStop = RunStop(),
+            recorder: PlanRecorder? = nil, follow: PlanToFollow? = nil
         ) -> RunContext {
             RunContext(
                 runID: id, mode: mode, hosts: prepared.hosts, executors: provider, concurrency: request.concurrency,
                 logger: logger, redactor: redactor, events: events, stateDirectory: prepared.stateDirectory,
-                values: values, gateTimeout: request.gateTimeout, stop: stop)
+                values: values, gateTimeout: request.gateTimeout, stop: stop, planRecorder: recorder,
+                planToFollow: follow)
+        }
+        let inventoryDigest = SHA256Digest.hex(
+            of: FileManager.default.contents(atPath: prepared.loaded.sourcePath) ?? Data())
+        func savedPlan(_ recorder: PlanRecorder, id: String) -> SavedPlan {
+            SavedPlan(
+                cluster: inventory.name, inventoryDigest: inventoryDigest, inventoryPath: prepared.loaded.sourcePath,
+                runID: id, phases: recorder.phases)
         }
         func sinks(showPlans: Bool, id: String) -> (any RunEventSink, RecordingEventSink) {
             let recording = RecordingEventSink()
@@ -202,16 +216,56 @@ public struct ClusterRunner: Sendable {
         if mode == .plan {
             await noteForeignLock(prepared: prepared, provider: provider, runID: runID)
             let (events, recording) = sinks(showPlans: true, id: runID)
-            let result = await engine.run(context: context(.plan, events))
+            let recorder = request.savePlanTo.map { _ in PlanRecorder() }
+            let result = await engine.run(context: context(.plan, events, recorder: recorder))
+            if let recorder, let path = request.savePlanTo, result.outcome == .succeeded {
+                do {
+                    try savedPlan(recorder, id: runID).write(to: URL(fileURLWithPath: path))
+                } catch {
+                    report(
+                        CommandLineError(
+                            "cannot write the plan to \(path): \(error.localizedDescription)",
+                            next: "choose a --out path in a directory you can write", exitCode: .failure))
+                    return ExitStatus(.failure)
+                }
+                if request.output == .text {
+                    stdout.line(
+                        "Plan saved to \(path). Review it with `cairn show \(path)`; apply exactly it with "
+                            + "`cairn apply -i \(request.inventoryPath) \(path)`.")
+                }
+            }
             return finish(result, mode: .plan, request: request, recording: recording, log: log)
         }
 
-        // A person at a terminal sees the plan and confirms before anything changes.
+        // What this apply performs: a saved plan, the plan just shown and confirmed, or (for
+        // scripts and --yes) whatever the cluster needs now.
+        var follow: PlanToFollow?
+        if let path = request.planFile {
+            do {
+                let plan = try SavedPlan.read(URL(fileURLWithPath: path))
+                try plan.checkUsable(
+                    inventoryDigest: inventoryDigest, maximumAge: request.planMaximumAge, path: path)
+                follow = PlanToFollow(plan: plan)
+                if request.output == .text {
+                    stdout.line(
+                        "Applying plan \(path) (run \(plan.runID), \(plan.actionCount) action\(plan.actionCount == 1 ? "" : "s")): "
+                            + "any change in the cluster since it was made stops the run before that phase.")
+                }
+            } catch {
+                report(error)
+                return ExitStatus((error as? any CairnReportableError)?.exitCode ?? .invalidInput)
+            }
+        }
+
+        // A person at a terminal sees the plan and confirms before anything changes; what runs
+        // then is that plan.
         let interactive =
-            stdout.isTerminal && isatty(STDIN_FILENO) != 0 && !request.assumeYes && request.output == .text
+            follow == nil && stdout.isTerminal && isatty(STDIN_FILENO) != 0 && !request.assumeYes
+            && request.output == .text
         if interactive {
             let (events, recording) = sinks(showPlans: true, id: runID + "-plan")
-            let plan = await engine.run(context: context(.plan, events, id: runID + "-plan"))
+            let recorder = PlanRecorder()
+            let plan = await engine.run(context: context(.plan, events, id: runID + "-plan", recorder: recorder))
             if plan.outcome == .failed {
                 return finish(plan, mode: .plan, request: request, recording: recording, log: log)
             }
@@ -224,6 +278,7 @@ public struct ClusterRunner: Sendable {
                 stdout.line("Nothing was changed.")
                 return ExitStatus(.failure)
             }
+            follow = PlanToFollow(plan: savedPlan(recorder, id: runID + "-plan"), livePlans: recorder.livePlans)
         }
 
         let owner = "\(environment["USER"] ?? "root")@\(ProcessInfo.processInfo.hostName) pid \(getpid())"
@@ -247,8 +302,8 @@ public struct ClusterRunner: Sendable {
             }
             logger.info("cluster lock taken", metadata: ["host": "\(lockHost.name)"])
             let stop = RunStop()
-            let result = try await lock.whileHeld(clock: SystemClock(), stop: stop) {
-                await engine.run(context: context(.apply, events, stop: stop))
+            let result = try await lock.whileHeld(clock: SystemClock(), stop: stop) { [follow] in
+                await engine.run(context: context(.apply, events, stop: stop, follow: follow))
             }
             return finish(result, mode: .apply, request: request, recording: recording, log: log)
         } catch {

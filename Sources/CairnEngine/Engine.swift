@@ -47,8 +47,11 @@ public struct Engine: Sendable {
         var startedPhases: [(ScheduledPhase, PhaseContext)] = []
         var pendingHosts: Set<String> = []
         var failure: (any Error)?
+        if let follow = context.planToFollow, follow.plan.phases.map(\.name) != phases.map(\.name) {
+            failure = SavedPlanError.otherPhases(recorded: follow.plan.phases.map(\.name), now: phases.map(\.name))
+        }
 
-        for scheduled in phases {
+        for scheduled in phases where failure == nil {
             if let reason = context.stop.reason {
                 failure = reason
                 break
@@ -133,7 +136,12 @@ public struct Engine: Sendable {
         if !failures.isEmpty {
             throw EngineError.hostsFailed(phase: phase.name, step: .facts, failures: failures)
         }
-        let plan = try phase.plan(facts: facts, context: context)
+        let plan: PhasePlan
+        if run.planRecorder != nil || run.planToFollow != nil {
+            plan = try planRecorded(phase, facts: facts, context: context)
+        } else {
+            plan = try phase.plan(facts: facts, context: context)
+        }
         run.events.emit(
             .phasePlanned(
                 phase: phase.name,
@@ -143,6 +151,74 @@ public struct Engine: Sendable {
                         details: $0.details.map(run.redactor.redact), predicted: $0.predicted)
                 },
                 notes: plan.notes, execution: plan.execution))
+        return plan
+    }
+
+    /// Plans as `planPhase` does, and records the facts and actions (`plan --out`), or holds
+    /// them against the plan being followed (`apply PLAN`): facts that moved, or actions that
+    /// differ, stop the run before this phase changes anything. Where facts match and the plan
+    /// was made in this process, its plan object is performed as it is (never planned twice).
+    func planRecorded<P: Phase>(_ phase: P, facts: [EngineHost: P.Facts], context: PhaseContext) throws -> PhasePlan {
+        let run = context.run
+        var seen: [String: JSONValue] = [:]
+        for (host, value) in facts { seen[host.name] = try JSONValue.of(value, dropping: phase.volatileFactFields) }
+        func steps(_ plan: PhasePlan) -> [SavedPlan.Step] {
+            plan.actions.map {
+                SavedPlan.Step(
+                    host: $0.host ?? RunContext.operatorHost, summary: run.redactor.redact($0.summary),
+                    details: $0.details.map(run.redactor.redact), predicted: $0.predicted)
+            }
+        }
+        if let recorder = run.planRecorder, run.mode == .plan {
+            let plan = try phase.plan(facts: facts, context: context)
+            let predated = context.hosts.contains { context.isPredicted($0.name) }
+            recorder.record(
+                SavedPlan.PhaseEntry(
+                    name: phase.name, factsPredateChanges: predated, facts: seen, actions: steps(plan),
+                    notes: plan.notes),
+                plan: plan)
+            return plan
+        }
+        guard let follow = run.planToFollow, run.mode == .apply,
+            let entry = follow.plan.phases.first(where: { $0.name == phase.name })
+        else { return try phase.plan(facts: facts, context: context) }
+
+        if !entry.factsPredateChanges {
+            for host in Set(entry.facts.keys).union(seen.keys).sorted() {
+                let recorded = entry.facts[host] ?? .null
+                let current = seen[host] ?? .null
+                if let difference = recorded.firstDifference(from: current) {
+                    throw SavedPlanError.factChanged(
+                        phase: phase.name, host: host, fact: difference.path.isEmpty ? "its facts" : difference.path,
+                        recorded: run.redactor.redact(difference.mine), current: run.redactor.redact(difference.theirs))
+                }
+            }
+            if let live = follow.livePlans[phase.name] { return live }
+        }
+        let plan = try phase.plan(facts: facts, context: context)
+        // Predicted actions were planned before earlier phases ran: their summaries must match;
+        // the rest must match in every detail shown.
+        func key(_ step: SavedPlan.Step) -> String {
+            "\(step.host): \(step.summary)"
+                + (entry.factsPredateChanges ? "" : step.details.map { "\n  " + $0 }.joined())
+        }
+        let wanted = entry.actions.map(key)
+        let now = steps(plan).map(key)
+        if wanted != now {
+            var missing = wanted
+            var unplanned: [String] = []
+            for item in now {
+                if let index = missing.firstIndex(of: item) {
+                    missing.remove(at: index)
+                } else {
+                    unplanned.append(item)
+                }
+            }
+            if missing.isEmpty && unplanned.isEmpty { unplanned = ["the same actions in another order"] }
+            let line = { (text: String) in String(text.split(separator: "\n").first ?? "") }
+            throw SavedPlanError.actionsDiffer(
+                phase: phase.name, missing: missing.map(line), unplanned: unplanned.map(line))
+        }
         return plan
     }
 

@@ -8,7 +8,7 @@ import Logging
 /// them (or, for `cairn plan`, only shows them). `gatherFacts` must be read-only and should
 /// cost one round trip per host (one script printing JSON).
 public protocol Phase: Sendable {
-    associatedtype Facts: Sendable
+    associatedtype Facts: Sendable & Encodable
 
     var name: String { get }
     /// One line for progress output: "Prepare hosts (swap, kernel modules, sysctls)".
@@ -26,15 +26,20 @@ public protocol Phase: Sendable {
     /// Undoes half-done work when a later phase fails (reverse order). Most phases need none:
     /// their actions are idempotent and a rerun converges.
     func cleanUp(context: PhaseContext) async
+
+    /// Fields of the facts that change by themselves (clocks, round trips): a saved plan neither
+    /// records nor compares them.
+    var volatileFactFields: Set<String> { get }
 }
 
 extension Phase {
     public func gate(context: PhaseContext) -> Gate? { nil }
     public func cleanUp(context: PhaseContext) async {}
+    public var volatileFactFields: Set<String> { ["epoch", "operatorEpoch", "roundTrip"] }
 }
 
 /// Phases with nothing to learn from hosts.
-public struct NoFacts: Sendable, Equatable, Decodable {
+public struct NoFacts: Sendable, Equatable, Codable {
     public init() {}
 }
 

@@ -312,7 +312,7 @@ public struct HookPhase: Phase {
 
     public var title: String { "Hook \(name)" }
 
-    public struct Facts: Sendable {
+    public struct Facts: Sendable, Codable {
         public let done: Bool
     }
 

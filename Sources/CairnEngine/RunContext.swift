@@ -33,6 +33,10 @@ public struct RunContext: Sendable {
     public let gateTimeout: Duration?
     /// Set when the run must start nothing more (its lock was lost).
     public let stop: RunStop
+    /// `plan` records what it saw and planned here (for `--out`, and for an interactive apply).
+    public let planRecorder: PlanRecorder?
+    /// `apply` performs this plan and nothing else.
+    public let planToFollow: PlanToFollow?
 
     public init(
         runID: String = RunContext.newRunID(), mode: RunMode, hosts: [EngineHost],
@@ -40,7 +44,7 @@ public struct RunContext: Sendable {
         clock: any EngineClock = SystemClock(), logger: Logger = Logger(label: "cairn"),
         redactor: Redactor = Redactor(), events: any RunEventSink = DiscardingEventSink(),
         stateDirectory: URL? = nil, values: RunValues = RunValues(), gateTimeout: Duration? = nil,
-        stop: RunStop = RunStop()
+        stop: RunStop = RunStop(), planRecorder: PlanRecorder? = nil, planToFollow: PlanToFollow? = nil
     ) {
         self.runID = runID
         self.mode = mode
@@ -56,6 +60,8 @@ public struct RunContext: Sendable {
         self.factCache = FactCache()
         self.gateTimeout = gateTimeout
         self.stop = stop
+        self.planRecorder = planRecorder
+        self.planToFollow = planToFollow
     }
 
     /// A sortable, unique run identifier: `20261121T101500.123Z-3f9a`.

@@ -14,6 +14,16 @@ write_tmp() {
   printf 'run=%s\nowner=%s\nstarted=%s\nheartbeat=%s\n' "$run" "$owner" "$1" "$now" > "$tmp"
   chmod 600 "$tmp"
 }
+# Every action that writes reads and writes the lock under one guard, so a heartbeat can never
+# write back a lock another run has just taken (read-check-write is not atomic by itself).
+# `inspect` (used by `plan`) only reads, and creates nothing.
+if [ "$action" != inspect ]; then
+  # shellcheck disable=SC2174  # only the lock directory itself is private
+  mkdir -p -m 700 "$(dirname "$lock")"
+  exec 9>>"$lock.guard"
+  flock -w 20 9 || { echo "lock guard $lock.guard busy" >&2; exit 1; }
+  now=$(date +%s)
+fi
 case $action in
 acquire|break)
   # shellcheck disable=SC2174  # only the lock directory itself is private
@@ -42,7 +52,7 @@ heartbeat)
   ;;
 release)
   read_lock
-  if [ "$held_run" = "$run" ]; then rm -f "$lock"; echo released; else echo lost; fi
+  if [ "$held_run" = "$run" ]; then rm -f "$lock" "$lock.guard"; echo released; else echo lost; fi
   # Leave no empty directory behind (a reset removes everything else of Cairn's).
   rmdir "$(dirname "$lock")" 2>/dev/null || true
   ;;

@@ -78,17 +78,23 @@ struct SmokeLabTests {
         let reportedNodes = try #require(report["nodes"] as? [[String: Any]])
         #expect(reportedNodes.count == 6 && reportedNodes.allSatisfy { $0["ready"] as? Bool == true })
 
-        // 6. A change: the apply performs exactly the actions its plan listed, and nothing else.
+        // 6. A change, planned to a file, reviewed, and applied from it: the apply performs
+        // exactly the actions its plan listed, and nothing else.
         // The lab's inventory has an `addons:` section (MetalLB's pool): CoreDNS goes in there.
         let changed = lab.directory.appendingPathComponent("six-changed.yaml").path
         let sixText = try String(contentsOfFile: inventory, encoding: .utf8)
         #expect(sixText.contains("\naddons:\n"))
         try sixText.replacingOccurrences(of: "\naddons:\n", with: "\naddons:\n  coredns: {replicas: 2}\n")
             .write(toFile: changed, atomically: true, encoding: .utf8)
-        let changePlan = try Lab.cairn(["plan", "--detailed-exitcode", "-i", changed])
+        let planFile = lab.directory.appendingPathComponent("coredns.plan").path
+        let changePlan = try Lab.cairn(["plan", "--detailed-exitcode", "-i", changed, "--out", planFile])
         #expect(changePlan.status == 2, "\(changePlan.stdout.suffix(2000))\(changePlan.stderr)")
-        let changeApply = try Lab.cairn(["apply", "--yes", "-i", changed])
+        #expect(changePlan.stdout.contains("Plan saved to \(planFile)"))
+        let shown = try Lab.cairn(["show", planFile])
+        #expect(shown.status == 0 && shown.stdout.contains("coredns"), "\(shown.stdout)\(shown.stderr)")
+        let changeApply = try Lab.cairn(["apply", "-i", changed, planFile])
         #expect(changeApply.status == 0, "\(changeApply.stdout.suffix(3000))\(changeApply.stderr)")
+        #expect(changeApply.stdout.contains("Applying plan \(planFile)"))
         let runs = lab.directory.appendingPathComponent("state/runs")
         let journals = try FileManager.default.contentsOfDirectory(atPath: runs.path).filter { $0 != "latest" }.sorted()
         let planned = try Journal.actions(
@@ -110,6 +116,18 @@ struct SmokeLabTests {
         #expect(!screen.contains("gathering facts"), "the live block was not erased")
         #expect(!screen.contains("\u{1B}["), "raw escape codes on the screen")
         try expectOneFactRoundTripPerHostAndPhase(run: runs.appendingPathComponent("latest"))
+
+        // 7b. An apply on a terminal shows its plan, asks, and performs that plan (back to one
+        //     CoreDNS replica per default).
+        let interactive = try applyOnATerminal(inventory: inventory)
+        #expect(interactive.contains("[y/N]") && interactive.contains("EXIT=0"), "\(interactive)")
+        let afterTerminal = try FileManager.default.contentsOfDirectory(atPath: runs.path).filter { $0 != "latest" }
+            .sorted()
+        let shownRun = try #require(afterTerminal.last { $0.hasSuffix("-plan") })
+        let appliedRun = String(shownRun.dropLast("-plan".count))
+        let shownActions = try Journal.actions(runs.appendingPathComponent(shownRun), event: "phase-planned")
+        let appliedActions = try Journal.actions(runs.appendingPathComponent(appliedRun), event: "action-finished")
+        #expect(!shownActions.isEmpty && shownActions == appliedActions, "\(shownActions) vs \(appliedActions)")
 
         // 8. No secret the runs made or handled appears in anything they printed or wrote.
         var secrets = try lab.exec("node1", "kubeadm token list").split(separator: "\n").dropFirst()
@@ -158,6 +176,29 @@ struct SmokeLabTests {
         for _ in 0..<600 {
             screen = try Lab.shell(["tmux", "capture-pane", "-p", "-t", session])
             if screen.contains("EXIT=") { break }
+            usleep(200_000)
+        }
+        return screen
+    }
+
+    /// `cairn apply` in a tmux terminal, answering yes to its question; the screen at the end.
+    func applyOnATerminal(inventory: String) throws -> String {
+        let session = "cairn-apply-\(getpid())"
+        let binary = Lab.repositoryRoot.appendingPathComponent(".build/debug/cairn").path
+        try Lab.shell([
+            "tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "60",
+            "\(binary) apply -i \(inventory); echo EXIT=$?; sleep 30",
+        ])
+        defer { _ = try? Lab.shell(["tmux", "kill-session", "-t", session]) }
+        var screen = ""
+        var answered = false
+        for _ in 0..<900 {
+            screen = try Lab.shell(["tmux", "capture-pane", "-p", "-J", "-t", session, "-S", "-200"])
+            if screen.contains("EXIT=") { break }
+            if !answered && screen.contains("[y/N]") {
+                try Lab.shell(["tmux", "send-keys", "-t", session, "y", "Enter"])
+                answered = true
+            }
             usleep(200_000)
         }
         return screen

@@ -16,7 +16,7 @@ struct ValuePhase: Phase {
 
     var title: String { "Value phase \(name)" }
 
-    struct Facts: Sendable, Decodable { let value: String }
+    struct Facts: Sendable, Codable { let value: String }
 
     func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws -> Facts {
         try await executor.facts(

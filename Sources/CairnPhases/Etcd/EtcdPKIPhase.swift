@@ -175,7 +175,7 @@ enum PKIFiles {
     }
 }
 
-public struct FileHashes: Sendable, Decodable {
+public struct FileHashes: Sendable, Codable {
     public let hashes: [String: String]
 
     static func gather(_ paths: [String], executor: any HostExecutor, name: String) async throws -> FileHashes {

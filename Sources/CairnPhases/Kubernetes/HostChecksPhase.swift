@@ -18,7 +18,7 @@ public struct HostChecksPhase: Phase {
         self.maximumSkew = maximumSkew
     }
 
-    public struct Facts: Sendable, Equatable {
+    public struct Facts: Sendable, Equatable, Codable {
         public let node: NodeFacts
         /// The operator's clock when the answer arrived, to compare with the host's.
         public let operatorEpoch: Int
