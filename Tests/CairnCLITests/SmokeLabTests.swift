@@ -106,6 +106,21 @@ struct SmokeLabTests {
         #expect(planned == performed)
         #expect(try Lab.cairn(["plan", "--detailed-exitcode", "-i", changed]).status == 0)
 
+        // 6b. A saved plan whose facts moved before it was applied: a host file edited by hand
+        //     stops the run before that phase, naming host, phase and fact; nothing is changed.
+        let stalePlan = lab.directory.appendingPathComponent("stale.plan").path
+        #expect(try Lab.cairn(["plan", "-i", changed, "--out", stalePlan]).status == 0)
+        try lab.exec("node3", "echo 'vm.swappiness = 1' >> /etc/sysctl.d/99-cairn.conf")
+        let stale = try Lab.cairn(["apply", "-i", changed, stalePlan])
+        #expect(stale.status == 1, "\(stale.stdout.suffix(2000))\(stale.stderr)")
+        #expect(
+            stale.stderr.contains("prepare-hosts: node3 changed since the plan was made: sysctlFile was"),
+            "\(stale.stderr)")
+        #expect(stale.stderr.contains("plan again"))
+        #expect(try lab.exec("node3", "tail -1 /etc/sysctl.d/99-cairn.conf") == "vm.swappiness = 1\n")
+        let repaired = try Lab.cairn(["apply", "--yes", "-i", changed])
+        #expect(repaired.status == 0, "\(repaired.stdout.suffix(2000))\(repaired.stderr)")
+
         // 7. On a terminal, finished phases collapse to one line each; facts cost at most one
         //    round trip per host and phase.
         let screen = try planOnATerminal(inventory: changed)
@@ -143,7 +158,10 @@ struct SmokeLabTests {
         }
         .map { String($0.split(separator: ":")[1]).trimmingCharacters(in: .whitespaces) }
         var outputs =
-            [plan, apply, converged, status, changePlan, changeApply].flatMap { [$0.stdout, $0.stderr] } + [killed.text]
+            [plan, apply, converged, status, changePlan, changeApply, stale, repaired].flatMap {
+                [$0.stdout, $0.stderr]
+            }
+            + [killed.text]
         for run in try FileManager.default.contentsOfDirectory(atPath: runs.path) where run != "latest" {
             for file in ["journal.jsonl", "debug.log", "report.html"] {
                 outputs.append(
