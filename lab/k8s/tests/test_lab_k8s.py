@@ -512,7 +512,7 @@ spec:
 kind: CephCluster
 metadata: {name: rook-ceph, namespace: rook-ceph}
 spec:
-  cephVersion: {image: quay.io/ceph/ceph:v19.2.2}
+  cephVersion: {image: quay.io/ceph/ceph:v20.2.4}
   dataDirHostPath: /var/lib/rook
   mon: {count: 3, allowMultiplePerNode: false}
   mgr: {count: 2}
