@@ -694,8 +694,18 @@ def wait_apiserver(node, timeout, phase="wait-control-plane"):
 
 # ------------------------------------------------------------------ API helpers
 
-def admin_client(path=KDIR + "/admin.conf", timeout=10):
-    return Client.from_kubeconfig(path, timeout=timeout, user_agent="kubeadm/v%s (linux/amd64)" % k8s_version())
+def admin_client(path=KDIR + "/admin.conf", timeout=10, server=None):
+    kc = KubeConfig(path)
+    if server:
+        kc.server = server
+    return Client.from_kubeconfig(kc=kc, timeout=timeout, user_agent="kubeadm/v%s (linux/amd64)" % k8s_version())
+
+
+def init_client(node):
+    """The client `kubeadm init` works with after the control plane is up: through admin.conf's server
+    (the controlPlaneEndpoint), and since 1.37 against the node's own API server, so that a load
+    balancer may come up later (kubernetes PR #138449, versions.md; admin.conf itself is unchanged)."""
+    return admin_client(server=node.local_server if k8s_minor() >= 37 else None)
 
 
 def api_call(phase, what, fn, timeout=60):
@@ -1000,7 +1010,7 @@ def cmd_init(argv):
             'directory "%s"' % MANIFESTS)
         wait_kubelet_healthy(node.timeout("kubeletHealthCheck", 240))
         wait_apiserver(node, node.timeout("controlPlaneComponentHealthCheck", 240))
-    client = admin_client()
+    client = init_client(node)
     api_timeout = node.timeout("kubernetesAPICall", 60)
     if "upload-config" not in skip:
         out('[upload-config] Storing the configuration used in ConfigMap "kubeadm-config" in the "kube-system" Namespace')

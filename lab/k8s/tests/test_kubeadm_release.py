@@ -100,6 +100,14 @@ class KubeadmTests(unittest.TestCase):
         self.assertEqual(written["kubelet.conf"], "https://10.99.1.1:6443")
         self.assertEqual(written["admin.conf"], "https://10.99.1.250:6443")
 
+    def test_init_talks_to_its_own_api_server_from_1_37(self):
+        seen = []
+        with patched(kubeadm, admin_client=lambda server=None, **kw: seen.append(server)):
+            for version in ("1.35.9", "1.36.4", "1.37.1"):
+                with kubernetes(version):
+                    kubeadm.init_client(self.node())
+        self.assertEqual(seen, [None, None, "https://10.99.1.1:6443"])     # None: admin.conf's server
+
     def test_rbac_for_the_api_servers_kubelet_client(self):
         bindings = {b["metadata"]["name"]: b for b in kubeadm.rbac_bindings()}
         b = bindings["kubeadm:apiserver-kubelet-client"]
