@@ -171,9 +171,7 @@ def etcd_main(argv):
     names = [n for n, _ in parsed if n]
     if "version" in names:
         real = subprocess.run([s["realEtcd"], "--version"], capture_output=True, text=True).stdout.splitlines()
-        print("etcd Version: %s" % s["claimed"])
-        for line in real[1:]:
-            print(line)
+        sys.stdout.write("\n".join(["etcd Version: %s" % s["claimed"]] + real[1:]) + "\n")
         return 0
     if argv[:1] in (["gateway"], ["grpc-proxy"]) or "help" in names or "h" in names:
         os.execv(s["realEtcd"], [s["realEtcd"]] + argv)
@@ -369,7 +367,14 @@ def main():
     if fn is None:
         sys.stderr.write("etcdlab: run me as etcd, etcdctl or etcdutl, not %s\n" % prog)
         return 2
-    return fn(sys.argv[1:]) or 0
+    try:
+        rc = fn(sys.argv[1:]) or 0
+        sys.stdout.flush()
+        return rc
+    except BrokenPipeError:
+        # a reader that went away (`etcd --version | head -1`): quiet, like the Go binaries
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
