@@ -308,7 +308,9 @@ def endpoint_status(argv):
         for ep in re.findall(r"https?://[^\s,|]+", line)[:1]:
             v = claim(ep)
             if v:
-                line = re.sub(r"(?<=[\s|,])%s(?=[\s|,])" % re.escape(s["real"]), v, line, count=1)
+                # in a table, the same width, so that it stays aligned
+                width = len(s["real"]) if "|" in line else 0
+                line = re.sub(r"(?<=[\s|,])%s(?=[\s|,])" % re.escape(s["real"]), v.center(width), line, count=1)
         out.append(line)
     sys.stdout.write("\n".join(out) + ("\n" if out else ""))
     return 0
