@@ -100,8 +100,10 @@ def cluster_pod_subnet(kcm):
         return None
 
 
-# the Calico release each tigera-operator image deploys (the operator has it built in)
-OPERATOR_CALICO = {"v1.36.7": "v3.29.3", "v1.38.0": "v3.30.0", "v1.40.0": "v3.31.0"}
+# the Calico release each tigera-operator image deploys (the operator has it built in). The tags the
+# lab's Calico v3.32.4 and v3.33.1 manifests use are guesses (not verified; see their headers).
+OPERATOR_CALICO = {"v1.36.7": "v3.29.3", "v1.38.0": "v3.30.0", "v1.40.0": "v3.31.0", "v1.42.10": "v3.32.4",
+                   "v1.43.1": "v3.33.1"}
 
 
 def calico_version(op):
@@ -394,10 +396,17 @@ def rook_sync(kcm, deps):
         rook_cluster(kcm, cl, ns, path, [d for d in deps if d["metadata"].get("namespace") == ns])
 
 
+def ceph_version(image):
+    """Rook's status.version.version for a Ceph image: the tag's release, "-0" (20.2.4-0)."""
+    tag = image.rsplit(":", 1)[-1] if ":" in image.rsplit("/", 1)[-1] else ""
+    m = re.match(r"v?(\d+\.\d+\.\d+)", tag)
+    return (m.group(1) if m else "20.2.4") + "-0"
+
+
 def rook_cluster(kcm, cl, ns, path, deps):
     import cephsim
     spec = cl.get("spec") or {}
-    image = (spec.get("cephVersion") or {}).get("image") or "quay.io/ceph/ceph:v19.2.2"
+    image = (spec.get("cephVersion") or {}).get("image") or "quay.io/ceph/ceph:v20.2.4"
     mon = spec.get("mon") or {}
     mon_count = int(mon.get("count", 3))
     multi = bool(mon.get("allowMultiplePerNode", False))
@@ -514,7 +523,7 @@ def rook_cluster(kcm, cl, ns, path, deps):
                                  "Cluster is progressing", "lastHeartbeatTime": cl.get("status", {}).get(
                                      "conditions", [{}])[0].get("lastHeartbeatTime") or rfc3339(),
                                  "lastTransitionTime": rfc3339()}],
-                 "version": {"image": image, "version": "19.2.2-0"}}
+                 "version": {"image": image, "version": ceph_version(image)}}
     old = copy.deepcopy(cl.get("status") or {})
     if json.dumps({k: v for k, v in old.items() if k != "conditions"} | {"ceph": {k: v for k, v in (
             old.get("ceph") or {}).items() if k != "lastChecked"}}, sort_keys=True) != json.dumps(

@@ -158,7 +158,7 @@ def compute(kcm, cl, ns, deps, placed, mon_count, messages):
                                                 for k, v in checks.items()}, "mutes": []},
         "election_epoch": 2 * max(1, num_mons) + 2, "quorum": [i for i, (m, _) in enumerate(placed) if m in mons_up],
         "quorum_names": list(mons_up), "quorum_age": 120,
-        "monmap": {"epoch": max(1, num_mons), "min_mon_release_name": "squid", "num_mons": num_mons},
+        "monmap": {"epoch": max(1, num_mons), "min_mon_release_name": "tentacle", "num_mons": num_mons},
         "osdmap": {"epoch": 5 + 2 * len(osds) + len(down), "num_osds": len(osds), "num_up_osds": len(up_osds),
                    "osd_up_since": int(time.time()) - 60, "num_in_osds": len(osds), "osd_in_since": int(time.time()) - 60,
                    "num_remapped_pgs": 0},
@@ -254,7 +254,8 @@ def ceph_cli(state, args):
     """-> (stdout, stderr, rc)"""
     fmt, words = _fmt(args)
     if words[:1] in (["version"], ["--version"], ["-v"]):
-        return "ceph version 19.2.2 (0eceb0defba60152a8182f7bd87d164b639885b8) squid (stable)\n", "", 0
+        # Ceph Tentacle 20.2.4, Rook v1.20.6's default (versions.md); the commit hash is the lab's
+        return "ceph version 20.2.4 (%s) tentacle (stable)\n" % ("0" * 40), "", 0
     if state is None:
         return "", ("Error initializing cluster client: ObjectNotFound('RADOS object not found (error calling "
                     "conf_read_file)')\n"), 1

@@ -34,8 +34,8 @@ def build_info():
     """Version information baked into the program by scripts/lab-mirror (build_info.json)."""
     global BUILD_INFO
     if BUILD_INFO is None:
-        info = {"kubernetesVersion": "1.32.4", "containerdVersion": "2.0.5", "runcVersion": "1.2.6",
-                "crictlVersion": "1.32.0", "cniVersion": "1.6.2", "etcdVersion": "3.4.23"}
+        info = {"kubernetesVersion": "1.36.4", "containerdVersion": "2.3.4", "runcVersion": "1.4.3",
+                "crictlVersion": "1.36.0", "cniVersion": "1.9.1"}
         try:
             import pkgutil
             data = pkgutil.get_data("common", "build_info.json")
@@ -49,6 +49,10 @@ def build_info():
 
 def k8s_version():
     return build_info()["kubernetesVersion"]
+
+
+def k8s_minor():
+    return parse_version(k8s_version())[1]
 
 
 def parse_version(v):
@@ -236,6 +240,30 @@ def slow_delay():
         return parse_duration(v) if v else 5.0
     except ValueError:
         return 5.0
+
+
+CGROUP2_SUPER_MAGIC = 0x63677270
+TMPFS_MAGIC = 0x01021994
+
+
+def cgroup_filesystem(path="/sys/fs/cgroup"):
+    """The type of the file system at /sys/fs/cgroup, by statfs(2)'s f_type like the kubelet's
+    IsCgroup2UnifiedMode and `stat -fc %T`: "cgroup2fs" on a cgroup v2 host, "tmpfs" where v1
+    hierarchies are mounted under it (legacy or hybrid), else the magic number in hex."""
+    import ctypes
+    import ctypes.util
+
+    class Statfs(ctypes.Structure):
+        _fields_ = [("f_type", ctypes.c_long), ("f_rest", ctypes.c_long * 15)]
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    buf = Statfs()
+    if libc.statfs(path.encode(), ctypes.byref(buf)) != 0:
+        return ""
+    return {CGROUP2_SUPER_MAGIC: "cgroup2fs", TMPFS_MAGIC: "tmpfs"}.get(buf.f_type & 0xFFFFFFFF, hex(buf.f_type))
+
+
+def cgroup_v2():
+    return cgroup_filesystem() == "cgroup2fs"
 
 
 def local_addresses():

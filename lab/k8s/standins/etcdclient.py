@@ -5,6 +5,7 @@ The API server stand-in keeps the whole cluster state here under /registry/.
 import base64
 import http.client
 import json
+import re
 import socket
 import ssl
 import threading
@@ -91,25 +92,43 @@ def client_context(ca, cert, key):
     return ctx
 
 
+# The lab's etcd (lab/k8s/etcd/etcdlab.py) is Debian's 3.4.23 serving under a newer release's name:
+# its /version says 3.4.23, and the release it claims is in its argv[0], which etcd publishes in the
+# "cmdline" of /debug/vars. kubeadm asks /version; the stand-in asks both and believes the claim.
+LAB_CLAIM = re.compile(r"cairn-lab claims v([0-9]+\.[0-9]+\.[0-9]+)")
+
+
 def check_endpoint(url, ca, cert, key, timeout=5):
     """kubeadm's ExternalEtcdVersion check: GET URL/version with the client certificate.
-    Returns (version or None, error text or None)."""
+    Returns (version or None, error text or None); for a lab etcd, the version it claims."""
     u = urlsplit(url)
     try:
         ctx = client_context(ca, cert, key)
     except (OSError, ssl.SSLError) as e:
         return None, "could not load the etcd client certificate: %s" % e
-    try:
+
+    def get(path):
         c = http.client.HTTPSConnection(u.hostname, u.port or 2379, context=ctx, timeout=timeout)
-        c.request("GET", "/version")
+        c.request("GET", path)
         r = c.getresponse()
         body = r.read()
         c.close()
-        if r.status != 200:
-            return None, 'Get "%s/version": unexpected status %d' % (url.rstrip("/"), r.status)
-        return json.loads(body).get("etcdserver"), None
+        return r.status, body
+    try:
+        status, body = get("/version")
+        if status != 200:
+            return None, 'Get "%s/version": unexpected status %d' % (url.rstrip("/"), status)
+        version = json.loads(body).get("etcdserver")
     except Exception as e:  # noqa: BLE001
         return None, tls_error_text(url.rstrip("/") + "/version", e)
+    try:
+        status, body = get("/debug/vars")
+        m = LAB_CLAIM.search(((json.loads(body).get("cmdline") or [""])[0]) if status == 200 else "")
+        if m:
+            version = m.group(1)
+    except Exception:  # noqa: BLE001
+        pass
+    return version, None
 
 
 class Etcd:

@@ -21,8 +21,9 @@ import yaml
 import kubeadm_config as kc
 import pki
 from apiclient import ApiError, Client, ConnError, KubeConfig, kubeconfig_dict
-from common import (Fatal, build_info, format_duration, k8s_version, parse_duration, rand_str, read_file, rfc3339,
-                    write_file, yaml_dump, now, parse_time, local_addresses, hostname, FAULT_DIR, LAB_STATE, RUN_DIR)
+from common import (Fatal, build_info, cgroup_filesystem, format_duration, k8s_minor, k8s_version, parse_duration,
+                    parse_version, rand_str, read_file, rfc3339, write_file, yaml_dump, now, parse_time,
+                    local_addresses, hostname, FAULT_DIR, LAB_STATE, RUN_DIR)
 from etcdclient import check_endpoint
 
 KDIR = "/etc/kubernetes"
@@ -35,6 +36,26 @@ DEFAULT_CRI = "unix:///var/run/containerd/containerd.sock"
 INIT_PHASES = ["preflight", "certs", "kubeconfig", "etcd", "control-plane", "kubelet-start", "wait-control-plane",
                "upload-config", "upload-certs", "mark-control-plane", "bootstrap-token", "kubelet-finalize", "addon",
                "show-join-command"]
+# `kubeadm join`'s phases since ControlPlaneKubeletLocalMode went GA (1.35): the control-plane-join/etcd
+# sub-phase became the top-level etcd-join, run after kubelet-start, and kubelet-wait-bootstrap always
+# runs (kubernetes PR #125582; versions.md, 1.35).
+JOIN_PHASES = ["preflight", "control-plane-prepare", "control-plane-prepare/download-certs",
+               "control-plane-prepare/certs", "control-plane-prepare/kubeconfig", "control-plane-prepare/control-plane",
+               "kubelet-start", "etcd-join", "kubelet-wait-bootstrap", "wait-control-plane", "control-plane-join",
+               "control-plane-join/mark-control-plane"]
+# What each kubeadm minor deploys besides the control plane (versions.md: 1.35 pause 3.10.1 and
+# CoreDNS 1.12.4; 1.36 pause 3.10.2 (#138199), CoreDNS 1.14.2; 1.37 CoreDNS 1.14.3, etcd 3.7.0). The
+# local etcd images only name what `kubeadm config images list` prints: the lab runs external etcd.
+IMAGES = {35: {"pause": "3.10.1", "coredns": "v1.12.4", "etcd": "3.6.6-0"},
+          36: {"pause": "3.10.2", "coredns": "v1.14.2", "etcd": "3.6.11-0"},
+          37: {"pause": "3.10.2", "coredns": "v1.14.3", "etcd": "3.7.0-0"}}
+# kubeadm's MinExternalEtcdVersion (constants.go, as stored: "3.5.24-0"); its ExternalEtcdVersion
+# preflight refuses an external etcd older than that.
+MIN_EXTERNAL_ETCD = "3.5.24-0"
+
+
+def images():
+    return IMAGES[k8s_minor()]
 
 
 class PhaseError(Fatal):
@@ -95,8 +116,7 @@ def load_init_config(path):
     if text is None:
         raise Fatal("unable to read config from \"%s\" : open %s: no such file or directory\n%s" % (path, path, TRACE_HINT))
     warnings = []
-    docs = kc.load_documents(text, allow_v1beta3=os.environ.get("CAIRN_LAB_KUBEADM_ALLOW_V1BETA3") == "1",
-                             warnings=warnings)
+    docs = kc.load_documents(text, k8s_version(), warnings=warnings)
     for w in warnings:
         warn(w)
     if "JoinConfiguration" in docs:
@@ -260,7 +280,47 @@ def common_checks(node):
          "/proc/sys/net/ipv4/ip_forward contents are not set to 1"),
         ("Service-Kubelet", lambda: kubelet_enabled_warning()),
         ("Hostname", lambda: hostname_check(node.name)),
+        ("SystemVerification", system_verification),
     ]
+
+
+def system_verification():
+    """The part of kubeadm's SystemVerification (k8s.io/system-validators) the lab can fail: with a
+    kubelet of 1.35 or newer, cgroup v1 is an error (system-validators v1.12.1, kubernetes #134744);
+    the wording is the validator's, as kubeadm 1.35 prints it."""
+    if cgroup_filesystem() == "cgroup2fs":
+        return None
+    out("[preflight] The system verification failed. Printing the output from the verification:")
+    out("KERNEL_VERSION: %s" % os.uname().release)
+    out("OS: Linux")
+    return ("cgroups v1 support is deprecated and will be removed in a future release. Please migrate to cgroups v2. "
+            "To explicitly enable cgroups v1 support for kubelet v1.35 or newer, you must set the kubelet "
+            "configuration option 'FailCgroupV1' to 'false'. You must also explicitly skip this validation. For more "
+            "information, see https://git.k8s.io/enhancements/keps/sig-node/5573-remove-cgroup-v1")
+
+
+def sandbox_image_check(node):
+    """kubeadm's warning when the runtime's sandbox (pause) image is not the release's (checks.go)."""
+    want = "registry.k8s.io/pause:" + images()["pause"]
+    try:
+        have = cri_info(node.cri).get("config", {}).get("sandboxImage")
+    except (OSError, ValueError):
+        return
+    if have and have != want:
+        warn('W%s %7d checks.go:846] detected that the sandbox image "%s" of the container runtime is inconsistent '
+             'with that used by kubeadm.It is recommended to use "%s" as the CRI sandbox image.' % (
+                 time.strftime("%m%d %H:%M:%S.000000"), os.getpid(), have, want))
+
+
+def cri_info(endpoint):
+    path = endpoint[len("unix://"):] if endpoint.startswith("unix://") else endpoint
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(3)
+    s.connect(path)
+    s.sendall(b'{"method":"Info"}\n')
+    data = s.makefile().readline()
+    s.close()
+    return json.loads(data)
 
 
 def kubelet_enabled_warning():
@@ -296,12 +356,18 @@ def external_etcd_checks(cc):
         if files():
             return None
         errs = []
+        minimum = parse_version(MIN_EXTERNAL_ETCD)
         for ep in ext.get("endpoints") or []:
+            # the version the endpoint reports; for the lab's etcd, the release it claims
             v, err = check_endpoint(ep, ext.get("caFile"), ext.get("certFile"), ext.get("keyFile"))
             if err:
                 errs.append(err)
-            elif v and tuple(int(x) for x in v.split(".")[:2]) < (3, 2):
-                errs.append("this version of etcd %s is not supported. Minimum supported version is 3.2.18" % v)
+            elif parse_version(v or "") is None:
+                # (kubeadm wraps the semver library's reason, left out here)
+                errs.append('couldn\'t parse external etcd version "%s"' % v)
+            elif parse_version(v) < minimum:   # "3.5.24-0" sorts before 3.5.24: 3.5.24 itself passes
+                errs.append("this version of kubeadm only supports external etcd version >= %s. Current version: %s"
+                            % (MIN_EXTERNAL_ETCD, v))
         return "\n".join(errs) if errs else None
     checks.append(("ExternalEtcdClientCertificates", files))
     checks.append(("ExternalEtcdVersion", versions))
@@ -365,8 +431,9 @@ def phase_certs(node, have_ca=False):
     os.makedirs(node.pki_dir, exist_ok=True)
     ensure_ca(node, "ca", "kubernetes")
     ensure_leaf(node, "apiserver", "ca", "kube-apiserver", (), apiserver_sans(node), server=True)
-    ensure_leaf(node, "apiserver-kubelet-client", "ca", "kube-apiserver-kubelet-client", ["kubeadm:cluster-admins"],
-                client=True)
+    # No organization since kubernetes PR #138957 (in 1.37, and 1.35.5+/1.36.1+): the API server's
+    # kubelet client gets its rights from the kubeadm:apiserver-kubelet-client ClusterRoleBinding.
+    ensure_leaf(node, "apiserver-kubelet-client", "ca", "kube-apiserver-kubelet-client", (), client=True)
     ensure_ca(node, "front-proxy-ca", "front-proxy-ca")
     ensure_leaf(node, "front-proxy-client", "front-proxy-ca", "front-proxy-client", client=True)
     out("[certs] External etcd mode: Skipping etcd/ca certificate authority generation")
@@ -411,7 +478,9 @@ def phase_kubeconfig(node, control_plane=True, super_admin=True):
     write_kubeconfig(node, "admin.conf", node.server, "kubernetes-admin", ["kubeadm:cluster-admins"])
     if super_admin:
         write_kubeconfig(node, "super-admin.conf", node.server, "kubernetes-super-admin", ["system:masters"])
-    write_kubeconfig(node, "kubelet.conf", node.server, "system:node:" + node.name, ["system:nodes"])
+    # ControlPlaneKubeletLocalMode (GA in 1.35): a control-plane kubelet talks to its own API server
+    # (kubernetes PRs #125582, #125780, #129956).
+    write_kubeconfig(node, "kubelet.conf", node.local_server, "system:node:" + node.name, ["system:nodes"])
     write_kubeconfig(node, "controller-manager.conf", node.local_server, "system:kube-controller-manager", [])
     write_kubeconfig(node, "scheduler.conf", node.local_server, "system:kube-scheduler", [])
 
@@ -536,21 +605,27 @@ def kubelet_config(node, user_cfg=None):
     return cfg
 
 
-def write_kubelet_files(node, cfg_text, pod_infra="registry.k8s.io/pause:3.10"):
+def write_kubelet_files(node, cfg_text):
+    """kubeadm-flags.env, config.yaml and instance-config.yaml. Since 1.35 kubeadm writes no
+    --pod-infra-container-image (kubernetes #133778: the kubelet flag is gone, #133779), and with
+    NodeLocalCRISocket (beta and on in 1.35, GA in 1.36, always in 1.37) the CRI socket lives in
+    /var/lib/kubelet/instance-config.yaml, patched into config.yaml, instead of a flag and a Node
+    annotation (KEP-4656, kubernetes #128031)."""
     out('[kubelet-start] Writing kubelet environment file with flags to file "%s/kubeadm-flags.env"' % KUBELET_DIR)
-    args = [("container-runtime-endpoint", node.cri), ("node-ip", node.advertise),
-            ("pod-infra-container-image", pod_infra)]
+    args = [("node-ip", node.advertise)]
     if node.name != hostname():
         args.append(("hostname-override", node.name))
     names = {n for n, _ in node.kubelet_args}
     args = [a for a in args if a[0] not in names] + node.kubelet_args
     flags = " ".join("--%s=%s" % a for a in args)
     write_file(KUBELET_DIR + "/kubeadm-flags.env", 'KUBELET_KUBEADM_ARGS="%s"\n' % flags, 0o644)
+    instance = {"apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
+                "containerRuntimeEndpoint": node.cri}
+    write_file(KUBELET_DIR + "/instance-config.yaml", yaml_dump(instance), 0o644)
+    cfg = yaml.safe_load(cfg_text) or {}
+    cfg["containerRuntimeEndpoint"] = node.cri
     out('[kubelet-start] Writing kubelet configuration to file "%s/config.yaml"' % KUBELET_DIR)
-    write_file(KUBELET_DIR + "/config.yaml", cfg_text, 0o644)
-    # node registration details the kubelet stand-in applies (kubeadm patches these in real life)
-    write_file(KUBELET_DIR + "/cairn-lab-registration.json", json.dumps({
-        "name": node.name, "criSocket": node.cri}), 0o644)
+    write_file(KUBELET_DIR + "/config.yaml", yaml_dump(cfg), 0o644)
 
 
 def restart_kubelet():
@@ -619,8 +694,18 @@ def wait_apiserver(node, timeout, phase="wait-control-plane"):
 
 # ------------------------------------------------------------------ API helpers
 
-def admin_client(path=KDIR + "/admin.conf", timeout=10):
-    return Client.from_kubeconfig(path, timeout=timeout, user_agent="kubeadm/v%s (linux/amd64)" % k8s_version())
+def admin_client(path=KDIR + "/admin.conf", timeout=10, server=None):
+    kc = KubeConfig(path)
+    if server:
+        kc.server = server
+    return Client.from_kubeconfig(kc=kc, timeout=timeout, user_agent="kubeadm/v%s (linux/amd64)" % k8s_version())
+
+
+def init_client(node):
+    """The client `kubeadm init` works with after the control plane is up: through admin.conf's server
+    (the controlPlaneEndpoint), and since 1.37 against the node's own API server, so that a load
+    balancer may come up later (kubernetes PR #138449, versions.md; admin.conf itself is unchanged)."""
+    return admin_client(server=node.local_server if k8s_minor() >= 37 else None)
 
 
 def api_call(phase, what, fn, timeout=60):
@@ -647,6 +732,20 @@ def upsert(client, path, obj):
         cur = client.get("%s/%s" % (path, name))
         obj["metadata"]["resourceVersion"] = cur["metadata"]["resourceVersion"]
         return client.put("%s/%s" % (path, name), obj)
+
+
+def rbac_bindings():
+    """The ClusterRoleBindings kubeadm init makes for its own credentials: the admin group (since 1.29)
+    and, since kubernetes PR #138957 (1.37; backported to 1.35.5 and 1.36.1), the API server's kubelet
+    client, whose certificate no longer carries an organization, bound to system:kubelet-api-admin."""
+    def crb(name, role, kind, subject):
+        return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                "metadata": {"name": name},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": subject}]}
+    return [crb("kubeadm:cluster-admins", "cluster-admin", "Group", "kubeadm:cluster-admins"),
+            crb("kubeadm:apiserver-kubelet-client", "system:kubelet-api-admin", "User",
+                "kube-apiserver-kubelet-client")]
 
 
 def configmap(ns, name, data):
@@ -810,7 +909,7 @@ def coredns_objects(node):
                             {"weight": 100, "podAffinityTerm": {"labelSelector": {"matchExpressions": [
                                 {"key": "k8s-app", "operator": "In", "values": ["kube-dns"]}]},
                                 "topologyKey": "kubernetes.io/hostname"}}]}},
-                        "containers": [{"name": "coredns", "image": "%s/coredns/coredns:v1.11.3" % repo,
+                        "containers": [{"name": "coredns", "image": "%s/coredns/coredns:%s" % (repo, images()["coredns"]),
                                         "args": ["-conf", "/etc/coredns/Corefile"],
                                         "ports": [{"containerPort": 53, "name": "dns", "protocol": "UDP"},
                                                   {"containerPort": 53, "name": "dns-tcp", "protocol": "TCP"},
@@ -894,6 +993,7 @@ def cmd_init(argv):
         out("[preflight] Pulling images required for setting up a Kubernetes cluster")
         out("[preflight] This might take a minute or two, depending on the speed of your internet connection")
         out("[preflight] You can also perform this action beforehand using 'kubeadm config images pull'")
+        sandbox_image_check(node)
     if "certs" not in skip:
         phase_certs(node)
     if "kubeconfig" not in skip:
@@ -910,7 +1010,7 @@ def cmd_init(argv):
             'directory "%s"' % MANIFESTS)
         wait_kubelet_healthy(node.timeout("kubeletHealthCheck", 240))
         wait_apiserver(node, node.timeout("controlPlaneComponentHealthCheck", 240))
-    client = admin_client()
+    client = init_client(node)
     api_timeout = node.timeout("kubernetesAPICall", 60)
     if "upload-config" not in skip:
         out('[upload-config] Storing the configuration used in ConfigMap "kubeadm-config" in the "kube-system" Namespace')
@@ -941,6 +1041,9 @@ def cmd_init(argv):
         out("[bootstrap-token] Configuring bootstrap tokens, cluster-info ConfigMap, RBAC Roles")
         tokens = api_call("bootstrap-token", "error updating or creating token",
                           lambda: create_tokens(client, ic.get("bootstrapTokens") or [{}]), api_timeout)
+        for binding in rbac_bindings():
+            api_call("bootstrap-token", "unable to create ClusterRoleBinding", lambda b=binding: upsert(
+                client, "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", b), api_timeout)
         out('[bootstrap-token] Creating the "cluster-info" ConfigMap in the "kube-public" namespace')
         ca_pem = read_file(cert_path(node, "ca.crt"), binary=True)
         api_call("bootstrap-token", "error creating cluster-info ConfigMap", lambda: upsert(
@@ -1048,8 +1151,7 @@ def join_config(opts, pos):
             raise Fatal("unable to read config from \"%s\" : open %s: no such file or directory" % (
                 opts["config"], opts["config"]))
         warnings = []
-        docs = kc.load_documents(text, allow_v1beta3=os.environ.get("CAIRN_LAB_KUBEADM_ALLOW_V1BETA3") == "1",
-                                 warnings=warnings)
+        docs = kc.load_documents(text, k8s_version(), warnings=warnings)
         for w in warnings:
             warn(w)
         for k in docs:
@@ -1188,7 +1290,18 @@ def discover(jc):
         time.sleep(2)
 
 
+def cmd_join_phase(argv):
+    if argv[:2] == ["control-plane-join", "etcd"]:
+        # 1.35 made etcd-join a phase of its own (ControlPlaneKubeletLocalMode GA); cobra's answer to
+        # the old sub-phase is reconstructed, not verified against a 1.35 kubeadm.
+        raise Fatal('unknown command "etcd" for "kubeadm join phase control-plane-join"\n%s' % TRACE_HINT)
+    raise Fatal("the lab's kubeadm stand-in implements no 'kubeadm join phase' subcommands (phases of join: %s)" %
+                ", ".join(JOIN_PHASES))
+
+
 def cmd_join(argv):
+    if argv[:1] == ["phase"]:
+        return cmd_join_phase(argv[1:])
     opts, pos = parse_args(argv, JOIN_FLAGS, "join")
     jc = join_config(opts, pos)
     validate_join(jc)
@@ -1246,6 +1359,8 @@ def cmd_join(argv):
     if cp:
         out("[preflight] Running pre-flight checks before initializing the new control plane instance")
         run_preflight(node, external_etcd_checks(cc), ignore, phase="preflight")
+        out("[preflight] Pulling images required for setting up a Kubernetes cluster")
+        sandbox_image_check(node)
         out("[download-certs] Downloading the certificates in Secret \"kubeadm-certs\" in the \"kube-system\" Namespace")
         key = cp.get("certificateKey")
         if not key:
@@ -1285,27 +1400,34 @@ def cmd_join(argv):
     else:
         os.makedirs(node.pki_dir, exist_ok=True)
         write_file(os.path.join(node.pki_dir, "ca.crt"), ca_pem, 0o644)
-    # kubelet-start: bootstrap kubeconfig + config, restart, wait for the TLS bootstrap
+    # kubelet-start: bootstrap kubeconfig + config, restart. A control-plane node bootstraps against
+    # its own API server (ControlPlaneKubeletLocalMode, GA in 1.35), a worker against the endpoint.
     out("[kubelet-start] Writing kubelet configuration to file \"%s/config.yaml\"" % KUBELET_DIR)
     write_file(KDIR + "/bootstrap-kubelet.conf", yaml_dump(kubeconfig_dict(
-        server, ca_pem, "tls-bootstrap-token-user", token=jc["discovery"].get("tlsBootstrapToken") or tok)), 0o600)
+        node.local_server if cp else server, ca_pem, "tls-bootstrap-token-user",
+        token=jc["discovery"].get("tlsBootstrapToken") or tok)), 0o600)
     if not os.path.exists(os.path.join(node.pki_dir, "ca.crt")):
         write_file(os.path.join(node.pki_dir, "ca.crt"), ca_pem, 0o644)
     write_kubelet_files(node, kcfg["data"]["kubelet"])
     restart_kubelet()
+    if cp and "etcd-join" not in skip:
+        # etcd-join: nothing to do with external etcd (kubeadm's words; in 1.35+ output it comes here,
+        # between starting the kubelet and the kubelet check)
+        out("[control-plane-join] Using external etcd - no local stacked instance added")
+    # kubelet-wait-bootstrap
     wait_kubelet_healthy(node.timeout("kubeletHealthCheck", 240))
     out("[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap")
     end = time.monotonic() + node.timeout("tlsBootstrap", 300)
     while not os.path.exists(KDIR + "/kubelet.conf"):
         if time.monotonic() > end:
-            raise PhaseError("kubelet-start", "timed out waiting for the condition")
+            raise PhaseError("kubelet-wait-bootstrap", "timed out waiting for the condition")
         time.sleep(0.5)
     try:
         os.unlink(KDIR + "/bootstrap-kubelet.conf")
     except OSError:
         pass
     if cp:
-        wait_apiserver(node, node.timeout("controlPlaneComponentHealthCheck", 240), phase="control-plane-join")
+        wait_apiserver(node, node.timeout("controlPlaneComponentHealthCheck", 240), phase="wait-control-plane")
         admin = admin_client()
         mark_control_plane(admin, node, "control-plane-join/mark-control-plane")
         out("\nThis node has joined the cluster and a new control plane instance was created:\n\n* Certificate signing "
@@ -1474,12 +1596,13 @@ def cmd_config(argv):
         _, cc, _, _ = load_init_config(opts["config"])
     ver, _ = kc.check_kubernetes_version(opts.get("kubernetes-version") or cc.get("kubernetesVersion"), k8s_version())
     repo = opts.get("image-repository") or cc.get("imageRepository") or "registry.k8s.io"
-    images = ["%s/%s:%s" % (repo, c, ver) for c in ("kube-apiserver", "kube-controller-manager", "kube-scheduler",
-                                                    "kube-proxy")]
-    images += ["%s/coredns/coredns:v1.11.3" % repo, "%s/pause:3.10" % repo]
+    pinned = images()
+    found = ["%s/%s:%s" % (repo, c, ver) for c in ("kube-apiserver", "kube-controller-manager", "kube-scheduler",
+                                                   "kube-proxy")]
+    found += ["%s/coredns/coredns:%s" % (repo, pinned["coredns"]), "%s/pause:%s" % (repo, pinned["pause"])]
     if not (cc.get("etcd") or {}).get("external"):
-        images.append("%s/etcd:3.5.16-0" % repo)
-    for i in images:
+        found.append("%s/etcd:%s" % (repo, pinned["etcd"]))
+    for i in found:
         out(("[config/images] Pulled %s" % i) if argv[1] == "pull" else i)
     return 0
 

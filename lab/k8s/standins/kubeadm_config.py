@@ -1,4 +1,5 @@
-"""Strict decoding of kubeadm configuration files (kubeadm.k8s.io/v1beta4, and v1beta3 to refuse it).
+"""Strict decoding of kubeadm configuration files: kubeadm.k8s.io/v1beta4, and v1beta3 (deprecated:
+read with a warning by kubeadm 1.35 and 1.36, removed in 1.37).
 
 The schemas mirror kubeadm's Go types (json tags); errors use the wording of
 sigs.k8s.io/yaml + encoding/json strict decoding as kubeadm prints it.
@@ -241,7 +242,16 @@ def gvk_text(group, version, kind):
     return 'schema.GroupVersionKind{Group:"%s", Version:"%s", Kind:"%s"}' % (group, version, kind)
 
 
-def decode_document(doc, allow_v1beta3=False, warnings=None):
+# kubeadm's validateSupportedVersion: API versions it no longer reads, and the last kubeadm that did.
+OLD_API_VERSIONS = {"v1alpha1": "v1.11", "v1alpha2": "v1.12", "v1alpha3": "v1.14", "v1beta1": "v1.15",
+                    "v1beta2": "v1.22"}
+# v1beta3 was removed in kubeadm 1.37 (PR #136016, CHANGELOG-1.37); 1.35 and 1.36 read it with a
+# deprecation warning. That 1.37 answers it like the other removed versions, naming v1.36, follows
+# kubeadm's pattern for removed versions; the 1.37 source itself was not read.
+V1BETA3_LAST = (1, 36)
+
+
+def decode_document(doc, kubeadm_version=None, warnings=None):
     """Validate one document strictly; returns (kind, version, doc) or raises Fatal with kubeadm's wording."""
     api = doc.get("apiVersion") if isinstance(doc, dict) else None
     kind = doc.get("kind") if isinstance(doc, dict) else None
@@ -256,10 +266,14 @@ def decode_document(doc, allow_v1beta3=False, warnings=None):
             warnings.append("[config] WARNING: Ignored configuration document with GroupVersionKind %s, Kind=%s"
                             % (api, kind))
         return None, None, None
-    if version in ("v1alpha1", "v1alpha2", "v1alpha3", "v1beta1", "v1beta2"):
-        raise Fatal("your configuration file uses an old API spec: \"%s\". Please use kubeadm v1.22 instead and run "
-                    "'kubeadm config migrate --old-config old.yaml --new-config new.yaml', which will write the "
-                    "new, similar spec using a newer API version." % api)
+    kv = parse_version(kubeadm_version or "1.36.0")
+    old = OLD_API_VERSIONS.get(version)
+    if version == "v1beta3" and kv[:2] > V1BETA3_LAST:
+        old = "v%d.%d" % V1BETA3_LAST
+    if old:
+        raise Fatal("your configuration file uses an old API spec: \"%s\" (kind: \"%s\"). Please use kubeadm %s "
+                    "instead and run 'kubeadm config migrate --old-config old.yaml --new-config new.yaml', which "
+                    "will write the new, similar spec using a newer API version." % (api, kind, old))
     schemas = SCHEMAS.get(version)
     if schemas is None or kind not in schemas:
         raise Fatal('no kind "%s" is registered for version "%s" in scheme '
@@ -270,21 +284,18 @@ def decode_document(doc, allow_v1beta3=False, warnings=None):
     if type_errors:
         raise Fatal(prefix + type_errors[0])
     if unknown:
-        # Real kubeadm (1.31-1.34) prints this as a warning and ignores the field; the lab's
-        # stand-in refuses it, because for Cairn an unknown field is always a bug.
+        # Real kubeadm prints this as a warning and ignores the field; the lab's stand-in refuses
+        # it, because for Cairn an unknown field is always a bug.
         raise Fatal(prefix + "strict decoding error: " + ", ".join('unknown field "%s"' % u for u in unknown))
-    if version == "v1beta3":
-        msg = ("your configuration file uses a deprecated API spec: \"%s\" (kind: \"%s\"). Please use 'kubeadm config "
-               "migrate --old-config old.yaml --new-config new.yaml', which will write the new, similar spec "
-               "using a newer API version." % (api, kind))
-        if not allow_v1beta3:
-            raise Fatal(msg)
-        if warnings is not None:
-            warnings.append("W " + msg)
+    if version == "v1beta3" and warnings is not None:
+        # klog.Warningf in validateSupportedVersion
+        warnings.append("W your configuration file uses a deprecated API spec: \"%s\" (kind: \"%s\"). Please use "
+                        "'kubeadm config migrate --old-config old.yaml --new-config new.yaml', which will write the "
+                        "new, similar spec using a newer API version." % (api, kind))
     return kind, version, doc
 
 
-def load_documents(text, allow_v1beta3=False, warnings=None):
+def load_documents(text, kubeadm_version=None, warnings=None):
     """Split a multi-document YAML file and decode each document; returns {kind: doc}."""
     try:
         docs = list(yaml.safe_load_all(text))
@@ -298,7 +309,7 @@ def load_documents(text, allow_v1beta3=False, warnings=None):
             raise Fatal("couldn't get version/kind; json parse error: json: cannot unmarshal %s into Go value of "
                         "type struct { APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; Kind string "
                         "\"json:\\\"kind,omitempty\\\"\" }" % json_kind(doc))
-        kind, version, d = decode_document(doc, allow_v1beta3, warnings)
+        kind, version, d = decode_document(doc, kubeadm_version, warnings)
         if kind is None:
             continue
         if kind in out:
@@ -311,8 +322,24 @@ def load_documents(text, allow_v1beta3=False, warnings=None):
 
 TOKEN_RE = re.compile(r"^([a-z0-9]{6})\.([a-z0-9]{16})$")
 RFC1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-KNOWN_FEATURE_GATES = {"EtcdLearnerMode", "PublicKeysECDSA", "RootlessControlPlane", "WaitForAllControlPlaneComponents",
-                       "ControlPlaneKubeletLocalMode", "NodeLocalCRISocket"}
+# kubeadm's own feature gates (ClusterConfiguration.featureGates), per minor (shared/reference/
+# versions.md): WaitForAllControlPlaneComponents removed in 1.35 (#134781); ControlPlaneKubeletLocalMode
+# GA in 1.35, removed in 1.36 (#135773); NodeLocalCRISocket GA in 1.36, removed in 1.37 (#138645);
+# PublicKeysECDSA removed in 1.37 (#136016). Whether EtcdLearnerMode and RootlessControlPlane are
+# still there was not verified: they stay accepted.
+FEATURE_GATES = {
+    35: {"EtcdLearnerMode", "PublicKeysECDSA", "RootlessControlPlane", "ControlPlaneKubeletLocalMode",
+         "NodeLocalCRISocket"},
+    36: {"EtcdLearnerMode", "PublicKeysECDSA", "RootlessControlPlane", "NodeLocalCRISocket"},
+    37: {"EtcdLearnerMode", "RootlessControlPlane"},
+}
+# Gates no kubeadm in the window knows (what a kubelet stand-in also refuses: they were never kubelet's).
+REMOVED_KUBEADM_GATES = {"WaitForAllControlPlaneComponents": 35, "ControlPlaneKubeletLocalMode": 36,
+                         "NodeLocalCRISocket": 37, "PublicKeysECDSA": 37}
+
+
+def feature_gates(kubeadm_version):
+    return FEATURE_GATES.get(parse_version(kubeadm_version)[1], set())
 
 
 def _invalid(field, value, detail):
@@ -405,8 +432,9 @@ def validate_cluster(cc, errs, kubeadm_version):
         if any(files) and not all(files):
             errs.append(_invalid("etcd.external.caFile", ext.get("caFile", ""),
                                  "caFile, certFile and keyFile must be specified together"))
+    known = feature_gates(kubeadm_version)
     for k in (cc.get("featureGates") or {}):
-        if k not in KNOWN_FEATURE_GATES:
+        if k not in known:
             errs.append("featureGates: Invalid value: map[string]bool{\"%s\":%s}: %s is not a valid feature name." %
                         (k, str(cc["featureGates"][k]).lower(), k))
     alg = cc.get("encryptionAlgorithm")
@@ -426,8 +454,11 @@ def validate_cluster(cc, errs, kubeadm_version):
                                      "or a DNS label with subdomain wildcards"))
 
 
+WINDOW = ((1, 35, 0), (1, 38, 0))
+
+
 def check_kubernetes_version(cc_version, kubeadm_version):
-    """kubeadm's NormalizeKubernetesVersion skew rules plus the lab's 1.31-1.34 window."""
+    """kubeadm's NormalizeKubernetesVersion skew rules plus the lab's 1.35-1.37 window."""
     kv = parse_version(kubeadm_version)
     want = cc_version or ("v" + kubeadm_version)
     v = parse_version(want)
@@ -442,13 +473,14 @@ def check_kubernetes_version(cc_version, kubeadm_version):
         raise Fatal("this version of kubeadm only supports deploying clusters with the control plane version >= "
                     "%d.%d.0. Current version: v%d.%d.%d" % (minimum[0], minimum[1], v[0], v[1], v[2]))
     if v[:2] > kv[:2]:
-        if v[1] > kv[1] + 0 and v[1] > 34:
+        if v[1] >= WINDOW[1][1]:
             raise Fatal("this version of kubeadm only supports deploying clusters with the control plane version <= "
-                        "v1.34 in the Cairn lab. Current version: v%d.%d.%d" % v)
+                        "v1.%d in the Cairn lab. Current version: v%d.%d.%d" % ((WINDOW[1][1] - 1,) + v))
         warnings.append("W kubernetes version is greater than kubeadm version. Please consider to upgrade kubeadm. "
                         "Kubernetes version: v%d.%d.%d. Kubeadm version: %d.%d.x" % (v + kv[:2]))
-    if not (1, 31, 0) <= v < (1, 35, 0):
-        raise Fatal("the Cairn lab's stand-ins support Kubernetes v1.31.x-v1.34.x only. Current version: v%d.%d.%d" % v)
+    if not WINDOW[0] <= v < WINDOW[1]:
+        raise Fatal("the Cairn lab's stand-ins support Kubernetes v1.%d.x-v1.%d.x only. Current version: v%d.%d.%d" % (
+            (WINDOW[0][1], WINDOW[1][1] - 1) + v))
     return "v%d.%d.%d" % v, warnings
 
 

@@ -19,11 +19,14 @@ import yaml
 
 import pki
 from apiclient import ApiError, Client, ConnError, KubeConfig, kubeconfig_dict
-from common import (Fatal, LAB_STATE, RUN_DIR, fault, k8s_version, log, read_file, rfc3339, slow_delay, write_file,
-                    yaml_dump, hostname, local_addresses, parse_time, now, build_info)
+from common import (Fatal, LAB_STATE, RUN_DIR, cgroup_v2, fault, k8s_version, log, read_file, rfc3339, slow_delay,
+                    write_file, yaml_dump, hostname, local_addresses, parse_time, now, build_info)
 
+# The kubelet's flags the stand-in accepts; any other is an unknown flag, as for the real kubelet.
+# --pod-infra-container-image is not among them: deprecated in 1.34 ("will be removed in 1.35"),
+# removed in 1.35 (kubernetes #133779); the sandbox image is set in containerd.
 FLAGS = {"bootstrap-kubeconfig", "kubeconfig", "config", "container-runtime-endpoint", "node-ip",
-         "pod-infra-container-image", "hostname-override", "node-labels", "register-with-taints", "v",
+         "hostname-override", "node-labels", "register-with-taints", "v",
          "cgroup-driver", "fail-swap-on", "runtime-request-timeout", "image-service-endpoint", "root-dir",
          "cert-dir", "provider-id", "cloud-provider", "max-pods", "resolv-conf", "cluster-dns", "cluster-domain",
          "rotate-certificates", "feature-gates", "system-reserved", "kube-reserved", "eviction-hard",
@@ -51,16 +54,37 @@ def fail(msg):
     return 1
 
 
+class FlagError(Exception):
+    pass
+
+
+# Feature gates the kubelet refuses as unknown. The stand-in has no list of the kubelet's own gates
+# (it accepts any other name); these are kubeadm's gates, which no kubelet ever had, among them the
+# ones kubeadm removed in 1.35-1.37 (WaitForAllControlPlaneComponents, ControlPlaneKubeletLocalMode,
+# NodeLocalCRISocket, PublicKeysECDSA): passing them to the kubelet is a mistake worth catching.
+NOT_KUBELET_GATES = {"WaitForAllControlPlaneComponents", "ControlPlaneKubeletLocalMode", "NodeLocalCRISocket",
+                     "PublicKeysECDSA", "EtcdLearnerMode", "RootlessControlPlane"}
+
+
+def check_feature_gates(gates):
+    """component-base's SetFromMap, as the kubelet wraps it (cmd/kubelet/app/server.go)."""
+    for name in sorted(gates or {}):
+        if name in NOT_KUBELET_GATES:
+            return "failed to set feature gates from initial flags-based config: unrecognized feature gate: %s" % name
+    return None
+
+
 def parse_flags(argv):
+    """pflag's parsing; an error is returned the way the kubelet reports it (run.go: "command failed")."""
     flags = {}
     i = 0
     while i < len(argv):
         a = argv[i]
         if not a.startswith("--"):
-            raise Fatal('Error: failed to parse kubelet flag: unknown command "%s" for "kubelet"' % a)
+            raise FlagError('failed to parse kubelet flag: unknown command "%s" for "kubelet"' % a)
         name, eq, val = a[2:].partition("=")
         if name not in FLAGS:
-            raise Fatal("Error: failed to parse kubelet flag: unknown flag: --%s" % name)
+            raise FlagError("failed to parse kubelet flag: unknown flag: --%s" % name)
         if not eq:
             if name in ("fail-swap-on", "rotate-certificates", "register-node", "anonymous-auth", "seccomp-default"):
                 val = "true"
@@ -824,7 +848,17 @@ def main(argv):
     if argv and argv[0] in ("--version", "version"):
         print("Kubernetes v" + k8s_version())
         return 0
-    flags = parse_flags(argv)
+    try:
+        flags = parse_flags(argv)
+    except FlagError as e:
+        return fail(str(e))
+    gates = {}
+    for kv in (flags.get("feature-gates") or "").split(","):
+        if "=" in kv:
+            gates[kv.split("=", 1)[0].strip()] = kv.split("=", 1)[1].strip().lower() == "true"
+    err = check_feature_gates(gates)
+    if err:
+        return fail(err)
     cfg_path = flags.get("config")
     cfg = {}
     if cfg_path:
@@ -840,6 +874,24 @@ def main(argv):
         if cfg.get("kind") != "KubeletConfiguration" or cfg.get("apiVersion") != "kubelet.config.k8s.io/v1beta1":
             return fail('failed to load kubelet config file, path: %s, error: no kind "%s" is registered for version '
                         '"%s"' % (cfg_path, cfg.get("kind"), cfg.get("apiVersion")))
+    # the config file's gates go through the same SetFromMap (the wrapping text for this case is
+    # assumed to be the flags' one)
+    err = check_feature_gates(cfg.get("featureGates"))
+    if err:
+        return fail(err)
+    if not cgroup_v2():
+        # failCgroupV1 defaults to true since 1.35 (KEP-5573); the words are the real kubelet's
+        # (e.g. RKE2's docs quote "run.go:72] "command failed" err="failed to validate kubelet
+        # configuration, error: kubelet is configured to not run on a host using cgroup v1. ...").
+        if cfg.get("failCgroupV1", True) is not False:
+            return fail("failed to validate kubelet configuration, error: kubelet is configured to not run on a host "
+                        "using cgroup v1. cgroup v1 support is unsupported and will be removed in a future release, "
+                        "path: &TypeMeta{Kind:,APIVersion:,}")
+        # the warning KEP-5573 specifies for a kubelet allowed to run on cgroup v1
+        sys.stderr.write("W%s %7d server.go] cgroup v1 detected. cgroup v1 support is unsupported and will be "
+                         "removed in a future release. Please migrate to cgroup v2. More information at "
+                         "https://git.k8s.io/enhancements/keps/sig-node/5573-cgroup-v1-unsupported\n" % (
+                             time.strftime("%m%d %H:%M:%S.000000"), os.getpid()))
     fail_swap = flags.get("fail-swap-on", str(cfg.get("failSwapOn", True))).lower() != "false"
     if fail_swap and swap_on():
         return fail("failed to run Kubelet: running with swap on is not supported, please disable swap or set "

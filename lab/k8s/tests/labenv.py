@@ -24,7 +24,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.a
 LAB = os.path.join(REPO, "scripts", "lab")
 LAB_K8S = os.path.join(REPO, "scripts", "lab-k8s")
 MIRROR_TOOL = os.path.join(REPO, "scripts", "lab-mirror")
-K8S_VERSION = "1.32.4"
+K8S_VERSION = "1.36.4"
+ETCD_VERSION = "3.6.14"      # Debian's 3.4.23 behind the mirror's wrapper (lab/k8s/etcd)
 LAB_ROOT = os.environ.get("CAIRN_LAB_ROOT", "/srv/cairn-lab")
 
 KUBEADM_DROPIN = """# Note: This dropin only works with kubeadm and kubelet v1.11+
@@ -297,7 +298,7 @@ class LabEnv:
         shutil.rmtree(self.work, ignore_errors=True)
 
     def build_mirror(self):
-        self._run([MIRROR_TOOL, self.mirror, "--k8s-version", self.version], timeout=300)
+        self._run([MIRROR_TOOL, self.mirror, "--k8s-version", self.version, "--etcd-version", ETCD_VERSION], timeout=300)
 
     # --- etcd (what Cairn's etcd phase does, by hand) ---
     def etcd_pki(self):
@@ -328,8 +329,9 @@ class LabEnv:
 
     def setup_etcd(self):
         d = self.etcd_pki()
-        tarball = os.path.join(self.mirror, "github.com/etcd-io/etcd/releases/download/v3.4.23/"
-                               "etcd-v3.4.23-linux-amd64.tar.gz")
+        top = "etcd-v%s-linux-amd64" % ETCD_VERSION
+        tarball = os.path.join(self.mirror, "github.com/etcd-io/etcd/releases/download/v%s/%s.tar.gz" % (
+            ETCD_VERSION, top))
         members = self.hosts[:3]
         cluster = ",".join("%s=https://%s:2380" % (n, ip) for n, ip in members)
 
@@ -339,7 +341,7 @@ class LabEnv:
                 data = f.read()
             p = subprocess.run([LAB, "exec", self.name, name, "--", "/bin/bash", "-c",
                                 "mkdir -p /etc/etcd/pki /usr/local/bin && tar -C /usr/local/bin --strip-components=1 -xzf - "
-                                "etcd-v3.4.23-linux-amd64/etcd etcd-v3.4.23-linux-amd64/etcdctl"],
+                                "%s/etcd %s/etcdctl %s/etcdutl" % (top, top, top)],
                                input=data, capture_output=True, timeout=60)
             if p.returncode:
                 raise CmdError("install etcd", p.returncode, p.stdout.decode(), p.stderr.decode())
@@ -389,25 +391,32 @@ class LabEnv:
         wait_until(health, timeout, "every etcd member healthy", interval=0.5, done=healthy)
 
     # --- Kubernetes binaries, the way Cairn installs them ---
+    def pause_image(self):
+        """The sandbox image of the release (Cairn's SupportedVersions.pauseImage)."""
+        return "registry.k8s.io/pause:" + ("3.10.1" if self.version.startswith("1.35.") else "3.10.2")
+
     def install_k8s(self, hosts=None):
         base = os.path.join(self.mirror, "dl.k8s.io/release/v%s/bin/linux/amd64" % self.version)
         gh = os.path.join(self.mirror, "github.com")
+        crictl = ".".join(self.version.split(".")[:2]) + ".0"
 
         def one(h):
             name = h[0]
             self.push(name, base + "/kubeadm", "/usr/local/bin/kubeadm")
             self.push(name, base + "/kubelet", "/usr/local/bin/kubelet")
             self.push(name, base + "/kubectl", "/usr/local/bin/kubectl")
-            self.push(name, gh + "/opencontainers/runc/releases/download/v1.2.6/runc.amd64", "/usr/local/bin/runc")
-            self.untar(name, gh + "/containerd/containerd/releases/download/v2.0.5/containerd-2.0.5-linux-amd64.tar.gz",
+            self.push(name, gh + "/opencontainers/runc/releases/download/v1.4.3/runc.amd64", "/usr/local/bin/runc")
+            self.untar(name, gh + "/containerd/containerd/releases/download/v2.3.4/containerd-2.3.4-linux-amd64.tar.gz",
                        "/usr/local")
-            self.untar(name, gh + "/containernetworking/plugins/releases/download/v1.6.2/"
-                       "cni-plugins-linux-amd64-v1.6.2.tgz", "/opt/cni/bin")
-            self.untar(name, gh + "/kubernetes-sigs/cri-tools/releases/download/v1.32.0/crictl-v1.32.0-linux-amd64.tar.gz",
-                       "/usr/local/bin")
+            self.untar(name, gh + "/containernetworking/plugins/releases/download/v1.9.1/"
+                       "cni-plugins-linux-amd64-v1.9.1.tgz", "/opt/cni/bin")
+            self.untar(name, gh + "/kubernetes-sigs/cri-tools/releases/download/v%s/crictl-v%s-linux-amd64.tar.gz" % (
+                crictl, crictl), "/usr/local/bin")
             self.put(name, "/etc/systemd/system/containerd.service", CONTAINERD_UNIT)
+            # like Cairn: the systemd cgroup driver and the release's pause image pinned in containerd
             self.sh(name, "mkdir -p /etc/containerd && /usr/local/bin/containerd config default | sed "
-                          "'s/SystemdCgroup = false/SystemdCgroup = true/' > /etc/containerd/config.toml")
+                          "-e 's/SystemdCgroup = false/SystemdCgroup = true/' -e \"s|sandbox = '.*'|sandbox = "
+                          "'%s'|\" > /etc/containerd/config.toml" % self.pause_image())
             self.put(name, "/etc/crictl.yaml", "runtime-endpoint: unix:///run/containerd/containerd.sock\n")
             self.put(name, "/etc/systemd/system/kubelet.service", KUBELET_UNIT)
             self.put(name, "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf", KUBEADM_DROPIN)

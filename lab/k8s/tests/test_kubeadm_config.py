@@ -21,7 +21,7 @@ nodeRegistration:
 ---
 apiVersion: kubeadm.k8s.io/v1beta4
 kind: ClusterConfiguration
-kubernetesVersion: v1.32.4
+kubernetesVersion: v1.36.4
 controlPlaneEndpoint: 10.99.1.254:6443
 networking: {podSubnet: 10.244.0.0/16, serviceSubnet: 10.96.0.0/12, dnsDomain: cluster.local}
 etcd:
@@ -68,12 +68,25 @@ class DecodeTests(unittest.TestCase):
                                'struct field NodeRegistrationOptions.nodeRegistration.kubeletExtraArgs of type '
                                'map[string]string')
 
-    def test_valid_v1beta3_still_refused(self):
+    def test_v1beta3_is_deprecated_in_1_35_and_1_36_and_removed_in_1_37(self):
         text = """apiVersion: kubeadm.k8s.io/v1beta3
 kind: ClusterConfiguration
-kubernetesVersion: v1.32.4
+kubernetesVersion: v1.36.4
 """
-        self.assertFails(text, 'your configuration file uses a deprecated API spec: "kubeadm.k8s.io/v1beta3"')
+        for version in ("1.35.9", "1.36.4"):
+            warnings = []
+            docs = self.load(text, kubeadm_version=version, warnings=warnings)
+            self.assertIn("ClusterConfiguration", docs)
+            self.assertEqual(warnings, ['W your configuration file uses a deprecated API spec: '
+                                        '"kubeadm.k8s.io/v1beta3" (kind: "ClusterConfiguration"). Please use '
+                                        "'kubeadm config migrate --old-config old.yaml --new-config new.yaml', which "
+                                        "will write the new, similar spec using a newer API version."])
+        self.assertFails(text, 'your configuration file uses an old API spec: "kubeadm.k8s.io/v1beta3" (kind: '
+                               '"ClusterConfiguration"). Please use kubeadm v1.36 instead',
+                         kubeadm_version="1.37.1")
+        # and v1beta4 is fine everywhere
+        for version in ("1.35.9", "1.36.4", "1.37.1"):
+            self.assertIn("InitConfiguration", self.load(INIT, kubeadm_version=version))
 
     def test_map_extra_args_in_v1beta4(self):
         self.assertFails(INIT.replace("  extraArgs:\n  - {name: audit-log-maxage, value: \"7\"}",
@@ -85,7 +98,8 @@ kubernetesVersion: v1.32.4
         self.assertFails("apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfig\n",
                          'no kind "InitConfig" is registered for version "kubeadm.k8s.io/v1beta4"')
         self.assertFails("apiVersion: kubeadm.k8s.io/v1beta2\nkind: InitConfiguration\n",
-                         'your configuration file uses an old API spec: "kubeadm.k8s.io/v1beta2"')
+                         'your configuration file uses an old API spec: "kubeadm.k8s.io/v1beta2" (kind: '
+                         '"InitConfiguration"). Please use kubeadm v1.22 instead')
         self.assertFails("kind: InitConfiguration\n", "kind and apiVersion is mandatory information")
 
     def test_unknown_group_is_ignored_with_warning(self):
@@ -105,6 +119,26 @@ kubernetesVersion: v1.32.4
                          'networking.serviceSubnet: Invalid value: "10.96.0.1/12": couldn\'t parse subnet')
         self.assertFails(INIT.replace("criSocket: unix://", "criSocket: "), "nodeRegistration.criSocket")
 
+    def validate(self, text, version):
+        docs = self.load(text, kubeadm_version=version)
+        errs = []
+        kc.validate_cluster(docs["ClusterConfiguration"], errs, version)
+        return errs
+
+    def test_feature_gates_removed_per_release(self):
+        gated = lambda gate: INIT + "featureGates:\n  %s: true\n" % gate     # noqa: E731
+        # (release that no longer knows it, gate)
+        for removed_in, gate in ((35, "WaitForAllControlPlaneComponents"), (36, "ControlPlaneKubeletLocalMode"),
+                                 (37, "NodeLocalCRISocket"), (37, "PublicKeysECDSA")):
+            for minor in (35, 36, 37):
+                errs = self.validate(gated(gate), "1.%d.0" % minor)
+                if minor >= removed_in:
+                    self.assertEqual(errs, ['featureGates: Invalid value: map[string]bool{"%s":true}: %s is not a '
+                                            'valid feature name.' % (gate, gate)], (gate, minor))
+                else:
+                    self.assertEqual(errs, [], (gate, minor))
+        self.assertEqual(self.validate(gated("EtcdLearnerMode"), "1.37.1"), [])
+
     def test_duration_type(self):
         self.assertFails(INIT.replace("ttl: 24h0m0s", "ttl: 24"), "json: cannot unmarshal number into Go struct "
                                                                   "field BootstrapToken.bootstrapTokens.ttl")
@@ -112,19 +146,23 @@ kubernetesVersion: v1.32.4
 
 
 class VersionTests(unittest.TestCase):
-    def test_skew(self):
-        self.assertEqual(kc.check_kubernetes_version("v1.32.4", "1.32.4")[0], "v1.32.4")
-        self.assertEqual(kc.check_kubernetes_version("v1.31.2", "1.32.4")[0], "v1.31.2")
+    def test_skew_and_the_lab_window(self):
+        self.assertEqual(kc.check_kubernetes_version("v1.36.4", "1.36.4")[0], "v1.36.4")
+        self.assertEqual(kc.check_kubernetes_version("v1.35.9", "1.36.4")[0], "v1.35.9")
+        self.assertEqual(kc.check_kubernetes_version(None, "1.37.1")[0], "v1.37.1")
         with self.assertRaises(Fatal) as cm:
-            kc.check_kubernetes_version("v1.30.0", "1.32.4")
+            kc.check_kubernetes_version("v1.34.1", "1.36.4")
         self.assertIn("this version of kubeadm only supports deploying clusters with the control plane version >= "
-                      "1.31.0. Current version: v1.30.0", cm.exception.msg)
-        v, warnings = kc.check_kubernetes_version("v1.33.0", "1.32.4")
+                      "1.35.0. Current version: v1.34.1", cm.exception.msg)
+        v, warnings = kc.check_kubernetes_version("v1.37.1", "1.36.4")
         self.assertTrue(warnings)
+        with self.assertRaises(Fatal) as cm:
+            kc.check_kubernetes_version("v1.34.3", "1.35.9")
+        self.assertIn("v1.35.x-v1.37.x only", cm.exception.msg)
         with self.assertRaises(Fatal):
-            kc.check_kubernetes_version("v1.35.0", "1.34.1")
+            kc.check_kubernetes_version("v1.38.0", "1.37.1")
         with self.assertRaises(Fatal):
-            kc.check_kubernetes_version("stable", "1.32.4")
+            kc.check_kubernetes_version("stable", "1.36.4")
 
 
 class JoinConfigTests(unittest.TestCase):

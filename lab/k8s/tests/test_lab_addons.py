@@ -34,11 +34,11 @@ LAB_K8S = os.path.join(labenv.REPO, "scripts", "lab-k8s")
 POD_SUBNET = "10.244.0.0/16"      # labenv.init_config's networking.podSubnet
 ADMIN = "/etc/kubernetes/admin.conf"
 
-CALICO = "raw.githubusercontent.com/projectcalico/calico/v3.31.0/manifests/"
-METALLB = "raw.githubusercontent.com/metallb/metallb/v0.16.1/config/manifests/metallb-native.yaml"
-TRAEFIK = "raw.githubusercontent.com/traefik/traefik/v3.5.0/docs/content/reference/dynamic-configuration/"
-GATEWAY = "github.com/kubernetes-sigs/gateway-api/releases/download/v1.3.0/standard-install.yaml"
-NGINX = "raw.githubusercontent.com/kubernetes/ingress-nginx/controller-v1.13.3/deploy/static/provider/cloud/deploy.yaml"
+CALICO = "raw.githubusercontent.com/projectcalico/calico/v3.33.1/manifests/"
+METALLB = "raw.githubusercontent.com/metallb/metallb/v0.16.2/config/manifests/metallb-native.yaml"
+TRAEFIK = "raw.githubusercontent.com/traefik/traefik/v3.7.16/docs/content/reference/dynamic-configuration/"
+GATEWAY = "github.com/kubernetes-sigs/gateway-api/releases/download/v1.5.1/standard-install.yaml"
+NGINX = "raw.githubusercontent.com/kubernetes/ingress-nginx/controller-v1.15.1/deploy/static/provider/cloud/deploy.yaml"
 ROOK = "raw.githubusercontent.com/rook/rook/v1.20.6/deploy/examples/"
 MANIFESTS = [CALICO + "operator-crds.yaml", CALICO + "tigera-operator.yaml", METALLB,
              TRAEFIK + "kubernetes-crd-definition-v1.yml", TRAEFIK + "kubernetes-crd-rbac.yml", GATEWAY, NGINX] + \
@@ -118,7 +118,7 @@ metadata:
   namespace: rook-ceph
 spec:
   cephVersion:
-    image: quay.io/ceph/ceph:v19.2.2
+    image: quay.io/ceph/ceph:v20.2.4
   dataDirHostPath: /var/lib/rook
   mon:
     count: 3
@@ -412,12 +412,12 @@ nodeRegistration:
                     .get("calicoVersion"),
                     "pool": (pool.get("cidr"), pool.get("vxlanMode"), pool.get("blockSize"), pool.get("natOutgoing"))}
         want = {"tigerastatus": {"Available": "True", "Progressing": "False", "Degraded": "False"},
-                "calicoVersion": "v3.31.0", "pool": (POD_SUBNET, "Always", 26, True)}
+                "calicoVersion": "v3.33.1", "pool": (POD_SUBNET, "Always", 26, True)}
         st = self.wait(calico, 180, "tigerastatus calico Available (not Progressing, not Degraded), Installation "
-                       "status calicoVersion v3.31.0, IPPool default-ipv4-ippool", done=lambda st: st == want)
+                       "status calicoVersion v3.33.1, IPPool default-ipv4-ippool", done=lambda st: st == want)
         self.assertEqual(st["tigerastatus"]["Available"], "True")
         self.assertEqual((st["tigerastatus"]["Progressing"], st["tigerastatus"]["Degraded"]), ("False", "False"))
-        self.assertEqual(st["calicoVersion"], "v3.31.0")
+        self.assertEqual(st["calicoVersion"], "v3.33.1")
         self.assertEqual(st["pool"], (POD_SUBNET, "Always", 26, True))
         r = self.kubectl("-n calico-system rollout status ds/calico-node --timeout=120s")
         self.assertEqual(r.rc, 0, r)

@@ -255,6 +255,33 @@ class LabKubernetes(labenv.LabTestCase):
             subprocess.run([LAB_K8S, "fault", e.name, self.n1, "swap-off"], check=True, capture_output=True)
             e.sh(self.n1, "sysctl -qw net.ipv4.ip_forward=1; systemctl start containerd")
 
+    def test_03_cgroup_v1_host_is_refused(self):
+        """A host that looks cgroup v1 (the lab fault): kubeadm's SystemVerification and the kubelet refuse it."""
+        e = self.env
+        self.ensure_pristine()
+        self.assertEqual(e.sh(self.n1, "stat -fc %T /sys/fs/cgroup").out.strip(), "cgroup2fs")
+        subprocess.run([LAB_K8S, "fault", e.name, self.n1, "cgroup-v1"], check=True, capture_output=True)
+        try:
+            self.assertEqual(e.sh(self.n1, "stat -fc %T /sys/fs/cgroup").out.strip(), "tmpfs")
+            r = self.init(self.init_cfg())
+            self.assertFailed(r, "[ERROR SystemVerification]: cgroups v1 support is deprecated and will be removed in "
+                                 "a future release. Please migrate to cgroups v2.")
+            self.assertEqual(e.sh(self.n1, "ls /etc/kubernetes/manifests 2>/dev/null | wc -l").out.strip(), "0")
+            cfg = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\n"
+            e.put(self.n1, "/tmp/kubelet-v1.yaml", cfg)
+            r = e.sh(self.n1, "/usr/local/bin/kubelet --config=/tmp/kubelet-v1.yaml", check=False, timeout=60)
+            self.assertFailed(r, "kubelet is configured to not run on a host using cgroup v1. cgroup v1 support is "
+                                 "unsupported and will be removed in a future release")
+            e.put(self.n1, "/tmp/kubelet-v1.yaml", cfg + "failCgroupV1: false\nfailSwapOn: false\n")
+            r = e.sh(self.n1, "timeout 5 /usr/local/bin/kubelet --config=/tmp/kubelet-v1.yaml "
+                              "--container-runtime-endpoint=unix:///nonexistent.sock", check=False, timeout=60)
+            self.assertNotIn("configured to not run", r.err)
+            self.assertIn("cgroup v1 detected", r.err)
+        finally:
+            subprocess.run([LAB_K8S, "fault", e.name, self.n1, "cgroup-v2"], check=True, capture_output=True)
+            e.sh(self.n1, "rm -f /tmp/kubelet-v1.yaml")
+        self.assertEqual(e.sh(self.n1, "stat -fc %T /sys/fs/cgroup").out.strip(), "cgroup2fs")
+
     def test_04_init_succeeds_and_writes_kubeadm_files(self):
         e = self.env
         self.ensure_pristine()
@@ -278,6 +305,17 @@ class LabKubernetes(labenv.LabTestCase):
         subj = e.sh(self.n1, "grep client-certificate-data /etc/kubernetes/admin.conf | awk '{print $2}' | base64 -d | "
                              "openssl x509 -noout -subject").out
         self.assertIn("O = kubeadm:cluster-admins", subj)
+        # 1.35+: the kubelet of a control-plane host talks to its own API server; no pause flag, the CRI
+        # socket in instance-config.yaml; the API server's kubelet client without an organization, bound
+        self.assertIn("server: https://%s:6443" % e.hosts[0][1], e.sh(self.n1, "cat /etc/kubernetes/kubelet.conf").out)
+        self.assertNotIn("pod-infra-container-image", e.sh(self.n1, "cat /var/lib/kubelet/kubeadm-flags.env").out)
+        self.assertIn("containerRuntimeEndpoint: unix:///var/run/containerd/containerd.sock",
+                      e.sh(self.n1, "cat /var/lib/kubelet/instance-config.yaml").out)
+        subj = e.sh(self.n1, "openssl x509 -in /etc/kubernetes/pki/apiserver-kubelet-client.crt -noout -subject").out
+        self.assertEqual(subj.strip(), "subject=CN = kube-apiserver-kubelet-client")
+        crb = self.kjson("get clusterrolebinding kubeadm:apiserver-kubelet-client")
+        self.assertEqual(crb["roleRef"]["name"], "system:kubelet-api-admin")
+        self.assertNotIn("inconsistent with that used by kubeadm", r.err)   # containerd pins the release's pause
         # through the load balancer, like Cairn's gates
         self.assertEqual(self.kubectl("get --raw /readyz").out.strip(), "ok")
         self.assertEqual(e.ctl("curl -sk https://%s/readyz" % self.cpe).out.strip(), "ok")
@@ -353,6 +391,12 @@ nodeRegistration:
             join, key, e.hosts[1][1]), check=False, timeout=300)
         self.assertEqual(r.rc, 0, r)
         self.assertIn("This node has joined the cluster and a new control plane instance was created", r.out)
+        # etcd-join (1.35+): after the kubelet starts, before its check; the TLS bootstrap went to node2's own
+        # API server, where its kubelet.conf points
+        self.assertLess(r.out.index("[kubelet-start] Starting the kubelet"),
+                        r.out.index("[control-plane-join] Using external etcd - no local stacked instance added"))
+        self.assertLess(r.out.index("Using external etcd"), r.out.index("[kubelet-check] Waiting for a healthy kubelet"))
+        self.assertIn("server: https://%s:6443" % e.hosts[1][1], e.sh(self.n2, "cat /etc/kubernetes/kubelet.conf").out)
         n = self.kjson("get node %s" % self.n2)
         self.assertIn("node-role.kubernetes.io/control-plane", n["metadata"]["labels"])
         self.assertIn({"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"},
@@ -512,7 +556,7 @@ spec:
 kind: CephCluster
 metadata: {name: rook-ceph, namespace: rook-ceph}
 spec:
-  cephVersion: {image: quay.io/ceph/ceph:v19.2.2}
+  cephVersion: {image: quay.io/ceph/ceph:v20.2.4}
   dataDirHostPath: /var/lib/rook
   mon: {count: 3, allowMultiplePerNode: false}
   mgr: {count: 2}
