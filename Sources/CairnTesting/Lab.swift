@@ -302,6 +302,12 @@ extension Lab {
         return BackgroundCairn(pid: try cairnInBackground(arguments, output: output), output: output)
     }
 
+    /// Sets a Kubernetes stand-in fault flag on `host` (`scripts/lab-k8s fault`), e.g. `cgroup-v1`.
+    public func k8sFault(_ host: String, _ flag: String) throws {
+        let tool = Lab.repositoryRoot.appendingPathComponent("scripts/lab-k8s").path
+        try Lab.shell([tool, "fault", name, host, flag])
+    }
+
     /// A loop device of `size` for `host`, registered with the lab (the kubelet stand-in reports it).
     public func addDevice(_ host: String, size: String = "256M") throws -> String {
         let tool = Lab.repositoryRoot.appendingPathComponent("scripts/lab-k8s").path
