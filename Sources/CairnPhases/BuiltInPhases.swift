@@ -22,6 +22,7 @@ public enum BuiltInPhases {
                 EtcdClientCertificatesPhase(),
                 NodePackagesPhase(topology: topology),
                 APIEndpointPhase(topology: topology),
+                KubernetesUpgradePhase(topology: topology),
                 ControlPlaneInitPhase(topology: topology),
                 ControlPlaneJoinPhase(topology: topology),
                 WorkerJoinPhase(topology: topology),

@@ -100,16 +100,27 @@ import Testing
         #expect(planner.steps(host: "w1", node: converged).isEmpty)
     }
 
-    /// Another Kubernetes version in the inventory: crictl of that minor, the three binaries from
-    /// that version's release URLs, and, when the release pins another sandbox image,
-    /// containerd's configuration (then containerd restarts). Nothing else.
+    /// Another Kubernetes version in the inventory, on a host that has not joined yet: crictl of
+    /// that minor, the three binaries from that version's release URLs, and, when the release pins
+    /// another sandbox image, containerd's configuration (then containerd restarts). Nothing else.
+    /// On a host that has joined, the three binaries are left to kubernetes-upgrade, which drains
+    /// the node first.
     @Test(arguments: SupportedVersions.kubernetes.supported)
     func eachSupportedVersionInstallsItsOwnBinaries(version: String) throws {
         let topology = try Fixture.cluster(version: version)
         let other = SupportedVersions.kubernetes.supported.first { $0 != version }!
-        let installed = convergedNode(
+        let joined = convergedNode(
             name: "w1", address: "10.0.1.1", version: other, controlPlane: false, topology: topology)
+        let installed = node(
+            name: "w1", address: "10.0.1.1", versions: joined.versions, files: joined.files,
+            services: ["containerd": "active"], kubeletConfig: false, kubeletConf: false)
         let steps = NodePackagesPlanner(kubernetesVersion: version).steps(host: "w1", node: installed)
+        let joinedSteps = NodePackagesPlanner(kubernetesVersion: version).steps(host: "w1", node: joined)
+        #expect(
+            !joinedSteps.contains { step in
+                if case .install(_, _, let artifact, _) = step { return artifact.name.hasPrefix("kube") }
+                return false
+            })
         let crictl = ArtifactSpec(
             name: "crictl", version: String(version.prefix(4)) + ".0",
             url:

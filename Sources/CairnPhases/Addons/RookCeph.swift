@@ -187,6 +187,24 @@ public struct RookCeph: Addon {
         return .passed(message + "; " + bound)
     }
 
+    /// Ceph settled: HEALTH_OK and every PG active+clean (between the nodes of an upgrade).
+    static func settled(_ kubectl: Kubectl) async throws -> Gate.Outcome {
+        switch try await kubectl.json(CephStatus.self, running: toolbox + ["ceph", "status", "-f", "json"]) {
+        case .failure(let error):
+            return .notYet("ceph status: \(error.summary)")
+        case .success(let status):
+            var waiting: [String] = []
+            if status.health.status != "HEALTH_OK" {
+                waiting.append(
+                    status.health.status
+                        + (status.checkMessages.isEmpty ? "" : " (\(status.checkMessages.joined(separator: "; ")))"))
+            }
+            if !status.uncleanPGs.isEmpty { waiting.append("PGs " + status.uncleanPGs.joined(separator: ", ")) }
+            return waiting.isEmpty
+                ? .passed("HEALTH_OK, all PGs active+clean") : .notYet(waiting.joined(separator: "; "))
+        }
+    }
+
     static func health(_ kubectl: Kubectl, mons: Int, osds: Int, poolSize: Int) async throws -> Gate.Outcome {
         let operatorDeployment = try await kubectl.get(
             K8s.Deployment.self, ["deployment", "rook-ceph-operator", "-n", "rook-ceph"])

@@ -8,6 +8,7 @@ public enum K8s {
         public var name: String
         public var namespace: String?
         public var labels: [String: String]?
+        public var annotations: [String: String]?
 
         public init(name: String, namespace: String? = nil, labels: [String: String]? = nil) {
             self.name = name
@@ -43,10 +44,17 @@ public enum K8s {
             public var nodeInfo: Info?
         }
 
+        public struct Spec: Codable, Sendable, Equatable {
+            /// Cordoned.
+            public var unschedulable: Bool?
+        }
+
         public var metadata: ObjectMeta
+        public var spec: Spec? = nil
         public var status: Status?
 
         public var name: String { metadata.name }
+        public var isCordoned: Bool { spec?.unschedulable == true }
         public var readyCondition: Condition? { status?.conditions?.first { $0.type == "Ready" } }
         public var isReady: Bool { readyCondition?.isTrue == true }
         /// Roles from the `node-role.kubernetes.io/ROLE` labels, sorted.

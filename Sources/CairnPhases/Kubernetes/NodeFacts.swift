@@ -51,7 +51,7 @@ public struct NodeFacts: Sendable, Codable, Equatable {
     /// The file system of /sys/fs/cgroup: `cgroup2fs` on a cgroup v2 host ("" when not asked).
     public let cgroupFilesystem: String
     /// `VERSION` strings of installed binaries ("" when absent).
-    public let versions: [String: String]
+    public var versions: [String: String]
     /// SHA-256 of tracked files ("" when absent).
     public let files: [String: String]
     /// `systemctl is-active` of the units Cairn manages ("active", "inactive", …).
@@ -69,8 +69,11 @@ public struct NodeFacts: Sendable, Codable, Equatable {
     public let interfaces: String
     /// `/readyz` of this host's kube-apiserver ("" when not asked or no answer).
     public let apiserverReady: String
+    /// The version of this host's kube-apiserver static pod (its image tag, "v1.36.4"); nil
+    /// without one. `kubeadm upgrade` rewrites it.
+    public var controlPlaneVersion: String?
     /// Node objects, from this host's admin.conf (nil without one, or when the API did not answer).
-    public let nodes: K8s.List<K8s.Node>?
+    public var nodes: K8s.List<K8s.Node>?
 
     public var listeningText: String { String(decoding: Data(base64Encoded: listening) ?? Data(), as: UTF8.self) }
     public var interfacesText: String { String(decoding: Data(base64Encoded: interfaces) ?? Data(), as: UTF8.self) }

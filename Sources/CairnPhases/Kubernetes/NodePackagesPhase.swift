@@ -98,7 +98,10 @@ public struct NodePackagesPlanner: Sendable {
                     host: name, summary: "install crictl \(crictl.version)\(describe(crictl))", artifact: crictl,
                     how: .binaries(inner: "", names: ["crictl"], unit: "", marker: "", record: "crictl")))
         }
-        for binary in ["kubeadm", "kubelet", "kubectl"] where installed[binary] != k8s {
+        // On a node that has joined, a new Kubernetes version is an upgrade: kubernetes-upgrade
+        // drains it and brings kubeadm, kubelet and kubectl there, one node at a time.
+        let joined = node.hasKubeletConf && !(installed["kubelet"] ?? "").isEmpty
+        for binary in ["kubeadm", "kubelet", "kubectl"] where installed[binary] != k8s && !joined {
             let spec = ArtifactCatalog.kubernetesBinary(binary, version: k8s, arch: arch)
             let what =
                 (installed[binary] ?? "").isEmpty

@@ -50,6 +50,10 @@ interfaces=""
 has network && interfaces=$(ip -o -4 addr show 2>/dev/null | b64)
 manifests=""
 for m in /etc/kubernetes/manifests/*.yaml; do [ -f "$m" ] && manifests="$manifests${manifests:+,}\"$(basename "$m")\""; done
+# The version of this host's API server static pod: its image tag.
+cpversion=""
+[ -f /etc/kubernetes/manifests/kube-apiserver.yaml ] &&
+  cpversion=$(sed -n 's/^ *image: *"\{0,1\}[^"]*:\(v[0-9][^"]*\)"\{0,1\} *$/\1/p' /etc/kubernetes/manifests/kube-apiserver.yaml | head -1)
 ready=""; nodes=null
 if has cluster; then
   if [ -f /etc/kubernetes/manifests/kube-apiserver.yaml ] && [ -n "$adv" ]; then
@@ -65,8 +69,8 @@ if has cluster; then
 fi
 printf '{"os":"%s","osVersion":"%s","machine":"%s","memoryKiB":%s,"cpus":%s,"hostname":"%s","machineID":"%s","epoch":%s,"swapActive":%s,"ipForward":"%s","cgroupFilesystem":"%s",' \
   "$os" "$osv" "$machine" "${mem:-0}" "$cpus" "$host" "$mid" "$now" "$swaps" "$fwd" "$cgroup"
-printf '"versions":{%s},"files":{%s},"services":{%s},"hasKubeletConfig":%s,"hasKubeletConf":%s,"hasAdminConf":%s,"initialized":%s,"manifests":[%s],"listening":"%s","interfaces":"%s","apiserverReady":"%s","nodes":%s}\n' \
+printf '"versions":{%s},"files":{%s},"services":{%s},"hasKubeletConfig":%s,"hasKubeletConf":%s,"hasAdminConf":%s,"initialized":%s,"manifests":[%s],"listening":"%s","interfaces":"%s","apiserverReady":"%s","controlPlaneVersion":"%s","nodes":%s}\n' \
   "$versions" "$files" "$svc" "$([ -f /var/lib/kubelet/config.yaml ] && echo true || echo false)" \
   "$([ -f /etc/kubernetes/kubelet.conf ] && echo true || echo false)" "$([ -f /etc/kubernetes/admin.conf ] && echo true || echo false)" \
   "$([ -f /etc/kubernetes/cairn/initialized ] && echo true || echo false)" \
-  "$manifests" "$listening" "$interfaces" "$ready" "$nodes"
+  "$manifests" "$listening" "$interfaces" "$ready" "$cpversion" "$nodes"

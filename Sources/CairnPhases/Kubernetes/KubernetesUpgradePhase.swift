@@ -1,0 +1,293 @@
+import CairnArtifacts
+import CairnCore
+import CairnEngine
+import CairnInventory
+import Foundation
+
+/// What the upgrade phase learns from one host: its node facts and, on the first control plane
+/// when anything is not at the target, the cluster's own version (kubeadm's configuration).
+public struct UpgradeFacts: Sendable, Codable, Equatable {
+    public let node: NodeFacts
+    /// ClusterConfiguration.kubernetesVersion from kube-system/kubeadm-config (nil: not read).
+    public let clusterVersion: String?
+}
+
+/// Raising `kubernetes.version` upgrades the cluster here, before new hosts join: a preflight of
+/// live health, then node by node (the first control plane with `kubeadm upgrade apply`, the
+/// other control planes one at a time, workers in batches): cordon and drain through the
+/// Eviction API, kubeadm's part, new kubeadm/kubelet/kubectl, kubelet restart, the node Ready at
+/// the new version (and for control planes the API through the endpoint and etcd healthy),
+/// uncordon; Ceph HEALTH_OK before the next storage host. Nothing to do on a cluster at its
+/// version, or on a cluster not built yet.
+public struct KubernetesUpgradePhase: Phase {
+    public let name = "kubernetes-upgrade"
+    public let title = "Kubernetes upgrade, one node at a time"
+    let topology: Topology
+    let maxUnavailable: Int
+
+    public init(topology: Topology, maxUnavailable: Int = 1) {
+        self.topology = topology
+        self.maxUnavailable = maxUnavailable
+    }
+
+    var target: String { topology.inventory.kubernetes.version }
+
+    public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws
+        -> UpgradeFacts
+    {
+        let controlPlane = topology.host(named: host.name)?.has(.controlPlane) == true
+        let node = try await NodeFacts.gather(
+            executor: executor, advertise: controlPlane ? topology.internalAddress(of: host.name) : "",
+            parts: controlPlane ? [.packages, .cluster] : [.packages], cache: context.run.factCache)
+        // The cluster's configuration is read only where and when an upgrade shows.
+        guard host.name == topology.firstControlPlane?.name, let nodes = node.nodes?.items else {
+            return UpgradeFacts(node: node, clusterVersion: nil)
+        }
+        let bare = UpgradePlanner.bare
+        let behind =
+            nodes.contains { bare($0.kubeletVersion ?? "") != bare(target) }
+            || bare(node.controlPlaneVersion ?? "") != bare(target)
+        guard behind else { return UpgradeFacts(node: node, clusterVersion: nil) }
+        let config = try await Kubectl(executor: executor).getIfPresent(
+            K8s.ConfigMap.self, ["configmap", "kubeadm-config", "-n", "kube-system"])
+        return UpgradeFacts(node: node, clusterVersion: config.flatMap { Self.kubernetesVersion(of: $0) })
+    }
+
+    /// `kubernetesVersion:` of the ClusterConfiguration kubeadm keeps in its ConfigMap.
+    static func kubernetesVersion(of config: K8s.ConfigMap) -> String? {
+        guard let text = config.data["ClusterConfiguration"] else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("kubernetesVersion:") {
+            return line.dropFirst("kubernetesVersion:".count).trimmingCharacters(in: .whitespaces)
+                .trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
+        }
+        return nil
+    }
+
+    public func plan(facts: [EngineHost: UpgradeFacts], context: PhaseContext) throws -> PhasePlan {
+        let byName = Dictionary(uniqueKeysWithValues: facts.map { ($0.key.name, $0.value) })
+        // The node list as the first control-plane host able to read it saw it.
+        let anchor = topology.controlPlanes.first { byName[$0.name]?.node.nodes != nil }?.name
+        let nodes = anchor.flatMap { byName[$0]?.node.nodes?.items }
+        let planner = UpgradePlanner(
+            topology: topology, target: target,
+            clusterVersion: byName.values.compactMap(\.clusterVersion).first, nodes: nodes,
+            facts: byName.mapValues(\.node), maxUnavailable: maxUnavailable)
+        let (batches, notes) = try planner.plan()
+        guard let anchor, !batches.isEmpty else { return PhasePlan(notes: notes) }
+        let actions = UpgradeActions(topology: topology, anchor: anchor, facts: byName.mapValues(\.node))
+        let predicted = context.isPredicted
+        var all = [actions.preflight(predicted: predicted(anchor))]
+        for batch in batches { all += actions.batch(batch, predicted: predicted) }
+        return PhasePlan(actions: all, execution: .serial, notes: notes)
+    }
+}
+
+/// A drain that did not finish: the node is uncordoned again and the run stops (exit 75).
+public struct DrainBlocked: Error, CairnReportableError, Equatable {
+    public let node: String
+    public let reasons: [String]
+
+    public var summary: String {
+        "draining \(node) did not finish: "
+            + (reasons.isEmpty ? "kubectl drain timed out" : reasons.joined(separator: "; "))
+            + "; \(node) was uncordoned and nothing else was changed"
+    }
+    public var host: String? { node }
+    public var nextStep: String? {
+        "let the PodDisruptionBudget named above allow a disruption (more replicas, or a lower minAvailable), then rerun `cairn apply`: finished nodes are not redone"
+    }
+    public var exitCode: CairnExitCode { .gateTimeout }
+}
+
+/// Turns the planner's node upgrades into the engine's actions.
+struct UpgradeActions: Sendable {
+    let topology: Topology
+    /// The control-plane host kubectl runs on.
+    let anchor: String
+    let facts: [String: NodeFacts]
+    static let drainTimeout = 300
+
+    func kubectl(_ env: ActionEnvironment) async throws -> Kubectl {
+        Kubectl(executor: try await env.context.executors.executor(forHost: anchor))
+    }
+
+    /// Live health before the first node is touched: every etcd member healthy, the API ready
+    /// through the endpoint, every node Ready (but those an interrupted upgrade cordoned), Ceph
+    /// HEALTH_OK when storage is on.
+    func preflight(predicted: Bool) -> Action {
+        let topology = self.topology
+        return Action(
+            host: anchor,
+            summary: "preflight: etcd quorum with every member healthy, the API ready, every node Ready"
+                + (topology.storageHosts.isEmpty ? "" : ", Ceph HEALTH_OK"), predicted: predicted
+        ) { env in
+            let kubectl = try await kubectl(env)
+            let etcd = try await EtcdHealthCheck.report(
+                members: topology.etcdMembers, hostNames: topology.etcdMembers.map(\.name), context: env.context)
+            var problems: [String] = []
+            if !etcd.unhealthy.isEmpty {
+                problems.append("etcd members not healthy: \(etcd.unhealthy.joined(separator: ", "))")
+            }
+            let ready = try await kubectl.run(["get", "--raw", "/readyz"])
+            if ready.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) != "ok" {
+                problems.append("the API is not ready through \(topology.apiEndpoint)")
+            }
+            let nodes = try await kubectl.list(K8s.Node.self, ["nodes"])
+            let notReady = nodes.filter { !$0.isReady && $0.metadata.annotations?[UpgradePlanner.annotation] == nil }
+            if !notReady.isEmpty { problems.append("nodes not Ready: \(notReady.map(\.name).joined(separator: ", "))") }
+            if !topology.storageHosts.isEmpty, case .notYet(let reason) = try await RookCeph.settled(kubectl) {
+                problems.append("Ceph: \(reason)")
+            }
+            if !problems.isEmpty {
+                throw EngineError.gateFailed(
+                    phase: "kubernetes-upgrade", gate: "upgrade preflight", reason: problems.joined(separator: "; "),
+                    waited: .zero)
+            }
+        }
+    }
+
+    /// A batch's nodes are unavailable together: drained together, brought back together.
+    func batch(_ batch: [NodeUpgrade], predicted isPredicted: (String) -> Bool) -> [Action] {
+        var actions: [Action] = []
+        for node in batch { actions.append(drain(node, predicted: isPredicted(node.host))) }
+        for node in batch {
+            let predicted = isPredicted(node.host)
+            if node.binaries.contains("kubeadm") { actions.append(install("kubeadm", node, predicted: predicted)) }
+            switch node.kubeadm {
+            case .apply:
+                actions.append(
+                    HostStep.run(
+                        host: node.host, summary: "kubeadm upgrade apply v\(node.to) on \(node.host)",
+                        RemoteCommand("kubeadm", ["upgrade", "apply", "v\(node.to)", "--yes"]), timeout: .seconds(900)
+                    ).action(predicted: predicted))
+            case .node:
+                actions.append(
+                    HostStep.run(
+                        host: node.host, summary: "kubeadm upgrade node on \(node.host)",
+                        RemoteCommand("kubeadm", ["upgrade", "node"]), timeout: .seconds(600)
+                    ).action(predicted: predicted))
+            case .none:
+                break
+            }
+            for binary in ["kubelet", "kubectl"] where node.binaries.contains(binary) {
+                actions.append(install(binary, node, predicted: predicted))
+            }
+            actions.append(
+                HostStep.run(
+                    host: node.host, summary: "restart the kubelet on \(node.host)", ServiceCommand.restart("kubelet"),
+                    timeout: nil
+                ).action(predicted: predicted))
+        }
+        for node in batch { actions.append(backInService(node, predicted: isPredicted(node.host))) }
+        return actions
+    }
+
+    func install(_ binary: String, _ node: NodeUpgrade, predicted: Bool) -> Action {
+        let arch = Architecture.releaseName(machine: facts[node.host]?.machine ?? "x86_64")
+        let spec = ArtifactCatalog.kubernetesBinary(binary, version: node.to, arch: arch)
+        return HostStep.install(
+            host: node.host, summary: "upgrade \(binary) to \(node.to) on \(node.host)", artifact: spec,
+            how: .binary(path: "/usr/local/bin/\(binary)")
+        ).action(predicted: predicted)
+    }
+
+    /// Cordon (marked as Cairn's, so an interrupted run is continued and never leaves a node
+    /// cordoned unsaid) and drain through the Eviction API; a drain that cannot finish
+    /// uncordons the node and stops the run naming what blocked it.
+    func drain(_ node: NodeUpgrade, predicted: Bool) -> Action {
+        let summary =
+            "\(node.resumed ? "drain again" : "cordon and drain") \(node.host) (upgrade \(node.from) → \(node.to))"
+        return Action(host: node.host, summary: summary, predicted: predicted) { env in
+            let kubectl = try await kubectl(env)
+            try await Self.succeed(
+                kubectl, ["annotate", "node", node.host, "\(UpgradePlanner.annotation)=v\(node.to)", "--overwrite"])
+            let output = try await kubectl.executor.run(
+                Kubectl.command([
+                    "drain", node.host, "--ignore-daemonsets", "--delete-emptydir-data",
+                    "--timeout=\(Self.drainTimeout)s",
+                ]), stdin: nil, timeout: .seconds(Self.drainTimeout + 60))
+            guard output.succeeded else {
+                // Back in service as it was: the upgrade of this node has not started.
+                _ = try? await kubectl.run(["uncordon", node.host])
+                _ = try? await kubectl.run(["annotate", "node", node.host, "\(UpgradePlanner.annotation)-"])
+                let lines = (output.stderrText + "\n" + output.stdoutText).split(separator: "\n").map(String.init)
+                let blocked = Array(
+                    Set(
+                        lines.filter { $0.contains("disruption budget") || $0.contains("error when evicting") }.map {
+                            $0.trimmingCharacters(in: .whitespaces)
+                        }
+                    ).sorted().prefix(3))
+                throw DrainBlocked(node: node.host, reasons: blocked.isEmpty ? output.stderrTail(lines: 2) : blocked)
+            }
+        }
+    }
+
+    /// The node Ready at the new version (a control plane also serving the API and etcd healthy),
+    /// Ceph settled for a storage host, then uncordoned.
+    func backInService(_ node: NodeUpgrade, predicted: Bool) -> Action {
+        let topology = self.topology
+        let summary =
+            "wait for \(node.host) Ready at v\(node.to)"
+            + (node.controlPlane ? ", its API server ready and etcd healthy" : "")
+            + (node.storage ? ", Ceph HEALTH_OK" : "") + "; uncordon \(node.host)"
+        return Action(host: node.host, summary: summary, predicted: predicted) { env in
+            let kubectl = try await kubectl(env)
+            let clock = env.context.clock
+            let deadline = clock.now.advanced(by: .seconds(600))
+            var last = "not checked yet"
+            while true {
+                last =
+                    try await Self.notBack(
+                        node, kubectl: kubectl, executor: env.host(), topology: topology, context: env.context) ?? ""
+                if last.isEmpty { break }
+                guard clock.now < deadline else {
+                    throw EngineError.gateFailed(
+                        phase: "kubernetes-upgrade", gate: "\(node.host) back at v\(node.to)", reason: last,
+                        waited: .seconds(600))
+                }
+                try await clock.sleep(for: .seconds(2))
+            }
+            try await Self.succeed(kubectl, ["uncordon", node.host])
+            try await Self.succeed(kubectl, ["annotate", "node", node.host, "\(UpgradePlanner.annotation)-"])
+        }
+    }
+
+    /// What still keeps `node` from service (nil: nothing).
+    static func notBack(
+        _ node: NodeUpgrade, kubectl: Kubectl, executor: any HostExecutor, topology: Topology, context: RunContext
+    ) async throws -> String? {
+        guard let object = try? await kubectl.get(K8s.Node.self, ["node", node.host]) else {
+            return "the API does not answer"
+        }
+        if !object.isReady { return "\(node.host) is not Ready" }
+        if UpgradePlanner.bare(object.kubeletVersion ?? "") != node.to {
+            return "\(node.host) reports kubelet \(object.kubeletVersion ?? "?")"
+        }
+        if node.controlPlane {
+            let address = topology.internalAddress(of: node.host)
+            let ready = try await executor.run(
+                RemoteCommand(
+                    "curl", ["-sk", "--max-time", "3", "https://\(EtcdLayout.bracketed(address)):6443/readyz"]),
+                stdin: nil, timeout: .seconds(10))
+            if ready.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) != "ok" {
+                return "the API server on \(node.host) is not ready"
+            }
+            let etcd = try await EtcdHealthCheck.report(
+                members: topology.etcdMembers, hostNames: topology.etcdMembers.map(\.name), context: context)
+            if !etcd.unhealthy.isEmpty { return "etcd members not healthy: \(etcd.unhealthy.joined(separator: ", "))" }
+        }
+        if node.storage, case .notYet(let reason) = try await RookCeph.settled(kubectl) {
+            return "Ceph: \(reason)"
+        }
+        return nil
+    }
+
+    static func succeed(_ kubectl: Kubectl, _ arguments: [String]) async throws {
+        let output = try await kubectl.run(arguments)
+        guard output.succeeded else {
+            throw KubectlError.failed(
+                host: kubectl.executor.hostName, command: "kubectl " + arguments.joined(separator: " "),
+                message: output.stderrTail(lines: 2).joined(separator: " / "))
+        }
+    }
+}
