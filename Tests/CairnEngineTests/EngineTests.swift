@@ -387,11 +387,12 @@ import Testing
         #expect(host == "cp1" && run == "run-2" && owner == "bob@ci pid 7" && since != nil)
         let summary = (stop.reason as? EngineError)?.summary ?? ""
         #expect(summary.hasPrefix("lock lost: taken by run run-2 (bob@ci pid 7) at 20"), "\(summary)")
-        guard case .held(_, let holder, _) = try await first.inspect() else {
-            Issue.record("the new owner's lock was released")
-            return
+        // Still run-2's lock. It may read as stale: run-2 never renews it, and on a loaded machine
+        // this test can take longer than the 60 s after which an unrenewed lock is stale.
+        switch try await first.inspect() {
+        case .held(_, let holder, _), .stale(_, let holder, _): #expect(holder == "run-2")
+        default: Issue.record("the new owner's lock was released")
         }
-        #expect(holder == "run-2")
     }
 
     /// A live lock is taken only from the run named (`--take-lock-from`), never by accident.
