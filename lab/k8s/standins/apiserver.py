@@ -405,6 +405,7 @@ class API:
                                                    "change once set" % obj["spec"].get("clusterIP")])
 
     def check_schema(self, res, obj, directive, handler=None, applied=False):
+        dups = [] if applied else (getattr(handler, "_dups", None) or [])
         """The OpenAPI schema of the kind (built-in) or of the CRD version: a wrong type or (Strict) an
         unknown field refuses the request as the real server's decoder does; unknown fields are
         otherwise dropped (Warn: with a warning); CRD value validations and required fields: 422."""
@@ -413,13 +414,13 @@ class API:
         head = '%s in version "%s" cannot be handled as a %s: ' % (res.kind, res.version, res.kind)
         if p.decode and res.crd is None and not applied:
             raise bad_request(head + p.decode[0])
-        if p.unknown and not applied:
+        if (p.unknown or dups) and not applied:
+            texts = ['duplicate field "%s"' % d for d in dups] + ['unknown field "%s"' % go for go, _ in p.unknown]
             if directive == "Strict":
-                raise bad_request(head + "strict decoding error: " + ", ".join(
-                    'unknown field "%s"' % go for go, _ in p.unknown))
+                raise bad_request(head + "strict decoding error: " + ", ".join(texts))
             if directive == "Warn" and handler is not None:
-                for go, _ in p.unknown:
-                    handler.warn('unknown field "%s"' % go)
+                for t in texts:
+                    handler.warn(t)
         if p.unknown:
             log("apiserver", "pruned unknown fields of %s %s: %s", res.kind, name, ", ".join(g for g, _ in p.unknown))
         field = [e for e in p.field if res.crd is not None or not e.startswith("status")]
@@ -579,6 +580,31 @@ def crd_hash(reg, group, version):
     return h.hexdigest()[:128].upper()
 
 
+class _DupDict(dict):
+    """A JSON object that remembers the keys it saw twice (the last value wins, as in Go)."""
+
+    def __init__(self, pairs):
+        super().__init__()
+        self.dups = []
+        for k, v in pairs:
+            if k in self:
+                self.dups.append(k)
+            self[k] = v
+
+
+def duplicate_json_fields(obj, path=""):
+    out = []
+    if isinstance(obj, _DupDict):
+        out += ["%s.%s" % (path, k) if path else k for k in obj.dups]
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out += duplicate_json_fields(v, "%s.%s" % (path, k) if path else k)
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            out += duplicate_json_fields(v, "%s[%d]" % (path, i))
+    return out
+
+
 def client_gone(sock):
     """Has the client of a streaming answer (a watch) closed its connection? It sends nothing more."""
     import select
@@ -667,8 +693,20 @@ class Handler(BaseHTTPRequestHandler):
 
     def body(self):
         if getattr(self, "_body", None) is None:
-            n = int(self.headers.get("Content-Length") or 0)
-            self._body = self.rfile.read(n) if n else b""
+            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                data = b""
+                while True:
+                    size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                    if size == 0:
+                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                            pass
+                        break
+                    data += self.rfile.read(size)
+                    self.rfile.readline()
+                self._body = data
+            else:
+                n = int(self.headers.get("Content-Length") or 0)
+                self._body = self.rfile.read(n) if n else b""
         return self._body
 
     def do_GET(self):
@@ -1134,8 +1172,21 @@ class Handler(BaseHTTPRequestHandler):
 
     def parse_body(self):
         raw = self.body()
+        self._dups = []
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+        if ctype == "application/vnd.kubernetes.protobuf":
+            import k8sproto
+            try:
+                return k8sproto.decode(raw)
+            except (k8sproto.ProtoError, KeyError, UnicodeDecodeError, IndexError):
+                raise StatusError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
+                                  "accepted media types include: application/json, application/yaml")
         try:
-            return json.loads(raw) if raw else {}
+            if not raw:
+                return {}
+            obj = json.loads(raw, object_pairs_hook=_DupDict)
+            self._dups = duplicate_json_fields(obj)
+            return obj
         except ValueError:
             try:
                 return yaml.safe_load(raw) or {}

@@ -48,6 +48,7 @@ def available():
 
 class LocalAPI:
     def __init__(self, version=K8S_VERSION, extra_flags=()):
+        self.etcd_log = self.api_log = None
         self.version = version
         self.extra_flags = list(extra_flags)
         self.dir = tempfile.mkdtemp(prefix="cairn-localapi-")
@@ -69,7 +70,7 @@ class LocalAPI:
             pki.sign(d + "/ca.crt", d + "/ca.key", "%s/%s.key" % (d, name), "%s/%s.crt" % (d, name), cn, orgs, sans,
                      server=server, client=client)
         self.etcd_port, peer = free_port(), free_port()
-        etcd_log = open(d + "/etcd.log", "w")
+        self.etcd_log = etcd_log = open(d + "/etcd.log", "w")
         self.procs.append(subprocess.Popen([
             "/usr/bin/etcd", "--name", "local", "--data-dir", d + "/etcd-data",
             "--listen-client-urls", "https://127.0.0.1:%d" % self.etcd_port,
@@ -137,6 +138,10 @@ class LocalAPI:
                 p.wait(10)
             except subprocess.TimeoutExpired:
                 p.kill()
+                p.wait()
+        for f in (getattr(self, "etcd_log", None), getattr(self, "api_log", None)):
+            if f:
+                f.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # --- clients ---

