@@ -1,6 +1,7 @@
 """kube-apiserver stand-in: TLS on --advertise-address/--bind-address:--secure-port, state in the
-real external etcd, a REST API shaped like Kubernetes' (enough for the kubectl stand-in, kubeadm,
-the kubelet and the simulated controllers), /livez /readyz /healthz from the etcd connection."""
+real external etcd, a REST API shaped like Kubernetes' (enough for the real kubectl, the kubeadm
+stand-in, the kubelet and the simulated controllers: discovery, OpenAPI, validation, server-side
+apply, watches, tables, exec over websockets), /livez /readyz /healthz from the etcd connection."""
 import base64
 import copy
 import ipaddress
