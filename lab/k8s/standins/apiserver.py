@@ -1415,8 +1415,8 @@ class Handler(BaseHTTPRequestHandler):
         except objects.ApplyConflict as e:
             raise StatusError(409, "Conflict", e.message(), {"name": name, "group": res.group, "kind": res.plural,
                                                              "causes": [{"reason": "FieldManagerConflict",
-                                                                         "message": 'conflict with "%s"' % m,
-                                                                         "field": p} for m, p in e.conflicts]})
+                                                                         "message": "conflict with %s" % e.who(c),
+                                                                         "field": c[1]} for c in e.conflicts]})
         if "status" in res.subresources and "status" in old:
             new["status"] = old["status"]
         if objects.spec_changed(old, new):
