@@ -530,6 +530,7 @@ class API:
         return cephsim.exec_in_pod(self.store, pod, container, cmd)
 
 
+OPENAPI_CACHE = {}
 TABLE_TYPE = "application/json;as=Table;v=v1;g=meta.k8s.io"
 DISCOVERY_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
@@ -742,6 +743,7 @@ class Handler(BaseHTTPRequestHandler):
             if parts and parts[0] in ("api", "apis"):
                 return self.resource_request(method, parts, q, user, groups, u.path)
             if parts[:2] == ["openapi", "v3"]:
+                self.query_hash = (q.get("hash") or [""])[0]
                 return self.openapi_v3(parts[2:])
             if parts == ["openapi", "v2"]:
                 return self.openapi_v2()
@@ -902,7 +904,22 @@ class Handler(BaseHTTPRequestHandler):
         if key not in gvs:
             raise StatusError(404, "NotFound", "the server could not find the requested resource")
         g, v = gvs[key]
-        return self.send_json(200, openapi.gv_document(reg.resources, g, v, api.version))
+        h = crd_hash(reg, g, v)
+        data = OPENAPI_CACHE.get((key, h))
+        if data is None:
+            data = json.dumps(openapi.gv_document(reg.resources, g, v, api.version)).encode()
+            OPENAPI_CACHE[(key, h)] = data
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        if self.query_hash == h:
+            # the hashed URL never changes its content: clients keep it (kubectl's disk cache)
+            self.send_header("Cache-Control", "public, immutable")
+            self.send_header("Expires", (now() + __import__("datetime").timedelta(days=365)).strftime(
+                "%a, %d %b %Y %H:%M:%S GMT"))
+            self.send_header("Etag", '"%s"' % h)
+        self.end_headers()
+        self.wfile.write(data)
 
     def resource_request(self, method, parts, q, user, groups, path):
         api = self.server.api
