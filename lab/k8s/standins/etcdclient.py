@@ -143,7 +143,7 @@ class Watch:
                 self.q.put(res)
         except EtcdError as e:
             self.q.put(e)
-        except (OSError, ValueError, http.client.HTTPException) as e:
+        except Exception as e:  # noqa: BLE001 - a stream closed under the reader fails in many ways
             self.q.put(EtcdError("watch closed: %s" % e))
 
     def next(self, timeout):
