@@ -244,6 +244,45 @@ import Testing
         #expect(executor.unexpectedCalls.isEmpty)
     }
 
+    /// Replicas that never become available because a set-up Job failed (ingress-nginx's certificate
+    /// Job, its Secret never made): the gate names the failed Job before the waiting pods.
+    @Test func spreadGateNamesAFailedJob() async throws {
+        let executor = FakeHostExecutor(hostName: "cp1")
+        let kubectl = Kubectl(executor: executor)
+        executor.expect(
+            exactly: Self.kubectl([
+                "get", "deployment", "ingress-nginx-controller", "-n", "ingress-nginx", "-o", "json",
+            ]),
+            stdout: #"{"metadata":{"name":"ingress-nginx-controller"},"spec":{"replicas":2},"status":{}}"#)
+        executor.expect(
+            exactly: Self.kubectl(["get", "jobs", "-n", "ingress-nginx", "-o", "json"]),
+            stdout: #"""
+                {"items":[{"metadata":{"name":"ingress-nginx-admission-create"},"status":{"failed":7,"conditions":[
+                {"type":"FailureTarget","status":"True","reason":"BackoffLimitExceeded"},
+                {"type":"Failed","status":"True","reason":"BackoffLimitExceeded",
+                 "message":"Job has reached the specified backoff limit"}]}},
+                {"metadata":{"name":"ingress-nginx-admission-patch"},"status":{"active":1}}]}
+                """#)
+        executor.expect(
+            exactly: Self.kubectl([
+                "get", "pods", "-n", "ingress-nginx", "-l", "app.kubernetes.io/component=controller", "-o", "json",
+            ]),
+            stdout: #"""
+                {"items":[{"metadata":{"name":"ingress-nginx-controller-1"},"status":{"phase":"Pending",
+                "containerStatuses":[{"state":{"waiting":{"reason":"ContainerCreating"}}}]}}]}
+                """#)
+        #expect(
+            try await Spread.gate(
+                kubectl, namespace: "ingress-nginx", deployment: "ingress-nginx-controller",
+                selector: "app.kubernetes.io/component=controller", replicas: 2, service: "ingress-nginx-controller",
+                needsAddress: false)
+                == .notYet(
+                    "0 of 2 ingress-nginx-controller replicas available; job ingress-nginx-admission-create failed: "
+                        + "BackoffLimitExceeded (Job has reached the specified backoff limit); "
+                        + "ingress-nginx-controller-1 ContainerCreating"))
+        #expect(executor.unexpectedCalls.isEmpty)
+    }
+
     /// Ceph's gate reads `ceph status` (both OSD-map shapes) and names what is not healthy.
     @Test func cephsGateNamesItsHealthChecks() async throws {
         let executor = FakeHostExecutor(hostName: "cp1")

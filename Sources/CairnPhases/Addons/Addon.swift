@@ -331,7 +331,9 @@ enum Spread {
             return .notYet("\(deployment) has \(object.desired) replicas, \(replicas) wanted")
         }
         if object.available < replicas {
-            let problems = try await kubectl.podProblems(namespace: namespace, selector: selector)
+            let problems =
+                try await kubectl.failedJobs(namespace: namespace)
+                + kubectl.podProblems(namespace: namespace, selector: selector)
             return .notYet(
                 "\(object.available) of \(replicas) \(deployment) replicas available"
                     + (problems.isEmpty ? "" : "; " + problems.prefix(3).joined(separator: "; ")))

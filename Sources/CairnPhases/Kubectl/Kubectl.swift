@@ -130,6 +130,16 @@ public struct Kubectl: Sendable {
         return try await list(K8s.Pod.self, arguments).compactMap(\.problem)
     }
 
+    /// The Jobs of `namespace` that failed, one phrase each (a failed set-up Job leaves the pods that
+    /// need its output waiting forever: the gate names the Job, not only the waiting pods).
+    public func failedJobs(namespace: String) async throws -> [String] {
+        try await list(K8s.Job.self, ["jobs", "-n", namespace]).compactMap { job in
+            job.failure.map {
+                "job \(job.name) failed: \($0.reason ?? "Failed")" + ($0.message.map { " (\($0))" } ?? "")
+            }
+        }
+    }
+
     /// Every node, and those not Ready with the kubelet's reason.
     public func nodes() async throws -> (all: [K8s.Node], notReady: [String]) {
         let nodes = try await list(K8s.Node.self, ["nodes"])

@@ -159,6 +159,21 @@ public enum K8s {
         public var loadBalancerIP: String? { status?.loadBalancer?.ingress?.compactMap(\.ip).first }
     }
 
+    public struct Job: Codable, Sendable, Equatable {
+        public struct Status: Codable, Sendable, Equatable {
+            public var conditions: [Condition]?
+            public var failed: Int?
+        }
+        public var metadata: ObjectMeta
+        public var status: Status?
+
+        public var name: String { metadata.name }
+        /// The Failed condition when it is true: the Job gave up (its backoff limit, its deadline).
+        public var failure: Condition? {
+            status?.conditions?.first { $0.type == "Failed" && $0.isTrue }
+        }
+    }
+
     public struct Endpoints: Codable, Sendable, Equatable {
         public struct Subset: Codable, Sendable, Equatable {
             public struct Address: Codable, Sendable, Equatable {

@@ -1,5 +1,5 @@
 """Multi-call entry point of the Cairn lab's Kubernetes stand-ins (a zipapp copied under the
-names kubeadm, kubelet, kubectl, containerd, ctr, containerd-shim-runc-v2, runc, crictl)."""
+names kubeadm, kubelet, containerd, ctr, containerd-shim-runc-v2, runc, crictl; kubectl is the real one)."""
 import os
 import sys
 
@@ -11,7 +11,7 @@ def main():
     from common import Fatal
     prog = os.path.basename(sys.argv[0])
     args = sys.argv[1:]
-    # hidden override for tests: `python3 standins --as kubectl ...`
+    # hidden override for tests: `python3 standins --as kubeadm ...`
     if args[:1] == ["--as"] and len(args) >= 2:
         prog, args = args[1], args[2:]
     for suffix in (".amd64", "-linux-amd64"):
@@ -24,9 +24,6 @@ def main():
         elif prog == "kubelet":
             import kubelet
             rc = kubelet.main(args)
-        elif prog == "kubectl":
-            import kubectl
-            rc = kubectl.main(args)
         elif prog == "containerd":
             import runtime
             rc = runtime.containerd_main(args)

@@ -9,10 +9,13 @@
   is in the API server: pools are refused until the webhook service has a ready pod.)
 * Rook/Ceph: see rook_sync; the computed `ceph status` is kept in ConfigMap rook-ceph-lab-status.
 """
+import base64
 import copy
 import ipaddress
 import json
+import os
 import re
+import uuid
 
 import yaml
 
@@ -280,6 +283,12 @@ def metallb_sync(kcm, deps):
     ctrl = available(kcm, deps, ns="metallb-system", labels={"component": "controller"})
     if not ctrl:
         return
+    # the controller makes the speakers' memberlist key (the speaker pods mount it: until it exists
+    # they stay in ContainerCreating)
+    ensure(kcm, "/api/v1/namespaces/%s/secrets" % ctrl["metadata"]["namespace"], {
+        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {"name": "memberlist", "namespace": ctrl["metadata"]["namespace"]},
+        "data": {"secretkey": base64.b64encode(os.urandom(128)).decode()}})
     pools = list_cr(kcm, "metallb.io", "v1beta1", "ipaddresspools")
     advs = list_cr(kcm, "metallb.io", "v1beta1", "l2advertisements") + \
         list_cr(kcm, "metallb.io", "v1beta1", "bgpadvertisements")
@@ -414,6 +423,13 @@ def rook_cluster(kcm, cl, ns, path, deps):
     messages = []
     coll = "/apis/apps/v1/namespaces/%s/deployments" % ns
     have = {d["metadata"]["name"]: d for d in deps}
+    # what the operator writes before the mons start: their keyring Secret (the toolbox mounts it)
+    ensure(kcm, "/api/v1/namespaces/%s/secrets" % ns, {
+        "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/rook",
+        "metadata": {"name": "rook-ceph-mon", "namespace": ns},
+        "data": {k: base64.b64encode(v.encode()).decode() for k, v in (
+            ("ceph-username", "client.admin"), ("ceph-secret", "AQ" + base64.b64encode(os.urandom(30)).decode()),
+            ("fsid", str(uuid.uuid4())), ("mon-secret", "AQ" + base64.b64encode(os.urandom(30)).decode()))}})
     # mons: one per distinct node unless allowMultiplePerNode
     mon_nodes = eligible_nodes(kcm, spec, "mon")
     placed = []
@@ -437,6 +453,12 @@ def rook_cluster(kcm, cl, ns, path, deps):
                                                              "ceph_daemon_type": "mon"}, node, image,
                                               placement_tolerations(spec, "mon")))
         placed.append((mid, node))
+    if placed:
+        # the mon endpoints the operator publishes (the toolbox mounts them)
+        ensure(kcm, "/api/v1/namespaces/%s/configmaps" % ns, {
+            "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "rook-ceph-mon-endpoints", "namespace": ns},
+            "data": {"data": ",".join("%s=%s:6789" % (mid, node) for mid, node in placed), "maxMonId": str(
+                len(placed) - 1), "mapping": json.dumps({"node": {mid: {"Name": node} for mid, node in placed}})}})
     for i in range(mgr_count):
         mid = MON_IDS[i]
         mgr_nodes = eligible_nodes(kcm, spec, "mgr")

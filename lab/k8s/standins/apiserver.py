@@ -1,6 +1,8 @@
 """kube-apiserver stand-in: TLS on --advertise-address/--bind-address:--secure-port, state in the
-real external etcd, a REST API shaped like Kubernetes' (enough for the kubectl stand-in, kubeadm,
-the kubelet and the simulated controllers), /livez /readyz /healthz from the etcd connection."""
+real external etcd, a REST API shaped like Kubernetes' (enough for the real kubectl, the kubeadm
+stand-in, the kubelet and the simulated controllers: discovery, OpenAPI, validation, server-side
+apply, watches, tables, exec over websockets), /livez /readyz /healthz from the etcd connection."""
+import base64
 import copy
 import ipaddress
 import json
@@ -17,6 +19,9 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 import objects
+import openapi
+import tables
+import wsexec
 import labelsel as sel
 from common import Fatal, log, parse_time, now, rfc3339, k8s_version, parse_version, gen_name_suffix
 from etcdclient import Etcd, EtcdError
@@ -91,8 +96,11 @@ def bad_request(msg):
 
 def invalid(res_kind, group, name, causes):
     gk = "%s.%s" % (res_kind, group) if group else res_kind
-    msg = '%s "%s" is invalid: %s' % (gk, name, ", ".join(c for c in causes))
-    return StatusError(422, "Invalid", msg, {"name": name, "group": group, "kind": res_kind})
+    text = causes[0] if len(causes) == 1 else "[%s]" % ", ".join(causes)
+    msg = '%s "%s" is invalid: %s' % (gk, name, text)
+    return StatusError(422, "Invalid", msg, {"name": name, "group": group, "kind": res_kind, "causes": [
+        {"reason": "FieldValueInvalid", "message": c.split(": ", 1)[-1], "field": c.split(": ", 1)[0]}
+        for c in causes]})
 
 
 ADMIN_GROUPS = {"system:masters", "kubeadm:cluster-admins"}
@@ -348,13 +356,23 @@ class API:
             spec.setdefault("updateStrategy", {"type": "RollingUpdate",
                                                "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}})
         elif k == "CustomResourceDefinition":
+            # NamesAccepted at once; Established only after the establishing loop (establish_crds) has
+            # seen the CRD for a moment: until then its kinds are not served, as on a real server.
             names = spec.get("names") or {}
-            obj["status"] = {"acceptedNames": names, "storedVersions": [
-                v["name"] for v in spec.get("versions") or [] if v.get("storage")],
-                "conditions": [{"type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
-                                "message": "no conflicts found", "lastTransitionTime": rfc3339()},
-                               {"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
-                                "message": "the initial names have been accepted", "lastTransitionTime": rfc3339()}]}
+            st = obj.setdefault("status", {}) if old is None else obj.setdefault("status", copy.deepcopy(
+                old.get("status") or {}))
+            st["acceptedNames"] = names
+            stored = list(st.get("storedVersions") or [])
+            for v in spec.get("versions") or []:
+                if v.get("storage") and v["name"] not in stored:
+                    stored.append(v["name"])
+            st["storedVersions"] = stored
+            if old is None:
+                st["conditions"] = [{"type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
+                                     "message": "no conflicts found", "lastTransitionTime": rfc3339()},
+                                    {"type": "Established", "status": "False", "reason": "Installing",
+                                     "message": "the initial names have been accepted",
+                                     "lastTransitionTime": rfc3339()}]
         return obj
 
     def validate(self, res, obj, old=None):
@@ -386,6 +404,29 @@ class API:
                     obj["spec"].get("clusterIP") not in (None, old["spec"]["clusterIP"]):
                 raise invalid(k, res.group, name, ["spec.clusterIPs[0]: Invalid value: []string{\"%s\"}: may not "
                                                    "change once set" % obj["spec"].get("clusterIP")])
+
+    def check_schema(self, res, obj, directive, handler=None, applied=False):
+        dups = [] if applied else (getattr(handler, "_dups", None) or [])
+        """The OpenAPI schema of the kind (built-in) or of the CRD version: a wrong type or (Strict) an
+        unknown field refuses the request as the real server's decoder does; unknown fields are
+        otherwise dropped (Warn: with a warning); CRD value validations and required fields: 422."""
+        p = openapi.validate(res, obj, prune=True, defaults=True)
+        name = (obj.get("metadata") or {}).get("name", "")
+        head = '%s in version "%s" cannot be handled as a %s: ' % (res.kind, res.version, res.kind)
+        if p.decode and res.crd is None and not applied:
+            raise bad_request(head + p.decode[0])
+        if (p.unknown or dups) and not applied:
+            texts = ['duplicate field "%s"' % d for d in dups] + ['unknown field "%s"' % go for go, _ in p.unknown]
+            if directive == "Strict":
+                raise bad_request(head + "strict decoding error: " + ", ".join(texts))
+            if directive == "Warn" and handler is not None:
+                for t in texts:
+                    handler.warn(t)
+        if p.unknown:
+            log("apiserver", "pruned unknown fields of %s %s: %s", res.kind, name, ", ".join(g for g, _ in p.unknown))
+        field = [e for e in p.field if res.crd is not None or not e.startswith("status")]
+        if field:
+            raise invalid(res.kind, res.group, name, field)
 
     def check_webhooks(self, res, obj, operation):
         """Validating/mutating webhooks with failurePolicy Fail need a ready pod behind their service."""
@@ -465,7 +506,8 @@ class API:
         return False
 
     # --- exec (no containers exist: answers come from the simulations) ---
-    def exec_pod(self, ns, name, query):
+    def exec_target(self, ns, name, query):
+        """(pod, container) an exec goes to; refused like the kubelet when the container is not running."""
         pod = self.store.get(self.store.registry().by_path("", "v1", "pods"), ns, name)
         if pod is None:
             raise not_found(self.store.registry().by_path("", "v1", "pods"), name)
@@ -478,10 +520,128 @@ class API:
                 cs.get("name") == container and "running" in (cs.get("state") or {})
                 for cs in pod.get("status", {}).get("containerStatuses") or []):
             raise bad_request('unable to upgrade connection: container not found ("%s")' % container)
+        return pod, container
+
+    def exec_pod(self, ns, name, query, stdin=b"", pod=None, container=None):
+        if pod is None:
+            pod, container = self.exec_target(ns, name, query)
         cmd = query.get("command") or []
         import cephsim
-        out, err, rc = cephsim.exec_in_pod(self.store, pod, container, cmd)
-        return {"stdout": out, "stderr": err, "exitCode": rc}
+        return cephsim.exec_in_pod(self.store, pod, container, cmd)
+
+
+OPENAPI_CACHE = {}
+TABLE_TYPE = "application/json;as=Table;v=v1;g=meta.k8s.io"
+DISCOVERY_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+ALL_CATEGORY = {"Pod", "Service", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "CronJob",
+                "ReplicationController", "HorizontalPodAutoscaler"}
+GROUP_ORDER = ["", "apiregistration.k8s.io", "apps", "events.k8s.io", "authentication.k8s.io",
+               "authorization.k8s.io", "autoscaling", "batch", "certificates.k8s.io", "networking.k8s.io", "policy",
+               "rbac.authorization.k8s.io", "storage.k8s.io", "admissionregistration.k8s.io", "apiextensions.k8s.io",
+               "scheduling.k8s.io", "coordination.k8s.io", "node.k8s.io", "discovery.k8s.io",
+               "flowcontrol.apiserver.k8s.io"]
+
+
+def version_priority(v):
+    """Kubernetes' version ordering: GA before beta before alpha, higher first."""
+    import re
+    m = re.fullmatch(r"v(\d+)(?:(alpha|beta)(\d+))?", v)
+    if not m:
+        return (3, 0, 0, v)
+    return ({None: 0, "beta": 1, "alpha": 2}[m.group(2)], -int(m.group(1)), -int(m.group(3) or 0), v)
+
+
+def subresource_kind(r, sub):
+    if sub == "scale":
+        return {"group": "autoscaling", "version": "v1", "kind": "Scale"}, ["get", "patch", "update"]
+    if sub == "eviction":
+        return {"group": "policy", "version": "v1", "kind": "Eviction"}, ["create"]
+    if sub == "binding":
+        return {"group": "", "version": "v1", "kind": "Binding"}, ["create"]
+    if sub in ("exec", "attach", "portforward"):
+        return {"group": "", "version": "v1", "kind": "Pod" + {"exec": "ExecOptions", "attach": "AttachOptions",
+                                                                 "portforward": "PortForwardOptions"}[sub]}, \
+            ["create", "get"]
+    if sub == "log":
+        return {"group": "", "version": "v1", "kind": "Pod"}, ["get"]
+    if sub == "proxy":
+        return {"group": "", "version": "v1", "kind": "NodeProxyOptions"}, ["create", "delete", "get", "patch", "update"]
+    if sub == "approval":
+        return {"group": r.group, "version": r.version, "kind": r.kind}, ["get", "patch", "update"]
+    return {"group": r.group, "version": r.version, "kind": r.kind}, ["get", "patch", "update"]
+
+
+def crd_hash(reg, group, version):
+    import hashlib
+    h = hashlib.sha512()
+    for r in reg.resources:
+        if r.group == group and version in r.versions and r.crd is not None:
+            h.update(json.dumps(r.crd.get("spec"), sort_keys=True).encode())
+    h.update(group.encode() + b"/" + version.encode())
+    return h.hexdigest()[:128].upper()
+
+
+class _DupDict(dict):
+    """A JSON object that remembers the keys it saw twice (the last value wins, as in Go)."""
+
+    def __init__(self, pairs):
+        super().__init__()
+        self.dups = []
+        for k, v in pairs:
+            if k in self:
+                self.dups.append(k)
+            self[k] = v
+
+
+def duplicate_json_fields(obj, path=""):
+    out = []
+    if isinstance(obj, _DupDict):
+        out += ["%s.%s" % (path, k) if path else k for k in obj.dups]
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out += duplicate_json_fields(v, "%s.%s" % (path, k) if path else k)
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            out += duplicate_json_fields(v, "%s[%d]" % (path, i))
+    return out
+
+
+def client_gone(sock):
+    """Has the client of a streaming answer (a watch) closed its connection? It sends nothing more."""
+    import select
+    try:
+        r, _, _ = select.select([sock], [], [], 0)
+        if not r:
+            return False
+        return sock.recv(1) == b""
+    except ssl.SSLWantReadError:
+        return False
+    except (OSError, ValueError):
+        return True
+
+
+def duplicate_yaml_keys(raw):
+    """[(line, key)] of keys repeated within one mapping of a YAML (or JSON) document."""
+    out = []
+
+    def walk(node):
+        if isinstance(node, yaml.MappingNode):
+            seen = set()
+            for k, v in node.value:
+                key = getattr(k, "value", None)
+                if key in seen:
+                    out.append((k.start_mark.line + 1, key))
+                seen.add(key)
+                walk(v)
+        elif isinstance(node, yaml.SequenceNode):
+            for v in node.value:
+                walk(v)
+    try:
+        walk(yaml.compose(raw, Loader=yaml.SafeLoader))
+    except yaml.YAMLError:
+        pass
+    return out
 
 
 def pod_ready(p):
@@ -500,14 +660,29 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         pass
 
-    def send_json(self, code, obj):
+    def send_json(self, code, obj, content_type="application/json"):
         data = json.dumps(obj).encode()
         self.send_response(code)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Audit-Id", gen_name_suffix(8))
+        for w in getattr(self, "_warnings", None) or []:
+            self.send_header("Warning", '299 - %s' % json.dumps(w))
         self.end_headers()
         self.wfile.write(data)
+
+    def warn(self, text):
+        self._warnings = (getattr(self, "_warnings", None) or []) + [text]
+
+    def accepts_table(self):
+        return "as=Table" in (self.headers.get("Accept") or "")
+
+    def send_object(self, code, res, obj, q):
+        """An object, or a one-row Table when the client asked for one."""
+        if self.accepts_table() and obj.get("kind") == res.kind:
+            inc = (q.get("includeObject") or ["PartialObjectMetadata"])[0]
+            return self.send_json(code, tables.table(res, [obj], inc), TABLE_TYPE)
+        return self.send_json(code, obj)
 
     def send_text(self, code, text):
         data = text.encode()
@@ -520,8 +695,20 @@ class Handler(BaseHTTPRequestHandler):
 
     def body(self):
         if getattr(self, "_body", None) is None:
-            n = int(self.headers.get("Content-Length") or 0)
-            self._body = self.rfile.read(n) if n else b""
+            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                data = b""
+                while True:
+                    size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                    if size == 0:
+                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                            pass
+                        break
+                    data += self.rfile.read(size)
+                    self.rfile.readline()
+                self._body = data
+            else:
+                n = int(self.headers.get("Content-Length") or 0)
+                self._body = self.rfile.read(n) if n else b""
         return self._body
 
     def do_GET(self):
@@ -542,6 +729,7 @@ class Handler(BaseHTTPRequestHandler):
     def dispatch(self, method):
         api = self.server.api
         self._body = None
+        self._warnings = None
         self.body()   # always consume the body: the connection is kept alive
         try:
             u = urlsplit(self.path)
@@ -554,8 +742,13 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_json(200, version_info(api))
             if parts and parts[0] in ("api", "apis"):
                 return self.resource_request(method, parts, q, user, groups, u.path)
-            if parts == ["openapi", "v2"] or parts == ["metrics"]:
-                return self.send_json(200, {})
+            if parts[:2] == ["openapi", "v3"]:
+                self.query_hash = (q.get("hash") or [""])[0]
+                return self.openapi_v3(parts[2:])
+            if parts == ["openapi", "v2"]:
+                return self.openapi_v2()
+            if parts == ["metrics"]:
+                return self.send_text(200, "")
             api.authorize(user, groups, method.lower(), None, None, None, None, u.path)
             raise StatusError(404, "NotFound", "the server could not find the requested resource")
         except StatusError as e:
@@ -624,18 +817,117 @@ class Handler(BaseHTTPRequestHandler):
             return None
         lst = []
         for r in rs:
-            lst.append(r.to_discovery())
+            d = r.to_discovery()
+            cats = r.categories or (["all"] if r.kind in ALL_CATEGORY else [])
+            if cats:
+                d["categories"] = cats
+            lst.append(d)
             for s in r.subresources:
+                kind, verbs = subresource_kind(r, s)
                 lst.append({"name": "%s/%s" % (r.plural, s), "singularName": "", "namespaced": r.namespaced,
-                            "kind": r.kind if s not in ("scale", "eviction") else ("Scale" if s == "scale" else "Eviction"),
-                            "verbs": ["get", "patch", "update"] if s != "exec" else ["create", "get"]})
+                            "group": kind["group"], "version": kind["version"], "kind": kind["kind"],
+                            "verbs": verbs})
         return {"kind": "APIResourceList", "apiVersion": "v1",
                 "groupVersion": "%s/%s" % (group, version) if group else version, "resources": lst}
+
+    def aggregated_discovery(self, parts):
+        """apidiscovery.k8s.io/v2 APIGroupDiscoveryList of /api or /apis (one answer instead of a
+        request per group-version)."""
+        reg = self.server.api.store.registry(refresh=True)
+        core = parts == ["api"]
+        groups = {}
+        for r in reg.resources:
+            if (r.group == "") != core:
+                continue
+            for v in r.versions:
+                groups.setdefault(r.group, {}).setdefault(v, []).append(r)
+        items = []
+        order = sorted(groups, key=lambda g: (g not in GROUP_ORDER, GROUP_ORDER.index(g) if g in GROUP_ORDER else 0, g))
+        for g in order:
+            versions = []
+            for v in sorted(groups[g], key=version_priority):
+                rs = []
+                for r in sorted(groups[g][v], key=lambda r: r.plural):
+                    d = {"resource": r.plural, "responseKind": {"group": r.group, "version": v, "kind": r.kind},
+                         "scope": "Namespaced" if r.namespaced else "Cluster", "singularResource": r.singular,
+                         "verbs": sorted(VERBS)}
+                    if r.short:
+                        d["shortNames"] = list(r.short)
+                    cats = r.categories or (["all"] if r.kind in ALL_CATEGORY else [])
+                    if cats:
+                        d["categories"] = cats
+                    subs = []
+                    for sub in r.subresources:
+                        kind, verbs = subresource_kind(r, sub)
+                        subs.append({"subresource": sub, "responseKind": kind, "verbs": verbs})
+                    if subs:
+                        d["subresources"] = subs
+                    rs.append(d)
+                versions.append({"version": v, "resources": rs, "freshness": "Current"})
+            items.append({"metadata": {"name": g, "creationTimestamp": None}, "versions": versions})
+        return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {},
+                "items": items}
+
+    def openapi_v2(self):
+        """A minimal OpenAPI v2 document (swagger 2.0, no definitions) as the protobuf kubectl asks for:
+        kubectl reads it only to validate kinds the v3 documents do not describe (a CR whose CRD is
+        applied in the same file), and without a definition it leaves those to the server."""
+        def field(num, data):
+            data = data.encode() if isinstance(data, str) else data
+            return bytes([num << 3 | 2, len(data)]) + data
+        info = field(1, "Kubernetes") + field(2, "v" + self.server.api.version)
+        doc = field(1, "2.0") + field(2, info) + field(8, b"")
+        if "protobuf" in (self.headers.get("Accept") or ""):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(doc)))
+            self.end_headers()
+            return self.wfile.write(doc)
+        return self.send_json(200, {"swagger": "2.0", "info": {"title": "Kubernetes",
+                                                               "version": "v" + self.server.api.version},
+                                    "paths": {}, "definitions": {}})
+
+    def openapi_v3(self, rest):
+        api = self.server.api
+        reg = api.store.registry(refresh=True)
+        gvs = {}
+        for r in reg.resources:
+            for v in r.versions:
+                gvs["apis/%s/%s" % (r.group, v) if r.group else "api/%s" % v] = (r.group, v)
+        if not rest:
+            paths = {}
+            for key, (g, v) in sorted(gvs.items()):
+                h = crd_hash(reg, g, v)
+                paths[key] = {"serverRelativeURL": "/openapi/v3/%s?hash=%s" % (key, h)}
+            return self.send_json(200, {"paths": paths})
+        key = "/".join(rest)
+        if key not in gvs:
+            raise StatusError(404, "NotFound", "the server could not find the requested resource")
+        g, v = gvs[key]
+        h = crd_hash(reg, g, v)
+        data = OPENAPI_CACHE.get((key, h))
+        if data is None:
+            data = json.dumps(openapi.gv_document(reg.resources, g, v, api.version)).encode()
+            OPENAPI_CACHE[(key, h)] = data
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        if self.query_hash == h:
+            # the hashed URL never changes its content: clients keep it (kubectl's disk cache)
+            self.send_header("Cache-Control", "public, immutable")
+            self.send_header("Expires", (now() + __import__("datetime").timedelta(days=365)).strftime(
+                "%a, %d %b %Y %H:%M:%S GMT"))
+            self.send_header("Etag", '"%s"' % h)
+        self.end_headers()
+        self.wfile.write(data)
 
     def resource_request(self, method, parts, q, user, groups, path):
         api = self.server.api
         store = api.store
         if (parts[0] == "api" and len(parts) <= 2) or (parts[0] == "apis" and len(parts) <= 3):
+            if len(parts) == 1 and "as=APIGroupDiscoveryList" in (self.headers.get("Accept") or "") and \
+                    "v=v2;" in (self.headers.get("Accept") or "") + ";":
+                return self.send_json(200, self.aggregated_discovery(parts), DISCOVERY_TYPE)
             d = self.discovery(parts)
             if d is None:
                 raise StatusError(404, "NotFound", "the server could not find the requested resource")
@@ -660,40 +952,39 @@ class Handler(BaseHTTPRequestHandler):
             raise StatusError(404, "NotFound", "the server could not find the requested resource")
         if not res.namespaced and ns:
             raise StatusError(404, "NotFound", "the server could not find the requested resource")
-        verb = {"GET": "get" if name else "list", "POST": "create", "PUT": "update", "PATCH": "patch",
-                "DELETE": "delete"}[method]
+        watching = (q.get("watch") or ["false"])[0] in ("true", "1")
+        verb = {"GET": "get" if name else ("watch" if watching else "list"), "POST": "create", "PUT": "update",
+                "PATCH": "patch", "DELETE": "delete"}[method]
         api.authorize(user, groups, verb, res, ns, name, sub, path)
         if sub and sub not in res.subresources:
             raise StatusError(404, "NotFound", "the server could not find the requested resource")
         manager = (q.get("fieldManager") or [None])[0]
         dry = "All" in (q.get("dryRun") or [])
+        self._q = q
         if method == "GET" and not name:
+            match = self.matcher(q)
+            if watching:
+                return self.watch(res, ns, q, match)
             items, rev = store.list(res, ns)
-            ls = (q.get("labelSelector") or [""])[0]
-            fs = (q.get("fieldSelector") or [""])[0]
-            try:
-                reqs = sel.parse(ls)
-            except sel.SelectorError as e:
-                raise bad_request(str(e))
-            items = [i for i in items if sel.matches(reqs, i["metadata"].get("labels")) and
-                     (not fs or sel.field_matches(fs, i))]
+            items = [i for i in items if match(i)]
             items.sort(key=lambda i: (i["metadata"].get("namespace", ""), i["metadata"]["name"]))
+            if self.accepts_table():
+                inc = (q.get("includeObject") or ["PartialObjectMetadata"])[0]
+                return self.send_json(200, tables.table(res, items, inc, str(rev)), TABLE_TYPE)
             return self.send_json(200, {"kind": res.kind + "List", "apiVersion": res.api_version,
                                         "metadata": {"resourceVersion": str(rev)}, "items": items})
+        if name and sub in ("exec", "attach") and method in ("GET", "POST"):
+            return self.exec_stream(ns, name, q)
         if method == "GET":
             if sub == "log":
                 return self.send_text(200, "(the Cairn lab runs no containers; no logs)\n")
-            if sub == "exec":
-                return self.send_json(200, api.exec_pod(ns, name, q))
             obj = store.get(res, ns, name)
             if obj is None:
                 raise not_found(res, name)
             if sub == "scale":
                 return self.send_json(200, scale_of(res, obj))
-            return self.send_json(200, obj)
+            return self.send_object(200, res, obj, q)
         if method == "POST":
-            if name and sub == "exec":
-                return self.send_json(200, api.exec_pod(ns, name, q))
             if name and sub == "eviction":
                 return self.send_json(201, self.evict(res, ns, name))
             if name and sub == "binding":
@@ -712,6 +1003,34 @@ class Handler(BaseHTTPRequestHandler):
             obj = store.get(res, ns, name)
             if obj is None:
                 raise not_found(res, name)
+            opts = self.parse_body() if self.body() else {}
+            policy = opts.get("propagationPolicy") or (q.get("propagationPolicy") or [None])[0]
+            pre = (opts.get("preconditions") or {})
+            if pre.get("uid") and pre["uid"] != obj["metadata"].get("uid"):
+                raise StatusError(409, "Conflict", 'Operation cannot be fulfilled on %s "%s": Precondition failed: '
+                                  'UID in precondition: %s, UID in object meta: %s' % (
+                                      res.group_resource, name, pre["uid"], obj["metadata"].get("uid")))
+            if policy not in (None, "Background", "Foreground", "Orphan"):
+                raise invalid("DeleteOptions", "meta.k8s.io", "", ['propagationPolicy: Unsupported value: "%s": '
+                                                                   'supported values: "Foreground", "Background", '
+                                                                   '"Orphan", "nil"' % policy])
+            fins = list(obj["metadata"].get("finalizers") or [])
+            if policy == "Foreground" and "foregroundDeletion" not in fins:
+                fins.append("foregroundDeletion")
+            elif policy == "Orphan" and "orphan" not in fins:
+                fins.append("orphan")
+            if fins and res.kind != "Namespace":
+                # finalizers: the object stays, marked, until every finalizer is gone (Store.update
+                # deletes it then)
+                if obj["metadata"].get("deletionTimestamp") and fins == obj["metadata"].get("finalizers"):
+                    return self.send_object(200, res, obj, q)
+                obj["metadata"].setdefault("deletionTimestamp", rfc3339())
+                obj["metadata"].setdefault("deletionGracePeriodSeconds", 0)
+                obj["metadata"]["finalizers"] = fins
+                if dry:
+                    return self.send_object(200, res, obj, q)
+                out = store.update(res, ns, name, obj, obj["metadata"]["resourceVersion"])
+                return self.send_object(200, res, out, q)
             if dry:
                 return self.send_json(200, obj)
             if res.kind == "Namespace":
@@ -732,10 +1051,160 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, status_ok({"name": name, "group": res.group, "kind": res.plural,
                                                   "uid": obj["metadata"].get("uid")}))
 
+    def matcher(self, q):
+        ls = (q.get("labelSelector") or [""])[0]
+        fs = (q.get("fieldSelector") or [""])[0]
+        try:
+            reqs = sel.parse(ls)
+            sel.parse(fs)
+        except sel.SelectorError as e:
+            raise bad_request(str(e))
+        return lambda i: sel.matches(reqs, i["metadata"].get("labels")) and (not fs or sel.field_matches(fs, i))
+
+    # --- watch ---
+    def chunk(self, obj):
+        data = json.dumps(obj).encode() + b"\n"
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    def watch(self, res, ns, q, match):
+        """A watch from etcd's watch of the resource's keys: ADDED/MODIFIED/DELETED events as client-go
+        decodes them (objects that stop or start matching the selectors are DELETED/ADDED), BOOKMARKs
+        when asked, initial events for resourceVersion unset/0 or sendInitialEvents=true."""
+        import queue
+        api = self.server.api
+        store = api.store
+        rv = (q.get("resourceVersion") or [""])[0]
+        initial = (q.get("sendInitialEvents") or [""])[0] == "true"
+        bookmarks = (q.get("allowWatchBookmarks") or [""])[0] == "true"
+        timeout = float((q.get("timeoutSeconds") or ["0"])[0] or 0) or random.uniform(1800, 3600)
+        as_table = self.accepts_table()
+        inc = (q.get("includeObject") or ["PartialObjectMetadata"])[0]
+        prefix = res.etcd_prefix() + (ns + "/" if res.namespaced and ns else "")
+        events = []
+        if rv in ("", "0") or initial:
+            items, rev = store.list(res, ns)
+            events = [("ADDED", i) for i in sorted(items, key=lambda i: (i["metadata"].get("namespace", ""),
+                                                                         i["metadata"]["name"])) if match(i)]
+            start = rev + 1
+        else:
+            try:
+                start = int(rv) + 1
+            except ValueError:
+                raise bad_request('invalid resource version: "%s"' % rv)
+        try:
+            stream = api.etcd.watch(prefix, start)
+        except EtcdError as e:
+            raise etcd_failure(e)
+        self.send_response(200)
+        self.send_header("Content-Type", TABLE_TYPE if as_table else "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Audit-Id", gen_name_suffix(8))
+        self.end_headers()
+        self.close_connection = True
+        last_rv = start - 1
+
+        def emit(kind, obj):
+            if as_table and kind != "BOOKMARK" and kind != "ERROR":
+                obj = tables.table(res, [obj], inc)
+                obj["metadata"] = {"resourceVersion": obj["rows"][0]["object"]["metadata"].get("resourceVersion")
+                                   if inc != "None" else ""}
+            self.chunk({"type": kind, "object": obj})
+
+        def bookmark(extra=None):
+            md = {"resourceVersion": str(last_rv)}
+            if extra:
+                md["annotations"] = extra
+            self.chunk({"type": "BOOKMARK", "object": {"kind": res.kind, "apiVersion": res.api_version,
+                                                       "metadata": md}})
+        try:
+            for kind, obj in events:
+                emit(kind, obj)
+            if initial and bookmarks:
+                bookmark({"k8s.io/initial-events-end": "true"})
+            end = time.monotonic() + timeout
+            next_bookmark = time.monotonic() + 10
+            while time.monotonic() < end:
+                try:
+                    result = stream.next(timeout=1.0)
+                except queue.Empty:
+                    if client_gone(self.connection):
+                        break
+                    if bookmarks and time.monotonic() >= next_bookmark:
+                        bookmark()
+                        next_bookmark = time.monotonic() + 10
+                    continue
+                except EtcdError as e:
+                    if getattr(e, "compacted", 0):
+                        self.chunk({"type": "ERROR", "object": {
+                            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                            "message": "too old resource version: %s (%d)" % (rv, e.compacted), "reason": "Expired",
+                            "code": 410}})
+                    break
+                for ev in result.get("events") or []:
+                    kv = ev.get("kv") or {}
+                    key = base64.b64decode(kv.get("key", "")).decode()
+                    rest = key[len(res.etcd_prefix()):]
+                    if (res.namespaced and rest.count("/") != 1) or (not res.namespaced and "/" in rest):
+                        continue
+                    mod = int(kv.get("mod_revision", 0))
+                    last_rv = mod
+                    prev = ev.get("prev_kv")
+                    old = store._decode(base64.b64decode(prev["value"]), prev.get("mod_revision", 0)) \
+                        if prev and prev.get("value") else None
+                    if ev.get("type") == "DELETE":
+                        if old is not None and match(old):
+                            old["metadata"]["resourceVersion"] = str(mod)
+                            emit("DELETED", old)
+                        continue
+                    new = store._decode(base64.b64decode(kv.get("value", "")), mod)
+                    was, now_ = old is not None and match(old), match(new)
+                    if now_:
+                        emit("MODIFIED" if was else "ADDED", new)
+                    elif was:
+                        emit("DELETED", new)
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            pass
+        finally:
+            stream.close()
+
+    # --- exec ---
+    def exec_stream(self, ns, name, q):
+        api = self.server.api
+        protocol = wsexec.choose_protocol(self.headers) if wsexec.is_upgrade(self.headers) else None
+        pod, container = api.exec_target(ns, name, q)
+        argv = q.get("command") or []
+        if protocol is None:
+            if "SPDY" in (self.headers.get("Upgrade") or ""):
+                raise bad_request("the lab's API server speaks websockets (v5.channel.k8s.io) only, not SPDY")
+            out, err, rc = api.exec_pod(ns, name, q)
+            return self.send_json(200, {"stdout": out, "stderr": err, "exitCode": rc})
+
+        def run(stdin):
+            out, err, rc = api.exec_pod(ns, name, q, stdin=stdin, pod=pod, container=container)
+            return out.encode(), err.encode(), rc, argv
+        want_stdin = (q.get("stdin") or [""])[0] in ("true", "1")
+        wsexec.serve(self, protocol, run, want_stdin)
+
     def parse_body(self):
         raw = self.body()
+        self._dups = []
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+        if ctype == "application/vnd.kubernetes.protobuf":
+            import k8sproto
+            try:
+                return k8sproto.decode(raw)
+            except (k8sproto.ProtoError, KeyError, UnicodeDecodeError, IndexError):
+                raise StatusError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
+                                  "accepted media types include: application/json, application/yaml")
         try:
-            return json.loads(raw) if raw else {}
+            if not raw:
+                return {}
+            obj = json.loads(raw, object_pairs_hook=_DupDict)
+            self._dups = duplicate_json_fields(obj)
+            return obj
         except ValueError:
             try:
                 return yaml.safe_load(raw) or {}
@@ -771,6 +1240,7 @@ class Handler(BaseHTTPRequestHandler):
         md.pop("managedFields", None)
         if res.kind == "CertificateSigningRequest":
             body = self.sign_csr(body, user)
+        api.check_schema(res, body, self.directive(), self)
         api.defaults(res, body)
         api.validate(res, body)
         api.check_webhooks(res, body, "CREATE")
@@ -781,6 +1251,14 @@ class Handler(BaseHTTPRequestHandler):
         if res.kind == "CustomResourceDefinition":
             store.registry(refresh=True)
         return obj
+
+    def directive(self):
+        """fieldValidation of the request (kubectl sends Strict; the server's default is Warn)."""
+        v = (getattr(self, "_q", {}).get("fieldValidation") or [""])[0]
+        if v not in ("", "Ignore", "Warn", "Strict"):
+            raise bad_request('fieldValidation: Unsupported value: "%s": supported values: "Ignore", "Strict", '
+                              '"Warn"' % v)
+        return v or "Warn"
 
     def default_manager(self):
         ua = self.headers.get("User-Agent", "unknown")
@@ -819,10 +1297,12 @@ class Handler(BaseHTTPRequestHandler):
                 new.pop("status", None)
             if objects.spec_changed(old, new):
                 md["generation"] = old["metadata"].get("generation", 1) + 1
+            api.check_schema(res, new, self.directive(), self)
             api.defaults(res, new, old)
             api.validate(res, new, old)
             api.check_webhooks(res, new, "UPDATE")
         else:
+            api.check_schema(res, new, self.directive(), self)
             api.defaults(res, new, old)
             api.validate(res, new, old)
         if "managedFields" not in md and "managedFields" in old["metadata"]:
@@ -885,6 +1365,7 @@ class Handler(BaseHTTPRequestHandler):
                         new["status"] = old["status"]
                 if objects.spec_changed(old, new):
                     new["metadata"]["generation"] = old["metadata"].get("generation", 1) + 1
+                api.check_schema(res, new, self.directive(), self)
                 api.defaults(res, new, old)
                 api.validate(res, new, old)
             objects.record_update(old, new, manager or self.default_manager(), res.api_version)
@@ -911,6 +1392,27 @@ class Handler(BaseHTTPRequestHandler):
             raise bad_request("the name of the object (%s) does not match the name on the URL (%s)" % (
                 applied["metadata"]["name"], name))
         force = (q.get("force") or ["false"])[0] == "true"
+        if not isinstance(applied, dict):
+            raise bad_request("error decoding YAML: the applied object is not a map")
+        if (applied.get("metadata") or {}).get("managedFields") is not None:
+            raise bad_request("metadata.managedFields must be nil")
+        if applied.get("apiVersion") and applied["apiVersion"] != res.api_version:
+            raise bad_request("Incorrect version specified in apply patch. Specified patch version: %s, expected: %s" % (
+                applied["apiVersion"], res.api_version))
+        typed = openapi.typed_patch_errors(res, applied)
+        if typed:
+            what = "%s/%s; %s, Kind=%s" % (ns or "", name, res.api_version if res.group else "/" + res.version,
+                                          res.kind)
+            text = typed[0] if len(typed) == 1 else "errors:\n  " + "\n  ".join(typed)
+            raise StatusError(500, "", "failed to create typed patch object (%s): %s" % (what, text))
+        if self.directive() in ("Strict", "Warn"):
+            dups = duplicate_yaml_keys(raw)
+            if dups and self.directive() == "Strict":
+                raise bad_request("error strict decoding YAML: error converting YAML to JSON: yaml: unmarshal errors:\n"
+                                  + "\n".join("  line %d: key %s already set in map" % (ln, json.dumps(k))
+                                               for ln, k in dups))
+            for ln, k in dups:
+                self.warn("line %d: key %s already set in map" % (ln, json.dumps(k)))
         if sub == "status":
             if old is None:
                 raise not_found(res, name)
@@ -930,12 +1432,13 @@ class Handler(BaseHTTPRequestHandler):
         except objects.ApplyConflict as e:
             raise StatusError(409, "Conflict", e.message(), {"name": name, "group": res.group, "kind": res.plural,
                                                              "causes": [{"reason": "FieldManagerConflict",
-                                                                         "message": 'conflict with "%s"' % m,
-                                                                         "field": p} for m, p in e.conflicts]})
+                                                                         "message": "conflict with %s" % e.who(c),
+                                                                         "field": c[1]} for c in e.conflicts]})
         if "status" in res.subresources and "status" in old:
             new["status"] = old["status"]
         if objects.spec_changed(old, new):
             new["metadata"]["generation"] = old["metadata"].get("generation", 1) + 1
+        api.check_schema(res, new, self.directive(), self, applied=True)
         api.defaults(res, new, old)
         api.validate(res, new, old)
         api.check_webhooks(res, new, "UPDATE")
@@ -951,6 +1454,7 @@ class Handler(BaseHTTPRequestHandler):
             if store.get(store.registry().by_path("", "v1", "namespaces"), None, ns) is None:
                 raise StatusError(404, "NotFound", 'namespaces "%s" not found' % ns, {"name": ns, "kind": "namespaces"})
         mf = md.get("managedFields")
+        api.check_schema(res, body, self.directive(), self, applied=True)
         api.defaults(res, body)
         api.validate(res, body)
         api.check_webhooks(res, body, "CREATE")
@@ -1123,4 +1627,41 @@ def main(args):
                 log("apiserver", "waiting for etcd: %s", e)
                 time.sleep(2)
     threading.Thread(target=boot, daemon=True).start()
+    threading.Thread(target=establish_crds, args=(api,), daemon=True).start()
     srv.serve_forever()
+
+
+CRD_ESTABLISH_SECONDS = float(os.environ.get("CAIRN_LAB_CRD_ESTABLISH_SECONDS", "1.5"))
+
+
+def establish_crds(api):
+    """apiextensions' establishing controller: a CRD whose names are accepted becomes Established a
+    moment after it is first seen (its kinds are served from then on; before, a client applying the
+    CRD and its objects in one go gets `no matches for kind`, as on a real cluster)."""
+    seen = {}
+    while True:
+        time.sleep(0.3)
+        try:
+            res = api.store.registry().by_path("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+            items, _ = api.store.list(res)
+        except (StatusError, EtcdError):
+            continue
+        now_ = time.monotonic()
+        for crd in items:
+            uid = crd["metadata"].get("uid")
+            conds = (crd.get("status") or {}).get("conditions") or []
+            if any(c.get("type") == "Established" and c.get("status") == "True" for c in conds):
+                seen.pop(uid, None)
+                continue
+            first = seen.setdefault(uid, now_)
+            if now_ - first < CRD_ESTABLISH_SECONDS:
+                continue
+            conds = [c for c in conds if c.get("type") != "Established"] + [
+                {"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
+                 "message": "the initial names have been accepted", "lastTransitionTime": rfc3339()}]
+            crd.setdefault("status", {})["conditions"] = conds
+            try:
+                api.store.update(res, None, crd["metadata"]["name"], crd, crd["metadata"]["resourceVersion"])
+                api.store.registry(refresh=True)
+            except (StatusError, EtcdError):
+                pass

@@ -2,6 +2,7 @@
 the Rook deployments, the devices the kubelets report and the pools), and the `ceph` CLI answers for
 `kubectl exec deploy/rook-ceph-tools -- ceph ...` (shapes follow Ceph's JSON output)."""
 import json
+import re
 import time
 import uuid
 
@@ -366,6 +367,8 @@ def exec_in_pod(store, pod, container, cmd):
         return " ".join(cmd[1:]) + "\n", "", 0
     if prog == "hostname":
         return pod["metadata"]["name"] + "\n", "", 0
+    if prog in ("sh", "bash") and cmd[1:2] == ["-c"] and len(cmd) > 2 and re.fullmatch(r"exit (\d+)", cmd[2].strip()):
+        return "", "", int(cmd[2].split()[1])
     if prog in ("sh", "bash") and cmd[1:2] == ["-c"] and len(cmd) > 2 and cmd[2].strip().startswith("ceph "):
         return exec_in_pod(store, pod, container, cmd[2].split())
     return "", ('OCI runtime exec failed: exec failed: unable to start container process: exec: "%s": executable file '

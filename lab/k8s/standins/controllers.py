@@ -433,6 +433,42 @@ class KCM:
                 for o in kinds[kind] or []:
                     uids.add(o["metadata"]["uid"])
             return kinds[kind]
+        paths.setdefault("Job", "/apis/batch/v1/jobs")
+        # owners being deleted with propagationPolicy Foreground (dependents first) or Orphan
+        # (dependents lose their owner reference), then the finalizer goes and the owner with it
+        for okind in ("Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job"):
+            for owner in load(okind) or []:
+                fins = owner["metadata"].get("finalizers") or []
+                if not owner["metadata"].get("deletionTimestamp") or not (
+                        {"foregroundDeletion", "orphan"} & set(fins)):
+                    continue
+                left = 0
+                for kind in ("Pod", "ReplicaSet"):
+                    for o in load(kind) or []:
+                        refs = o["metadata"].get("ownerReferences") or []
+                        if not any(r.get("uid") == owner["metadata"]["uid"] for r in refs):
+                            continue
+                        base = paths[kind].rsplit("/", 1)
+                        url = "%s/namespaces/%s/%s/%s" % (base[0], o["metadata"]["namespace"], base[1],
+                                                          o["metadata"]["name"])
+                        try:
+                            if "orphan" in fins:
+                                keep = [r for r in refs if r.get("uid") != owner["metadata"]["uid"]]
+                                self.c.patch(url, {"metadata": {"ownerReferences": keep or None}})
+                            else:
+                                self.c.delete(url)
+                                left += 1
+                        except ApiError:
+                            left += 1
+                if left == 0:
+                    base = paths[okind].rsplit("/", 1)
+                    url = "%s/namespaces/%s/%s/%s" % (base[0], owner["metadata"]["namespace"], base[1],
+                                                      owner["metadata"]["name"])
+                    try:
+                        self.c.patch(url, {"metadata": {"finalizers": [f for f in fins if f not in (
+                            "foregroundDeletion", "orphan")] or None}})
+                    except ApiError:
+                        pass
         for kind in ("Pod", "ReplicaSet", "Secret", "Deployment", "DaemonSet", "StatefulSet", "Service", "ConfigMap"):
             for o in load(kind) or []:
                 refs = o["metadata"].get("ownerReferences") or []

@@ -131,6 +131,57 @@ def check_endpoint(url, ca, cert, key, timeout=5):
     return version, None
 
 
+class Watch:
+    """One etcd watch stream. next(timeout) returns the next result (a dict with `events`), raises
+    queue.Empty when none came within `timeout`, EtcdError when the stream ended (a compacted start
+    revision: EtcdError.compacted holds etcd's compact_revision)."""
+
+    def __init__(self, conn, response):
+        import queue
+        self.conn, self.response = conn, response
+        self.q = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        try:
+            while True:
+                line = self.response.readline()
+                if not line:
+                    raise EtcdError("watch closed")
+                line = line.strip()
+                if not line:
+                    continue
+                msg = json.loads(line)
+                if "error" in msg:
+                    raise EtcdError((msg["error"] or {}).get("message", "watch error"))
+                res = msg.get("result") or {}
+                if res.get("canceled") or int(res.get("compact_revision", 0) or 0) > 0:
+                    e = EtcdError(res.get("cancel_reason") or "mvcc: required revision has been compacted")
+                    e.compacted = int(res.get("compact_revision", 0) or 0)
+                    raise e
+                self.q.put(res)
+        except EtcdError as e:
+            self.q.put(e)
+        except Exception as e:  # noqa: BLE001 - a stream closed under the reader fails in many ways
+            self.q.put(EtcdError("watch closed: %s" % e))
+
+    def next(self, timeout):
+        item = self.q.get(timeout=timeout)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    def close(self):
+        try:
+            self.conn.sock and self.conn.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        try:
+            self.conn.close()
+        except OSError:
+            pass
+
+
 class Etcd:
     """Thread-safe etcd v3 gateway client with per-thread keep-alive connections."""
 
@@ -262,6 +313,31 @@ class Etcd:
             body["range_end"] = _b(_prefix_end(key))
         out = self.call("kv/deleterange", body)
         return int(out.get("deleted", 0) or 0)
+
+    def watch(self, prefix, start_revision):
+        """A watch on every key under `prefix` from `start_revision` (etcd's streaming /v3/watch on a
+        connection of its own), read by a thread of its own: returns a Watch."""
+        body = json.dumps({"create_request": {"key": _b(prefix), "range_end": _b(_prefix_end(prefix)),
+                                              "start_revision": str(start_revision), "prev_kv": True}}).encode()
+        last = "context deadline exceeded"
+        n = len(self.endpoints)
+        for i in range(n):
+            ep = self.endpoints[(self.preferred + i) % n]
+            u = urlsplit(ep)
+            c = http.client.HTTPSConnection(u.hostname, u.port or 2379, context=self.ctx, timeout=self.timeout)
+            try:
+                c.request("POST", "/v3/watch", body=body, headers={"Content-Type": "application/json"})
+                r = c.getresponse()
+                if r.status != 200:
+                    last = "HTTP %d" % r.status
+                    c.close()
+                    continue
+                c.sock.settimeout(None)
+                return Watch(c, r)
+            except (OSError, ssl.SSLError, http.client.HTTPException) as e:
+                c.close()
+                last = str(e)
+        raise EtcdError(last, unavailable=True)
 
     def healthy(self, timeout=2.0):
         """A linearizable read within `timeout` (what /readyz's etcd check does)."""

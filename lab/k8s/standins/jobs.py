@@ -3,8 +3,11 @@
 No process runs in the lab: the kubelet stand-in lets a run-to-completion pod (restartPolicy
 Never/OnFailure) exit 0 one sync after it started. This controller creates a Job's pods
 (parallelism/completions), counts the succeeded ones and marks the Job Complete
-(`SuccessCriteriaMet` + `Complete`, `succeeded`, `completionTime`) like the real one. Not
-simulated: failures/backoffLimit, indexed jobs, podFailurePolicy, ttlSecondsAfterFinished, CronJobs.
+(`SuccessCriteriaMet` + `Complete`, `succeeded`, `completionTime`) like the real one. Under the
+`job-fail` fault the pods exit 1: each failed pod is replaced after a back-off (BACKOFF_SECONDS,
+doubled per failure; real: 10 s) until more than `backoffLimit` (default 6) have failed, then the Job
+is `Failed` (`FailureTarget` + `Failed`, reason BackoffLimitExceeded, "Job has reached the specified
+backoff limit"). Not simulated: indexed jobs, podFailurePolicy, ttlSecondsAfterFinished, CronJobs.
 
 Known job images get their effect applied before the Job completes (if that fails, the Job stays
 active and is retried, as a failing container would be restarted):
@@ -22,7 +25,9 @@ import shutil
 import tempfile
 
 from apiclient import ApiError
-from common import log, rfc3339
+from common import log, now as utcnow, parse_time, rfc3339
+
+BACKOFF_SECONDS = 1.0
 
 
 def owned_by(obj, owner):
@@ -80,6 +85,29 @@ def sync_job(kcm, job):
         put_status(kcm, job, st)
         log("kcm", "job %s/%s complete", md["namespace"], md["name"])
         return
+    backoff_limit = int(spec.get("backoffLimit", 6) if spec.get("backoffLimit") is not None else 6)
+    if len(failed) > backoff_limit:
+        st.update({"succeeded": len(succeeded), "failed": len(failed), "active": 0, "ready": 0})
+        st["conditions"] = [
+            {"type": "FailureTarget", "status": "True", "reason": "BackoffLimitExceeded",
+             "message": "Job has reached the specified backoff limit", "lastProbeTime": now, "lastTransitionTime": now},
+            {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+             "message": "Job has reached the specified backoff limit", "lastProbeTime": now, "lastTransitionTime": now}]
+        put_status(kcm, job, st)
+        log("kcm", "job %s/%s failed: backoff limit %d exceeded", md["namespace"], md["name"], backoff_limit)
+        return
+    if failed and not active:
+        # a failed pod is replaced after a back-off that doubles with every failure
+        last = max((parse_time(((cs.get("state") or {}).get("terminated") or {}).get("finishedAt")) or
+                    parse_time(p["metadata"].get("creationTimestamp"))
+                    for p in failed for cs in (p.get("status") or {}).get("containerStatuses") or [{}]),
+                   default=None)
+        delay = min(BACKOFF_SECONDS * 2 ** (len(failed) - 1), 360)
+        if last is not None and (utcnow() - last).total_seconds() < delay:
+            new = dict(st, active=0, ready=0, succeeded=len(succeeded), failed=len(failed))
+            if new != (job.get("status") or {}):
+                put_status(kcm, job, new)
+            return
     want = min(parallelism, completions - len(succeeded)) - len(active)
     tmpl = (spec.get("template") or {})
     created = 0

@@ -410,6 +410,7 @@ class Kubelet:
         self.started = rfc3339()
         self.pod_seen = {}
         self.pull_started = {}
+        self.mount_events = {}
         self.images = set((read_file(IMAGES_FILE, "") or "").split())
 
     def save_images(self):
@@ -598,7 +599,7 @@ class Kubelet:
                 continue
             if p["metadata"].get("deletionTimestamp"):
                 continue
-            want = self.pod_status(p, net_ok)
+            want = self.pod_status(p, net_ok, client)
             if want is None:
                 continue
             cur = p.get("status") or {}
@@ -613,7 +614,51 @@ class Kubelet:
             if is_calico_node(p) and want.get("phase") == "Running":
                 install_calico_cni()
 
-    def pod_status(self, p, net_ok):
+    def missing_volumes(self, p, client):
+        """[(volume, 'secret "x" not found')] for the Secret and ConfigMap volumes (also projected
+        sources) of `p` that do not exist and are not optional: the kubelet cannot mount them."""
+        out = []
+        ns = p["metadata"]["namespace"]
+        for v in p["spec"].get("volumes") or []:
+            sources = [v] + [s for s in (v.get("projected") or {}).get("sources") or []]
+            for src in sources:
+                for kind, key, path in (("secret", "secretName", "secrets"), ("configMap", "name", "configmaps")):
+                    ref = src.get(kind)
+                    if v is not src and kind == "secret":
+                        key = "name"
+                    if not isinstance(ref, dict) or ref.get("optional") or not ref.get(key):
+                        continue
+                    if client.get_or_none("/api/v1/namespaces/%s/%s/%s" % (ns, path, ref[key])) is None:
+                        out.append((v.get("name"), '%s "%s" not found' % (kind.lower(), ref[key])))
+        return out
+
+    def mount_event(self, client, p, volume, why):
+        """kubelet's FailedMount event (one per pod and volume, its count raised on repeats)."""
+        ns, name = p["metadata"]["namespace"], p["metadata"]["name"]
+        message = 'MountVolume.SetUp failed for volume "%s" : %s' % (volume, why)
+        ev = "%s.%s" % (name, hashlib.sha256((volume + why).encode()).hexdigest()[:16])
+        path = "/api/v1/namespaces/%s/events" % ns
+        now_ = rfc3339()
+        try:
+            cur = client.get_or_none(path + "/" + ev)
+            if cur is None:
+                client.post(path, {"apiVersion": "v1", "kind": "Event", "metadata": {"name": ev, "namespace": ns},
+                                   "involvedObject": {"kind": "Pod", "namespace": ns, "name": name, "apiVersion": "v1",
+                                                      "uid": p["metadata"]["uid"]},
+                                   "reason": "FailedMount", "message": message, "type": "Warning", "count": 1,
+                                   "source": {"component": "kubelet", "host": self.name},
+                                   "reportingComponent": "kubelet", "reportingInstance": self.name,
+                                   "firstTimestamp": now_, "lastTimestamp": now_})
+            elif (time.monotonic() - self.mount_events.get(ev, 0)) > 30:
+                cur.update(count=int(cur.get("count", 1)) + 1, lastTimestamp=now_)
+                client.put(path + "/" + ev, cur)
+            else:
+                return
+            self.mount_events[ev] = time.monotonic()
+        except ApiError:
+            pass
+
+    def pod_status(self, p, net_ok, client=None):
         uid = p["metadata"]["uid"]
         t = rfc3339()
         cur = p.get("status") or {}
@@ -660,6 +705,26 @@ class Kubelet:
                                     "restartCount": 0, "started": False,
                                     "state": {"waiting": {"reason": "ContainerCreating"}}, "lastState": {}}
                                    for c in containers])
+        # Secret and ConfigMap volumes are mounted before the containers start: a missing one keeps
+        # the pod in ContainerCreating (with kubelet's FailedMount event) until it exists
+        if client is not None and cur.get("phase") != "Running":
+            missing_vols = self.missing_volumes(p, client)
+            if missing_vols:
+                for volume, why in missing_vols:
+                    self.mount_event(client, p, volume, why)
+                return dict(base, phase="Pending", conditions=[
+                    {"type": "PodReadyToStartContainers", "status": "False", "lastProbeTime": None,
+                     "lastTransitionTime": start},
+                    {"type": "Initialized", "status": "True", "lastProbeTime": None, "lastTransitionTime": start},
+                    {"type": "Ready", "status": "False", "reason": "ContainersNotReady", "message": "containers with "
+                     "unready status: [%s]" % " ".join(c["name"] for c in containers), "lastProbeTime": None,
+                     "lastTransitionTime": start},
+                    {"type": "ContainersReady", "status": "False", "reason": "ContainersNotReady",
+                     "lastProbeTime": None, "lastTransitionTime": start}, sched],
+                    containerStatuses=[{"name": c["name"], "image": c.get("image"), "imageID": "", "ready": False,
+                                        "restartCount": 0, "started": False,
+                                        "state": {"waiting": {"reason": "ContainerCreating"}}, "lastState": {}}
+                                       for c in containers])
         # images are "pulled" once per node: a pod with an image new to this node spends
         # IMAGE_PULL_SECONDS in ContainerCreating first (so start-up races stay visible)
         images = [c.get("image") for c in containers + (p["spec"].get("initContainers") or [])]
@@ -688,6 +753,17 @@ class Kubelet:
             "waiting" in (cs.get("state") or {}) for cs in cur.get("containerStatuses") or [])
         running_since = next((cs["state"]["running"].get("startedAt") for cs in cur.get("containerStatuses") or []
                               if "running" in (cs.get("state") or {})), t)
+        # a readiness probe passes no earlier than its initialDelaySeconds after the container started
+        # (the probes themselves always succeed: no process runs)
+        if ready and p["spec"].get("restartPolicy", "Always") == "Always":
+            started_at = parse_time(running_since)
+            for c in containers:
+                delay = int(((c.get("readinessProbe") or {}).get("initialDelaySeconds")) or 0)
+                if delay and started_at and (now() - started_at).total_seconds() < delay:
+                    ready = False
+        if ready and p["spec"].get("restartPolicy", "Always") != "Always" and job_fault(p):
+            return failed_status(p, base, cur, start, running_since, t,
+                                 self.ip if host_net else (cur.get("podIP") or self.pod_ip(p)))
         ip = self.ip if host_net else (cur.get("podIP") or self.pod_ip(p))
         rs = "True" if ready else "False"
         conds = [{"type": "PodReadyToStartContainers", "status": "True", "lastProbeTime": None, "lastTransitionTime": start},
@@ -832,6 +908,43 @@ def completed_status(p, base, cur, start, started, t, ip):
                             "containerID": "containerd://" + hashlib.sha256((uid + c["name"]).encode()).hexdigest(),
                             "ready": False, "started": False, "restartCount": 0,
                             "state": {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": started,
+                                                     "finishedAt": t}}, "lastState": {}} for c in containers])
+
+
+def job_fault(pod):
+    """The `job-fail` fault (scripts/lab-k8s fault LAB NS/NAME job-fail): the pods of Job NS/NAME (or
+    of any pod-name prefix) exit 1."""
+    v = fault("job-fail")
+    if not v:
+        return False
+    ns, name = pod["metadata"].get("namespace"), pod["metadata"]["name"]
+    job = (pod["metadata"].get("labels") or {}).get("batch.kubernetes.io/job-name") or \
+        (pod["metadata"].get("labels") or {}).get("job-name")
+    for line in v.splitlines():
+        line = line.strip()
+        if "/" in line:
+            fns, fname = line.split("/", 1)
+            if fns == ns and (fname == job or name == fname or name.startswith(fname + "-")):
+                return True
+    return False
+
+
+def failed_status(p, base, cur, start, started, t, ip):
+    """A run-to-completion pod whose container exited 1 (the job-fail fault)."""
+    uid = p["metadata"]["uid"]
+    containers = p["spec"].get("containers") or []
+    done = {"reason": "PodFailed", "lastProbeTime": None, "lastTransitionTime": t}
+    return dict(base, phase="Failed", podIP=ip, podIPs=[{"ip": ip}], conditions=[
+        {"type": "PodReadyToStartContainers", "status": "False", "lastProbeTime": None, "lastTransitionTime": t},
+        dict(done, type="Initialized", status="True"), dict(done, type="Ready", status="False"),
+        dict(done, type="ContainersReady", status="False"),
+        {"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": start}],
+        containerStatuses=[{"name": c["name"], "image": c.get("image"),
+                            "imageID": "%s@sha256:%s" % (c.get("image", "").rsplit(":", 1)[0],
+                                                        hashlib.sha256(c.get("image", "").encode()).hexdigest()),
+                            "containerID": "containerd://" + hashlib.sha256((uid + c["name"]).encode()).hexdigest(),
+                            "ready": False, "started": False, "restartCount": 0,
+                            "state": {"terminated": {"exitCode": 1, "reason": "Error", "startedAt": started,
                                                      "finishedAt": t}}, "lastState": {}} for c in containers])
 
 

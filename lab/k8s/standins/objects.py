@@ -195,25 +195,34 @@ def _prune_empty(obj):
 
 
 class ApplyConflict(Exception):
+    """Conflicts with other field managers, worded like the API server's (apiserver's
+    fieldmanager: `conflict with "m" using apps/v1: .spec.replicas`; an Apply manager is named
+    without its version; several conflicts are grouped per manager, managers sorted)."""
+
     def __init__(self, conflicts, api_version):
-        self.conflicts = conflicts  # [(manager, path)]
+        self.conflicts = conflicts  # [(manager, path)] or [(manager, path, operation, manager's apiVersion)]
         self.api_version = api_version
         super().__init__(self.message())
+
+    def who(self, c):
+        m = c[0]
+        op = c[2] if len(c) > 2 else "Update"
+        version = c[3] if len(c) > 3 and c[3] else self.api_version
+        return '"%s"' % m if op == "Apply" else '"%s" using %s' % (m, version)
 
     def message(self):
         n = len(self.conflicts)
         if n == 1:
-            m, p = self.conflicts[0]
-            return 'Apply failed with 1 conflict: conflict with "%s" using %s: %s' % (m, self.api_version, p)
+            return "Apply failed with 1 conflict: conflict with %s: %s" % (self.who(self.conflicts[0]),
+                                                                          self.conflicts[0][1])
         by = {}
-        for m, p in self.conflicts:
-            by.setdefault(m, []).append(p)
-        lines = ["Apply failed with %d conflicts: conflicts with %s:" % (
-            n, ", ".join('"%s" using %s' % (m, self.api_version) for m in by))]
-        for m, ps in by.items():
-            for p in ps:
-                lines.append("- %s" % p)
-        return "\n".join(lines)
+        for c in self.conflicts:
+            by.setdefault(self.who(c), []).append(c[1])
+        parts = []
+        for who in sorted(by):
+            parts.append("conflicts with %s:" % who)
+            parts += ["- %s" % p for p in by[who]]
+        return "Apply failed with %d conflicts: %s" % (n, "\n".join(parts))
 
 
 def server_side_apply(live, applied, manager, force, api_version):
@@ -222,12 +231,12 @@ def server_side_apply(live, applied, manager, force, api_version):
     live_paths = leaf_paths(live) if live else {}
     mgrs = managers(live) if live else []
     conflicts = []
-    for name, op, owned, _ in mgrs:
+    for name, op, owned, entry in mgrs:
         if name == manager and op == "Apply":
             continue
         for p, v in new_paths.items():
             if p in live_paths and live_paths[p] != v and _covers(owned, p):
-                conflicts.append((name, p))
+                conflicts.append((name, p, op, (entry or {}).get("apiVersion")))
     if conflicts and not force:
         conflicts.sort()
         raise ApplyConflict(conflicts, api_version)

@@ -185,4 +185,6 @@ class Registry:
 
 
 def _crd_established(crd):
-    return True
+    """Only Established CRDs are served (the API server's establishing loop sets the condition)."""
+    return any(c.get("type") == "Established" and c.get("status") == "True"
+               for c in (crd.get("status") or {}).get("conditions") or [])

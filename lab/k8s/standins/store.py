@@ -152,6 +152,13 @@ class Store:
                 raise not_found(res, name)
             raise conflict(res, name)
         obj.setdefault("metadata", {})["resourceVersion"] = str(rev)
+        md = obj["metadata"]
+        if md.get("deletionTimestamp") and not md.get("finalizers"):
+            # the last finalizer of an object being deleted is gone: the object goes
+            try:
+                self.etcd.delete(key)
+            except EtcdError as e:
+                raise etcd_failure(e)
         return obj
 
     def delete(self, res, ns, name):

@@ -257,8 +257,11 @@ class LabEnv:
         return self._run([LAB, "run", "--", "/bin/bash", "-c", cmd], input, timeout, check)
 
     def kubectl(self, args, input=None, timeout=120, check=False):
+        """The mirror's (real) kubectl in the controller namespace, with the lab's admin.conf and a discovery
+        cache of this lab's own (labs of other roots may reuse the same addresses)."""
         k = os.path.join(self.mirror, "dl.k8s.io/release/v%s/bin/linux/amd64/kubectl" % self.version)
-        return self.ctl("%s --kubeconfig %s %s" % (k, self.work + "/admin.conf", args), input, timeout, check)
+        return self.ctl("KUBECACHEDIR=%s %s --kubeconfig %s %s" % (self.work + "/kube-cache", k, self.work + "/admin.conf",
+                                                                  args), input, timeout, check)
 
     def put(self, host, path, data, mode="0644"):
         self.sh(host, "mkdir -p %s && cat > %s && chmod %s %s" % (

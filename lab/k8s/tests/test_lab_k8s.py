@@ -25,6 +25,12 @@ LAB_K8S = os.path.join(labenv.REPO, "scripts", "lab-k8s")
 
 
 @labenv.lab_suite
+def labenv_time(ts):
+    """Seconds since the epoch of an RFC 3339 timestamp of the API."""
+    import datetime
+    return datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
 class LabKubernetes(labenv.LabTestCase):
     TIME_LIMIT = 900        # per test; one that must first rebuild the cluster (run alone) takes a while
     env = None
@@ -78,13 +84,23 @@ class LabKubernetes(labenv.LabTestCase):
         return json.loads(r.out)
 
     def apply(self, *files, server_side=True):
-        args = " ".join("-f " + os.path.join(MANIFESTS, f) if not f.startswith("/") else "-f " + f for f in files)
-        return self.kubectl("apply %s %s" % ("--server-side --field-manager cairn" if server_side else "", args))
+        """kubectl apply of test manifests; a file of CRDs is followed by a wait until they are Established
+        (their kinds are served a moment after the CRDs are created, as on a real cluster)."""
+        paths = [os.path.join(MANIFESTS, f) if not f.startswith("/") else f for f in files]
+        args = " ".join("-f " + p for p in paths)
+        r = self.kubectl("apply %s %s" % ("--server-side --field-manager cairn" if server_side else "", args))
+        crds = [p for p in paths if p.endswith("-crds.yaml")]
+        if r.rc == 0 and crds:
+            w = self.kubectl("wait --for=condition=Established --timeout=60s %s" % " ".join("-f " + p for p in crds))
+            self.assertEqual(w.rc, 0, w)
+        return r
 
     def apply_text(self, text, server_side=True):
-        return self.env.ctl("cat > /tmp/k8st-apply.yaml && %s --kubeconfig %s apply %s -f /tmp/k8st-apply.yaml" % (
-            self.kubectl_path(), self.env.work + "/admin.conf", "--server-side" if server_side else ""),
-            input=text, check=False)
+        return self.env.ctl("cat > /tmp/k8st-apply.yaml && KUBECACHEDIR=%s %s --kubeconfig %s apply %s -f "
+                            "/tmp/k8st-apply.yaml" % (self.env.work + "/kube-cache", self.kubectl_path(),
+                                                      self.env.work + "/admin.conf",
+                                                      "--server-side" if server_side else ""),
+                            input=text, check=False)
 
     def kubectl_path(self):
         return os.path.join(self.env.mirror, "dl.k8s.io/release/v%s/bin/linux/amd64/kubectl" % self.env.version)
@@ -807,8 +823,117 @@ spec:
                   done=lambda r: r.rc == 0 and r.out.strip() == "ok")
         e.wait_etcd(60)
 
-    def test_18_kubectl_errors_like_kubectl(self):
+    def test_20_ready_only_after_the_readiness_probe_delay(self):
+        self.ensure_cluster_ready()
+        self.ensure_namespace("demo")
+        self.kubectl("-n demo delete pod probe-delay --ignore-not-found --wait=true --timeout=60s")
+        pod = """apiVersion: v1
+kind: Pod
+metadata: {name: probe-delay, namespace: demo}
+spec:
+  containers:
+  - name: c
+    image: registry.k8s.io/pause:3.10
+    readinessProbe:
+      httpGet: {path: /, port: 8080}
+      initialDelaySeconds: 15
+"""
+        try:
+            self.assertEqual(self.apply_text(pod).rc, 0)
+            running = self.wait(lambda: self.kjson("-n demo get pod probe-delay")["status"], 60, "probe-delay Running",
+                                done=lambda st: st.get("phase") == "Running")
+            started = running["containerStatuses"][0]["state"]["running"]["startedAt"]
+            r = self.kubectl("-n demo wait --for=condition=Ready pod/probe-delay --timeout=60s")
+            self.assertEqual(r.rc, 0, r)
+            st = self.kjson("-n demo get pod probe-delay")["status"]
+            ready = next(c for c in st["conditions"] if c["type"] == "Ready")
+            delay = (labenv_time(ready["lastTransitionTime"]) - labenv_time(started))
+            self.assertGreaterEqual(delay, 15, (started, ready))
+        finally:
+            self.kubectl("-n demo delete pod probe-delay --ignore-not-found --wait=false")
+
+    def test_21_missing_secret_volume_keeps_the_pod_creating(self):
+        self.ensure_cluster_ready()
+        self.ensure_namespace("demo")
+        self.kubectl("-n demo delete pod needs-secret --ignore-not-found --wait=true --timeout=60s")
+        self.kubectl("-n demo delete secret lab-certs --ignore-not-found")
+        pod = """apiVersion: v1
+kind: Pod
+metadata: {name: needs-secret, namespace: demo}
+spec:
+  containers:
+  - name: c
+    image: registry.k8s.io/pause:3.10
+    volumeMounts: [{name: certs, mountPath: /certs}]
+  volumes:
+  - name: certs
+    secret: {secretName: lab-certs}
+"""
+        try:
+            self.assertEqual(self.apply_text(pod).rc, 0)
+
+            def events():
+                return [(e["reason"], e["message"]) for e in self.kjson(
+                    "-n demo get events --field-selector involvedObject.name=needs-secret")["items"]]
+            ev = self.wait(events, 60, "a FailedMount event for needs-secret",
+                           done=lambda ev: any(r == "FailedMount" for r, _ in ev))
+            self.assertIn(("FailedMount", 'MountVolume.SetUp failed for volume "certs" : secret "lab-certs" not found'),
+                          ev)
+            st = self.kjson("-n demo get pod needs-secret")["status"]
+            self.assertEqual(st["phase"], "Pending")
+            self.assertEqual(st["containerStatuses"][0]["state"]["waiting"]["reason"], "ContainerCreating")
+            r = self.kubectl("-n demo get pod needs-secret --no-headers")
+            self.assertIn("ContainerCreating", r.out)
+            self.assertEqual(self.kubectl("-n demo create secret generic lab-certs --from-literal=tls.crt=x").rc, 0)
+            r = self.kubectl("-n demo wait --for=condition=Ready pod/needs-secret --timeout=90s")
+            self.assertEqual(r.rc, 0, r)
+        finally:
+            self.kubectl("-n demo delete pod needs-secret --ignore-not-found --wait=false")
+            self.kubectl("-n demo delete secret lab-certs --ignore-not-found")
+
+    def test_22_job_failure_fault(self):
+        e = self.env
+        self.ensure_cluster_ready()
+        self.ensure_namespace("demo")
+        self.kubectl("-n demo delete job doomed --ignore-not-found --wait=true --timeout=60s")
+        job = """apiVersion: batch/v1
+kind: Job
+metadata: {name: doomed, namespace: demo}
+spec:
+  backoffLimit: 1
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - {name: c, image: registry.k8s.io/busybox:1.36, command: [sh, -c, "exit 1"]}
+"""
+        subprocess.run([LAB_K8S, "fault", e.name, "demo/doomed", "job-fail"], check=True, capture_output=True,
+                       timeout=120)
+        try:
+            self.assertEqual(self.apply_text(job).rc, 0)
+            r = self.kubectl("-n demo wait --for=condition=Failed job/doomed --timeout=120s", timeout=150)
+            self.assertEqual(r.rc, 0, r)
+            st = self.kjson("-n demo get job doomed")["status"]
+            failed = next(c for c in st["conditions"] if c["type"] == "Failed")
+            self.assertEqual((failed["reason"], failed["message"]),
+                             ("BackoffLimitExceeded", "Job has reached the specified backoff limit"))
+            self.assertEqual(st["failed"], 2)
+            r = self.kubectl("-n demo get job doomed --no-headers")
+            self.assertEqual(r.out.split()[1], "Failed")
+        finally:
+            subprocess.run([LAB_K8S, "fault", e.name, "demo/doomed", "job-fail-clear"], check=True,
+                           capture_output=True, timeout=120)
+            self.kubectl("-n demo delete job doomed --ignore-not-found --wait=false")
+
+    def test_18_real_kubectl_reads_the_api(self):
+        """The real kubectl against the stand-in: server-side tables, discovery, errors."""
         self.ensure_initialized()
+        r = self.kubectl("get nodes")
+        self.assertEqual(r.rc, 0, r)
+        header = r.out.splitlines()[0].split()
+        self.assertEqual(header, ["NAME", "STATUS", "ROLES", "AGE", "VERSION"])
+        row = next(l.split() for l in r.out.splitlines()[1:] if l.split()[0] == self.n1)
+        self.assertEqual((row[2], row[4]), ("control-plane", "v" + self.env.version))
         r = self.kubectl("get foo")
         self.assertFailed(r, 'error: the server doesn\'t have a resource type "foo"')
         r = self.kubectl("-n kube-system get deploy nope")

