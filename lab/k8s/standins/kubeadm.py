@@ -18,6 +18,7 @@ import time
 
 import yaml
 
+import kubeadm_certs
 import kubeadm_config as kc
 import pki
 from apiclient import ApiError, Client, ConnError, KubeConfig, kubeconfig_dict
@@ -413,7 +414,8 @@ def ensure_leaf(node, base, ca, cn, orgs=(), sans=(), server=False, client=False
         dns, ips = pki.split_sans(sans)
         out("[certs] %s serving cert is signed for DNS names [%s] and IPs [%s]" % (base, " ".join(dns), " ".join(ips)))
     pki.gen_key(key, node.cc.get("encryptionAlgorithm", "RSA-2048"))
-    pki.sign(ca_crt, ca_key, key, crt, cn, orgs, sans, server=server, client=client)
+    pki.sign(ca_crt, ca_key, key, crt, cn, orgs, sans, server=server, client=client,
+             lifetime=kubeadm_certs.leaf_lifetime(node.cc))
 
 
 def apiserver_sans(node):
@@ -465,7 +467,8 @@ def write_kubeconfig(node, fname, server, cn, orgs):
     out('[kubeconfig] Writing "%s" kubeconfig file' % fname)
     tmpkey = path + ".key.tmp"
     pki.gen_key(tmpkey, node.cc.get("encryptionAlgorithm", "RSA-2048"))
-    crt = pki.sign(ca, cert_path(node, "ca.key"), tmpkey, None, cn, orgs, client=True)
+    crt = pki.sign(ca, cert_path(node, "ca.key"), tmpkey, None, cn, orgs, client=True,
+                   lifetime=kubeadm_certs.leaf_lifetime(node.cc))
     key = read_file(tmpkey, binary=True)
     os.unlink(tmpkey)
     user = {"admin.conf": "kubernetes-admin", "super-admin.conf": "kubernetes-super-admin"}.get(fname, cn)
@@ -1582,7 +1585,7 @@ def cmd_certs(argv):
     if argv[:1] == ["certificate-key"]:
         out(os.urandom(32).hex())
         return 0
-    raise Fatal("the lab's kubeadm stand-in implements only 'kubeadm certs certificate-key'")
+    return kubeadm_certs.cmd_certs(argv, parse_args)
 
 
 def cmd_config(argv):
@@ -1631,8 +1634,8 @@ def cmd_version(argv):
 
 def main(argv):
     if not argv or argv[0] in ("-h", "--help", "help"):
-        out("kubeadm (Cairn lab stand-in): init, join, reset, token, certs certificate-key, init phase upload-certs, "
-            "version")
+        out("kubeadm (Cairn lab stand-in): init, join, reset, token, certs certificate-key|check-expiration|renew, "
+            "init phase upload-certs, config images, version")
         return 0
     cmd, rest = argv[0], argv[1:]
     fn = {"init": cmd_init, "join": cmd_join, "reset": cmd_reset, "token": cmd_token, "certs": cmd_certs,
