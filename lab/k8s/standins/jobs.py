@@ -3,8 +3,9 @@
 No process runs in the lab: the kubelet stand-in lets a run-to-completion pod (restartPolicy
 Never/OnFailure) exit 0 one sync after it started. This controller creates a Job's pods
 (parallelism/completions), counts the succeeded ones and marks the Job Complete
-(`SuccessCriteriaMet` + `Complete`, `succeeded`, `completionTime`) like the real one. Not
-simulated: failures/backoffLimit, indexed jobs, podFailurePolicy, ttlSecondsAfterFinished, CronJobs.
+(`SuccessCriteriaMet` + `Complete`, `succeeded`, `completionTime`) like the real one, and deletes
+it ttlSecondsAfterFinished after it finished. Not simulated: failures/backoffLimit, indexed jobs,
+podFailurePolicy, CronJobs.
 
 Known job images get their effect applied before the Job completes (if that fails, the Job stays
 active and is retried, as a failing container would be restarted):
@@ -22,7 +23,7 @@ import shutil
 import tempfile
 
 from apiclient import ApiError
-from common import log, rfc3339
+from common import log, now, parse_time, rfc3339
 
 
 def owned_by(obj, owner):
@@ -48,6 +49,7 @@ def sync_job(kcm, job):
     for t in ("Complete", "Failed"):
         c = cond(job, t)
         if c and c.get("status") == "True":
+            expire_finished(kcm, job)
             return
     spec = job.get("spec") or {}
     if spec.get("suspend"):
@@ -93,6 +95,21 @@ def sync_job(kcm, job):
     new = dict(st, active=len(active) + created, ready=ready, succeeded=len(succeeded), failed=len(failed))
     if new != (job.get("status") or {}):
         put_status(kcm, job, new)
+
+
+def expire_finished(kcm, job):
+    """The TTL-after-finished controller: a finished Job with ttlSecondsAfterFinished is deleted that long
+    after it finished (its pods follow through the garbage collector)."""
+    ttl = (job.get("spec") or {}).get("ttlSecondsAfterFinished")
+    done = parse_time((job.get("status") or {}).get("completionTime"))
+    if ttl is None or done is None or (now() - done).total_seconds() < int(ttl):
+        return
+    md = job["metadata"]
+    try:
+        kcm.c.delete("/apis/batch/v1/namespaces/%s/jobs/%s" % (md["namespace"], md["name"]))
+        log("kcm", "ttl-after-finished deleted job %s/%s", md["namespace"], md["name"])
+    except ApiError:
+        pass
 
 
 def put_status(kcm, job, st):

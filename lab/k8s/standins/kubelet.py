@@ -184,7 +184,7 @@ class StaticPods:
         b = self.backoff.get(name, (0, 0.0))
         if now_t < b[1]:
             return
-        self_path = os.path.realpath(sys.argv[0])
+        self_path = program_snapshot(os.path.realpath(sys.argv[0]))
         logf = open(os.path.join(LOG_DIR, name + ".log"), "ab")
         p = subprocess.Popen([sys.executable, self_path, "__static-pod", path], stdin=subprocess.DEVNULL,
                              stdout=logf, stderr=logf, start_new_session=True, close_fds=True)
@@ -232,6 +232,29 @@ class StaticPods:
                 self.backoff.pop(name, None)
             self.start(name, path, h)
         return want
+
+
+def program_snapshot(path):
+    """A private, unchanging copy of the program a static pod runs (a container runs its image, not
+    the kubelet's binary): replacing /usr/local/bin/kubelet during an upgrade must not touch running
+    pods, and a zipapp swapped under a running Python breaks its later imports. Copies live on the
+    tmpfs /run, named by content, like unpacked image layers."""
+    import zipfile
+    try:
+        if not zipfile.is_zipfile(path):
+            return path      # run from a source directory or file (tests): nothing to snapshot
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return path
+    d = os.path.join(RUN_DIR, "programs")
+    snap = os.path.join(d, hashlib.sha256(data).hexdigest()[:16] + ".pyz")
+    if not os.path.exists(snap):
+        try:
+            write_file(snap, data, 0o755)
+        except OSError:
+            return path
+    return snap
 
 
 def run_static_pod(path):
