@@ -581,6 +581,14 @@ class Kubelet:
                 raise
             cur = None
         if cur is None:
+            if self.registered:
+                # Like the kubelet: it registers once (registrationCompleted); a Node deleted later
+                # (kubectl delete node) stays deleted until the kubelet restarts, and no mirror pod
+                # is made for a node that is not there.
+                self.node_gone = True
+                log("kubelet", 'Error updating node status, will retry: error getting node "%s": nodes "%s" not '
+                    'found', self.name, self.name)
+                return
             obj = self.node_object()
             obj["status"] = self.node_status()
             try:
@@ -589,7 +597,9 @@ class Kubelet:
             except ApiError as e:
                 if e.code != 409:
                     raise
+            self.registered = True
             return
+        self.registered, self.node_gone = True, False
         self.pod_cidr = (cur.get("spec") or {}).get("podCIDR")
         devs = json.dumps(lab_devices(), separators=(",", ":"))
         osd_down = fault("osd-down")
@@ -750,6 +760,8 @@ class Kubelet:
 
     # --- mirror pods for static pods ---
     def sync_mirror_pods(self, client, want):
+        if getattr(self, "node_gone", False):
+            return
         running = self.pods.running()
         for name, (path, h, m) in want.items():
             ns = m["metadata"].get("namespace", "default")
