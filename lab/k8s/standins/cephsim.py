@@ -34,7 +34,7 @@ STATE_ORDER = ["active", "clean", "down", "undersized", "degraded", "remapped", 
 
 
 def recovery_seconds():
-    """How long a backfill takes (the lab's knob; scripts/lab-k8s ceph-recovery LAB SECONDS)."""
+    """How long a backfill takes (the lab's knob; scripts/lab-k8s fault LAB HOST ceph-recovery SECONDS)."""
     try:
         with open(RECOVERY_KNOB) as f:
             return max(0.0, float(f.read().strip()))
