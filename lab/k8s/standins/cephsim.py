@@ -11,7 +11,9 @@ that computes, default 30 s; each PG finishes between half and all of it): the P
 live copies than it had, and `active+clean` once every copy is in place (copies left on OSDs that
 are no longer mapped are dropped then). A PG with no live copy is `down` (copies on down OSDs) or
 `incomplete` (every copy was on purged OSDs: the data is lost). Pools hold no objects (the lab has
-no data path), so no object counts are simulated.
+no data path), so no object counts are simulated; a PG is taken to hold data once it has been
+active+clean (before that, OSDs that join it are complete at once: a cluster being built waits for no
+backfill).
 
 `ceph osd out|in|down|purge|safe-to-destroy|ok-to-stop` are answered (the mutating ones write the
 ConfigMap rook-ceph-lab-osdmap, which the next computation reads), with Ceph's words (mgr
@@ -268,6 +270,13 @@ def place_pg(pgid, size, min_size, failure_domain, in_osds, by_id, prev, purged_
     missing = [o for o in up if o not in holders]
     target, since, done = prev.get("target"), prev.get("since"), prev.get("done")
     created = prev.get("created", False) or bool(up)
+    if missing and not prev.get("clean_once"):
+        # the lab's model of data: a PG holds data only once it has been active+clean (nothing writes to
+        # the pools of a cluster being built), so the OSDs that join while it was never clean need no
+        # backfill: its first complete set is there at once
+        holders = sorted(set(holders) | set(up))
+        alive = [o for o in holders if by_id[o]["up"]]
+        missing = []
     if missing and sorted(up) != target:
         target, since = sorted(up), t
         done = t + recovery * (0.5 + 0.5 * (_straw(pgid, "backfill") % 1000) / 1000.0)
@@ -314,7 +323,8 @@ def place_pg(pgid, size, min_size, failure_domain, in_osds, by_id, prev, purged_
             holders = list(up)                        # a clean PG drops the copies it no longer maps
         peak = max(peak, min(size, n))
     return {"state": state, "up": up, "acting": acting, "holders": sorted(holders), "peak": peak,
-            "target": target, "since": since, "done": done, "created": created, "lost": state == "incomplete"}
+            "target": target, "since": since, "done": done, "created": created, "lost": state == "incomplete",
+            "clean_once": bool(prev.get("clean_once")) or "clean" in state.split("+")}
 
 
 def pg_health(pgs, pools, check):

@@ -187,6 +187,54 @@ class OsdRemovalTests(unittest.TestCase):
         self.assertEqual(self.states(st), {"incomplete": 32})
         self.assertIn("32 pgs incomplete", st["ceph"]["health"]["checks"]["PG_AVAILABILITY"]["summary"]["message"])
 
+    def test_osds_joining_a_new_cluster_need_no_backfill(self):
+        self.HOSTS = ["n1", "n2", "n3"]
+        self.down = {1, 2}
+        st = self.compute(0.0)
+        self.assertEqual(self.states(st), {"undersized+peered": 32})
+        self.down = set()
+        st = self.compute(1.0)
+        self.assertEqual(self.states(st), {"active+clean": 32})
+        self.down = {2}                                     # once clean, a PG holds data: a host lost
+        st = self.compute(2.0)
+        self.assertEqual(self.states(st), {"active+undersized+degraded": 32})
+        self.down = set()                                   # and back: its copies are still there
+        st = self.compute(3.0)
+        self.assertEqual(self.states(st), {"active+clean": 32})
+
+    def test_exec_in_the_toolbox_keeps_the_osdmap_in_a_configmap(self):
+        st = self.compute(0.0)
+        cms = {"rook-ceph-lab-status": {"metadata": {"name": "rook-ceph-lab-status", "resourceVersion": "1"}, "data": {
+            "status.json": json.dumps(st["ceph"]), "pools.json": json.dumps(st["pools"]),
+            "tree.json": json.dumps(st["tree"]), "pgs.json": json.dumps(st["pgs"]), "osds.json": json.dumps(st["osds"])}}}
+
+        class Store:
+            def registry(self):
+                return self
+
+            def by_path(self, group, version, plural):
+                return plural
+
+            def get(self, res, ns, name):
+                return json.loads(json.dumps(cms[name])) if name in cms else None
+
+            def create(self, res, ns, obj):
+                cms[obj["metadata"]["name"]] = dict(obj, metadata=dict(obj["metadata"], resourceVersion="2"))
+
+            def update(self, res, ns, name, obj, expect_rv=None):
+                assert expect_rv == cms[name]["metadata"]["resourceVersion"]
+                cms[name] = obj
+
+        pod = {"metadata": {"namespace": "rook-ceph"}}
+        self.assertEqual(cephsim.exec_in_pod(Store(), pod, "toolbox", ["ceph", "osd", "out", "osd.2"]),
+                         ("", "marked out osd.2.\n", 0))
+        self.assertEqual(list(json.loads(cms[cephsim.OSDMAP_CM]["data"]["osdmap.json"])["out"]), ["2"])
+        self.assertEqual(cephsim.exec_in_pod(Store(), pod, "toolbox", ["ceph", "osd", "in", "2"]),
+                         ("", "marked in osd.2.\n", 0))
+        self.assertEqual(json.loads(cms[cephsim.OSDMAP_CM]["data"]["osdmap.json"])["out"], {})
+        out, _, rc = cephsim.exec_in_pod(Store(), pod, "toolbox", ["ceph", "osd", "stat", "-f", "json"])
+        self.assertEqual((rc, json.loads(out)["num_in_osds"]), (0, 4))
+
     def test_cli_errors(self):
         st = self.compute(0.0)
         self.assertEqual(self.cli(st, "osd", "out", "osd.x"), ("", "Error EINVAL: invalid osd id osd.x\n", 22))
