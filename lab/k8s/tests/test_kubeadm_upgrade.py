@@ -170,6 +170,29 @@ class StaticPodTests(unittest.TestCase):
             m = yaml.safe_load(f)
         self.assertEqual(m["spec"]["containers"][0]["image"], "registry.k8s.io/kube-apiserver:v1.37.1")
 
+    def test_this_nodes_manifests_rendered_again_are_equal(self):
+        # what `upgrade apply|node` renders for this node from kubeadm-config and the kube-apiserver
+        # manifest's advertise-address annotation equals what init/join wrote: nothing is restarted
+        # when the version does not change ("Current and new manifests of X are equal, skipping upgrade")
+        tmp = tempfile.mkdtemp(prefix="kubeadm-upgrade-test-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        cc = kubeadm.kc.defaulted_cluster({"kubernetesVersion": "v1.36.4", "controlPlaneEndpoint": "10.99.1.250:6443",
+                                           "certificatesDir": tmp + "/pki",
+                                           "apiServer": {"extraArgs": [{"name": "audit-log-maxage", "value": "7"}]},
+                                           "etcd": {"external": {"endpoints": ["https://10.99.1.1:2379"],
+                                                                 "caFile": "/x/ca.crt", "certFile": "/x/c.crt",
+                                                                 "keyFile": "/x/c.key"}}}, "1.36.4")
+        node = kubeadm.Node({"nodeRegistration": {"name": "node1"},
+                             "localAPIEndpoint": {"advertiseAddress": "10.99.1.7", "bindPort": 6443}}, cc)
+        with kubernetes("1.36.4"), patched(kubeadm, MANIFESTS=tmp + "/manifests"), \
+                patched(ku, MANIFESTS=tmp + "/manifests"), contextlib.redirect_stdout(io.StringIO()):
+            kubeadm.phase_control_plane(node)
+            again = ku.this_node(cc)
+            kubeadm.phase_control_plane(again, mdir=tmp + "/new", say=lambda _m: None)
+        for comp in ku.COMPONENTS:
+            with open("%s/manifests/%s.yaml" % (tmp, comp)) as a, open("%s/new/%s.yaml" % (tmp, comp)) as b:
+                self.assertEqual(a.read(), b.read(), comp)
+
     def test_addons_wait_for_every_control_plane_instance(self):
         client = ReadOnlyClient([apiserver_pod("node1", "v1.36.5"), apiserver_pod("node2", "v1.35.9"),
                                  apiserver_pod("node3", "v1.35.9")])
