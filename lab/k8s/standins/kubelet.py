@@ -238,7 +238,7 @@ def program_snapshot(path):
     """A private, unchanging copy of the program a static pod runs (a container runs its image, not
     the kubelet's binary): replacing /usr/local/bin/kubelet during an upgrade must not touch running
     pods, and a zipapp swapped under a running Python breaks its later imports. Copies live on the
-    tmpfs /run, named by content, like unpacked image layers."""
+    tmpfs /run, in a folder named by content, like unpacked image layers."""
     import zipfile
     try:
         if not zipfile.is_zipfile(path):
@@ -247,8 +247,8 @@ def program_snapshot(path):
             data = f.read()
     except OSError:
         return path
-    d = os.path.join(RUN_DIR, "programs")
-    snap = os.path.join(d, hashlib.sha256(data).hexdigest()[:16] + ".pyz")
+    # under its own name: the stand-ins are one multi-call program that acts by the name it runs as
+    snap = os.path.join(RUN_DIR, "programs", hashlib.sha256(data).hexdigest()[:16], os.path.basename(path))
     if not os.path.exists(snap):
         try:
             write_file(snap, data, 0o755)
