@@ -504,22 +504,37 @@ def rook_cluster(kcm, cl, ns, path, deps):
                 if re.search(f, dev["name"]) and (name, dev) not in wanted:
                     wanted.append((name, dev))
     ids = osd_ids(kcm, ns, wanted)
+    try:
+        osdmap = json.loads((kcm.c.get("/api/v1/namespaces/%s/configmaps/%s" % (ns, cephsim.OSDMAP_CM)).get(
+            "data") or {}).get("osdmap.json") or "{}")
+    except ApiError:
+        osdmap = {}
     for (node, dev) in wanted:
         oid = ids["%s:%s" % (node, dev["path"])]
+        if str(oid) in (osdmap.get("purged") or {}):
+            # purged (`ceph osd purge`): Rook makes no new OSD on that device until it is wiped, which the
+            # lab does not simulate (a new device is a new OSD)
+            continue
         d = rook_deployment(cl, ns, "rook-ceph-osd-%d" % oid, {"app": "rook-ceph-osd", "ceph-osd-id": str(oid),
                                                                "ceph_daemon_id": str(oid), "ceph_daemon_type": "osd"},
                             node, image, placement_tolerations(spec, "osd"))
         d["metadata"]["annotations"] = {"lab.cairn.dev/device": dev["path"], "lab.cairn.dev/size": str(dev["size"])}
         ensure(kcm, coll, d)
     deps = kcm.list(coll)
-    status = cephsim.compute(kcm, cl, ns, deps, placed, mon_count, messages)
+    try:
+        prev = kcm.c.get("/api/v1/namespaces/%s/configmaps/rook-ceph-lab-status" % ns)
+        prev_pgs = json.loads((prev.get("data") or {}).get("pgs.json") or "{}")
+    except (ApiError, ValueError):
+        prev_pgs = {}
+    status = cephsim.compute(kcm, cl, ns, deps, placed, mon_count, messages, osdmap=osdmap, prev_pgs=prev_pgs)
     cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "rook-ceph-lab-status", "namespace": ns},
           "data": {"status.json": json.dumps(status["ceph"]), "pools.json": json.dumps(status["pools"]),
-                   "tree.json": json.dumps(status["tree"]), "updated": rfc3339()}}
+                   "tree.json": json.dumps(status["tree"]), "pgs.json": json.dumps(status["pgs"], sort_keys=True),
+                   "osds.json": json.dumps(status["osds"]), "updated": rfc3339()}}
     try:
         cur = kcm.c.get("/api/v1/namespaces/%s/configmaps/rook-ceph-lab-status" % ns)
-        if cur.get("data", {}).get("status.json") != cm["data"]["status.json"] or \
-                cur.get("data", {}).get("pools.json") != cm["data"]["pools.json"]:
+        if any(cur.get("data", {}).get(k) != cm["data"][k] for k in ("status.json", "pools.json", "pgs.json",
+                                                                      "osds.json", "tree.json")):
             cur["data"] = cm["data"]
             kcm.c.put("/api/v1/namespaces/%s/configmaps/rook-ceph-lab-status" % ns, cur)
     except ApiError:

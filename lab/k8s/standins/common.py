@@ -48,6 +48,13 @@ def build_info():
 
 
 def k8s_version():
+    """The Kubernetes release this program is. A static pod the kubelet stand-in runs is the release
+    of its manifest's image tag (registry.k8s.io/kube-apiserver:v1.36.4 -> 1.36.4: the kubelet exports
+    it as CAIRN_LAB_IMAGE_VERSION), whatever release the kubelet itself is: an image, not the kubelet
+    binary, decides what a container runs."""
+    image = os.environ.get("CAIRN_LAB_IMAGE_VERSION", "")
+    if parse_version(image):
+        return image
     return build_info()["kubernetesVersion"]
 
 

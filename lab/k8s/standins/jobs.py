@@ -3,11 +3,12 @@
 No process runs in the lab: the kubelet stand-in lets a run-to-completion pod (restartPolicy
 Never/OnFailure) exit 0 one sync after it started. This controller creates a Job's pods
 (parallelism/completions), counts the succeeded ones and marks the Job Complete
-(`SuccessCriteriaMet` + `Complete`, `succeeded`, `completionTime`) like the real one. Under the
-`job-fail` fault the pods exit 1: each failed pod is replaced after a back-off (BACKOFF_SECONDS,
-doubled per failure; real: 10 s) until more than `backoffLimit` (default 6) have failed, then the Job
-is `Failed` (`FailureTarget` + `Failed`, reason BackoffLimitExceeded, "Job has reached the specified
-backoff limit"). Not simulated: indexed jobs, podFailurePolicy, ttlSecondsAfterFinished, CronJobs.
+(`SuccessCriteriaMet` + `Complete`, `succeeded`, `completionTime`) like the real one, and deletes
+it ttlSecondsAfterFinished after it finished. Under the `job-fail` fault the pods exit 1: each failed
+pod is replaced after a back-off (BACKOFF_SECONDS, doubled per failure; real: 10 s) until more than
+`backoffLimit` (default 6) have failed, then the Job is `Failed` (`FailureTarget` + `Failed`, reason
+BackoffLimitExceeded, "Job has reached the specified backoff limit"). Not simulated: indexed jobs,
+podFailurePolicy, CronJobs.
 
 Known job images get their effect applied before the Job completes (if that fails, the Job stays
 active and is retried, as a failing container would be restarted):
@@ -53,6 +54,7 @@ def sync_job(kcm, job):
     for t in ("Complete", "Failed"):
         c = cond(job, t)
         if c and c.get("status") == "True":
+            expire_finished(kcm, job)
             return
     spec = job.get("spec") or {}
     if spec.get("suspend"):
@@ -121,6 +123,21 @@ def sync_job(kcm, job):
     new = dict(st, active=len(active) + created, ready=ready, succeeded=len(succeeded), failed=len(failed))
     if new != (job.get("status") or {}):
         put_status(kcm, job, new)
+
+
+def expire_finished(kcm, job):
+    """The TTL-after-finished controller: a finished Job with ttlSecondsAfterFinished is deleted that long
+    after it finished (its pods follow through the garbage collector)."""
+    ttl = (job.get("spec") or {}).get("ttlSecondsAfterFinished")
+    done = parse_time((job.get("status") or {}).get("completionTime"))
+    if ttl is None or done is None or (utcnow() - done).total_seconds() < int(ttl):
+        return
+    md = job["metadata"]
+    try:
+        kcm.c.delete("/apis/batch/v1/namespaces/%s/jobs/%s" % (md["namespace"], md["name"]))
+        log("kcm", "ttl-after-finished deleted job %s/%s", md["namespace"], md["name"])
+    except ApiError:
+        pass
 
 
 def put_status(kcm, job, st):

@@ -18,6 +18,7 @@ import time
 
 import yaml
 
+import kubeadm_certs
 import kubeadm_config as kc
 import pki
 from apiclient import ApiError, Client, ConnError, KubeConfig, kubeconfig_dict
@@ -413,7 +414,8 @@ def ensure_leaf(node, base, ca, cn, orgs=(), sans=(), server=False, client=False
         dns, ips = pki.split_sans(sans)
         out("[certs] %s serving cert is signed for DNS names [%s] and IPs [%s]" % (base, " ".join(dns), " ".join(ips)))
     pki.gen_key(key, node.cc.get("encryptionAlgorithm", "RSA-2048"))
-    pki.sign(ca_crt, ca_key, key, crt, cn, orgs, sans, server=server, client=client)
+    pki.sign(ca_crt, ca_key, key, crt, cn, orgs, sans, server=server, client=client,
+             lifetime=kubeadm_certs.leaf_lifetime(node.cc))
 
 
 def apiserver_sans(node):
@@ -465,7 +467,8 @@ def write_kubeconfig(node, fname, server, cn, orgs):
     out('[kubeconfig] Writing "%s" kubeconfig file' % fname)
     tmpkey = path + ".key.tmp"
     pki.gen_key(tmpkey, node.cc.get("encryptionAlgorithm", "RSA-2048"))
-    crt = pki.sign(ca, cert_path(node, "ca.key"), tmpkey, None, cn, orgs, client=True)
+    crt = pki.sign(ca, cert_path(node, "ca.key"), tmpkey, None, cn, orgs, client=True,
+                   lifetime=kubeadm_certs.leaf_lifetime(node.cc))
     key = read_file(tmpkey, binary=True)
     os.unlink(tmpkey)
     user = {"admin.conf": "kubernetes-admin", "super-admin.conf": "kubernetes-super-admin"}.get(fname, cn)
@@ -517,14 +520,18 @@ def static_pod(name, image, command, port, host, scheme="HTTPS", path_live="/liv
             "status": {}}
 
 
-def phase_control_plane(node):
+def phase_control_plane(node, mdir=None, say=None):
+    """The static pod manifests of this node; `kubeadm upgrade` renders them into another folder
+    (`mdir`) without init's lines (`say`)."""
     cc = node.cc
     repo = cc.get("imageRepository", "registry.k8s.io")
     ver = cc["kubernetesVersion"]
     ext = cc["etcd"]["external"]
     p = node.pki_dir
-    os.makedirs(MANIFESTS, exist_ok=True)
-    out('[control-plane] Using manifest folder "%s"' % MANIFESTS)
+    mdir = mdir or MANIFESTS
+    say = say or out
+    os.makedirs(mdir, exist_ok=True)
+    say('[control-plane] Using manifest folder "%s"' % mdir)
     domain = cc["networking"]["dnsDomain"]
     api_defaults = [
         ("advertise-address", node.advertise), ("allow-privileged", "true"), ("authorization-mode", "Node,RBAC"),
@@ -544,13 +551,13 @@ def phase_control_plane(node):
         ("service-cluster-ip-range", cc["networking"]["serviceSubnet"]),
         ("tls-cert-file", p + "/apiserver.crt"), ("tls-private-key-file", p + "/apiserver.key")]
     vols = [("ca-certs", "/etc/ssl/certs", "/etc/ssl/certs"), ("k8s-certs", p, p)]
-    out('[control-plane] Creating static Pod manifest for "kube-apiserver"')
+    say('[control-plane] Creating static Pod manifest for "kube-apiserver"')
     m = static_pod("kube-apiserver", "%s/kube-apiserver:%s" % (repo, ver),
                    ["kube-apiserver"] + merge_args(api_defaults, kc.kv_args(cc["apiServer"].get("extraArgs"))),
                    node.port, node.advertise,
                    annotations={"kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint":
                                 "%s:%d" % (node.advertise, node.port)}, volumes=vols)
-    write_file(MANIFESTS + "/kube-apiserver.yaml", yaml_dump(m), 0o600)
+    write_file(mdir + "/kube-apiserver.yaml", yaml_dump(m), 0o600)
     kcm_defaults = [
         ("authentication-kubeconfig", KDIR + "/controller-manager.conf"),
         ("authorization-kubeconfig", KDIR + "/controller-manager.conf"), ("bind-address", "127.0.0.1"),
@@ -562,21 +569,21 @@ def phase_control_plane(node):
         ("service-cluster-ip-range", cc["networking"]["serviceSubnet"]), ("use-service-account-credentials", "true")]
     if cc["networking"].get("podSubnet"):
         kcm_defaults += [("allocate-node-cidrs", "true"), ("cluster-cidr", cc["networking"]["podSubnet"])]
-    out('[control-plane] Creating static Pod manifest for "kube-controller-manager"')
+    say('[control-plane] Creating static Pod manifest for "kube-controller-manager"')
     m = static_pod("kube-controller-manager", "%s/kube-controller-manager:%s" % (repo, ver),
                    ["kube-controller-manager"] + merge_args(kcm_defaults, kc.kv_args(
                        cc["controllerManager"].get("extraArgs"))), 10257, "127.0.0.1", path_live="/healthz",
                    volumes=vols + [("kubeconfig", KDIR + "/controller-manager.conf", KDIR + "/controller-manager.conf")])
-    write_file(MANIFESTS + "/kube-controller-manager.yaml", yaml_dump(m), 0o600)
+    write_file(mdir + "/kube-controller-manager.yaml", yaml_dump(m), 0o600)
     sch_defaults = [("authentication-kubeconfig", KDIR + "/scheduler.conf"),
                     ("authorization-kubeconfig", KDIR + "/scheduler.conf"), ("bind-address", "127.0.0.1"),
                     ("kubeconfig", KDIR + "/scheduler.conf"), ("leader-elect", "true")]
-    out('[control-plane] Creating static Pod manifest for "kube-scheduler"')
+    say('[control-plane] Creating static Pod manifest for "kube-scheduler"')
     m = static_pod("kube-scheduler", "%s/kube-scheduler:%s" % (repo, ver),
                    ["kube-scheduler"] + merge_args(sch_defaults, kc.kv_args(cc["scheduler"].get("extraArgs"))),
                    10259, "127.0.0.1", path_live="/healthz",
                    volumes=[("kubeconfig", KDIR + "/scheduler.conf", KDIR + "/scheduler.conf")])
-    write_file(MANIFESTS + "/kube-scheduler.yaml", yaml_dump(m), 0o600)
+    write_file(mdir + "/kube-scheduler.yaml", yaml_dump(m), 0o600)
 
 
 # ------------------------------------------------------------------ kubelet
@@ -1582,7 +1589,12 @@ def cmd_certs(argv):
     if argv[:1] == ["certificate-key"]:
         out(os.urandom(32).hex())
         return 0
-    raise Fatal("the lab's kubeadm stand-in implements only 'kubeadm certs certificate-key'")
+    return kubeadm_certs.cmd_certs(argv, parse_args)
+
+
+def cmd_upgrade(argv):
+    import kubeadm_upgrade
+    return kubeadm_upgrade.main(argv)
 
 
 def cmd_config(argv):
@@ -1631,12 +1643,12 @@ def cmd_version(argv):
 
 def main(argv):
     if not argv or argv[0] in ("-h", "--help", "help"):
-        out("kubeadm (Cairn lab stand-in): init, join, reset, token, certs certificate-key, init phase upload-certs, "
-            "version")
+        out("kubeadm (Cairn lab stand-in): init, join, reset, token, certs certificate-key|check-expiration|renew, "
+            "init phase upload-certs, upgrade plan|apply|node, config images, version")
         return 0
     cmd, rest = argv[0], argv[1:]
     fn = {"init": cmd_init, "join": cmd_join, "reset": cmd_reset, "token": cmd_token, "certs": cmd_certs,
-          "version": cmd_version, "config": cmd_config}.get(cmd)
+          "version": cmd_version, "config": cmd_config, "upgrade": cmd_upgrade}.get(cmd)
     if fn is None:
         raise Fatal('unknown command "%s" for "kubeadm"\nRun \'kubeadm --help\' for usage.' % cmd)
     return fn(rest)

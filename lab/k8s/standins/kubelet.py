@@ -184,7 +184,7 @@ class StaticPods:
         b = self.backoff.get(name, (0, 0.0))
         if now_t < b[1]:
             return
-        self_path = os.path.realpath(sys.argv[0])
+        self_path = program_snapshot(os.path.realpath(sys.argv[0]))
         logf = open(os.path.join(LOG_DIR, name + ".log"), "ab")
         p = subprocess.Popen([sys.executable, self_path, "__static-pod", path], stdin=subprocess.DEVNULL,
                              stdout=logf, stderr=logf, start_new_session=True, close_fds=True)
@@ -232,6 +232,29 @@ class StaticPods:
                 self.backoff.pop(name, None)
             self.start(name, path, h)
         return want
+
+
+def program_snapshot(path):
+    """A private, unchanging copy of the program a static pod runs (a container runs its image, not
+    the kubelet's binary): replacing /usr/local/bin/kubelet during an upgrade must not touch running
+    pods, and a zipapp swapped under a running Python breaks its later imports. Copies live on the
+    tmpfs /run, in a folder named by content, like unpacked image layers."""
+    import zipfile
+    try:
+        if not zipfile.is_zipfile(path):
+            return path      # run from a source directory or file (tests): nothing to snapshot
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return path
+    # under its own name: the stand-ins are one multi-call program that acts by the name it runs as
+    snap = os.path.join(RUN_DIR, "programs", hashlib.sha256(data).hexdigest()[:16], os.path.basename(path))
+    if not os.path.exists(snap):
+        try:
+            write_file(snap, data, 0o755)
+        except OSError:
+            return path
+    return snap
 
 
 def run_static_pod(path):
@@ -559,6 +582,14 @@ class Kubelet:
                 raise
             cur = None
         if cur is None:
+            if self.registered:
+                # Like the kubelet: it registers once (registrationCompleted); a Node deleted later
+                # (kubectl delete node) stays deleted until the kubelet restarts, and no mirror pod
+                # is made for a node that is not there.
+                self.node_gone = True
+                log("kubelet", 'Error updating node status, will retry: error getting node "%s": nodes "%s" not '
+                    'found', self.name, self.name)
+                return
             obj = self.node_object()
             obj["status"] = self.node_status()
             try:
@@ -567,7 +598,9 @@ class Kubelet:
             except ApiError as e:
                 if e.code != 409:
                     raise
+            self.registered = True
             return
+        self.registered, self.node_gone = True, False
         self.pod_cidr = (cur.get("spec") or {}).get("podCIDR")
         devs = json.dumps(lab_devices(), separators=(",", ":"))
         osd_down = fault("osd-down")
@@ -803,6 +836,8 @@ class Kubelet:
 
     # --- mirror pods for static pods ---
     def sync_mirror_pods(self, client, want):
+        if getattr(self, "node_gone", False):
+            return
         running = self.pods.running()
         for name, (path, h, m) in want.items():
             ns = m["metadata"].get("namespace", "default")

@@ -73,8 +73,10 @@ def split_sans(sans):
     return list(dict.fromkeys(dns)), list(dict.fromkeys(ips))
 
 
-def sign(ca_crt, ca_key, key, crt, cn, orgs=(), sans=(), server=False, client=False, days=DAYS_LEAF, csr=None):
-    """Sign a leaf certificate for `key` (or the CSR in `csr`, PEM bytes) with the CA."""
+def sign(ca_crt, ca_key, key, crt, cn, orgs=(), sans=(), server=False, client=False, days=DAYS_LEAF, csr=None,
+         lifetime=None):
+    """Sign a leaf certificate for `key` (or the CSR in `csr`, PEM bytes) with the CA. `lifetime`
+    (seconds) instead of `days`: valid from now for that long, to the second."""
     eku = []
     if server:
         eku.append("serverAuth")
@@ -92,16 +94,45 @@ def sign(ca_crt, ca_key, key, crt, cn, orgs=(), sans=(), server=False, client=Fa
     try:
         if csr is None:
             csr = _openssl(["req", "-new", "-key", key, "-subj", subject(cn, orgs)])
-        args = ["x509", "-req", "-CA", ca_crt, "-CAkey", ca_key, "-days", str(days), "-sha256",
-                "-set_serial", str(random.SystemRandom().getrandbits(63)), "-extfile", ext, "-extensions", "v3"]
-        if cn is not None and key is not None:
-            pass
-        pem = _openssl(args, data=csr)
+        if lifetime is not None and lifetime % 86400 != 0:
+            pem = _sign_until(ca_crt, ca_key, csr, ext, lifetime)
+        else:
+            if lifetime is not None:
+                days = lifetime // 86400
+            args = ["x509", "-req", "-CA", ca_crt, "-CAkey", ca_key, "-days", str(days), "-sha256",
+                    "-set_serial", str(random.SystemRandom().getrandbits(63)), "-extfile", ext, "-extensions", "v3"]
+            pem = _openssl(args, data=csr)
     finally:
         os.unlink(ext)
     if crt:
         write_file(crt, pem, 0o644)
     return pem
+
+
+def _sign_until(ca_crt, ca_key, csr, ext, lifetime):
+    """`openssl x509 -req` counts whole days only; `openssl ca` takes an exact end date (a lifetime
+    of hours, for the lab's short-lived certificates)."""
+    import datetime
+    import shutil
+    d = tempfile.mkdtemp(prefix="cairn-lab-ca-")
+    try:
+        for name, text in (("index.txt", ""), ("serial", "%016X\n" % random.SystemRandom().getrandbits(63)),
+                           ("csr.pem", csr.decode() if isinstance(csr, bytes) else csr),
+                           ("ca.cnf", "[ca]\ndefault_ca = lab\n[lab]\ndatabase = %s/index.txt\nnew_certs_dir = %s\n"
+                                      "serial = %s/serial\ndefault_md = sha256\npolicy = any\nunique_subject = no\n"
+                                      "[any]\ncommonName = optional\n" % (d, d, d))):
+            with open(os.path.join(d, name), "w") as f:
+                f.write(text)
+        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        end = now + datetime.timedelta(seconds=max(1, int(lifetime)))
+        fmt = "%Y%m%d%H%M%SZ"
+        _openssl(["ca", "-batch", "-config", os.path.join(d, "ca.cnf"), "-cert", ca_crt, "-keyfile", ca_key,
+                  "-in", os.path.join(d, "csr.pem"), "-out", os.path.join(d, "crt.pem"), "-notext", "-preserveDN",
+                  "-startdate", now.strftime(fmt), "-enddate", end.strftime(fmt), "-extfile", ext, "-extensions", "v3"])
+        with open(os.path.join(d, "crt.pem"), "rb") as f:
+            return f.read()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def make_csr(key, cn, orgs=()):
@@ -171,6 +202,34 @@ def cert_info(crt_pem_or_path):
                 elif item.startswith("IP Address:"):
                     ips.append(item[len("IP Address:"):])
     return {"cn": cn, "orgs": orgs, "dns": dns, "ips": ips, "notAfter": end}
+
+
+def cert_details(crt_pem_or_path):
+    """What renewing a certificate keeps (kubeadm's certToConfig: CN, O, SANs, extended key usages) and
+    its validity period (notBefore/notAfter as UTC datetimes)."""
+    import datetime
+    if isinstance(crt_pem_or_path, bytes):
+        data = crt_pem_or_path
+    else:
+        with open(crt_pem_or_path, "rb") as f:
+            data = f.read()
+    info = cert_info(data)
+    out = _openssl(["x509", "-noout", "-startdate", "-enddate", "-ext", "extendedKeyUsage"], data=data).decode()
+    dates, eku = {}, set()
+    for line in out.splitlines():
+        line = line.strip()
+        if "=" in line and line.split("=", 1)[0] in ("notBefore", "notAfter"):
+            k, v = line.split("=", 1)
+            dates[k] = datetime.datetime.strptime(" ".join(v.split()), "%b %d %H:%M:%S %Y GMT").replace(
+                tzinfo=datetime.timezone.utc)
+        for u in line.split(","):
+            u = u.strip()
+            if u == "TLS Web Server Authentication":
+                eku.add("server")
+            elif u == "TLS Web Client Authentication":
+                eku.add("client")
+    return dict(info, notBefore=dates.get("notBefore"), notAfter=dates.get("notAfter"), server="server" in eku,
+                client="client" in eku)
 
 
 def verify(ca, crt):

@@ -94,5 +94,158 @@ class CephTests(unittest.TestCase):
         self.assertFalse(st["quorum"])
 
 
+class OsdRemovalTests(unittest.TestCase):
+    """`ceph osd out`, backfill over time, safe-to-destroy and purge (DaemonServer.cc's words), with
+    four OSD hosts and a pool of size 3 (failure domain host)."""
+    HOSTS = ["n1", "n2", "n3", "n4"]
+
+    def setUp(self):
+        self.osdmap, self.pgs, self.down = {}, {}, set()
+
+    def compute(self, t, recovery=10.0):
+        ds = deps(self.HOSTS)
+        for d in ds:
+            if d["metadata"]["name"] in ["rook-ceph-osd-%d" % i for i in self.down]:
+                d["status"]["availableReplicas"] = 0
+        kcm = FakeKCM([node(h) for h in self.HOSTS], [POOL])
+        st = cephsim.compute(kcm, CL, "rook-ceph", ds, MONS, 3, [], osdmap=self.osdmap, prev_pgs=self.pgs, t=t,
+                             recovery=recovery)
+        self.pgs = json.loads(json.dumps(st["pgs"]))        # what the ConfigMap keeps between computations
+        return st
+
+    def states(self, st):
+        return {s["state_name"]: s["count"] for s in st["ceph"]["pgmap"]["pgs_by_state"]}
+
+    def cli(self, st, *args, now=0.0):
+        return cephsim.ceph_cli(st, list(args), self.osdmap, now=now)
+
+    def test_out_backfills_over_time_then_safe_to_destroy_and_purge(self):
+        st = self.compute(0.0)
+        self.assertEqual(self.states(st), {"active+clean": 32})
+        on3 = len([g for g in st["pgs"].values() if 3 in g["up"]])
+        self.assertGreater(on3, 0)
+        self.assertEqual(self.cli(st, "osd", "out", "osd.3", now=1.0), ("", "marked out osd.3.\n", 0))
+        self.assertEqual(self.cli(st, "osd", "out", "3")[1], "osd.3 is already out.\n")
+        st = self.compute(1.0)
+        self.assertEqual(st["ceph"]["osdmap"]["num_in_osds"], 3)
+        self.assertEqual(self.states(st), {"active+clean": 32 - on3, "active+remapped+backfill_wait": on3})
+        self.assertEqual(st["ceph"]["osdmap"]["num_remapped_pgs"], on3)
+        self.assertEqual(st["ceph"]["health"]["status"], "HEALTH_OK")      # remapped, not degraded: no warning
+        out, err, rc = self.cli(st, "osd", "safe-to-destroy", "osd.3")
+        self.assertEqual((out, err, rc), ("", "Error EBUSY: OSD(s) 3 have %d pgs currently mapped to them.\n" % on3,
+                                          16))
+        out, err, rc = self.cli(st, "osd", "purge", "3")    # (--yes-i-really-mean-it would be --force for the mgr)
+        self.assertEqual(rc, 16)
+        self.assertTrue(err.endswith("\nYou can proceed by passing --force, but be warned that this will likely "
+                                     "mean real, permanent data loss.\n"), err)
+        self.assertEqual(self.osdmap.get("purged") or {}, {})
+        st = self.compute(6.0)                                              # half way: some are backfilling
+        self.assertTrue(any("backfilling" in k for k in self.states(st)), self.states(st))
+        st = self.compute(11.0)
+        self.assertEqual(self.states(st), {"active+clean": 32})
+        self.assertTrue(all(3 not in g["holders"] for g in st["pgs"].values()))
+        self.assertEqual(self.cli(st, "osd", "safe-to-destroy", "osd.3"),
+                         ("", "OSD(s) 3 are safe to destroy without reducing data durability.\n", 0))
+        self.assertEqual(self.cli(st, "osd", "purge", "3", "--yes-i-really-mean-it"),
+                         ("", "Error EBUSY: osd.3 is not `down`.\n", 16))
+        self.down.add(3)                                                    # the OSD deployment scaled to 0
+        st = self.compute(12.0)
+        self.assertEqual(self.cli(st, "osd", "purge", "osd.3", "--yes-i-really-mean-it", now=12.0),
+                         ("", "purged osd.3\n", 0))
+        st = self.compute(13.0)
+        self.assertEqual((st["ceph"]["osdmap"]["num_osds"], st["ceph"]["health"]["status"]), (3, "HEALTH_OK"))
+        self.assertEqual(self.states(st), {"active+clean": 32})
+        self.assertNotIn("osd.3", [n["name"] for n in st["tree"]["nodes"]])
+
+    def test_a_down_osd_leaves_pgs_degraded_and_purging_it_unsafely_loses_nothing_while_copies_remain(self):
+        self.compute(0.0)
+        self.down.add(0)
+        st = self.compute(1.0)
+        h = st["ceph"]["health"]
+        self.assertEqual(h["status"], "HEALTH_WARN")
+        self.assertTrue(h["checks"]["PG_DEGRADED"]["summary"]["message"].startswith("Degraded data redundancy: "))
+        # down: in no PG's up or acting set, and no stats: the mgr cannot tell
+        self.assertEqual(self.cli(st, "osd", "safe-to-destroy", "0"),
+                         ("", "Error EAGAIN: OSD(s) 0 have no reported stats, and not all PGs are active+clean; we "
+                              "cannot draw any conclusions.\n", 11))
+        # --force purges it; the PGs backfill from the two live copies
+        self.assertEqual(self.cli(st, "osd", "purge", "0", "--force", now=1.0), ("", "purged osd.0\n", 0))
+        self.compute(2.0)
+        st = self.compute(20.0)
+        self.assertEqual(self.states(st), {"active+clean": 32})
+
+    def test_purging_every_copy_makes_pgs_incomplete(self):
+        self.compute(0.0)
+        for i in (0, 1, 2, 3):
+            self.down.add(i)
+        st = self.compute(1.0)
+        self.assertTrue(all(g["state"] == "down" for g in st["pgs"].values()), self.states(st))
+        for i in (0, 1, 2, 3):
+            self.assertEqual(self.cli(st, "osd", "purge", str(i), "--force", now=1.0)[2], 0)
+        st = self.compute(2.0)
+        self.assertEqual(st["ceph"]["osdmap"]["num_osds"], 0)
+        self.assertEqual(self.states(st), {"incomplete": 32})
+        self.assertIn("32 pgs incomplete", st["ceph"]["health"]["checks"]["PG_AVAILABILITY"]["summary"]["message"])
+
+    def test_osds_joining_a_new_cluster_need_no_backfill(self):
+        self.HOSTS = ["n1", "n2", "n3"]
+        self.down = {1, 2}
+        st = self.compute(0.0)
+        self.assertEqual(self.states(st), {"undersized+peered": 32})
+        self.down = set()
+        st = self.compute(1.0)
+        self.assertEqual(self.states(st), {"active+clean": 32})
+        self.down = {2}                                     # once clean, a PG holds data: a host lost
+        st = self.compute(2.0)
+        self.assertEqual(self.states(st), {"active+undersized+degraded": 32})
+        self.down = set()                                   # and back: its copies are still there
+        st = self.compute(3.0)
+        self.assertEqual(self.states(st), {"active+clean": 32})
+
+    def test_exec_in_the_toolbox_keeps_the_osdmap_in_a_configmap(self):
+        st = self.compute(0.0)
+        cms = {"rook-ceph-lab-status": {"metadata": {"name": "rook-ceph-lab-status", "resourceVersion": "1"}, "data": {
+            "status.json": json.dumps(st["ceph"]), "pools.json": json.dumps(st["pools"]),
+            "tree.json": json.dumps(st["tree"]), "pgs.json": json.dumps(st["pgs"]), "osds.json": json.dumps(st["osds"])}}}
+
+        class Store:
+            def registry(self):
+                return self
+
+            def by_path(self, group, version, plural):
+                return plural
+
+            def get(self, res, ns, name):
+                return json.loads(json.dumps(cms[name])) if name in cms else None
+
+            def create(self, res, ns, obj):
+                cms[obj["metadata"]["name"]] = dict(obj, metadata=dict(obj["metadata"], resourceVersion="2"))
+
+            def update(self, res, ns, name, obj, expect_rv=None):
+                assert expect_rv == cms[name]["metadata"]["resourceVersion"]
+                cms[name] = obj
+
+        pod = {"metadata": {"namespace": "rook-ceph"}}
+        self.assertEqual(cephsim.exec_in_pod(Store(), pod, "toolbox", ["ceph", "osd", "out", "osd.2"]),
+                         ("", "marked out osd.2.\n", 0))
+        self.assertEqual(list(json.loads(cms[cephsim.OSDMAP_CM]["data"]["osdmap.json"])["out"]), ["2"])
+        self.assertEqual(cephsim.exec_in_pod(Store(), pod, "toolbox", ["ceph", "osd", "in", "2"]),
+                         ("", "marked in osd.2.\n", 0))
+        self.assertEqual(json.loads(cms[cephsim.OSDMAP_CM]["data"]["osdmap.json"])["out"], {})
+        out, _, rc = cephsim.exec_in_pod(Store(), pod, "toolbox", ["ceph", "osd", "stat", "-f", "json"])
+        self.assertEqual((rc, json.loads(out)["num_in_osds"]), (0, 4))
+
+    def test_cli_errors(self):
+        st = self.compute(0.0)
+        self.assertEqual(self.cli(st, "osd", "out", "osd.x"), ("", "Error EINVAL: invalid osd id osd.x\n", 22))
+        self.assertEqual(self.cli(st, "osd", "out", "9"), ("", "osd.9 does not exist.\n", 0))
+        self.assertEqual(self.cli(st, "osd", "purge", "1", "2")[2], 22)
+        self.assertEqual(self.cli(st, "osd", "in", "1"), ("", "osd.1 is already in.\n", 0))
+        self.assertEqual(self.osdmap.get("_changed"), None)
+        out, err, rc = self.cli(st, "osd", "ok-to-stop", "1")
+        self.assertEqual(rc, 0)
+        self.assertTrue(json.loads(out)["ok_to_stop"])
+
+
 if __name__ == "__main__":
     unittest.main()
