@@ -538,15 +538,29 @@ struct InventoryDecoder {
         else { return endpoint }
         endpoint.port = reader.int("port", in: 1...65535) ?? 6443
 
-        let modes = ["haproxyKeepalived", "kubeVip", "external"].filter { reader.values[$0] != nil }
+        let modes = ["haproxyKeepalived", "kubeVip", "external", "nodeLocal"].filter { reader.values[$0] != nil }
         facts.endpointModesWritten = modes
         if modes.count > 1 {
             context.error(
                 reader.fieldPath(modes[1]),
                 "only one API endpoint mode may be set, found \(modes.joined(separator: " and "))",
-                hint: "keep one of haproxyKeepalived, kubeVip, external")
+                hint: "keep one of haproxyKeepalived, kubeVip, external, nodeLocal")
         }
-        if let first = modes.first, let modeNode = reader.value(first) {
+        if modes.first == "nodeLocal" {
+            // `nodeLocal: {}` or `nodeLocal:` (null) take every default.
+            var engine = APIEndpoint.NodeLocalEngine.haproxy
+            if let modeNode = reader.value("nodeLocal"),
+                let modeReader = MappingReader(
+                    modeNode, path: reader.fieldPath("nodeLocal"), section: InventorySchema.nodeLocal, context: context)
+            {
+                engine =
+                    modeReader.enumeration("engine", APIEndpoint.NodeLocalEngine.self, noun: "nodeLocal engine")
+                    ?? .haproxy
+            }
+            endpoint.mode = .nodeLocal(engine: engine)
+            let firstIPv6 = defaultAddress.contains(":")
+            endpoint.address = firstIPv6 ? "::1" : "127.0.0.1"
+        } else if let first = modes.first, let modeNode = reader.value(first) {
             let modePath = reader.fieldPath(first)
             switch first {
             case "haproxyKeepalived":
