@@ -100,7 +100,7 @@ struct InventoryDecoder {
         let kubernetes = decodeKubernetes(reader?.value("kubernetes"), hosts: hosts, facts: &facts)
         let etcd = decodeEtcd(reader?.value("etcd"), kubernetes: kubernetes)
         let addons = decodeAddons(reader?.value("addons"), cluster: ClusterShape(hosts: hosts, kubernetes: kubernetes))
-        let artifacts = decodeArtifacts(reader?.value("artifacts"))
+        let artifacts = decodeArtifacts(reader?.value("artifacts"), kubernetesVersion: kubernetes.version)
 
         let inventory = Inventory(
             apiVersion: apiVersion, name: name, stateDirectory: stateDirectory, ssh: ssh, hosts: hosts,
@@ -733,7 +733,8 @@ struct InventoryDecoder {
 
     // MARK: - Artifacts
 
-    func decodeArtifacts(_ node: Node?) -> Artifacts {
+    /// `kubernetesVersion` names a file the mirror must hold, when a local mirror is missing.
+    func decodeArtifacts(_ node: Node?, kubernetesVersion: String) -> Artifacts {
         var artifacts = Artifacts()
         guard let node,
             let reader = MappingReader(node, path: "artifacts", section: InventorySchema.artifacts, context: context)
@@ -760,7 +761,14 @@ struct InventoryDecoder {
                     path, "\(DecodeContext.shown(mirror)): only file://, http:// and https:// mirrors are supported")
             } else if let resolved = resolvePath(mirror, path: path) {
                 if !fileSystem.directoryExists(resolved) {
-                    context.error(path, "mirror directory \(resolved) does not exist")
+                    context.error(
+                        path,
+                        "mirror directory \(resolved) does not exist on this machine: create it with every release "
+                            + "file under its upstream URL without https://, such as "
+                            + "\(resolved)/dl.k8s.io/release/v\(kubernetesVersion)/bin/linux/amd64/kubeadm",
+                        hint:
+                            "a copy of a connected machine's STATE/artifacts is one, see docs/artifacts.md, "
+                            + "\"Pre-filling a mirror\"; or set mirror: to the http(s):// URL of a server holding them")
                 }
                 artifacts.mirror = resolved
             }
