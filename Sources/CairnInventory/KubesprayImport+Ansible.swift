@@ -39,9 +39,15 @@ extension KubesprayImporter {
     }
 
     struct Group {
-        var hosts: [String] = []
+        /// In the order first named; `hostSet` answers membership.
+        private(set) var hosts: [String] = []
+        private(set) var hostSet: Set<String> = []
         var children: [String] = []
         var vars: [(String, Value)] = []
+
+        mutating func add(host: String) {
+            if hostSet.insert(host).inserted { hosts.append(host) }
+        }
     }
 
     /// Why a file is not an inventory Ansible would read: where, and what to do.
@@ -55,30 +61,42 @@ extension KubesprayImporter {
     /// Hosts with their own variables, groups with their hosts, children and variables, as
     /// Ansible's inventory holds them after parsing.
     struct AnsibleInventory {
+        /// kubespray inventories have tens of groups and at most thousands of hosts; bounds keep the
+        /// walks over groups and hosts cheap on hostile input.
+        static let maximumGroups = 5_000
+        static let maximumHosts = 100_000
+
         var hostOrder: [String] = []
         var hostVars: [String: [(String, Value)]] = [:]
         var groups: [String: Group] = ["all": Group(), "ungrouped": Group()]
         var groupOrder: [String] = ["all", "ungrouped"]
-        /// Where each group was first named (1-based line), for notes.
-        var groupLines: [String: Int] = [:]
+        /// The groups that list each group as a child.
+        private(set) var parentsOf: [String: [String]] = [:]
         /// What Ansible skips with a warning; carried into the import notes.
         var warnings: [String] = []
 
-        mutating func addGroup(_ name: String, line: Int? = nil) {
+        mutating func addGroup(_ name: String, line: Int? = nil) throws(Failure) {
             guard groups[name] == nil else { return }
+            guard groups.count < Self.maximumGroups else {
+                throw Failure(message: "more than \(Self.maximumGroups) groups", line: line)
+            }
             groups[name] = Group()
             groupOrder.append(name)
-            if let line { groupLines[name] = line }
         }
 
         /// Ansible's `add_host` then `set_variable` for each variable: later values win.
-        mutating func addHost(_ name: String, to group: String, port: String? = nil, vars: [(String, Value)] = []) {
+        mutating func addHost(
+            _ name: String, to group: String, port: String? = nil, vars: [(String, Value)] = [], line: Int?
+        ) throws(Failure) {
+            try addGroup(group, line: line)
             if hostVars[name] == nil {
+                guard hostOrder.count < Self.maximumHosts else {
+                    throw Failure(message: "more than \(Self.maximumHosts) hosts", line: line)
+                }
                 hostOrder.append(name)
                 hostVars[name] = []
             }
-            addGroup(group)
-            if group != "all" && !groups[group]!.hosts.contains(name) { groups[group]!.hosts.append(name) }
+            if group != "all" { groups[group]!.add(host: name) }
             var assignments = vars
             if let port { assignments.insert(("ansible_port", .string(port)), at: 0) }
             for (key, value) in assignments {
@@ -87,61 +105,54 @@ extension KubesprayImporter {
             }
         }
 
-        mutating func setVariable(group: String, _ key: String, _ value: Value) {
-            addGroup(group)
+        mutating func setVariable(group: String, _ key: String, _ value: Value, line: Int?) throws(Failure) {
+            try addGroup(group, line: line)
             groups[group]!.vars.removeAll { $0.0 == key }
             groups[group]!.vars.append((key, value))
         }
 
         /// Ansible refuses a child that is already an ancestor ("creates a recursive dependency loop").
         mutating func addChild(_ child: String, to parent: String, line: Int?) throws(Failure) {
-            addGroup(parent)
-            addGroup(child)
-            if child == parent || ancestors(of: parent).contains(child) || child == "all" {
+            try addGroup(parent, line: line)
+            try addGroup(child, line: line)
+            if child == parent || child == "all" || ancestors(of: parent).contains(child) {
                 throw Failure(
                     message:
                         "adding group \(child) as a child of \(parent) makes a loop of groups; Ansible refuses it too",
                     line: line)
             }
-            if !groups[parent]!.children.contains(child) { groups[parent]!.children.append(child) }
+            guard !groups[parent]!.children.contains(child) else { return }
+            groups[parent]!.children.append(child)
+            parentsOf[child, default: []].append(parent)
         }
 
-        /// Parent groups of each group; a group nobody lists as a child is a child of `all`.
-        var parents: [String: [String]] {
-            var out: [String: [String]] = [:]
-            for name in groupOrder {
-                for child in groups[name]!.children { out[child, default: []].append(name) }
-            }
-            for name in groupOrder where name != "all" && out[name] == nil { out[name] = ["all"] }
-            return out
+        /// The parents of a group: the groups listing it as a child, else `all` (Ansible's reconcile step).
+        func parents(of group: String) -> [String] {
+            group == "all" ? [] : parentsOf[group] ?? ["all"]
         }
 
         func ancestors(of group: String) -> Set<String> {
-            let parents = self.parents
             var seen: Set<String> = []
             var stack = [group]
             while let next = stack.popLast() {
-                for parent in parents[next] ?? [] where seen.insert(parent).inserted { stack.append(parent) }
+                for parent in parents(of: next) where seen.insert(parent).inserted { stack.append(parent) }
             }
             return seen
         }
 
         /// Ansible's group depth: `all` is 0, every other group one more than its deepest parent.
         var depths: [String: Int] {
-            let parents = self.parents
+            // Groups form a DAG under `all` (addChild refuses loops): visit them parents first.
+            var remaining = Dictionary(uniqueKeysWithValues: groupOrder.map { ($0, parents(of: $0).count) })
+            var children: [String: [String]] = [:]
+            for name in groupOrder { for parent in parents(of: name) { children[parent, default: []].append(name) } }
             var depth: [String: Int] = ["all": 0]
-            // Groups form a DAG under `all` (addChild refuses loops): relax in rounds until stable.
-            var changed = true
-            var rounds = 0
-            while changed && rounds <= groupOrder.count {
-                changed = false
-                rounds += 1
-                for name in groupOrder where name != "all" {
-                    let value = (parents[name] ?? ["all"]).map { (depth[$0] ?? 0) + 1 }.max() ?? 1
-                    if depth[name] != value {
-                        depth[name] = value
-                        changed = true
-                    }
+            var ready = ["all"]
+            while let group = ready.popLast() {
+                for child in children[group] ?? [] {
+                    depth[child] = max(depth[child] ?? 0, depth[group]! + 1)
+                    remaining[child]! -= 1
+                    if remaining[child] == 0 { ready.append(child) }
                 }
             }
             return depth
@@ -150,17 +161,12 @@ extension KubesprayImporter {
         /// Every group each host belongs to, directly or through children, `all` included; a host in
         /// no other group is in `ungrouped`, as after Ansible's reconcile step.
         var groupsByHost: [String: Set<String>] {
-            let parents = self.parents
             var closure: [String: Set<String>] = [:]
             func withAncestors(_ group: String) -> Set<String> {
                 if let known = closure[group] { return known }
-                var seen: Set<String> = [group]
-                var stack = [group]
-                while let next = stack.popLast() {
-                    for parent in parents[next] ?? [] where seen.insert(parent).inserted { stack.append(parent) }
-                }
-                closure[group] = seen
-                return seen
+                let all = ancestors(of: group).union([group])
+                closure[group] = all
+                return all
             }
             var out: [String: Set<String>] = [:]
             for host in hostOrder { out[host] = ["all"] }
@@ -169,11 +175,6 @@ extension KubesprayImporter {
             }
             for host in hostOrder where out[host] == ["all"] { out[host] = withAncestors("ungrouped") }
             return out
-        }
-
-        /// The hosts of a group, directly or through children, in the order hosts were first named.
-        func members(of group: String, byHost: [String: Set<String>]) -> [String] {
-            hostOrder.filter { byHost[$0]?.contains(group) == true }
         }
 
         /// Each host's variables as Ansible merges them: `all`'s, then every other group of the host
@@ -296,7 +297,7 @@ extension KubesprayImporter {
                         line: lineNumber, column: header.name.count + 3)
                 }
                 if isTemplated(group) { throw templateFailure(line, line: lineNumber, column: 1) }
-                inventory.addGroup(group, line: lineNumber)
+                try inventory.addGroup(group, line: lineNumber)
                 if state == "vars" {
                     if !declared.contains(group) && pendingVars[group] == nil { pendingVars[group] = lineNumber }
                 } else {
@@ -316,7 +317,7 @@ extension KubesprayImporter {
                 }
                 let key = line[..<eq].trimmingCharacters(in: .whitespaces)
                 let value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
-                inventory.setVariable(group: group, key, literal(value))
+                try inventory.setVariable(group: group, key, literal(value), line: lineNumber)
             case "children":
                 guard let child = groupNameLine(line) else {
                     throw Failure(
@@ -359,7 +360,7 @@ extension KubesprayImporter {
                 vars.append((String(token[..<eq]), literal(String(token[token.index(after: eq)...]))))
             }
             let (names, port) = try expandHostPattern(pattern, line: lineNumber)
-            for name in names { inventory.addHost(name, to: group, port: port, vars: vars) }
+            for name in names { try inventory.addHost(name, to: group, port: port, vars: vars, line: lineNumber) }
         }
 
         if let (child, pending) = pendingChildren.min(by: { $0.value.line < $1.value.line }) {
@@ -785,7 +786,7 @@ extension KubesprayImporter {
             }
             if isTemplated(name) { throw templateFailure(name, line: key.mark?.line, column: key.mark?.column) }
             guard let body, !isNull(body) else {
-                inventory.addGroup(name, line: key.mark?.line)
+                try inventory.addGroup(name, line: key.mark?.line)
                 return name
             }
             guard case .mapping(let sections) = body else {
@@ -793,7 +794,7 @@ extension KubesprayImporter {
                     "\(name) (line \(key.mark?.line ?? 0)) is not a group definition (a mapping); Ansible skips it")
                 return nil
             }
-            inventory.addGroup(name, line: key.mark?.line)
+            try inventory.addGroup(name, line: key.mark?.line)
             for (sectionKey, section) in sections {
                 let label = sectionKey.scalar?.string ?? ""
                 switch label {
@@ -822,7 +823,7 @@ extension KubesprayImporter {
                             }
                         }
                         let (names, port) = try expandHostPattern(pattern, line: line)
-                        for host in names { inventory.addHost(host, to: name, port: port, vars: vars) }
+                        for host in names { try inventory.addHost(host, to: name, port: port, vars: vars, line: line) }
                     }
                 case "children":
                     for (childKey, childBody) in try entries(section, section: "children", group: name) {
@@ -839,7 +840,8 @@ extension KubesprayImporter {
                     }
                     for (varKey, varValue) in pairs {
                         guard let varName = varKey.scalar?.string else { continue }
-                        inventory.setVariable(group: name, varName, try convert(varValue))
+                        try inventory.setVariable(
+                            group: name, varName, try convert(varValue), line: varKey.mark?.line)
                     }
                 default:
                     inventory.warnings.append(

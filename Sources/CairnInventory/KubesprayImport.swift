@@ -14,10 +14,13 @@ import Yams
 enum KubesprayImporter {
     /// Reads either form, told apart by content; refuses Jinja templates.
     static func read(_ text: String) throws(Failure) -> AnsibleInventory {
-        if let template = templateLine(in: text) { throw template }
         switch form(of: text) {
-        case .ini: return try parseINI(text)
-        case .yaml: return try parseYAML(text)
+        case .ini:
+            if let template = templateLine(in: text) { throw template }
+            return try parseINI(text)
+        case .yaml:
+            // A block scalar may hold `{% … %}` lines; a template's own lines make the YAML invalid.
+            do { return try parseYAML(text) } catch { throw templateLine(in: text) ?? error }
         }
     }
 
@@ -81,8 +84,9 @@ enum KubesprayImporter {
 
     static func convert(_ ansible: AnsibleInventory, source: String) throws(Failure) -> Output {
         var notes: [String] = []
+        var noted: Set<String> = []
         var lines: [String] = []
-        func note(_ text: String) { if !notes.contains(text) { notes.append(text) } }
+        func note(_ text: String) { if noted.insert(text).inserted { notes.append(text) } }
         for warning in ansible.warnings { note(warning) }
 
         let byHost = ansible.groupsByHost
@@ -100,14 +104,16 @@ enum KubesprayImporter {
         }
         let bastions = members(["bastion"])
         let bastionHost = bastions.first
+        let bastionSet = Set(bastions)
         if bastions.count > 1 {
             note("the bastion group has \(bastions.count) hosts; Cairn uses one jump host, \(bastions[0])")
         }
         let clusterHosts = ansible.hostOrder.filter {
-            !bastions.contains($0) && (controlPlane.contains($0) || workers.contains($0) || etcd.contains($0))
+            !bastionSet.contains($0) && (controlPlane.contains($0) || workers.contains($0) || etcd.contains($0))
         }
+        let clusterSet = Set(clusterHosts)
         guard !clusterHosts.isEmpty else {
-            let others = ansible.hostOrder.filter { !bastions.contains($0) }
+            let others = ansible.hostOrder.filter { !bastionSet.contains($0) }
             throw Failure(
                 message: others.isEmpty
                     ? "the inventory defines no hosts (is everything commented out?)"
@@ -115,7 +121,7 @@ enum KubesprayImporter {
                 line: nil,
                 hint: "a kubespray inventory lists its hosts in the kube_control_plane, kube_node and etcd groups")
         }
-        let outside = ansible.hostOrder.filter { !bastions.contains($0) && !clusterHosts.contains($0) }
+        let outside = ansible.hostOrder.filter { !bastionSet.contains($0) && !clusterSet.contains($0) }
         if !outside.isEmpty {
             note(
                 "host\(outside.count == 1 ? "" : "s") \(names(outside)) in none of kube_control_plane, kube_node, etcd; not carried over"

@@ -93,7 +93,7 @@ enum SafeYAML {
                 let type = event.type
                 if type == YAML_STREAM_END_EVENT { return nil }
                 if type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT {
-                    frames.removeLast()
+                    _ = frames.popLast()
                     continue
                 }
                 guard

@@ -275,6 +275,15 @@ import Testing
         #expect(host?.line == 2)
         let yamlHost = refusal("all:\n  hosts:\n    \"{{ name }}\":\n      ip: 10.0.0.1\n", name: "t.yaml")
         #expect(yamlHost?.line == 3 && yamlHost?.column == 5)
+        let yamlLoop = refusal("all:\n  hosts:\n{% for h in hosts %}\n    {{ h }}:\n{% endfor %}\n", name: "t.yaml")
+        #expect(yamlLoop?.line == 3 && yamlLoop?.message.contains("is Jinja template syntax") == true)
+        // In a YAML block scalar, `{% … %}` lines are text.
+        #expect(throws: Never.self) {
+            try InventoryCommands.importKubespray(
+                text: "all:\n  vars:\n    motd: |\n      {% if x %}hi{% endif %}\n  hosts:\n    n1: {ip: 10.0.0.1}\n"
+                    + "  children:\n    kube_control_plane: {hosts: {n1: }}\n",
+                sourceName: "v.yaml")
+        }
         // A Jinja expression as a value is a value (kubespray templates many).
         #expect(throws: Never.self) {
             try InventoryCommands.importKubespray(
