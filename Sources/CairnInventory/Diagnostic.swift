@@ -100,9 +100,10 @@ public enum InventoryError: Error, CairnReportableError, Equatable {
                 "fix the fields named above and run `cairn validate -i FILE` again; docs/inventory.md describes every field"
         case .unreadable:
             return "check the path given with -i and that the file is readable"
-        case .notImportable(let path, _):
+        case .notImportable(let path, let diagnostics):
+            let what = diagnostics.allSatisfy { $0.line != nil } ? "the place" : "what is"
             return
-                "fix the place named above; `ansible-inventory -i \(path) --list` shows how Ansible reads the file"
+                "fix \(what) named above; `ansible-inventory -i \(path) --list` shows how Ansible reads the file"
         }
     }
 
