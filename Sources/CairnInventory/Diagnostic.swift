@@ -60,11 +60,13 @@ public enum InventoryError: Error, CairnReportableError, Equatable {
     case invalid([Diagnostic])
     /// The file could not be read at all.
     case unreadable(path: String, reason: String)
+    /// Another tool's inventory (`cairn inventory import`) that cannot be converted, and where.
+    case notImportable(path: String, [Diagnostic])
 
     /// All diagnostics (errors and warnings) carried by the error.
     public var diagnostics: [Diagnostic] {
         switch self {
-        case .invalid(let diagnostics): return diagnostics
+        case .invalid(let diagnostics), .notImportable(_, let diagnostics): return diagnostics
         case .unreadable: return []
         }
     }
@@ -81,6 +83,9 @@ public enum InventoryError: Error, CairnReportableError, Equatable {
             return "inventory \(file) is invalid: \(count) problem\(count == 1 ? "" : "s")"
         case .unreadable(let path, let reason):
             return "cannot read inventory \(path): \(reason)"
+        case .notImportable(let path, _):
+            let count = errorCount
+            return "cannot import \(path): \(count) problem\(count == 1 ? "" : "s")"
         }
     }
 
@@ -95,6 +100,10 @@ public enum InventoryError: Error, CairnReportableError, Equatable {
                 "fix the fields named above and run `cairn validate -i FILE` again; docs/inventory.md describes every field"
         case .unreadable:
             return "check the path given with -i and that the file is readable"
+        case .notImportable(let path, let diagnostics):
+            let what = diagnostics.allSatisfy { $0.line != nil } ? "the place" : "what is"
+            return
+                "fix \(what) named above; `ansible-inventory -i \(path) --list` shows how Ansible reads the file"
         }
     }
 

@@ -91,7 +91,8 @@ public enum InventoryCommands {
 
     /// `cairn inventory import --from kubespray FILE`: a commented Cairn inventory, and what could not
     /// be carried over (also written as comments at the top of the YAML). Reads `inventory.ini` or
-    /// `hosts.yaml` forms, told apart by content.
+    /// `hosts.yaml` forms, told apart by content. A file Ansible would refuse, a template, or one
+    /// without hosts throws `.notImportable` with the place (file:line:column) and the reason.
     public static func importKubespray(path: String) throws(InventoryError) -> (yaml: String, notes: [String]) {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .unreadable(
@@ -100,7 +101,8 @@ public enum InventoryCommands {
                     ? "permission denied or read error" : "no such file")
         }
         guard let text = String(validatingUTF8Data: data) else {
-            throw .invalid([Diagnostic(severity: .error, file: path, path: "", message: "the file is not UTF-8 text")])
+            throw .notImportable(
+                path: path, [Diagnostic(severity: .error, file: path, path: "", message: "the file is not UTF-8 text")])
         }
         return try importKubespray(text: text, sourceName: path)
     }
@@ -109,18 +111,18 @@ public enum InventoryCommands {
         yaml: String, notes: [String]
     ) {
         if text.utf8.count > SafeYAML.maxBytes {
-            throw .invalid([
-                Diagnostic(
-                    severity: .error, file: sourceName, path: "",
-                    message: "the file is larger than \(SafeYAML.maxBytes) bytes")
-            ])
+            throw .notImportable(
+                path: sourceName,
+                [
+                    Diagnostic(
+                        severity: .error, file: sourceName, path: "",
+                        message: "the file is larger than \(SafeYAML.maxBytes) bytes")
+                ])
         }
         let result: Result<KubesprayImporter.Output, KubesprayImporter.Failure> = SafeYAML.onLargeStack {
             do throws(KubesprayImporter.Failure) {
-                let ansible =
-                    KubesprayImporter.isYAML(text)
-                    ? try KubesprayImporter.parseYAML(text) : try KubesprayImporter.parseINI(text)
-                return .success(KubesprayImporter.convert(ansible, source: Paths.lastComponent(sourceName)))
+                let ansible = try KubesprayImporter.read(text)
+                return .success(try KubesprayImporter.convert(ansible, source: Paths.lastComponent(sourceName)))
             } catch {
                 return .failure(error)
             }
@@ -129,11 +131,13 @@ public enum InventoryCommands {
         case .success(let output):
             return (output.yaml, output.notes)
         case .failure(let failure):
-            throw .invalid([
-                Diagnostic(
-                    severity: .error, file: sourceName, line: failure.line, column: failure.line == nil ? nil : 1,
-                    path: "", message: "not a kubespray inventory: \(failure.message)")
-            ])
+            throw .notImportable(
+                path: sourceName,
+                [
+                    Diagnostic(
+                        severity: .error, file: sourceName, line: failure.line, column: failure.column ?? 1,
+                        path: "", message: failure.message, hint: failure.hint)
+                ])
         }
     }
 }

@@ -100,7 +100,7 @@ struct InventoryDecoder {
         let kubernetes = decodeKubernetes(reader?.value("kubernetes"), hosts: hosts, facts: &facts)
         let etcd = decodeEtcd(reader?.value("etcd"), kubernetes: kubernetes)
         let addons = decodeAddons(reader?.value("addons"), cluster: ClusterShape(hosts: hosts, kubernetes: kubernetes))
-        let artifacts = decodeArtifacts(reader?.value("artifacts"))
+        let artifacts = decodeArtifacts(reader?.value("artifacts"), kubernetesVersion: kubernetes.version)
 
         let inventory = Inventory(
             apiVersion: apiVersion, name: name, stateDirectory: stateDirectory, ssh: ssh, hosts: hosts,
@@ -538,15 +538,29 @@ struct InventoryDecoder {
         else { return endpoint }
         endpoint.port = reader.int("port", in: 1...65535) ?? 6443
 
-        let modes = ["haproxyKeepalived", "kubeVip", "external"].filter { reader.values[$0] != nil }
+        let modes = ["haproxyKeepalived", "kubeVip", "external", "nodeLocal"].filter { reader.values[$0] != nil }
         facts.endpointModesWritten = modes
         if modes.count > 1 {
             context.error(
                 reader.fieldPath(modes[1]),
                 "only one API endpoint mode may be set, found \(modes.joined(separator: " and "))",
-                hint: "keep one of haproxyKeepalived, kubeVip, external")
+                hint: "keep one of haproxyKeepalived, kubeVip, external, nodeLocal")
         }
-        if let first = modes.first, let modeNode = reader.value(first) {
+        if modes.first == "nodeLocal" {
+            // `nodeLocal: {}` or `nodeLocal:` (null) take every default.
+            var engine = APIEndpoint.NodeLocalEngine.haproxy
+            if let modeNode = reader.value("nodeLocal"),
+                let modeReader = MappingReader(
+                    modeNode, path: reader.fieldPath("nodeLocal"), section: InventorySchema.nodeLocal, context: context)
+            {
+                engine =
+                    modeReader.enumeration("engine", APIEndpoint.NodeLocalEngine.self, noun: "nodeLocal engine")
+                    ?? .haproxy
+            }
+            endpoint.mode = .nodeLocal(engine: engine)
+            let firstIPv6 = defaultAddress.contains(":")
+            endpoint.address = firstIPv6 ? "::1" : "127.0.0.1"
+        } else if let first = modes.first, let modeNode = reader.value(first) {
             let modePath = reader.fieldPath(first)
             switch first {
             case "haproxyKeepalived":
@@ -719,7 +733,8 @@ struct InventoryDecoder {
 
     // MARK: - Artifacts
 
-    func decodeArtifacts(_ node: Node?) -> Artifacts {
+    /// `kubernetesVersion` names a file the mirror must hold, when a local mirror is missing.
+    func decodeArtifacts(_ node: Node?, kubernetesVersion: String) -> Artifacts {
         var artifacts = Artifacts()
         guard let node,
             let reader = MappingReader(node, path: "artifacts", section: InventorySchema.artifacts, context: context)
@@ -746,7 +761,14 @@ struct InventoryDecoder {
                     path, "\(DecodeContext.shown(mirror)): only file://, http:// and https:// mirrors are supported")
             } else if let resolved = resolvePath(mirror, path: path) {
                 if !fileSystem.directoryExists(resolved) {
-                    context.error(path, "mirror directory \(resolved) does not exist")
+                    context.error(
+                        path,
+                        "mirror directory \(resolved) does not exist on this machine: create it with every release "
+                            + "file under its upstream URL without https://, such as "
+                            + "\(resolved)/dl.k8s.io/release/v\(kubernetesVersion)/bin/linux/amd64/kubeadm",
+                        hint:
+                            "a copy of a connected machine's STATE/artifacts is one, see docs/artifacts.md, "
+                            + "\"Pre-filling a mirror\"; or set mirror: to the http(s):// URL of a server holding them")
                 }
                 artifacts.mirror = resolved
             }

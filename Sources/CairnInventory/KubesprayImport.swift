@@ -3,393 +3,224 @@ import Yams
 
 /// Converts a kubespray (Ansible) inventory, `inventory.ini` or `hosts.yaml`, into a Cairn inventory.
 ///
-/// Carried over: hosts (`ansible_host` → address, `ip` → internalAddress, `access_ip` when there is
-/// no `ip`), roles from the `kube_control_plane`, `kube_node` and `etcd` groups (also the old
-/// `kube-master`/`kube-node` names, and `:children` groups), SSH user, port and key, the `bastion`
-/// group, node labels and taints, and the group variables listed in `KubesprayImporter.mapped`.
-/// Everything else is listed in the notes and as comments at the top of the YAML.
+/// The file is read as Ansible reads it (`KubesprayImport+Ansible.swift`): the same hosts, groups and
+/// per-host variables `ansible-inventory --list` shows, which a test checks against ansible-core.
+/// Carried over: hosts (the SSH address from `ansible_ssh_host`/`ansible_host` with Ansible's
+/// precedence, `ip` → internalAddress, `access_ip` when there is no `ip`), roles from the
+/// `kube_control_plane`, `kube_node` and `etcd` groups (also the old `kube-master`/`kube-node` names),
+/// SSH user, port and key, the `bastion` group, node labels and taints, and the cluster settings listed
+/// in `KubesprayImporter.mapped`, wherever they are set (group or host variables). Everything else is
+/// listed in the notes and as comments at the top of the YAML.
 enum KubesprayImporter {
-    /// An Ansible variable value: a string, or structure from YAML / an INI JSON literal.
-    indirect enum Value: Equatable {
-        case string(String)
-        case list([Value])
-        case map([(String, Value)])
-
-        static func == (lhs: Value, rhs: Value) -> Bool {
-            switch (lhs, rhs) {
-            case (.string(let a), .string(let b)): return a == b
-            case (.list(let a), .list(let b)): return a == b
-            case (.map(let a), .map(let b)): return a.map(\.0) == b.map(\.0) && a.map(\.1) == b.map(\.1)
-            default: return false
-            }
-        }
-
-        var string: String? {
-            if case .string(let s) = self { return s }
-            return nil
-        }
-        var list: [Value]? {
-            if case .list(let l) = self { return l }
-            return nil
-        }
-        subscript(key: String) -> Value? {
-            if case .map(let pairs) = self { return pairs.first { $0.0 == key }?.1 }
-            return nil
-        }
-        var isTrue: Bool { ["true", "yes", "on", "1"].contains(string?.lowercased() ?? "") }
-    }
-
-    struct Group {
-        var hosts: [String] = []
-        var children: [String] = []
-        var vars: [(String, Value)] = []
-    }
-
-    struct AnsibleInventory {
-        var hostOrder: [String] = []
-        var hostVars: [String: [(String, Value)]] = [:]
-        var groups: [String: Group] = [:]
-        var groupOrder: [String] = []
-
-        mutating func addHost(_ name: String, vars: [(String, Value)] = []) {
-            if hostVars[name] == nil {
-                hostOrder.append(name)
-                hostVars[name] = []
-            }
-            for (key, value) in vars {
-                hostVars[name]!.removeAll { $0.0 == key }
-                hostVars[name]!.append((key, value))
-            }
-        }
-
-        mutating func group(_ name: String) -> Group {
-            if groups[name] == nil {
-                groups[name] = Group()
-                groupOrder.append(name)
-            }
-            return groups[name]!
-        }
-
-        mutating func update(_ name: String, _ change: (inout Group) -> Void) {
-            _ = group(name)
-            change(&groups[name]!)
-        }
-
-        /// Hosts of a group, through children, without repeats.
-        func members(of name: String, seen: Set<String> = []) -> [String] {
-            guard let group = groups[name], !seen.contains(name) else { return [] }
-            var out = group.hosts
-            for child in group.children {
-                for host in members(of: child, seen: seen.union([name])) where !out.contains(host) { out.append(host) }
-            }
-            if name == "all" {
-                for host in hostOrder where !out.contains(host) { out.append(host) }
-            }
-            return out
-        }
-
-        /// The groups a host belongs to (directly or through children).
-        func groupsOf(_ host: String) -> [String] {
-            groupOrder.filter { members(of: $0).contains(host) }
+    /// Reads either form, told apart by content; refuses Jinja templates.
+    static func read(_ text: String) throws(Failure) -> AnsibleInventory {
+        switch form(of: text) {
+        case .ini:
+            if let template = templateLine(in: text) { throw template }
+            return try parseINI(text)
+        case .yaml:
+            // A block scalar may hold `{% … %}` lines; a template's own lines make the YAML invalid.
+            do { return try parseYAML(text) } catch { throw templateLine(in: text) ?? error }
         }
     }
 
-    struct Failure: Error {
-        var message: String
-        var line: Int?
-    }
-
-    // MARK: - Reading
-
-    static func isYAML(_ text: String) -> Bool {
-        for line in text.split(separator: "\n") {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty || trimmed.hasPrefix("#") || trimmed.hasPrefix(";") || trimmed == "---" { continue }
-            return !trimmed.hasPrefix("[")
-        }
-        return false
-    }
-
-    static func parseINI(_ text: String) throws(Failure) -> AnsibleInventory {
-        var inventory = AnsibleInventory()
-        var section = "ungrouped"
-        var kind = "hosts"
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r")))
-            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
-            if line.hasPrefix("[") {
-                guard line.hasSuffix("]") else {
-                    throw Failure(message: "unclosed section header \(line)", line: index + 1)
-                }
-                let header = String(line.dropFirst().dropLast())
-                let parts = header.split(separator: ":", maxSplits: 1).map(String.init)
-                section = parts.first ?? header
-                kind = parts.count > 1 ? parts[1] : "hosts"
-                guard ["hosts", "vars", "children"].contains(kind) else {
-                    throw Failure(message: "unknown section kind :\(kind) in [\(header)]", line: index + 1)
-                }
-                _ = inventory.group(section)
-                continue
-            }
-            let tokens = shellWords(line)
-            guard let first = tokens.first else { continue }
-            switch kind {
-            case "vars":
-                let (key, value) = splitAssignment(line)
-                inventory.update(section) { $0.vars.append((key, value)) }
-            case "children":
-                inventory.update(section) { $0.children.append(first) }
-                _ = inventory.group(first)
-            default:
-                let vars = tokens.dropFirst().compactMap { token -> (String, Value)? in
-                    guard let eq = token.firstIndex(of: "=") else { return nil }
-                    return (String(token[..<eq]), parseINIValue(String(token[token.index(after: eq)...])))
-                }
-                for name in expandRange(first) {
-                    inventory.addHost(name, vars: vars)
-                    if section != "all" && section != "ungrouped" {
-                        inventory.update(section) { if !$0.hosts.contains(name) { $0.hosts.append(name) } }
-                    }
-                }
-            }
-        }
-        return inventory
-    }
-
-    /// `key=value` or `key = value` of a `:vars` line.
-    static func splitAssignment(_ line: String) -> (String, Value) {
-        guard let eq = line.firstIndex(of: "=") else { return (line, .string("")) }
-        let key = line[..<eq].trimmingCharacters(in: .whitespaces)
-        var value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
-        if let hash = value.range(of: " #"), !value.hasPrefix("{"), !value.hasPrefix("[") {
-            value = value[..<hash.lowerBound].trimmingCharacters(in: .whitespaces)
-        }
-        return (key, parseINIValue(value))
-    }
-
-    static func parseINIValue(_ text: String) -> Value {
-        var text = text
-        if text.count >= 2, let first = text.first, first == "\"" || first == "'", text.last == first {
-            text = String(text.dropFirst().dropLast())
-            return .string(text)
-        }
-        if text.hasPrefix("{") || text.hasPrefix("[") {
-            if case .success(let node?) = SafeYAML.compose(text), let value = value(from: node, budget: 10_000) {
-                return value
-            }
-        }
-        return .string(text)
-    }
-
-    /// `node[1:3]` → node1, node2, node3 (Ansible numeric host ranges; letters are not expanded).
-    static func expandRange(_ name: String) -> [String] {
-        guard let open = name.firstIndex(of: "["), let close = name.firstIndex(of: "]"), open < close else {
-            return [name]
-        }
-        let inner = name[name.index(after: open)..<close].split(separator: ":")
-        guard inner.count == 2, let low = Int(inner[0]), let high = Int(inner[1]), low <= high, high - low < 1000 else {
-            return [name]
-        }
-        let width = inner[0].count
-        let prefix = name[..<open]
-        let suffix = name[name.index(after: close)...]
-        return (low...high).map { number in
-            var digits = String(number)
-            if inner[0].hasPrefix("0") { digits = String(repeating: "0", count: max(0, width - digits.count)) + digits }
-            return prefix + digits + suffix
-        }
-    }
-
-    /// Splits on blanks, honouring single and double quotes; `#` at a word start ends the line.
-    static func shellWords(_ line: String) -> [String] {
-        var words: [String] = []
-        var current = ""
-        var quote: Character?
-        var inWord = false
-        for character in line {
-            if let q = quote {
-                if character == q { quote = nil } else { current.append(character) }
-            } else if character == "\"" || character == "'" {
-                quote = character
-                inWord = true
-            } else if character == " " || character == "\t" {
-                if inWord {
-                    words.append(current)
-                    current = ""
-                    inWord = false
-                }
-            } else if character == "#" && !inWord {
-                break
-            } else {
-                current.append(character)
-                inWord = true
-            }
-        }
-        if inWord { words.append(current) }
-        return words
-    }
-
-    static func value(from node: Node, budget: Int) -> Value? {
-        var remaining = budget
-        func walk(_ node: Node, depth: Int) -> Value? {
-            remaining -= 1
-            guard remaining > 0, depth < 32 else { return nil }
-            switch node {
-            case .scalar(let scalar): return .string(scalar.string)
-            case .alias: return nil
-            case .sequence(let sequence):
-                var items: [Value] = []
-                for item in sequence {
-                    guard let v = walk(item, depth: depth + 1) else { return nil }
-                    items.append(v)
-                }
-                return .list(items)
-            case .mapping(let mapping):
-                var pairs: [(String, Value)] = []
-                for (key, item) in mapping {
-                    guard let k = key.scalar?.string, let v = walk(item, depth: depth + 1) else { return nil }
-                    pairs.append((k, v))
-                }
-                return .map(pairs)
-            }
-        }
-        return walk(node, depth: 0)
-    }
-
-    static func parseYAML(_ text: String) throws(Failure) -> AnsibleInventory {
-        let root: Node
-        switch SafeYAML.compose(text) {
-        case .failure(let problem): throw Failure(message: problem.message, line: problem.line)
-        case .success(nil): throw Failure(message: "the file is empty", line: nil)
-        case .success(let node?): root = node
-        }
-        guard let top = value(from: root, budget: 200_000) else {
-            throw Failure(message: "the file is too large or nested too deeply", line: nil)
-        }
-        guard case .map(let groups) = top else {
-            throw Failure(message: "expected a mapping of groups such as all:", line: 1)
-        }
-        var inventory = AnsibleInventory()
-        func readGroup(_ name: String, _ body: Value, depth: Int) {
-            _ = inventory.group(name)
-            guard depth < 32, case .map(let pairs) = body else { return }
-            for (key, value) in pairs {
-                switch key {
-                case "hosts":
-                    guard case .map(let hosts) = value else { continue }
-                    for (host, vars) in hosts {
-                        var hostVars: [(String, Value)] = []
-                        if case .map(let pairs) = vars { hostVars = pairs }
-                        inventory.addHost(host, vars: hostVars)
-                        if name != "all" {
-                            inventory.update(name) { if !$0.hosts.contains(host) { $0.hosts.append(host) } }
-                        }
-                    }
-                case "children":
-                    guard case .map(let children) = value else { continue }
-                    for (child, childBody) in children {
-                        inventory.update(name) { if !$0.children.contains(child) { $0.children.append(child) } }
-                        readGroup(child, childBody, depth: depth + 1)
-                    }
-                case "vars":
-                    guard case .map(let vars) = value else { continue }
-                    inventory.update(name) { $0.vars.append(contentsOf: vars) }
-                default:
-                    break
-                }
-            }
-        }
-        for (name, body) in groups { readGroup(name, body, depth: 0) }
-        return inventory
-    }
-
-    // MARK: - Converting
-
-    /// Group variables carried over (everything else is reported).
-    static let mapped: Set<String> = [
+    /// Variables carried over or deliberately read (everything else is reported).
+    static let mapped: Set<String> = hostScoped.union([
         "kube_version", "kube_pods_subnet", "kube_service_addresses", "cluster_name", "dns_domain", "kube_proxy_mode",
         "loadbalancer_apiserver", "apiserver_loadbalancer_domain_name", "kube_apiserver_port", "kube_vip_enabled",
         "kube_vip_address", "kube_vip_interface", "kube_vip_arp_enabled", "kube_vip_controlplane_enabled",
+        "loadbalancer_apiserver_localhost", "loadbalancer_apiserver_type", "loadbalancer_apiserver_port",
         "supplementary_addresses_in_ssl_keys", "etcd_data_dir", "calico_ipip_mode", "calico_vxlan_mode",
         "calico_network_backend", "calico_pool_blocksize", "calico_version", "metallb_enabled", "metallb_config",
-        "metallb_ip_range",
-        "metallb_speaker_enabled", "metallb_protocol", "ingress_nginx_enabled", "dns_min_replicas",
-        "kube_network_plugin",
-        "etcd_deployment_type", "container_manager", "kube_network_node_prefix",
-        "ansible_user", "ansible_port", "ansible_ssh_private_key_file", "ansible_host", "ip", "access_ip",
-        "etcd_member_name", "node_labels", "node_taints", "ansible_become", "ansible_ssh_user", "ansible_ssh_port",
+        "metallb_ip_range", "metallb_speaker_enabled", "metallb_protocol", "ingress_nginx_enabled",
+        "dns_min_replicas", "kube_network_plugin", "etcd_deployment_type", "container_manager",
+        "kube_network_node_prefix",
+    ])
+
+    /// Variables that describe one host; the others are cluster settings, one value for the cluster.
+    static let hostScoped: Set<String> = [
+        "ansible_host", "ansible_ssh_host", "ansible_user", "ansible_ssh_user", "ansible_port", "ansible_ssh_port",
+        "ansible_ssh_private_key_file", "ansible_private_key_file", "ansible_connection", "ansible_become",
+        "ansible_group_priority", "ip", "access_ip", "etcd_member_name", "node_labels", "node_taints",
     ]
 
     static let controlPlaneGroups = ["kube_control_plane", "kube-master", "kube_master"]
     static let workerGroups = ["kube_node", "kube-node"]
+
+    /// Connection types that are SSH underneath.
+    static let sshConnections: Set<String> = [
+        "ssh", "smart", "paramiko", "paramiko_ssh", "ansible.builtin.ssh", "ansible.builtin.paramiko_ssh",
+    ]
 
     struct Output {
         var yaml: String
         var notes: [String]
     }
 
-    static func convert(_ ansible: AnsibleInventory, source: String) -> Output {
-        var notes: [String] = []
-        var lines: [String] = []
-        func note(_ text: String) { if !notes.contains(text) { notes.append(text) } }
+    /// The SSH settings Ansible uses for a host: the `ansible_ssh_*` spellings win over the modern
+    /// names wherever each is set (ansible-core's ssh plugin reads both, the last listed wins).
+    static func ssh(_ vars: [String: Value]) -> (address: String?, user: String?, port: String?, key: String?) {
+        func first(_ keys: String...) -> String? {
+            keys.lazy.compactMap { vars[$0].flatMap(text) }.first
+        }
+        return (
+            first("ansible_ssh_host", "ansible_host"), first("ansible_ssh_user", "ansible_user"),
+            first("ansible_ssh_port", "ansible_port"),
+            first("ansible_ssh_private_key_file", "ansible_private_key_file")
+        )
+    }
 
-        let controlPlane = Set(controlPlaneGroups.flatMap { ansible.members(of: $0) })
-        let workers = Set(workerGroups.flatMap { ansible.members(of: $0) })
-        let etcd = Set(ansible.members(of: "etcd"))
-        for legacy in ["kube-master", "kube_master", "kube-node"] where ansible.groups[legacy] != nil {
+    /// A scalar variable as text; nil for null, lists and mappings.
+    static func text(_ value: Value) -> String? {
+        value.string.map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+
+    /// `a, b, c and 4 more`.
+    static func names(_ list: [String], limit: Int = 4) -> String {
+        list.count <= limit
+            ? list.joined(separator: ", ")
+            : list.prefix(limit).joined(separator: ", ") + " and \(list.count - limit) more"
+    }
+
+    static func convert(_ ansible: AnsibleInventory, source: String) throws(Failure) -> Output {
+        var notes: [String] = []
+        var noted: Set<String> = []
+        var lines: [String] = []
+        func note(_ text: String) { if noted.insert(text).inserted { notes.append(text) } }
+        for warning in ansible.warnings { note(warning) }
+
+        let byHost = ansible.groupsByHost
+        let hostVars = ansible.effectiveVars(byHost: byHost)
+        func members(_ groups: [String]) -> [String] {
+            ansible.hostOrder.filter { host in groups.contains { byHost[host]?.contains($0) == true } }
+        }
+        let controlPlane = Set(members(controlPlaneGroups))
+        let workers = Set(members(workerGroups))
+        let etcd = Set(members(["etcd"]))
+        for legacy in ["kube-master", "kube_master", "kube-node", "k8s-cluster"] where ansible.groups[legacy] != nil {
+            let modern =
+                legacy.contains("master") ? "kube_control_plane" : legacy == "kube-node" ? "kube_node" : "k8s_cluster"
+            note("group \(legacy) is kubespray's old name; read as \(modern)")
+        }
+        let bastions = members(["bastion"])
+        let bastionHost = bastions.first
+        let bastionSet = Set(bastions)
+        if bastions.count > 1 {
+            note("the bastion group has \(bastions.count) hosts; Cairn uses one jump host, \(bastions[0])")
+        }
+        let clusterHosts = ansible.hostOrder.filter {
+            !bastionSet.contains($0) && (controlPlane.contains($0) || workers.contains($0) || etcd.contains($0))
+        }
+        let clusterSet = Set(clusterHosts)
+        guard !clusterHosts.isEmpty else {
+            let others = ansible.hostOrder.filter { !bastionSet.contains($0) }
+            throw Failure(
+                message: others.isEmpty
+                    ? "the inventory defines no hosts (is everything commented out?)"
+                    : "no host is in kube_control_plane, kube_node or etcd (hosts found: \(names(others)))",
+                line: nil,
+                hint: "a kubespray inventory lists its hosts in the kube_control_plane, kube_node and etcd groups")
+        }
+        let outside = ansible.hostOrder.filter { !bastionSet.contains($0) && !clusterSet.contains($0) }
+        if !outside.isEmpty {
             note(
-                "group \(legacy) is kubespray's old name; read as \(legacy.contains("master") ? "kube_control_plane" : "kube_node")"
+                "host\(outside.count == 1 ? "" : "s") \(names(outside)) in none of kube_control_plane, kube_node, etcd; not carried over"
             )
         }
-        let bastionHost = ansible.members(of: "bastion").first
-        let clusterHosts = ansible.hostOrder.filter {
-            $0 != bastionHost && (controlPlane.contains($0) || workers.contains($0) || etcd.contains($0))
-        }
-        for host in ansible.hostOrder where host != bastionHost && !clusterHosts.contains(host) {
-            note("host \(host) is in none of kube_control_plane, kube_node, etcd; not carried over")
-        }
 
-        // Variables: all < group vars (in file order) < host vars.
-        func vars(of host: String?) -> [String: Value] {
-            var out: [String: Value] = [:]
-            for (key, value) in ansible.groups["all"]?.vars ?? [] { out[key] = value }
-            let groups =
-                host.map(ansible.groupsOf) ?? ansible.groupOrder.filter { ["k8s_cluster", "k8s-cluster"].contains($0) }
-            for group in groups where group != "all" {
-                for (key, value) in ansible.groups[group]?.vars ?? [] { out[key] = value }
+        // Cluster settings: one value for the cluster, wherever Ansible got it for each host.
+        let kubernetesHosts = clusterHosts.filter { controlPlane.contains($0) || workers.contains($0) }
+        let etcdHosts = clusterHosts.filter { etcd.contains($0) }
+        let firstControlPlane = clusterHosts.first { controlPlane.contains($0) } ?? clusterHosts[0]
+        func scope(_ key: String) -> [String] {
+            let hosts = key.hasPrefix("etcd_") ? etcdHosts : kubernetesHosts
+            return hosts.isEmpty ? clusterHosts : hosts
+        }
+        func render(_ value: Value?) -> String {
+            switch value {
+            case .string(let s)?: return s
+            case .null?, nil: return "unset"
+            case .list?, .map?: return "a structure"
             }
-            if let host { for (key, value) in ansible.hostVars[host] ?? [] { out[key] = value } }
+        }
+        var clusterVars: [String: Value] = [:]
+        let settingKeys = Set(clusterHosts.flatMap { hostVars[$0]?.keys.map { $0 } ?? [] }).subtracting(hostScoped)
+            .intersection(mapped)
+        for key in settingKeys.sorted() {
+            let hosts = scope(key)
+            let chosen = hosts.contains(firstControlPlane) ? firstControlPlane : hosts[0]
+            var byValue: [(value: Value?, hosts: [String])] = []
+            for host in hosts {
+                let value = hostVars[host]?[key]
+                if let index = byValue.firstIndex(where: { $0.value == value }) {
+                    byValue[index].hosts.append(host)
+                } else {
+                    byValue.append((value, [host]))
+                }
+            }
+            if byValue.count > 1 {
+                let shown = byValue.map { "\(render($0.value)) on \(names($0.hosts))" }.joined(separator: "; ")
+                note(
+                    "\(key) differs between hosts (\(shown)); Cairn applies one value to the whole cluster: \(chosen)'s (\(render(hostVars[chosen]?[key])))"
+                )
+            }
+            if let value = hostVars[chosen]?[key] { clusterVars[key] = value }
+        }
+        /// Every value a cluster setting has on some host, for notes that must name each one.
+        func allValues(_ key: String) -> [String] {
+            var out: [String] = []
+            for host in scope(key) {
+                if let value = hostVars[host]?[key].flatMap(text), !out.contains(value) { out.append(value) }
+            }
             return out
         }
-        let clusterVars = vars(of: nil)
+
+        // Variables Cairn has no place for, with where they were set.
         var unmapped: [String: [String]] = [:]
-        for (key, _) in clusterVars where !mapped.contains(key) { unmapped[key, default: []].append("group vars") }
+        let clusterGroups = Set(clusterHosts.flatMap { byHost[$0] ?? [] })
+        for group in ansible.groupOrder where clusterGroups.contains(group) {
+            for (key, _) in ansible.groups[group]?.vars ?? [] where !mapped.contains(key) {
+                unmapped[key, default: []].append("group \(group)")
+            }
+        }
         for host in clusterHosts {
             for (key, _) in ansible.hostVars[host] ?? [] where !mapped.contains(key) {
-                unmapped[key, default: []].append(host)
+                unmapped[key, default: []].append("host \(host)")
             }
         }
         for key in unmapped.keys.sorted() {
-            note(
-                "variable \(key) (\(unmapped[key]!.joined(separator: ", "))) has no Cairn equivalent; not carried over")
+            note("variable \(key) (\(names(unmapped[key]!))) has no Cairn equivalent; not carried over")
         }
 
-        func str(_ key: String, _ vars: [String: Value]) -> String? {
-            vars[key]?.string.map { $0.trimmingCharacters(in: .whitespaces) }
-        }
+        func str(_ key: String, _ vars: [String: Value]) -> String? { vars[key].flatMap(text) }
+        /// An integer as a bare YAML number; anything else quoted, for `cairn validate` to refuse.
+        func integer(_ text: String) -> String { Int(text) != nil ? text : quote(text) }
 
+        // SSH: Ansible's precedence between the two spellings, reported where they disagree.
+        let sshByHost = Dictionary(uniqueKeysWithValues: ansible.hostOrder.map { ($0, ssh(hostVars[$0] ?? [:])) })
+        for (old, modern) in [
+            ("ansible_ssh_host", "ansible_host"), ("ansible_ssh_user", "ansible_user"),
+            ("ansible_ssh_port", "ansible_port"),
+        ] {
+            let both = clusterHosts.filter { host in
+                let vars = hostVars[host] ?? [:]
+                return str(old, vars) != nil && str(modern, vars) != nil && str(old, vars) != str(modern, vars)
+            }
+            if !both.isEmpty {
+                note(
+                    "\(old) and \(modern) differ on \(names(both)): Ansible uses \(old) (the older spelling wins wherever each is set), and so does Cairn"
+                )
+            }
+        }
         // SSH user/port/key shared by all hosts go to the top-level ssh section.
-        func shared(_ keys: [String]) -> String? {
-            let values = clusterHosts.map { host in keys.lazy.compactMap { str($0, vars(of: host)) }.first }
+        func shared(_ field: ((address: String?, user: String?, port: String?, key: String?)) -> String?) -> String? {
+            let values = clusterHosts.map { field(sshByHost[$0]!) }
             guard let first = values.first, let value = first, values.allSatisfy({ $0 == value }) else { return nil }
             return value
         }
-        let userKeys = ["ansible_user", "ansible_ssh_user"]
-        let portKeys = ["ansible_port", "ansible_ssh_port"]
-        let keyKeys = ["ansible_ssh_private_key_file"]
-        let sharedUser = shared(userKeys)
-        let sharedPort = shared(portKeys)
-        let sharedKey = shared(keyKeys)
+        let sharedUser = shared(\.user)
+        let sharedPort = shared(\.port)
+        let sharedKey = shared(\.key)
 
         lines.append("# Cairn inventory converted from the kubespray inventory \(source)")
         lines.append("# by `cairn inventory import --from kubespray`. Review it, then run `cairn validate -i FILE`.")
@@ -400,16 +231,13 @@ enum KubesprayImporter {
 
         var sshLines: [String] = []
         if let sharedUser { sshLines.append("  user: \(quote(sharedUser))") }
-        if let sharedPort { sshLines.append("  port: \(sharedPort)") }
+        if let sharedPort { sshLines.append("  port: \(integer(sharedPort))") }
         if let sharedKey { sshLines.append("  identityFile: \(quote(sharedKey))") }
-        if let bastionHost {
-            let bv = vars(of: bastionHost)
+        if let bastionHost, let bastion = sshByHost[bastionHost] {
             sshLines.append("  bastion:                       # from the kubespray bastion group")
-            sshLines.append("    address: \(quote(str("ansible_host", bv) ?? bastionHost))")
-            if let user = userKeys.lazy.compactMap({ str($0, bv) }).first {
-                sshLines.append("    user: \(quote(user))")
-            }
-            if let port = portKeys.lazy.compactMap({ str($0, bv) }).first { sshLines.append("    port: \(port)") }
+            sshLines.append("    address: \(quote(bastion.address ?? bastionHost))")
+            if let user = bastion.user { sshLines.append("    user: \(quote(user))") }
+            if let port = bastion.port { sshLines.append("    port: \(integer(port))") }
         }
         if !sshLines.isEmpty {
             lines.append("ssh:")
@@ -417,20 +245,32 @@ enum KubesprayImporter {
         }
 
         lines.append("hosts:")
-        if clusterHosts.isEmpty { note("no hosts found in kube_control_plane, kube_node or etcd") }
+        var byName: [String] = []
         for host in clusterHosts {
-            let hv = vars(of: host)
+            let hv = hostVars[host] ?? [:]
+            let ssh = sshByHost[host]!
             var name = host
             if !Grammar.isDNSSubdomain(name) {
                 let lowered = host.lowercasedASCII.replacingOccurrences(of: "_", with: "-")
                 name = lowered
                 note("host name \(host) is not an RFC 1123 hostname; written as \(lowered)")
             }
-            let ansibleHost = str("ansible_host", hv)
             let ip = str("ip", hv)
             let accessIP = str("access_ip", hv)
-            let address = ansibleHost ?? accessIP ?? ip ?? host
+            let address = ssh.address ?? host
             let internalIP = ip ?? accessIP
+            let connection = str("ansible_connection", hv)
+            if connection == "local" {
+                note(
+                    "ansible_connection local on \(host): Ansible ran its tasks on the machine running Ansible, without SSH; Cairn reaches every host over SSH, at address \(address) (use 127.0.0.1 if Cairn runs on \(host), with sshd listening)"
+                )
+            } else if let connection, !sshConnections.contains(connection) {
+                note(
+                    "ansible_connection \(connection) on \(host): Cairn reaches every host over SSH, at address \(address)"
+                )
+            } else if ssh.address == nil && IPAddress(host) == nil {
+                byName.append(host)
+            }
             if let accessIP, let ip, accessIP != ip {
                 note(
                     "access_ip \(accessIP) of \(host) not carried over: Cairn uses internalAddress (\(ip), from ip) for cluster traffic"
@@ -449,11 +289,23 @@ enum KubesprayImporter {
             lines.append("    address: \(quote(address))")
             if let internalIP, internalIP != address { lines.append("    internalAddress: \(quote(internalIP))") }
             lines.append("    roles: [\(roles.joined(separator: ", "))]")
-            if case .map(let labels)? = hv["node_labels"], !labels.isEmpty {
+            switch hv["node_labels"] {
+            case .map(let labels)? where !labels.isEmpty:
                 lines.append("    labels:")
-                for (key, value) in labels { lines.append("      \(quote(key)): \(quote(value.string ?? ""))") }
+                for (key, value) in labels {
+                    switch value {
+                    case .string(let text): lines.append("      \(quote(key)): \(quote(text))")
+                    case .null: lines.append("      \(quote(key)): \"\"")
+                    case .list, .map: note("node_labels \(key) of \(host) is not a single value; not carried over")
+                    }
+                }
+            case .map?, .null?, nil:
+                break
+            case .string?, .list?:
+                note("node_labels of \(host) is not a mapping of label names to values; not carried over")
             }
-            if let taints = hv["node_taints"]?.list, !taints.isEmpty {
+            switch hv["node_taints"] {
+            case .list(let taints)? where !taints.isEmpty:
                 lines.append("    taints:")
                 for taint in taints.compactMap(\.string) {
                     let (key, value, effect) = splitTaint(taint)
@@ -461,21 +313,24 @@ enum KubesprayImporter {
                         "      - {key: \(quote(key))\(value.map { ", value: \(quote($0))" } ?? ""), effect: \(quote(effect))}"
                     )
                 }
+            case .list?, .null?, nil:
+                break
+            case .string?, .map?:
+                note("node_taints of \(host) is not a list such as [\"key=value:NoSchedule\"]; not carried over")
             }
             var hostSSH: [String] = []
-            if sharedUser == nil, let user = userKeys.lazy.compactMap({ str($0, hv) }).first {
-                hostSSH.append("      user: \(quote(user))")
-            }
-            if sharedPort == nil, let port = portKeys.lazy.compactMap({ str($0, hv) }).first {
-                hostSSH.append("      port: \(port)")
-            }
-            if sharedKey == nil, let key = str("ansible_ssh_private_key_file", hv) {
-                hostSSH.append("      identityFile: \(quote(key))")
-            }
+            if sharedUser == nil, let user = ssh.user { hostSSH.append("      user: \(quote(user))") }
+            if sharedPort == nil, let port = ssh.port { hostSSH.append("      port: \(integer(port))") }
+            if sharedKey == nil, let key = ssh.key { hostSSH.append("      identityFile: \(quote(key))") }
             if !hostSSH.isEmpty {
                 lines.append("    ssh:")
                 lines.append(contentsOf: hostSSH)
             }
+        }
+        if !byName.isEmpty {
+            note(
+                "\(names(byName)) \(byName.count == 1 ? "has" : "have") no ansible_host: Ansible connected by host name (through DNS or ~/.ssh/config), and so will Cairn (address: the host name)"
+            )
         }
 
         // kubernetes
@@ -510,13 +365,13 @@ enum KubesprayImporter {
             k8s.append("  clusterDomain: \(quote(domain))")
         }
         if let mode = str("kube_proxy_mode", clusterVars) { k8s.append("  proxyMode: \(quote(mode))") }
-        if let plugin = str("kube_network_plugin", clusterVars), plugin != "calico" {
+        for plugin in allValues("kube_network_plugin") where plugin != "calico" {
             note("kube_network_plugin \(plugin): Cairn installs Calico")
         }
-        if let manager = str("container_manager", clusterVars), manager != "containerd" {
+        for manager in allValues("container_manager") where manager != "containerd" {
             note("container_manager \(manager): Cairn uses containerd")
         }
-        if let type = str("etcd_deployment_type", clusterVars), type != "host" {
+        for type in allValues("etcd_deployment_type") where type != "host" {
             note("etcd_deployment_type \(type): Cairn runs etcd on the hosts as a systemd service")
         }
         if let prefix = str("kube_network_node_prefix", clusterVars) {
@@ -527,13 +382,13 @@ enum KubesprayImporter {
 
         var endpoint: [String] = []
         var sans: [String] = []
-        if let port = str("kube_apiserver_port", clusterVars) { endpoint.append("    port: \(port)") }
         if let lb = clusterVars["loadbalancer_apiserver"] {
+            if let port = str("kube_apiserver_port", clusterVars) { endpoint.append("    port: \(integer(port))") }
             let domain = str("apiserver_loadbalancer_domain_name", clusterVars)
-            if let address = domain ?? lb["address"]?.string {
+            if let address = domain ?? lb["address"].flatMap(text) {
                 endpoint.append("    external:                     # from loadbalancer_apiserver")
                 endpoint.append("      address: \(quote(address))")
-                if let port = lb["port"]?.string, str("kube_apiserver_port", clusterVars) == nil {
+                if let port = lb["port"].flatMap(text), str("kube_apiserver_port", clusterVars) == nil {
                     endpoint.append(
                         "    # kubespray's balancer listened on port \(port); Cairn's API port applies to both balancer and API servers"
                     )
@@ -541,20 +396,41 @@ enum KubesprayImporter {
                         "loadbalancer_apiserver.port \(port) not carried over: set kubernetes.apiEndpoint.port if your balancer forwards the same port"
                     )
                 }
-                if domain != nil, let ip = lb["address"]?.string { sans.append(ip) }
+                if domain != nil, let ip = lb["address"].flatMap(text) { sans.append(ip) }
+            } else {
+                note("loadbalancer_apiserver has no address; not carried over")
             }
         } else if clusterVars["kube_vip_enabled"]?.isTrue == true, let vip = str("kube_vip_address", clusterVars) {
+            if let port = str("kube_apiserver_port", clusterVars) { endpoint.append("    port: \(integer(port))") }
             endpoint.append("    kubeVip:                      # from kube_vip_*")
             endpoint.append("      virtualIP: \(quote(vip))")
             if let interface = str("kube_vip_interface", clusterVars) {
                 endpoint.append("      interface: \(quote(interface))")
             }
         } else if controlPlane.count > 1 {
-            note(
-                "no loadbalancer_apiserver or kube-vip: kubespray balanced the API with a local nginx on every node; Cairn needs kubernetes.apiEndpoint (haproxyKeepalived, kubeVip or external)"
-            )
-            endpoint.append("    # kubespray used a local nginx on each node; choose one:")
-            endpoint.append("    # haproxyKeepalived: {virtualIP: <free IP in the control-plane subnet>}")
+            // kubespray's default (loadbalancer_apiserver_localhost): a balancer on every node, at
+            // localhost:loadbalancer_apiserver_port, in front of every API server.
+            if let port = str("loadbalancer_apiserver_port", clusterVars) ?? str("kube_apiserver_port", clusterVars),
+                port != "6443"
+            {
+                endpoint.append("    port: \(integer(port))")
+            }
+            let type = str("loadbalancer_apiserver_type", clusterVars) ?? "nginx"
+            if type == "haproxy" {
+                endpoint.append("    nodeLocal: {engine: haproxy}   # kubespray's local haproxy on every node")
+            } else {
+                endpoint.append("    nodeLocal: {}                  # kubespray's local \(type) on every node")
+                note(
+                    "no loadbalancer_apiserver or kube-vip: kubespray balanced the API with \(type) on every node (loadbalancer_apiserver_localhost); Cairn's kubernetes.apiEndpoint.nodeLocal does the same with haproxy"
+                )
+            }
+            if let localhost = clusterVars["loadbalancer_apiserver_localhost"], !localhost.isTrue {
+                note(
+                    "loadbalancer_apiserver_localhost is off: kubespray sent every node to the first control-plane host; Cairn balances through nodeLocal instead"
+                )
+            }
+        } else if let port = str("kube_apiserver_port", clusterVars) {
+            endpoint.append("    port: \(integer(port))")
         }
         for san in clusterVars["supplementary_addresses_in_ssl_keys"]?.list?.compactMap(\.string) ?? []
         where !sans.contains(san) {
@@ -586,7 +462,7 @@ enum KubesprayImporter {
         var addons: [String] = []
         var calico: [String] = []
         if let encapsulation = calicoEncapsulation(clusterVars) { calico.append("    encapsulation: \(encapsulation)") }
-        if let block = str("calico_pool_blocksize", clusterVars) { calico.append("    blockSize: \(block)") }
+        if let block = str("calico_pool_blocksize", clusterVars) { calico.append("    blockSize: \(integer(block))") }
         if let version = str("calico_version", clusterVars) {
             // Carried over as written; `cairn validate` refuses it, listing what is supported, if Cairn cannot install it.
             let bare = version.hasPrefix("v") ? String(version.dropFirst()) : version
@@ -596,7 +472,9 @@ enum KubesprayImporter {
             addons.append("  calico:")
             addons.append(contentsOf: calico)
         }
-        if let replicas = str("dns_min_replicas", clusterVars) { addons.append("  coredns: {replicas: \(replicas)}") }
+        if let replicas = str("dns_min_replicas", clusterVars) {
+            addons.append("  coredns: {replicas: \(integer(replicas))}")
+        }
 
         let pools = metallbPools(clusterVars)
         if clusterVars["metallb_enabled"]?.isTrue == true {

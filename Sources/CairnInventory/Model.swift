@@ -224,6 +224,15 @@ public struct APIEndpoint: Sendable, Equatable {
         case kubeVip(VirtualIP)
         /// A balancer the operator runs.
         case external(address: String)
+        /// A balancer on every host in front of every API server, reached at the host's loopback
+        /// address (kubespray's default, `loadbalancer_apiserver_localhost`). Read and validated;
+        /// the phases that build it are not written yet and refuse it at plan time.
+        case nodeLocal(engine: NodeLocalEngine)
+    }
+
+    /// What runs the balancer of a `nodeLocal` endpoint.
+    public enum NodeLocalEngine: String, Sendable, CaseIterable, Hashable {
+        case haproxy
     }
 
     public struct VirtualIP: Sendable, Equatable {
@@ -240,7 +249,8 @@ public struct APIEndpoint: Sendable, Equatable {
         }
     }
 
-    /// The address clients use: the VIP, the external address, or the control-plane host's internal address.
+    /// The address clients use: the VIP, the external address, the loopback address (`nodeLocal`:
+    /// 127.0.0.1, or ::1 when the control-plane hosts use IPv6), or the control-plane host's internal address.
     public var address: String
     public var port: Int
     public var mode: Mode
@@ -257,7 +267,7 @@ public struct APIEndpoint: Sendable, Equatable {
     public var virtualIP: VirtualIP? {
         switch mode {
         case .haproxyKeepalived(let vip, _), .kubeVip(let vip): return vip
-        case .direct, .external: return nil
+        case .direct, .external, .nodeLocal: return nil
         }
     }
 

@@ -1,3 +1,4 @@
+internal import CYaml
 import Foundation
 import Yams
 
@@ -9,8 +10,8 @@ import Yams
 /// - Aliases are composed as shared references, so a "billion laughs" document composes in
 ///   microseconds; anything that walks it expanded must count its steps (`DecodeContext` does).
 /// - Yams hashes every mapping key to find duplicates, and hashing walks the key expanded: an alias
-///   bomb used as a key (`? *bomb`) never returns. `complexKeyWithAliases` refuses documents that use
-///   aliases together with anything that could make a non-string key, before Yams sees them.
+///   bomb used as a key (`? *bomb`) never returns. `aliasInMappingKey` refuses a document with an alias
+///   inside a mapping key, from libyaml's parse events, before Yams composes it.
 /// - Input is limited to `maxBytes`.
 enum SafeYAML {
     static let maxBytes = 4 << 20
@@ -29,7 +30,7 @@ enum SafeYAML {
             return .failure(
                 Problem(message: "the file is \(text.utf8.count) bytes; inventories are limited to \(maxBytes) bytes"))
         }
-        if let problem = complexKeyWithAliases(Array(text.utf8)) {
+        if let problem = aliasInMappingKey(text) {
             return .failure(problem)
         }
         do {
@@ -70,99 +71,56 @@ enum SafeYAML {
         }
     }
 
-    /// Finds the first place where a mapping key could be something other than a plain scalar while
-    /// the document also uses an alias. Errs on the side of refusing: it reads bytes, not YAML, so an
-    /// `*` or `?` inside a quoted string or comment also counts.
-    static func complexKeyWithAliases(_ bytes: [UInt8]) -> Problem? {
-        var firstAlias: (line: Int, column: Int)?
-        var firstComplexKey: (line: Int, column: Int)?
-        var line = 1
-        var lineStart = 0
-
-        func isBlank(_ byte: UInt8) -> Bool { byte == 32 || byte == 9 || byte == 10 || byte == 13 }
-        func isFlowIndicator(_ byte: UInt8) -> Bool {
-            byte == UInt8(ascii: ",") || byte == UInt8(ascii: "[") || byte == UInt8(ascii: "]")
-                || byte == UInt8(ascii: "{") || byte == UInt8(ascii: "}")
-        }
-        func atTokenStart(_ index: Int) -> Bool {
-            guard index > 0 else { return true }
-            let previous = bytes[index - 1]
-            return isBlank(previous) || previous == UInt8(ascii: "[") || previous == UInt8(ascii: "{")
-                || previous == UInt8(ascii: ",") || previous == UInt8(ascii: ":")
-        }
-        // The index of the next meaningful byte after `index`, skipping blanks, line breaks, comments,
-        // and (when asked) anchors and tags.
-        func nextSignificant(from index: Int, skippingProperties: Bool) -> Int {
-            var i = index
-            while i < bytes.count {
-                let byte = bytes[i]
-                if isBlank(byte) {
-                    i += 1
-                } else if byte == UInt8(ascii: "#") && (i == 0 || isBlank(bytes[i - 1])) {
-                    while i < bytes.count && bytes[i] != 10 { i += 1 }
-                } else if skippingProperties && (byte == UInt8(ascii: "&") || byte == UInt8(ascii: "!")) {
-                    while i < bytes.count && !isBlank(bytes[i]) && !isFlowIndicator(bytes[i]) { i += 1 }
-                } else {
-                    break
+    /// Finds the first alias used inside a mapping key (`*a: x`, `? [*a]`, `{*a}`), reading libyaml's
+    /// parse events: no node is composed and no key is hashed, so the walk is linear in the input.
+    /// Quoted strings, comments and block scalars are values to the parser, never keys or aliases, so
+    /// `"/export *(rw,sync)"` or `"{{ name }}"` pass. A document libyaml cannot parse is left to
+    /// `Yams.compose` to report, unless the part before the syntax error already shows such a key.
+    static func aliasInMappingKey(_ text: String) -> Problem? {
+        var parser = yaml_parser_t()
+        guard yaml_parser_initialize(&parser) == 1 else { return nil }
+        defer { yaml_parser_delete(&parser) }
+        yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
+        let bytes = Array(text.utf8)
+        return bytes.withUnsafeBufferPointer { buffer -> Problem? in
+            yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
+            // One frame per open collection: whether it is (inside) a mapping key, and for a mapping
+            // whether its next node is a key.
+            var frames: [(inKey: Bool, isMapping: Bool, expectsKey: Bool)] = []
+            var event = yaml_event_t()
+            while yaml_parser_parse(&parser, &event) == 1 {
+                defer { yaml_event_delete(&event) }
+                let type = event.type
+                if type == YAML_STREAM_END_EVENT { return nil }
+                if type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT {
+                    _ = frames.popLast()
+                    continue
+                }
+                guard
+                    type == YAML_ALIAS_EVENT || type == YAML_SCALAR_EVENT || type == YAML_SEQUENCE_START_EVENT
+                        || type == YAML_MAPPING_START_EVENT
+                else { continue }
+                // A node starts: is it a key, or inside one?
+                var inKey = false
+                if let parent = frames.indices.last {
+                    inKey = frames[parent].inKey || (frames[parent].isMapping && frames[parent].expectsKey)
+                    if frames[parent].isMapping { frames[parent].expectsKey.toggle() }
+                }
+                if type == YAML_ALIAS_EVENT && inKey {
+                    let name = event.data.alias.anchor.map { String(cString: $0) } ?? ""
+                    return Problem(
+                        line: Int(event.start_mark.line) + 1, column: Int(event.start_mark.column) + 1,
+                        message:
+                            "this document uses YAML aliases inside a mapping key (*\(name)); Cairn refuses "
+                            + "that because such keys can expand without bound",
+                        hint: "write keys as plain strings; aliases may stand for values")
+                }
+                if type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT {
+                    frames.append((inKey, type == YAML_MAPPING_START_EVENT, true))
                 }
             }
-            return i
+            return nil
         }
-
-        var i = 0
-        while i < bytes.count {
-            let byte = bytes[i]
-            if byte == 10 {
-                line += 1
-                lineStart = i + 1
-                i += 1
-                continue
-            }
-            let here = (line: line, column: i - lineStart + 1)
-            switch byte {
-            case UInt8(ascii: "*") where atTokenStart(i):
-                var end = i + 1
-                while end < bytes.count && !isBlank(bytes[end]) && !isFlowIndicator(bytes[end]) { end += 1 }
-                if end > i + 1 {
-                    if firstAlias == nil { firstAlias = here }
-                    let name = bytes[(i + 1)..<end]
-                    let next = nextSignificant(from: end, skippingProperties: false)
-                    if name.contains(UInt8(ascii: ":")) || (next < bytes.count && bytes[next] == UInt8(ascii: ":")) {
-                        if firstComplexKey == nil { firstComplexKey = here }
-                    }
-                }
-            case UInt8(ascii: "?") where atTokenStart(i):
-                if firstComplexKey == nil { firstComplexKey = here }
-            case UInt8(ascii: "]"), UInt8(ascii: "}"):
-                let next = nextSignificant(from: i + 1, skippingProperties: false)
-                if next < bytes.count && bytes[next] == UInt8(ascii: ":") && firstComplexKey == nil {
-                    firstComplexKey = here
-                }
-            case UInt8(ascii: "{"), UInt8(ascii: ","):
-                // In a flow mapping, an entry without ':' is a key: `{ *alias }`, `{ [a] }`.
-                let next = nextSignificant(from: i + 1, skippingProperties: true)
-                if next < bytes.count, [UInt8(ascii: "*"), UInt8(ascii: "["), UInt8(ascii: "{")].contains(bytes[next]),
-                    firstComplexKey == nil
-                {
-                    firstComplexKey = here
-                }
-            default:
-                break
-            }
-            if let alias = firstAlias, let key = firstComplexKey {
-                return Problem(
-                    line: key.line, column: key.column,
-                    message:
-                        "this document uses YAML aliases (the first at line \(alias.line), column \(alias.column)) "
-                        + "and here a construct that can make a mapping key out of a list, a mapping or an alias "
-                        + "(`? key`, `[...]: value`, `*alias: value`, or a flow entry starting with `*`, `[` or `{`); "
-                        + "Cairn refuses that combination because such keys can expand without bound",
-                    hint: "write keys as plain strings, or write the list in block style (one `- item` per line)"
-                )
-            }
-            i += 1
-        }
-        return nil
     }
 
     /// Runs `body` on a thread with a large stack and waits for it.

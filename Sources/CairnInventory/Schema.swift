@@ -173,8 +173,8 @@ public enum InventorySchema {
     public static let apiEndpoint = Section(
         path: "kubernetes.apiEndpoint",
         summary: """
-            At most one of `haproxyKeepalived`, `kubeVip`, `external`. With none, clients go straight to \
-            the control-plane host, which is allowed only when there is exactly one.
+            At most one of `haproxyKeepalived`, `kubeVip`, `external`, `nodeLocal`. With none, clients go \
+            straight to the control-plane host, which is allowed only when there is exactly one.
             """,
         fields: [
             f(
@@ -186,6 +186,10 @@ public enum InventorySchema {
                 "haproxy and keepalived on the control-plane hosts, holding a virtual IP."),
             f("kubeVip", "mapping", "none", "kube-vip on the control-plane hosts, holding a virtual IP."),
             f("external", "mapping", "none", "A load balancer you run; see `kubernetes.apiEndpoint.external`."),
+            f(
+                "nodeLocal", "mapping", "none",
+                "A balancer on every host in front of every API server, reached at 127.0.0.1:`port` (`::1` with IPv6), as kubespray does by default; no virtual IP, no external balancer. `nodeLocal: {}` takes the defaults; see `kubernetes.apiEndpoint.nodeLocal`. Not built yet by this Cairn version: `apply` and `plan` refuse it."
+            ),
             f(
                 "extraSANs", "list of strings", "none",
                 "Extra API server certificate names: IP addresses or DNS names (`*.` wildcard allowed)."),
@@ -222,6 +226,12 @@ public enum InventorySchema {
             f(
                 "address", "string", "required",
                 "DNS name or IP address of the balancer, which forwards to port `port` of every control-plane host.")
+        ])
+
+    public static let nodeLocal = Section(
+        path: "kubernetes.apiEndpoint.nodeLocal", summary: "",
+        fields: [
+            f("engine", "enum", "`haproxy`", "What balances on each host: `haproxy`.")
         ])
 
     public static let etcd = Section(
@@ -266,7 +276,7 @@ public enum InventorySchema {
     public static func sections(addons types: [any AddonSettings.Type]) -> [Section] {
         [
             root, ssh, bastion, host, taint, storage, kubernetes, apiEndpoint, haproxyKeepalived, kubeVip, external,
-            etcd, addons(types),
+            nodeLocal, etcd, addons(types),
         ]
             + types.flatMap { $0.sections } + [artifacts]
     }

@@ -106,7 +106,8 @@ struct CrossFieldValidator {
                 "kubernetes.apiEndpoint",
                 "\(controlPlanes.count) control-plane hosts need a load-balanced API endpoint",
                 hint:
-                    "add kubernetes.apiEndpoint.haproxyKeepalived: {virtualIP: <IP>}\(example), or kubeVip, or external: {address: <your balancer>}"
+                    "add kubernetes.apiEndpoint.nodeLocal: {} (a balancer on every host, no virtual IP needed), "
+                    + "or haproxyKeepalived: {virtualIP: <IP>}\(example), or kubeVip, or external: {address: <your balancer>}"
             )
         }
         guard let vip = endpoint.virtualIP, let ip = IPAddress(vip.address), let path = facts.virtualIPPath else {

@@ -1,3 +1,4 @@
+import CairnCore
 import CairnEngine
 import CairnInventory
 
@@ -53,4 +54,27 @@ public struct Topology: Sendable {
 /// The run's topology, for commands that need it outside phases (status, backup).
 public enum TopologyKey: RunValueKey {
     public typealias Value = Topology
+}
+
+/// `kubernetes.apiEndpoint.nodeLocal` is read and validated by the inventory, but no phase builds it
+/// yet. The phases whose work depends on the endpoint (host checks first, so a whole `apply` or `plan`
+/// stops before touching a host) refuse it at plan time instead of building a cluster whose nodes
+/// point at a balancer that does not exist.
+public struct NodeLocalEndpointNotBuilt: Error, CairnReportableError, Equatable {
+    public let phase: String
+    public var summary: String { "kubernetes.apiEndpoint.nodeLocal is not built yet by this Cairn version" }
+    public var details: [String] {
+        ["phase \(phase) refused it before changing anything: no phase installs the per-host balancer yet"]
+    }
+    public var nextStep: String? {
+        "use kubernetes.apiEndpoint.haproxyKeepalived, kubeVip or external for now (`cairn validate` checks the choice)"
+    }
+    public var exitCode: CairnExitCode { .invalidInput }
+}
+
+extension Topology {
+    /// Throws `NodeLocalEndpointNotBuilt` when the inventory asks for a `nodeLocal` endpoint.
+    public func refuseUnbuiltEndpoint(phase: String) throws {
+        if case .nodeLocal = inventory.kubernetes.apiEndpoint.mode { throw NodeLocalEndpointNotBuilt(phase: phase) }
+    }
 }

@@ -43,6 +43,37 @@ import Testing
         }
     }
 
+    /// `cairn inventory import`: a refusal prints where and why, like `validate`, and exits 65; the
+    /// kubespray layout with ungrouped hosts first imports.
+    @Test func importPrintsWhereAndWhyItRefuses() throws {
+        let template = Lab.temporaryPath("template.ini")
+        try "[kube_control_plane]\n{% for h in groups['all'] %}\n{{ h }}\n{% endfor %}\n".write(
+            toFile: template, atomically: true, encoding: .utf8)
+        let refused = try Lab.cairn(["inventory", "import", "--from", "kubespray", template])
+        #expect(refused.status == 65)
+        #expect(refused.stdout.isEmpty)
+        #expect(refused.stderr.contains("error: cannot import \(template): 1 problem"), "\(refused.stderr)")
+        #expect(
+            refused.stderr.contains(
+                "  \(template):2:1: error: {% for h in groups['all'] %} is Jinja template syntax"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("next: fix the place named above"))
+
+        let empty = Lab.temporaryPath("empty.ini")
+        try "# [kube_control_plane]\n# node1\n".write(toFile: empty, atomically: true, encoding: .utf8)
+        let nothing = try Lab.cairn(["inventory", "import", "--from", "kubespray", empty])
+        #expect(nothing.status == 65)
+        #expect(nothing.stderr.contains("  \(empty): error: the inventory defines no hosts"), "\(nothing.stderr)")
+        // No line to point at: the next step does not pretend there is one.
+        #expect(nothing.stderr.contains("next: fix what is named above"), "\(nothing.stderr)")
+
+        let ungrouped = Lab.temporaryPath("ungrouped.ini")
+        try "node1 ansible_host=192.0.2.11 ip=10.0.0.11\n\n[kube_control_plane]\nnode1\n".write(
+            toFile: ungrouped, atomically: true, encoding: .utf8)
+        let imported = try Lab.cairn(["inventory", "import", "--from", "kubespray", ungrouped])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(imported.stdout.contains("  - name: node1\n    address: 192.0.2.11\n    internalAddress: 10.0.0.11\n"))
+    }
+
     @Test func graphPrintsTheBuiltInPlaybook() throws {
         let dot = try Lab.cairn(["graph"])
         #expect(dot.status == 0)

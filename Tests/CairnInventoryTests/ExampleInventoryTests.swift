@@ -9,9 +9,20 @@ import Testing
         "ha.yaml", "dedicated-etcd.yaml", "single-host.yaml", "bastion.yaml", "air-gapped.yaml", "lab.yaml",
     ]
 
-    /// Identity files and the mirror of the examples live on other machines: pretend they exist.
+    /// The operator-side paths the examples name and explain in their comments (an SSH key, the
+    /// lab's key, the air-gapped mirror): these exist on an operator's machine, not on this one.
+    /// Everything else is looked up for real, so an example naming any other missing path fails.
+    static let operatorFiles: Set<String> = [
+        Fixture.home + "/.ssh/cairn_ed25519", Fixture.home + "/.ssh/known_hosts",
+        "/var/lib/cairn-lab/lab/keys/id_ed25519",
+    ]
+    static let operatorDirectories: Set<String> = ["/srv/cairn-mirror"]
     static let loader = InventoryLoader(
-        environment: Fixture.environment, fileSystem: InventoryFileSystem.local.assumingEverythingExists())
+        environment: Fixture.environment,
+        fileSystem: InventoryFileSystem(
+            fileExists: { operatorFiles.contains($0) || InventoryFileSystem.local.fileExists($0) },
+            directoryExists: { operatorDirectories.contains($0) || InventoryFileSystem.local.directoryExists($0) },
+            readFile: InventoryFileSystem.local.readFile, listDirectory: InventoryFileSystem.local.listDirectory))
 
     @Test(arguments: names)
     func exampleValidatesClean(name: String) throws {
@@ -64,6 +75,28 @@ import Testing
         #expect(loaded.inventory.addons.rookCeph.enabled)
         #expect(loaded.inventory.etcdHosts.map(\.name) == ["etcd1", "etcd2", "etcd3"])
         #expect(loaded.inventory.hosts.first { $0.name == "node3" }?.storageDevices == ["/dev/vdb", "/dev/vdc"])
+    }
+
+    /// On a fresh machine the mirror does not exist: validate says exactly what to create.
+    @Test func onAFreshMachineTheAirGappedExampleSaysWhatToCreate() {
+        let path = Fixture.repositoryRoot.appendingPathComponent("inventory/air-gapped.yaml").path
+        let result = InventoryCommands.validate(
+            path: path, explain: false,
+            loader: InventoryLoader(
+                environment: Fixture.environment,
+                fileSystem: InventoryFileSystem(
+                    fileExists: InventoryFileSystem.local.fileExists, directoryExists: { _ in false },
+                    readFile: InventoryFileSystem.local.readFile,
+                    listDirectory: InventoryFileSystem.local.listDirectory)))
+        #expect(result.exitCode == .invalidInput)
+        #expect(
+            result.output.contains(
+                "air-gapped.yaml:27:11: error: artifacts.mirror: mirror directory /srv/cairn-mirror does not exist "
+                    + "on this machine: create it with every release file under its upstream URL without https://, "
+                    + "such as /srv/cairn-mirror/dl.k8s.io/release/v1.35.9/bin/linux/amd64/kubeadm (a copy of a "
+                    + "connected machine's STATE/artifacts is one, see docs/artifacts.md"),
+            "\(result.output)")
+        #expect(result.output.contains("inventory \(path) is invalid: 1 problem"), "\(result.output)")
     }
 
     @Test func withoutInjectedFilesTheBastionExampleNamesItsMissingKey() {

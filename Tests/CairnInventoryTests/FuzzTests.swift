@@ -155,6 +155,35 @@ import Testing
         }
     }
 
+    /// Every kubespray corpus inventory, the refused ones too.
+    static let kubespray: [[UInt8]] = {
+        let directory = Fixture.corpus.appendingPathComponent("kubespray")
+        let names = KubesprayCorpus.files + KubesprayCorpus.refused.map { "refused/" + $0 }
+        return names.compactMap { FileManager.default.contents(atPath: directory.appendingPathComponent($0).path) }
+            .map(Array.init)
+    }()
+
+    static func checkImport(_ text: String, loader: InventoryLoader) {
+        do {
+            let (yaml, _) = try InventoryCommands.importKubespray(text: text, sourceName: "fuzz.ini")
+            do {
+                _ = try loader.load(text: yaml, sourceName: "imported.yaml", baseDirectory: "/fuzz")
+            } catch {
+                let syntax = error.diagnostics.filter { $0.message.hasPrefix("YAML syntax error") }
+                #expect(syntax.isEmpty, "the importer wrote invalid YAML:\n\(yaml)\n\(syntax)")
+            }
+        } catch {
+            #expect(error.exitCode == .invalidInput)
+            #expect(error.diagnostics.count == 1)
+            let lineCount =
+                text.unicodeScalars.filter { [0x0A, 0x0D, 0x85, 0x2028, 0x2029].contains($0.value) }.count + 2
+            for diagnostic in error.diagnostics {
+                #expect(!diagnostic.message.isEmpty)
+                if let line = diagnostic.line { #expect(line >= 1 && line <= lineCount, "\(diagnostic)") }
+            }
+        }
+    }
+
     @Test func mutatedInputsNeverCrash() {
         var generator = SplitMix64(seed: Self.seed)
         let seeds = Self.seeds()
@@ -177,7 +206,12 @@ import Testing
             let text = String(decoding: input, as: UTF8.self)
             switch iteration % 10 {
             case 8:
-                _ = try? InventoryCommands.importKubespray(text: text, sourceName: "fuzz.ini")
+                // The importer, from the kubespray corpus: a refusal is a placed diagnostic; what it
+                // writes is YAML that Cairn's loader parses (its values may still be refused).
+                let kubespray = Self.mutate(
+                    Self.kubespray.randomElement(using: &generator)!, Self.kubespray.randomElement(using: &generator)!,
+                    &generator)
+                Self.checkImport(String(decoding: kubespray, as: UTF8.self), loader: loader)
             case 9:
                 let config = SSHConfigFile.parse(text, path: "/fuzz/config", homeDirectory: "/fuzz-home")
                 _ = config.values(for: "cp1")

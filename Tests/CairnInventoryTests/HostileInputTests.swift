@@ -70,6 +70,28 @@ import Testing
         #expect(loaded.inventory.hosts[1].labels == ["disk": "ssd"])
     }
 
+    /// The guard reads libyaml's parse events: quoted text, comments and block scalars holding `*`,
+    /// `?`, `[…]:` or `{{` are values, so a valid file is not refused for them.
+    @Test func starsAndBracesInsideValuesAreNotKeysOrAliases() throws {
+        let yaml = """
+            x-common: &ssd {disk: ssd}    # ? *not-a-key
+            hosts:
+              - name: a
+                address: 10.0.0.1
+                roles: [control-plane, etcd, worker]
+                labels: *ssd
+            etcd: {allowSingleMember: true}
+            name: "/export *(rw,sync) {{ inventory_hostname }} [a]: b"
+            """
+        let errors = Fixture.errors(yaml)
+        #expect(!errors.contains { $0.message.contains("aliases") }, "\(errors.map(\.description))")
+        #expect(
+            SafeYAML.aliasInMappingKey("a: &x 1\nb: |\n  ? *x\n  *x: 1\nc: '*x: 1'\nd: \"? *x\"\ne: *x\n") == nil)
+        let problem = SafeYAML.aliasInMappingKey("a: &x 1\nm: {*x : 2}\n")
+        #expect(problem?.line == 2 && problem?.column == 5)
+        #expect(problem?.message.contains("(*x)") == true)
+    }
+
     @Test func deepNestingDoesNotOverflowTheStack() {
         for depth in [100, 999, 1001, 50_000] {
             let flow = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)

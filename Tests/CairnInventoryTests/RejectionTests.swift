@@ -252,6 +252,47 @@ import Testing
             yaml, path: "kubernetes.apiEndpoint", line: nil,
             contains: "3 control-plane hosts need a load-balanced API endpoint")
         #expect(d?.hint?.contains("haproxyKeepalived: {virtualIP: <IP>} (a free address in 10.0.0.0/24)") == true)
+        #expect(d?.hint?.hasPrefix("add kubernetes.apiEndpoint.nodeLocal: {} (a balancer on every host") == true)
+    }
+
+    /// `nodeLocal`: a balancer on every host, reached on the loopback address; port 6443 by default.
+    @Test func nodeLocalEndpointIsReadWithItsDefaults() throws {
+        for written in ["nodeLocal: {}", "nodeLocal:", "nodeLocal: {engine: haproxy}"] {
+            let yaml = Fixture.ha.replacingOccurrences(of: "haproxyKeepalived: {virtualIP: 10.0.0.10}", with: written)
+            let endpoint = try Fixture.load(yaml).get().inventory.kubernetes.apiEndpoint
+            #expect(endpoint.mode == .nodeLocal(engine: .haproxy), "\(written)")
+            #expect(endpoint.url == "https://127.0.0.1:6443", "\(written)")
+            #expect(endpoint.virtualIP == nil)
+        }
+        let port = Fixture.ha.replacingOccurrences(
+            of: "    haproxyKeepalived: {virtualIP: 10.0.0.10}\n", with: "    port: 8383\n    nodeLocal: {}\n")
+        #expect(try Fixture.load(port).get().inventory.kubernetes.apiEndpoint.url == "https://127.0.0.1:8383")
+        let ipv6 = """
+            hosts:
+              - {name: a, address: "fd00::1", roles: [control-plane, etcd, worker]}
+            etcd: {allowSingleMember: true}
+            kubernetes: {apiEndpoint: {nodeLocal: {}}}
+            """
+        #expect(try Fixture.load(ipv6).get().inventory.kubernetes.apiEndpoint.url == "https://[::1]:6443")
+    }
+
+    @Test func nodeLocalEndpointRefusals() {
+        let engine = Fixture.ha.replacingOccurrences(
+            of: "haproxyKeepalived: {virtualIP: 10.0.0.10}", with: "nodeLocal: {engine: nginx}")
+        expectError(
+            engine, path: "kubernetes.apiEndpoint.nodeLocal.engine", line: 10,
+            contains: "unknown nodeLocal engine \"nginx\"; valid nodeLocal engines are haproxy")
+        let field = Fixture.ha.replacingOccurrences(
+            of: "haproxyKeepalived: {virtualIP: 10.0.0.10}", with: "nodeLocal: {virtualIP: 10.0.0.10}")
+        expectError(
+            field, path: "kubernetes.apiEndpoint.nodeLocal.virtualIP", line: 10,
+            contains: "unknown field \"virtualIP\" in kubernetes.apiEndpoint.nodeLocal")
+        let two = Fixture.ha.replacingOccurrences(
+            of: "    haproxyKeepalived: {virtualIP: 10.0.0.10}\n",
+            with: "    haproxyKeepalived: {virtualIP: 10.0.0.10}\n    nodeLocal: {}\n")
+        expectError(
+            two, path: "kubernetes.apiEndpoint.nodeLocal", line: 11,
+            contains: "only one API endpoint mode may be set, found haproxyKeepalived and nodeLocal")
     }
 
     @Test func moreThanOneEndpointMode() {

@@ -249,6 +249,56 @@ import Testing
         }
     }
 
+    // MARK: nodeLocal, read but not built yet
+
+    /// The inventory accepts `kubernetes.apiEndpoint.nodeLocal`; until a phase builds it, every phase
+    /// whose work depends on the endpoint refuses it at plan time, after its read-only facts and
+    /// before any change (host-checks first, so a whole apply or plan changes nothing).
+    @Test func phasesRefuseTheNodeLocalEndpointAtPlanTime() async throws {
+        let inventory = try Fixture.inventory(
+            """
+            name: t
+            kubernetes: {apiEndpoint: {nodeLocal: {}}}
+            hosts:
+              - {name: cp1, address: 10.0.0.1, roles: [control-plane, etcd]}
+              - {name: cp2, address: 10.0.0.2, roles: [control-plane, etcd]}
+              - {name: cp3, address: 10.0.0.3, roles: [control-plane, etcd]}
+              - {name: w1, address: 10.0.1.1, roles: [worker]}
+            """)
+        let topology = Topology(inventory)
+        #expect(throws: NodeLocalEndpointNotBuilt(phase: "api-endpoint")) {
+            try APIEndpointPlanner(topology: topology).plan(facts: [:])
+        }
+        let cases: [(phase: any Phase, parts: NodeFacts.Parts, advertise: Bool)] = [
+            (HostChecksPhase(topology: topology), [.system], true),
+            (APIEndpointPhase(topology: topology), [.packages, .network], false),
+            (ControlPlaneInitPhase(topology: topology), [.cluster], true),
+            (ControlPlaneJoinPhase(topology: topology), [.cluster], true),
+            (WorkerJoinPhase(topology: topology), [.cluster], true),
+        ]
+        for (phase, parts, advertise) in cases {
+            for mode in [RunMode.plan, .apply] {
+                let harness = PhaseHarness(hosts: Fixture.hosts(topology))
+                for host in inventory.hosts {
+                    harness[host.name].expect(
+                        exactly: NodeFacts.command(advertise: advertise ? host.internalAddress : "", parts: parts),
+                        stdout: Fixture.json(node(name: host.name, address: host.internalAddress)))
+                }
+                let (result, events) = await harness.run(phase, on: .all, mode: mode)
+                #expect(result.outcome != .succeeded, "\(phase.name)")
+                #expect(
+                    (result.error as? NodeLocalEndpointNotBuilt) == NodeLocalEndpointNotBuilt(phase: phase.name),
+                    "\(phase.name): \(String(describing: result.error))")
+                #expect(events.planned.isEmpty, "\(phase.name)")
+                harness.expectExactlyTheExpectedCommands()
+                #expect(harness.executors.values.allSatisfy { $0.uploads.isEmpty })
+            }
+        }
+        let refusal = NodeLocalEndpointNotBuilt(phase: "host-checks")
+        #expect(refusal.summary == "kubernetes.apiEndpoint.nodeLocal is not built yet by this Cairn version")
+        #expect(refusal.exitCode == .invalidInput)
+    }
+
     // MARK: host-checks
 
     @Test func hostChecksRefuseWhatCannotMakeACluster() throws {

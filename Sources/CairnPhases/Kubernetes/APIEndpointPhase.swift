@@ -29,6 +29,8 @@ public struct APIEndpointPhase: Phase {
         let planned: (steps: [HostStep], notes: [String])
         do {
             planned = try APIEndpointPlanner(topology: topology).plan(facts: byName)
+        } catch let error as NodeLocalEndpointNotBuilt {
+            throw error
         } catch let error as APIEndpointPlanner.NoInterface {
             throw EngineError.hostsFailed(
                 phase: name, step: .plan,
@@ -92,6 +94,8 @@ public struct APIEndpointPlanner: Sendable {
                     currentHash: node.files[KubernetesLayout.kubeVipManifest])
             }
             return (steps, ["kube-vip holds \(vip.address) once the kubelet runs its static pod"])
+        case .nodeLocal:
+            throw NodeLocalEndpointNotBuilt(phase: "api-endpoint")
         case .haproxyKeepalived(let vip, let routerID):
             return (
                 try haproxyKeepalived(facts: facts, vip: vip, routerID: routerID),

@@ -319,6 +319,7 @@ public struct ControlPlaneInitPhase: Phase {
     }
 
     public func plan(facts: [EngineHost: NodeFacts], context: PhaseContext) throws -> PhasePlan {
+        try topology.refuseUnbuiltEndpoint(phase: name)
         let (steps, notes) = ControlPlanePlanner(topology: topology, facts: nodeFacts(facts)).initialize()
         let actions = ControlPlaneActions(topology: topology, secrets: secrets)
         return PhasePlan(
@@ -371,6 +372,7 @@ public struct ControlPlaneJoinPhase: Phase {
     }
 
     public func plan(facts: [EngineHost: NodeFacts], context: PhaseContext) throws -> PhasePlan {
+        try topology.refuseUnbuiltEndpoint(phase: name)
         let planner = ControlPlanePlanner(topology: topology, facts: nodeFacts(facts))
         let steps = try planner.joinControlPlanes()
         // Before init has run (plan mode), everything here is predicted.
@@ -411,6 +413,7 @@ public struct WorkerJoinPhase: Phase {
     }
 
     public func plan(facts: [EngineHost: NodeFacts], context: PhaseContext) throws -> PhasePlan {
+        try topology.refuseUnbuiltEndpoint(phase: name)
         let planner = ControlPlanePlanner(topology: topology, facts: nodeFacts(facts))
         let steps = try planner.joinWorkers()
         let predicted = { (host: String) in context.isPredicted(host) || !planner.clusterExists }

@@ -48,6 +48,7 @@ public struct HostChecksPhase: Phase {
     }
 
     public func plan(facts: [EngineHost: Facts], context: PhaseContext) throws -> PhasePlan {
+        try topology.refuseUnbuiltEndpoint(phase: name)
         let problems = problems(Dictionary(uniqueKeysWithValues: facts.map { ($0.key.name, $0.value) }))
         if !problems.isEmpty { throw HostChecksFailed(problems: problems) }
         return PhasePlan(notes: [
