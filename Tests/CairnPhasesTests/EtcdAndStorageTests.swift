@@ -21,6 +21,20 @@ import Testing
             version: "3.4.23", isDryRun: dryRun, pendingPKI: pending, origin: { _ in "from the test mirror" })
     }
 
+    /// etcdctl lists health answers in the order they came back; facts read twice must compare
+    /// equal (saved plans compare them), so they are kept sorted by endpoint.
+    @Test func healthAnswersAreSortedByEndpoint() throws {
+        let json = """
+            {"version":"3.6.14","active":true,"dataDirectory":true,"environment":"-","unit":"-","certificates":{},
+             "restartNeeded":false,"machine":"x86_64","members":null,
+             "health":[{"endpoint":"https://10.0.0.3:2379","health":true,"took":"3ms"},
+                       {"endpoint":"https://10.0.0.1:2379","health":true,"took":"9ms"}]}
+            """
+        let facts = try JSONDecoder().decode(EtcdHostFacts.self, from: Data(json.utf8))
+        #expect(facts.health?.map(\.endpoint) == ["https://10.0.0.1:2379", "https://10.0.0.3:2379"])
+        #expect(facts.version == "3.6.14" && facts.active && facts.environmentText == nil)
+    }
+
     @Test func aFreshEtcdHostGetsBinariesCertificatesAndTheUnit() throws {
         let steps = try planner().steps(host: "cp1", facts: EtcdHostFacts(), files: Self.files)
         let etcd = ArtifactCatalog.etcd(version: "3.4.23")

@@ -131,6 +131,24 @@ public struct EtcdHostFacts: Sendable, Codable, Equatable {
         self.health = health
     }
 
+    /// Decoded as sent, except the health answers, which etcdctl lists in the order they came back:
+    /// sorted by endpoint, so that facts read twice compare equal (a saved plan compares them).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        version = try container.decode(String.self, forKey: .version)
+        active = try container.decode(Bool.self, forKey: .active)
+        dataDirectory = try container.decode(Bool.self, forKey: .dataDirectory)
+        environment = try container.decode(String.self, forKey: .environment)
+        unit = try container.decode(String.self, forKey: .unit)
+        certificates = try container.decode([String: String].self, forKey: .certificates)
+        restartNeeded = try container.decode(Bool.self, forKey: .restartNeeded)
+        machine = try container.decode(String.self, forKey: .machine)
+        members = try container.decodeIfPresent(EtcdMemberList.self, forKey: .members)
+        health = try container.decodeIfPresent([EtcdEndpointHealth].self, forKey: .health)?.sorted {
+            $0.endpoint < $1.endpoint
+        }
+    }
+
     /// The one fact script of the etcd phases. Read-only; asks the local etcd (if running)
     /// for the member list and the health of every member (`--cluster`).
 

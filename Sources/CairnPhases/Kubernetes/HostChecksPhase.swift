@@ -172,7 +172,7 @@ public struct HostProblem: Sendable, Equatable {
 public struct HostChecksFailed: Error, CairnReportableError {
     public let problems: [HostProblem]
     public var summary: String {
-        "the hosts cannot make this cluster: \(problems.count) problem\(problems.count == 1 ? "" : "s"); nothing was changed"
+        "host-checks: the hosts cannot make this cluster: \(problems.count) problem\(problems.count == 1 ? "" : "s"); nothing was changed"
     }
     public var details: [String] { problems.map { "\($0.host): \($0.problem)" } }
     public var nextStep: String? { "fix the hosts named above (or the inventory) and rerun" }
