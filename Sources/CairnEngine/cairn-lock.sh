@@ -18,8 +18,15 @@ write_tmp() {
 # write back a lock another run has just taken (read-check-write is not atomic by itself).
 # `inspect` (used by `plan`) only reads, and creates nothing.
 if [ "$action" != inspect ]; then
-  # shellcheck disable=SC2174  # only the lock directory itself is private
-  mkdir -p -m 700 "$(dirname "$lock")"
+  case $action in
+  acquire|break)
+    # shellcheck disable=SC2174  # only the lock directory itself is private
+    mkdir -p -m 700 "$(dirname "$lock")" ;;
+  *)
+    # A heartbeat or release whose directory is gone (a reset removed it) has nothing to guard,
+    # and must not leave a new directory behind.
+    [ -d "$(dirname "$lock")" ] || { echo lost; exit 0; } ;;
+  esac
   exec 9>>"$lock.guard"
   flock -w 20 9 || { echo "lock guard $lock.guard busy" >&2; exit 1; }
   now=$(date +%s)
@@ -52,7 +59,9 @@ heartbeat)
   ;;
 release)
   read_lock
-  if [ "$held_run" = "$run" ]; then rm -f "$lock" "$lock.guard"; echo released; else echo lost; fi
+  if [ "$held_run" = "$run" ]; then rm -f "$lock" "$lock.guard"; echo released
+  elif [ ! -e "$lock" ]; then rm -f "$lock.guard"; echo lost
+  else echo lost; fi
   # Leave no empty directory behind (a reset removes everything else of Cairn's).
   rmdir "$(dirname "$lock")" 2>/dev/null || true
   ;;
