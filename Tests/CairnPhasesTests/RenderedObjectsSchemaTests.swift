@@ -66,6 +66,7 @@ struct RenderedObjectsSchemaTests {
     @Test(arguments: SupportedVersions.kubernetes.supported)
     func everyRenderedObjectPassesTheRealSchemas(version: String) throws {
         let directory = try SchemaCheck.scratch("render-\(version)")
+        defer { try? FileManager.default.removeItem(at: directory) }
         var files: [String] = []
         var kinds: Set<String> = []
         for (label, inventory) in try Self.inventories(version: version) {
@@ -95,6 +96,7 @@ struct RenderedObjectsSchemaTests {
             ).load(path: SchemaCheck.root.appendingPathComponent("inventory/lab.yaml").path).inventory)
         let rendered = Dictionary(try Self.objects(topology), uniquingKeysWith: { a, _ in a })
         let directory = try SchemaCheck.scratch("typos")
+        defer { try? FileManager.default.removeItem(at: directory) }
         let coredns = directory.appendingPathComponent("coredns.yaml")
         try #require(rendered["coredns"]).replacingOccurrences(of: "topologyKey:", with: "topologykey:")
             .write(to: coredns, atomically: true, encoding: .utf8)
