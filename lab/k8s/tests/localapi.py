@@ -2,7 +2,7 @@
 the API server with a cluster CA, an admin kubeconfig, and the real kubectl of the lab's Kubernetes
 version (from the wheel cache scripts/setup fills). For the API tests (test_apiserver.py) and by hand:
 
-    python3 lab/k8s/tests/localapi.py        # prints KUBECONFIG=... and waits; Ctrl-C stops it
+    python3 lab/k8s/tests/localapi.py        # prints KUBECONFIG=... and waits; Ctrl-C or SIGTERM stops it
 """
 import base64
 import json
@@ -158,13 +158,20 @@ class LocalAPI:
 
 
 if __name__ == "__main__":
-    api = LocalAPI().start()
-    print("KUBECONFIG=%s  (kubectl: %s; logs in %s)" % (api.kubeconfig, api.kubectl_path, api.dir))
-    sys.stdout.flush()
+    # SIGTERM (a test that started it) or Ctrl-C stops it cleanly. Set explicitly: a process started
+    # in the background inherits SIGINT ignored (Python then never raises KeyboardInterrupt), and
+    # one started by Swift's Foundation.Process inherits its thread's mask, SIGTERM blocked (etcd
+    # and the API server would inherit it too).
+    import signal
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: sys.exit(0))
+    api = LocalAPI()
     try:
+        api.start()
+        print("KUBECONFIG=%s  (kubectl: %s; logs in %s)" % (api.kubeconfig, api.kubectl_path, api.dir))
+        sys.stdout.flush()
         while True:
             time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
     finally:
         api.stop()
