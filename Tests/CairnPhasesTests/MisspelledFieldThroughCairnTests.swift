@@ -66,7 +66,7 @@ struct MisspelledFieldThroughCairnTests {
         try api.kubectl(
             "apply", "--server-side", "-f",
             SchemaCheck.root.appendingPathComponent(
-                "lab/k8s/manifests/raw.githubusercontent.com/projectcalico/calico/v3.31.0/manifests/operator-crds.yaml"
+                "lab/k8s/manifests/raw.githubusercontent.com/projectcalico/calico/v\(Calico.Settings.versions[0].defaultVersion)/manifests/operator-crds.yaml"
             ).path)
         try api.kubectl("wait", "--for=condition=Established", "crd/installations.operator.tigera.io", "--timeout=60s")
         let calico = Calico.make(Self.topology)

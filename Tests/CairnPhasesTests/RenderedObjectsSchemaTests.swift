@@ -32,7 +32,8 @@ struct RenderedObjectsSchemaTests {
         return out
     }
 
-    /// The examples, and the lab's with the other ingress controller (no example uses ingress-nginx).
+    /// The examples, and (with Kubernetes 1.35) the lab's with the other ingress controller (no example
+    /// uses ingress-nginx).
     static func inventories(version: String) throws -> [(label: String, inventory: Inventory)] {
         let loader = InventoryLoader(
             environment: ["HOME": "/home/op", "USER": "op"],
@@ -48,14 +49,18 @@ struct RenderedObjectsSchemaTests {
             lab.hasSuffix(
                 "addons:\n  metallb:\n    addressPools:\n      - {name: lab, addresses: [\"10.99.1.200-10.99.1.220\"]}\n"
             ))
-        out.append(
-            (
-                "lab-ingress-nginx",
-                try loader.load(
-                    text: lab + "  ingress: {controller: ingress-nginx}\n", sourceName: "lab-ingress-nginx.yaml",
-                    baseDirectory: "/"
-                ).inventory
-            ))
+        // ingress-nginx is allowed only where upstream supported it (up to Kubernetes 1.35).
+        if version.hasPrefix("1.35.") {
+            let text = lab.replacingOccurrences(of: "kubernetes:\n", with: "kubernetes:\n  version: \"\(version)\"\n")
+            out.append(
+                (
+                    "lab-ingress-nginx",
+                    try loader.load(
+                        text: text + "  ingress: {controller: ingress-nginx}\n", sourceName: "lab-ingress-nginx.yaml",
+                        baseDirectory: "/"
+                    ).inventory
+                ))
+        }
         return out.map { label, inventory in
             var inventory = inventory
             inventory.kubernetes.version = version
