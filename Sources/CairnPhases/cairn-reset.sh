@@ -12,8 +12,14 @@ rm -rf /etc/systemd/system/kubelet.service.d
 systemctl daemon-reload >/dev/null 2>&1 || true
 rm -rf /etc/kubernetes /var/lib/kubelet /etc/etcd /etc/etcd.env "$data" /var/lib/etcd \
        /etc/cni/net.d /var/lib/cni /opt/cni/bin /etc/containerd /var/lib/containerd /run/containerd \
-       /etc/crictl.yaml /etc/cairn /var/lib/cairn /var/cache/cairn /var/lib/rook \
+       /etc/crictl.yaml /etc/cairn /var/cache/cairn /var/lib/rook \
        /etc/sysctl.d/99-cairn.conf /etc/modules-load.d/cairn.conf
+# The run's cluster lock stays until the run releases it (the release removes it and the
+# directory): a lock gone mid-run would stop the reset as a lost lock.
+if [ -d /var/lib/cairn ]; then
+  find /var/lib/cairn -mindepth 1 -maxdepth 1 ! -name run.lock ! -name run.lock.guard -exec rm -rf {} +
+  rmdir /var/lib/cairn 2>/dev/null || true
+fi
 for b in kubeadm kubelet kubectl crictl runc etcd etcdctl etcdutl containerd containerd-shim-runc-v2 ctr; do
   rm -f "/usr/local/bin/$b"
 done
