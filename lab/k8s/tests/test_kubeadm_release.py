@@ -57,10 +57,16 @@ class KubeadmTests(unittest.TestCase):
                                        "'FailCgroupV1' to 'false'."), msg)
         with patched(kubeadm, cgroup_filesystem=lambda: "cgroup2fs"):
             self.assertIsNone(kubeadm.system_verification())
-        self.assertIn("SystemVerification", dict(kubeadm.common_checks(kubeadm.Node({}, {}))))
+        self.assertIn("SystemVerification", dict(kubeadm.common_checks(self.addressed_node())))
+
+    @staticmethod
+    def addressed_node():
+        # An address given: the namespace these tests run in may lack a default route for a moment
+        # while another lab is set up or torn down (kubeadm's default-address lookup would fail).
+        return kubeadm.Node({"localAPIEndpoint": {"advertiseAddress": "10.0.0.1"}}, {})
 
     def test_preflight_fails_with_the_cgroup_error(self):
-        node = kubeadm.Node({}, {})
+        node = self.addressed_node()
         with patched(kubeadm, cgroup_filesystem=lambda: "tmpfs"), contextlib.redirect_stdout(io.StringIO()):
             with self.assertRaises(common.Fatal) as cm:
                 kubeadm.run_preflight(node, [("SystemVerification", kubeadm.system_verification)], [])
