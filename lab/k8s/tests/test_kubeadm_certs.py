@@ -19,18 +19,7 @@ import common
 import kubeadm
 import kubeadm_certs
 import pki
-
-
-@contextlib.contextmanager
-def patched(module, **values):
-    saved = {k: getattr(module, k) for k in values}
-    for k, v in values.items():
-        setattr(module, k, v)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            setattr(module, k, v)
+from patching import patched  # noqa: E402
 
 
 def read(path):

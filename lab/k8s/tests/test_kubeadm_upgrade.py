@@ -16,28 +16,7 @@ import _path  # noqa: F401
 import common
 import kubeadm
 import kubeadm_upgrade as ku
-
-
-@contextlib.contextmanager
-def kubernetes(version):
-    saved = common.BUILD_INFO
-    common.BUILD_INFO = dict(common.build_info(), kubernetesVersion=version)
-    try:
-        yield
-    finally:
-        common.BUILD_INFO = saved
-
-
-@contextlib.contextmanager
-def patched(module, **values):
-    saved = {k: getattr(module, k) for k in values}
-    for k, v in values.items():
-        setattr(module, k, v)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            setattr(module, k, v)
+from patching import kubernetes, patched  # noqa: E402
 
 
 class ReadOnlyClient:

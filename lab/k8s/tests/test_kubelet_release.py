@@ -13,18 +13,7 @@ import yaml
 
 import _path  # noqa: F401
 import kubelet
-
-
-@contextlib.contextmanager
-def patched(module, **values):
-    saved = {k: getattr(module, k) for k in values}
-    for k, v in values.items():
-        setattr(module, k, v)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            setattr(module, k, v)
+from patching import patched  # noqa: E402
 
 
 def run_kubelet(argv, cgroup2=True):
