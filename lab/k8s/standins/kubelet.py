@@ -926,13 +926,15 @@ class Kubelet:
             time.sleep(1.0)
 
 
-def completed_status(p, base, cur, start, started, t, ip):
-    """A run-to-completion pod (restartPolicy Never/OnFailure, e.g. a Job's) whose containers ran:
-    they exit 0 one sync after starting (no process runs in the lab)."""
+def terminated_status(p, base, t, start, started, ip, exit_code):
+    """A run-to-completion pod (restartPolicy Never/OnFailure, e.g. a Job's) whose containers ran and
+    exited with `exit_code` (no process runs in the lab)."""
     uid = p["metadata"]["uid"]
     containers = p["spec"].get("containers") or []
-    done = {"reason": "PodCompleted", "lastProbeTime": None, "lastTransitionTime": t}
-    return dict(base, phase="Succeeded", podIP=ip, podIPs=[{"ip": ip}], conditions=[
+    phase, pod_reason, reason = ("Succeeded", "PodCompleted", "Completed") if exit_code == 0 else \
+        ("Failed", "PodFailed", "Error")
+    done = {"reason": pod_reason, "lastProbeTime": None, "lastTransitionTime": t}
+    return dict(base, phase=phase, podIP=ip, podIPs=[{"ip": ip}], conditions=[
         {"type": "PodReadyToStartContainers", "status": "False", "lastProbeTime": None, "lastTransitionTime": t},
         dict(done, type="Initialized", status="True"), dict(done, type="Ready", status="False"),
         dict(done, type="ContainersReady", status="False"),
@@ -942,8 +944,13 @@ def completed_status(p, base, cur, start, started, t, ip):
                                                         hashlib.sha256(c.get("image", "").encode()).hexdigest()),
                             "containerID": "containerd://" + hashlib.sha256((uid + c["name"]).encode()).hexdigest(),
                             "ready": False, "started": False, "restartCount": 0,
-                            "state": {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": started,
+                            "state": {"terminated": {"exitCode": exit_code, "reason": reason, "startedAt": started,
                                                      "finishedAt": t}}, "lastState": {}} for c in containers])
+
+
+def completed_status(p, base, cur, start, started, t, ip):
+    """Its containers exited 0 one sync after starting."""
+    return terminated_status(p, base, t, start, started, ip, 0)
 
 
 def job_fault(pod):
@@ -965,22 +972,8 @@ def job_fault(pod):
 
 
 def failed_status(p, base, cur, start, started, t, ip):
-    """A run-to-completion pod whose container exited 1 (the job-fail fault)."""
-    uid = p["metadata"]["uid"]
-    containers = p["spec"].get("containers") or []
-    done = {"reason": "PodFailed", "lastProbeTime": None, "lastTransitionTime": t}
-    return dict(base, phase="Failed", podIP=ip, podIPs=[{"ip": ip}], conditions=[
-        {"type": "PodReadyToStartContainers", "status": "False", "lastProbeTime": None, "lastTransitionTime": t},
-        dict(done, type="Initialized", status="True"), dict(done, type="Ready", status="False"),
-        dict(done, type="ContainersReady", status="False"),
-        {"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": start}],
-        containerStatuses=[{"name": c["name"], "image": c.get("image"),
-                            "imageID": "%s@sha256:%s" % (c.get("image", "").rsplit(":", 1)[0],
-                                                        hashlib.sha256(c.get("image", "").encode()).hexdigest()),
-                            "containerID": "containerd://" + hashlib.sha256((uid + c["name"]).encode()).hexdigest(),
-                            "ready": False, "started": False, "restartCount": 0,
-                            "state": {"terminated": {"exitCode": 1, "reason": "Error", "startedAt": started,
-                                                     "finishedAt": t}}, "lastState": {}} for c in containers])
+    """Its container exited 1 (the job-fail fault)."""
+    return terminated_status(p, base, t, start, started, ip, 1)
 
 
 def _status_key(st):
