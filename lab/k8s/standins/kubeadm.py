@@ -241,8 +241,12 @@ def cri_check(endpoint):
 def run_preflight(node, checks, ignore, phase="preflight"):
     """checks: list of (name, fn -> None|error text|('warning', text))."""
     out("[preflight] Running pre-flight checks")
+    run_checks(checks, {i.lower() for i in ignore} | {i.lower() for i in node.ignore}, phase)
+
+
+def run_checks(checks, ignored, phase="preflight"):
+    """The checks' errors, as warnings where ignored (`all` ignores every one), else fatal together."""
     errors = []
-    ign = {i.lower() for i in ignore} | {i.lower() for i in node.ignore}
     for name, fn in checks:
         r = fn()
         if not r:
@@ -250,7 +254,7 @@ def run_preflight(node, checks, ignore, phase="preflight"):
         if isinstance(r, tuple):
             warn("\t[WARNING %s]: %s" % (name, r[1]))
             continue
-        if "all" in ign or name.lower() in ign:
+        if "all" in ignored or name.lower() in ignored:
             warn("\t[WARNING %s]: %s" % (name, r))
             continue
         errors.append("\t[ERROR %s]: %s" % (name, r))

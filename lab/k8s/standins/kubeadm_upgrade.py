@@ -249,20 +249,7 @@ def static_pod_manifests():
 
 
 def run_checks(checks, ignore):
-    ign = {i.lower() for i in ignore or []}
-    errors = []
-    for name, fn in checks:
-        r = fn()
-        if not r:
-            continue
-        if "all" in ign or name.lower() in ign:
-            warn("\t[WARNING %s]: %s" % (name, r))
-            continue
-        errors.append("\t[ERROR %s]: %s" % (name, r))
-    if errors:
-        raise Fatal("error execution phase preflight: [preflight] Some fatal errors occurred:\n%s\n[preflight] If you "
-                    "know what you are doing, you can make a check non-fatal with `--ignore-preflight-errors=...`\n%s"
-                    % ("\n".join(errors), TRACE_HINT))
+    kubeadm.run_checks(checks, {i.lower() for i in ignore or []})
 
 
 def cluster_health(client, cc, ignore):
