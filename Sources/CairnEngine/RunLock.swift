@@ -102,7 +102,8 @@ public struct RunLock: Sendable {
             if ownerIsGone(holder) || takingOver == run, try await invoke("break") == .acquired { return holder }
             throw EngineError.lockHeld(host: executor.hostName, owner: holder, age: age, runID: run)
         case .stale(let age, let run, let holder):
-            guard breakingStale else {
+            // A stale lock of a process of this machine that has exited is as safe to take as a fresh one.
+            guard breakingStale || ownerIsGone(holder) else {
                 throw EngineError.lockStale(host: executor.hostName, owner: holder, age: age, runID: run)
             }
             guard try await invoke("break") == .acquired else {

@@ -451,4 +451,17 @@ import Testing
         try await next.release()
         #expect(try await next.inspect() == .free)
     }
+
+    /// A stale lock whose owner is a process of this machine that has exited (a killed run) is
+    /// taken without --break-lock: nobody can be holding it.
+    @Test func staleLockOfAnExitedLocalRunIsTaken() async throws {
+        let path = lockPath()
+        let dead = RunLock(
+            executor: LocalShellExecutor(), path: path, runID: "run-dead", owner: "root@here pid 1", staleAfter: 0)
+        try await dead.acquire(breakingStale: false)
+        let next = RunLock(executor: LocalShellExecutor(), path: path, runID: "run-new", owner: "me", staleAfter: 0)
+        let taken = try await next.acquire(breakingStale: false, ownerIsGone: { $0 == "root@here pid 1" })
+        #expect(taken == "root@here pid 1")
+        try await next.release()
+    }
 }

@@ -138,6 +138,14 @@ extension RecordingEventSink {
             return []
         }
     }
+
+    /// The notes of every planned phase, in plan order.
+    var notes: [String] {
+        events.flatMap { event -> [String] in
+            if case .phasePlanned(_, _, let notes, _) = event { return notes }
+            return []
+        }
+    }
 }
 
 /// What an etcd health report asks the first etcd host (cp1 of `Fixture.cluster`), answered for

@@ -169,6 +169,18 @@ import Testing
                 "get", "configmap", "kubeadm-config", "-n", "kube-system", "-o", "json", "--ignore-not-found",
             ]),
             stdout: Fixture.json(config))
+        harness["cp1"].expect(
+            exactly: Kubectl.command(["get", "poddisruptionbudgets", "--all-namespaces", "-o", "json"]),
+            stdout: """
+                {"items": [
+                  {"metadata": {"name": "web", "namespace": "shop"},
+                   "status": {"disruptionsAllowed": 0, "currentHealthy": 2, "desiredHealthy": 2, "expectedPods": 2}},
+                  {"metadata": {"name": "api", "namespace": "shop"},
+                   "status": {"disruptionsAllowed": 1, "currentHealthy": 3, "desiredHealthy": 2, "expectedPods": 3}},
+                  {"metadata": {"name": "idle", "namespace": "shop"},
+                   "status": {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 1, "expectedPods": 0}}
+                ]}
+                """)
         let (result, events) = await harness.run(
             KubernetesUpgradePhase(topology: Topology(topology.inventory)), on: .roles(["control-plane", "worker"]),
             mode: .plan)
@@ -178,17 +190,26 @@ import Testing
         #expect(
             planned.first == "cp1: preflight: etcd quorum with every member healthy, the API ready, every node Ready")
         #expect(
-            Array(planned.dropFirst().prefix(7)) == [
+            Array(planned.dropFirst().prefix(10)) == [
                 "cp1: cordon and drain cp1 (upgrade 1.35.9 → 1.36.4)",
                 "cp1: upgrade kubeadm to 1.36.4 on cp1",
                 "cp1: kubeadm upgrade apply v1.36.4 on cp1",
                 "cp1: upgrade kubelet to 1.36.4 on cp1",
                 "cp1: upgrade kubectl to 1.36.4 on cp1",
+                // crictl and the pause image follow the kubelet while the node is drained
+                "cp1: install crictl 1.36.0",
+                "cp1: write /etc/containerd/config.toml (changed: differs from Cairn's)",
+                "cp1: restart containerd on cp1 (its new configuration)",
                 "cp1: restart the kubelet on cp1",
                 "cp1: wait for cp1 Ready at v1.36.4, its API server ready and etcd healthy; uncordon cp1",
             ])
         #expect(planned.contains("cp2: kubeadm upgrade node on cp2"))
         #expect(planned.last == "w1: wait for w1 Ready at v1.36.4; uncordon w1")
+        // Only a budget that covers pods and allows no eviction now is named.
+        #expect(
+            events.notes.contains {
+                $0.contains("PodDisruptionBudgets allowing no eviction now: shop/web (healthy 2 of 2 needed);")
+            }, "\(events.notes)")
     }
 
     static func withNodes(_ facts: NodeFacts, _ nodes: [K8s.Node]) -> NodeFacts {

@@ -207,6 +207,22 @@ public enum K8s {
     }
 
     /// What Cairn writes: a ConfigMap (its add-on records).
+    public struct PodDisruptionBudget: Codable, Sendable, Equatable {
+        public struct Status: Codable, Sendable, Equatable {
+            public var disruptionsAllowed: Int?
+            public var currentHealthy: Int?
+            public var desiredHealthy: Int?
+            public var expectedPods: Int?
+        }
+        public var metadata: ObjectMeta
+        public var status: Status?
+
+        /// It covers pods and lets none of them be evicted now: a drain of their node waits.
+        public var blocksEviction: Bool {
+            (status?.expectedPods ?? 0) > 0 && (status?.disruptionsAllowed ?? 0) == 0
+        }
+    }
+
     public struct ConfigMap: Codable, Sendable, Equatable {
         public var apiVersion = "v1"
         public var kind = "ConfigMap"

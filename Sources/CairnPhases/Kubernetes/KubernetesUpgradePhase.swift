@@ -10,6 +10,9 @@ public struct UpgradeFacts: Sendable, Codable, Equatable {
     public let node: NodeFacts
     /// ClusterConfiguration.kubernetesVersion from kube-system/kubeadm-config (nil: not read).
     public let clusterVersion: String?
+    /// PodDisruptionBudgets that allow no eviction now, "namespace/name (healthy H of D)"; read
+    /// with the cluster's version.
+    public var blockingBudgets: [String]? = nil
 }
 
 /// Raising `kubernetes.version` upgrades the cluster here, before new hosts join: a preflight of
@@ -50,7 +53,13 @@ public struct KubernetesUpgradePhase: Phase {
         guard behind else { return UpgradeFacts(node: node, clusterVersion: nil) }
         let config = try await Kubectl(executor: executor).getIfPresent(
             K8s.ConfigMap.self, ["configmap", "kubeadm-config", "-n", "kube-system"])
-        return UpgradeFacts(node: node, clusterVersion: config.flatMap { Self.kubernetesVersion(of: $0) })
+        let budgets = try await Kubectl(executor: executor).list(
+            K8s.PodDisruptionBudget.self, ["poddisruptionbudgets", "--all-namespaces"])
+        return UpgradeFacts(
+            node: node, clusterVersion: config.flatMap { Self.kubernetesVersion(of: $0) },
+            blockingBudgets: budgets.filter(\.blocksEviction).map {
+                "\($0.metadata.namespace ?? "default")/\($0.metadata.name) (healthy \($0.status?.currentHealthy ?? 0) of \($0.status?.desiredHealthy ?? 0) needed)"
+            })
     }
 
     /// `kubernetesVersion:` of the ClusterConfiguration kubeadm keeps in its ConfigMap.
@@ -72,11 +81,17 @@ public struct KubernetesUpgradePhase: Phase {
             topology: topology, target: target,
             clusterVersion: byName.values.compactMap(\.clusterVersion).first, nodes: nodes,
             facts: byName.mapValues(\.node), maxUnavailable: maxUnavailable)
-        let (batches, notes) = try planner.plan()
+        var (batches, notes) = try planner.plan()
+        if !batches.isEmpty, let budgets = byName.values.compactMap(\.blockingBudgets).first, !budgets.isEmpty {
+            notes.append(
+                "PodDisruptionBudgets allowing no eviction now: \(budgets.joined(separator: ", ")); draining a node "
+                    + "with their pods will stop the run (exit 75) unless they allow one by then")
+        }
         guard let anchor, !batches.isEmpty else { return PhasePlan(notes: notes) }
         let actions = UpgradeActions(topology: topology, anchor: anchor, facts: byName.mapValues(\.node))
         let predicted = context.isPredicted
-        var all = [actions.preflight(predicted: predicted(anchor))]
+        let resumingStorage = batches.joined().filter { $0.resumed && $0.storage }.map(\.host)
+        var all = [actions.preflight(resumingStorage: resumingStorage, predicted: predicted(anchor))]
         for batch in batches { all += actions.batch(batch, predicted: predicted) }
         return PhasePlan(actions: all, execution: .serial, notes: notes)
     }
@@ -113,35 +128,46 @@ struct UpgradeActions: Sendable {
 
     /// Live health before the first node is touched: every etcd member healthy, the API ready
     /// through the endpoint, every node Ready (but those an interrupted upgrade cordoned), Ceph
-    /// HEALTH_OK when storage is on.
-    func preflight(predicted: Bool) -> Action {
+    /// HEALTH_OK when storage is on. Polled for a minute, so a blip does not stop the run. When
+    /// an interrupted upgrade left a storage host drained, Ceph cannot be healthy before that
+    /// host is back: its own gate waits for HEALTH_OK before any other node is touched.
+    func preflight(resumingStorage: [String], predicted: Bool) -> Action {
         let topology = self.topology
+        let checkCeph = !topology.storageHosts.isEmpty && resumingStorage.isEmpty
+        let ceph =
+            topology.storageHosts.isEmpty
+            ? ""
+            : checkCeph
+                ? ", Ceph HEALTH_OK"
+                : " (Ceph after \(resumingStorage.joined(separator: ", ")), drained by the interrupted run, is back)"
         return Action(
             host: anchor,
-            summary: "preflight: etcd quorum with every member healthy, the API ready, every node Ready"
-                + (topology.storageHosts.isEmpty ? "" : ", Ceph HEALTH_OK"), predicted: predicted
+            summary: "preflight: etcd quorum with every member healthy, the API ready, every node Ready" + ceph,
+            predicted: predicted
         ) { env in
             let kubectl = try await kubectl(env)
-            let etcd = try await EtcdHealthCheck.report(
-                members: topology.etcdMembers, hostNames: topology.etcdMembers.map(\.name), context: env.context)
-            var problems: [String] = []
-            if !etcd.unhealthy.isEmpty {
-                problems.append("etcd members not healthy: \(etcd.unhealthy.joined(separator: ", "))")
-            }
-            let ready = try await kubectl.run(["get", "--raw", "/readyz"])
-            if ready.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) != "ok" {
-                problems.append("the API is not ready through \(topology.apiEndpoint)")
-            }
-            let nodes = try await kubectl.list(K8s.Node.self, ["nodes"])
-            let notReady = nodes.filter { !$0.isReady && $0.metadata.annotations?[UpgradePlanner.annotation] == nil }
-            if !notReady.isEmpty { problems.append("nodes not Ready: \(notReady.map(\.name).joined(separator: ", "))") }
-            if !topology.storageHosts.isEmpty, case .notYet(let reason) = try await RookCeph.settled(kubectl) {
-                problems.append("Ceph: \(reason)")
-            }
-            if !problems.isEmpty {
-                throw EngineError.gateFailed(
-                    phase: "kubernetes-upgrade", gate: "upgrade preflight", reason: problems.joined(separator: "; "),
-                    waited: .zero)
+            try await Self.wait(for: "upgrade preflight", limit: .seconds(60), clock: env.context.clock) {
+                let etcd = try await EtcdHealthCheck.report(
+                    members: topology.etcdMembers, hostNames: topology.etcdMembers.map(\.name), context: env.context)
+                var problems: [String] = []
+                if !etcd.unhealthy.isEmpty {
+                    problems.append("etcd members not healthy: \(etcd.unhealthy.joined(separator: ", "))")
+                }
+                let ready = try await kubectl.run(["get", "--raw", "/readyz"])
+                if ready.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) != "ok" {
+                    problems.append("the API is not ready through \(topology.apiEndpoint)")
+                }
+                let nodes = try await kubectl.list(K8s.Node.self, ["nodes"])
+                let notReady = nodes.filter {
+                    !$0.isReady && $0.metadata.annotations?[UpgradePlanner.annotation] == nil
+                }
+                if !notReady.isEmpty {
+                    problems.append("nodes not Ready: \(notReady.map(\.name).joined(separator: ", "))")
+                }
+                if checkCeph, case .notYet(let reason) = try await RookCeph.settled(kubectl) {
+                    problems.append("Ceph: \(reason)")
+                }
+                return problems.isEmpty ? nil : problems.joined(separator: "; ")
             }
         }
     }
@@ -172,6 +198,20 @@ struct UpgradeActions: Sendable {
             for binary in ["kubelet", "kubectl"] where node.binaries.contains(binary) {
                 actions.append(install(binary, node, predicted: predicted))
             }
+            // crictl and containerd's configuration follow the kubelet (node-packages leaves
+            // them to this phase on a node whose kubelet is behind).
+            if let facts = facts[node.host] {
+                let runtime = NodePackagesPlanner(kubernetesVersion: node.to).runtimeSteps(
+                    host: node.host, node: facts, kubernetes: node.to)
+                actions += [runtime.crictl, runtime.containerdConfig].compactMap { $0?.action(predicted: predicted) }
+                if runtime.containerdConfig != nil {
+                    actions.append(
+                        HostStep.run(
+                            host: node.host, summary: "restart containerd on \(node.host) (its new configuration)",
+                            ServiceCommand.restart("containerd"), timeout: nil
+                        ).action(predicted: predicted))
+                }
+            }
             actions.append(
                 HostStep.run(
                     host: node.host, summary: "restart the kubelet on \(node.host)", ServiceCommand.restart("kubelet"),
@@ -196,7 +236,8 @@ struct UpgradeActions: Sendable {
     /// uncordons the node and stops the run naming what blocked it.
     func drain(_ node: NodeUpgrade, predicted: Bool) -> Action {
         let summary =
-            "\(node.resumed ? "drain again" : "cordon and drain") \(node.host) (upgrade \(node.from) → \(node.to))"
+            "\(node.resumed ? "drain again" : "cordon and drain") \(node.host) "
+            + (node.from == node.to ? "(finishing its upgrade to \(node.to))" : "(upgrade \(node.from) → \(node.to))")
         return Action(host: node.host, summary: summary, predicted: predicted) { env in
             let kubectl = try await kubectl(env)
             try await Self.succeed(
@@ -223,32 +264,42 @@ struct UpgradeActions: Sendable {
     }
 
     /// The node Ready at the new version (a control plane also serving the API and etcd healthy),
-    /// Ceph settled for a storage host, then uncordoned.
+    /// uncordoned, then for a storage host Ceph HEALTH_OK again. Ceph is awaited after the
+    /// uncordon: a drained host's OSD cannot come back before.
     func backInService(_ node: NodeUpgrade, predicted: Bool) -> Action {
         let topology = self.topology
         let summary =
             "wait for \(node.host) Ready at v\(node.to)"
-            + (node.controlPlane ? ", its API server ready and etcd healthy" : "")
-            + (node.storage ? ", Ceph HEALTH_OK" : "") + "; uncordon \(node.host)"
+            + (node.controlPlane ? ", its API server ready and etcd healthy" : "") + "; uncordon \(node.host)"
+            + (node.storage ? "; wait for Ceph HEALTH_OK" : "")
         return Action(host: node.host, summary: summary, predicted: predicted) { env in
             let kubectl = try await kubectl(env)
-            let clock = env.context.clock
-            let deadline = clock.now.advanced(by: .seconds(600))
-            var last = "not checked yet"
-            while true {
-                last =
-                    try await Self.notBack(
-                        node, kubectl: kubectl, executor: env.host(), topology: topology, context: env.context) ?? ""
-                if last.isEmpty { break }
-                guard clock.now < deadline else {
-                    throw EngineError.gateFailed(
-                        phase: "kubernetes-upgrade", gate: "\(node.host) back at v\(node.to)", reason: last,
-                        waited: .seconds(600))
-                }
-                try await clock.sleep(for: .seconds(2))
+            let executor = try await env.host()
+            try await Self.wait(for: "\(node.host) back at v\(node.to)", clock: env.context.clock) {
+                try await Self.notBack(
+                    node, kubectl: kubectl, executor: executor, topology: topology, context: env.context)
             }
             try await Self.succeed(kubectl, ["uncordon", node.host])
             try await Self.succeed(kubectl, ["annotate", "node", node.host, "\(UpgradePlanner.annotation)-"])
+            guard node.storage else { return }
+            try await Self.wait(for: "Ceph HEALTH_OK after \(node.host)", clock: env.context.clock) {
+                if case .notYet(let reason) = try await RookCeph.settled(kubectl) { return "Ceph: \(reason)" }
+                return nil
+            }
+        }
+    }
+
+    /// Polls `problem` every 2 s until it reports nothing, for at most `limit`.
+    static func wait(
+        for gate: String, limit: Duration = .seconds(600), clock: any EngineClock,
+        _ problem: () async throws -> String?
+    ) async throws {
+        let deadline = clock.now.advanced(by: limit)
+        while let reason = try await problem() {
+            guard clock.now < deadline else {
+                throw EngineError.gateFailed(phase: "kubernetes-upgrade", gate: gate, reason: reason, waited: limit)
+            }
+            try await clock.sleep(for: .seconds(2))
         }
     }
 
@@ -275,9 +326,6 @@ struct UpgradeActions: Sendable {
             let etcd = try await EtcdHealthCheck.report(
                 members: topology.etcdMembers, hostNames: topology.etcdMembers.map(\.name), context: context)
             if !etcd.unhealthy.isEmpty { return "etcd members not healthy: \(etcd.unhealthy.joined(separator: ", "))" }
-        }
-        if node.storage, case .notYet(let reason) = try await RookCeph.settled(kubectl) {
-            return "Ceph: \(reason)"
         }
         return nil
     }

@@ -91,16 +91,13 @@ public struct NodePackagesPlanner: Sendable {
                     artifact: cni,
                     how: .archive(directory: KubernetesLayout.cniBin)))
         }
-        let crictl = ArtifactCatalog.crictl(version: SupportedVersions.crictl(forKubernetes: k8s), arch: arch)
-        if installed["crictl"] != crictl.version {
-            steps.append(
-                .install(
-                    host: name, summary: "install crictl \(crictl.version)\(describe(crictl))", artifact: crictl,
-                    how: .binaries(inner: "", names: ["crictl"], unit: "", marker: "", record: "crictl")))
-        }
         // On a node that has joined, a new Kubernetes version is an upgrade: kubernetes-upgrade
-        // drains it and brings kubeadm, kubelet and kubectl there, one node at a time.
+        // drains it and brings kubeadm, kubelet, kubectl, crictl and containerd's configuration
+        // there, one node at a time. Until then the runtime stays as its kubelet needs it.
         let joined = node.hasKubeletConf && !(installed["kubelet"] ?? "").isEmpty
+        let runtimeVersion = joined ? installed["kubelet"] ?? k8s : k8s
+        let runtime = runtimeSteps(host: name, node: node, kubernetes: runtimeVersion)
+        if let crictl = runtime.crictl { steps.append(crictl) }
         for binary in ["kubeadm", "kubelet", "kubectl"] where installed[binary] != k8s && !joined {
             let spec = ArtifactCatalog.kubernetesBinary(binary, version: k8s, arch: arch)
             let what =
@@ -111,14 +108,16 @@ public struct NodePackagesPlanner: Sendable {
                     host: name, summary: what + describe(spec), artifact: spec,
                     how: .binary(path: "/usr/local/bin/\(binary)")))
         }
-        for (path, content) in [
-            (KubernetesLayout.containerdConfig, NodeFiles.containerdConfig(kubernetes: k8s)),
-            (KubernetesLayout.containerdUnit, NodeFiles.containerdUnit),
-        ] {
-            if let step = HostStep.render(host: name, path: path, content: content, currentHash: node.files[path]) {
-                steps.append(step)
-                containerdChanged = true
-            }
+        if let config = runtime.containerdConfig {
+            steps.append(config)
+            containerdChanged = true
+        }
+        if let step = HostStep.render(
+            host: name, path: KubernetesLayout.containerdUnit, content: NodeFiles.containerdUnit,
+            currentHash: node.files[KubernetesLayout.containerdUnit])
+        {
+            steps.append(step)
+            containerdChanged = true
         }
         for (path, content) in [
             (KubernetesLayout.crictlConfig, NodeFiles.crictlConfig),
@@ -143,5 +142,26 @@ public struct NodePackagesPlanner: Sendable {
             steps.append(.run(host: name, summary: "enable the kubelet", ServiceCommand.enable("kubelet")))
         }
         return steps
+    }
+
+    /// What depends on the Kubernetes minor in the runtime: crictl (versioned with Kubernetes)
+    /// and containerd's configuration (the pause image; containerd must restart to read it).
+    public func runtimeSteps(host name: String, node: NodeFacts, kubernetes: String) -> (
+        crictl: HostStep?, containerdConfig: HostStep?
+    ) {
+        let arch = Architecture.releaseName(machine: node.machine)
+        let spec = ArtifactCatalog.crictl(version: SupportedVersions.crictl(forKubernetes: kubernetes), arch: arch)
+        var crictl: HostStep?
+        if Self.bare(node.versions["crictl"] ?? "") != spec.version {
+            let from = origin(spec).isEmpty ? "" : " (\(origin(spec)))"
+            crictl = .install(
+                host: name, summary: "install crictl \(spec.version)\(from)", artifact: spec,
+                how: .binaries(inner: "", names: ["crictl"], unit: "", marker: "", record: "crictl"))
+        }
+        let config = HostStep.render(
+            host: name, path: KubernetesLayout.containerdConfig,
+            content: NodeFiles.containerdConfig(kubernetes: kubernetes),
+            currentHash: node.files[KubernetesLayout.containerdConfig])
+        return (crictl, config)
     }
 }

@@ -205,7 +205,12 @@ public struct UpgradePlanner: Sendable {
             batches.append(Array(plain[index..<min(index + maxUnavailable, plain.count)]))
             index += maxUnavailable
         }
-        var notes = ["upgrade from \(cluster) to \(target): \(todo.count) node\(todo.count == 1 ? "" : "s") to do"]
+        let count = "\(todo.count) node\(todo.count == 1 ? "" : "s") to do"
+        var notes = [
+            cluster == target
+                ? "upgrade to \(target) (the control plane is there): \(count)"
+                : "upgrade from \(cluster) to \(target): \(count)"
+        ]
         let resumed = todo.filter { $0.node.metadata.annotations?[Self.annotation] != nil }.map(\.host.name)
         if !resumed.isEmpty {
             notes.append("continuing an interrupted upgrade: \(resumed.joined(separator: ", ")) cordoned by it")
