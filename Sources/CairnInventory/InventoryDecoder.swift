@@ -101,10 +101,11 @@ struct InventoryDecoder {
         let etcd = decodeEtcd(reader?.value("etcd"), kubernetes: kubernetes)
         let addons = decodeAddons(reader?.value("addons"), cluster: ClusterShape(hosts: hosts, kubernetes: kubernetes))
         let artifacts = decodeArtifacts(reader?.value("artifacts"), kubernetesVersion: kubernetes.version)
+        let upgrade = decodeUpgrade(reader?.value("upgrade"), hosts: hosts)
 
         let inventory = Inventory(
             apiVersion: apiVersion, name: name, stateDirectory: stateDirectory, ssh: ssh, hosts: hosts,
-            kubernetes: kubernetes, etcd: etcd, addons: addons, artifacts: artifacts
+            kubernetes: kubernetes, etcd: etcd, addons: addons, artifacts: artifacts, upgrade: upgrade
         )
         return (inventory, facts)
     }
@@ -734,6 +735,37 @@ struct InventoryDecoder {
     // MARK: - Artifacts
 
     /// `kubernetesVersion` names a file the mirror must hold, when a local mirror is missing.
+    func decodeUpgrade(_ node: Node?, hosts: [Host]) -> UpgradeSettings {
+        var settings = UpgradeSettings()
+        guard let node,
+            let reader = MappingReader(node, path: "upgrade", section: InventorySchema.upgrade, context: context)
+        else { return settings }
+        settings.maxUnavailable = reader.int("maxUnavailable", in: 1...1000) ?? settings.maxUnavailable
+        settings.maxUnavailablePerGroup =
+            reader.int("maxUnavailablePerGroup", in: 1...1000) ?? settings.maxUnavailablePerGroup
+        settings.drainTimeoutSeconds = reader.int("drainTimeout", in: 10...86_400) ?? settings.drainTimeoutSeconds
+        if let label = reader.string("groupLabel") {
+            if let problem = Grammar.labelKeyProblem(label) {
+                context.error(reader.fieldPath("groupLabel"), problem)
+            } else {
+                settings.groupLabel = label
+                let unlabelled = hosts.filter { $0.has(.worker) && $0.labels[label] == nil }.map(\.name)
+                if !unlabelled.isEmpty && unlabelled.count < hosts.filter({ $0.has(.worker) }).count {
+                    context.warning(
+                        reader.fieldPath("groupLabel"),
+                        "workers without the label \(label) form one group of their own: \(unlabelled.joined(separator: ", "))",
+                        hint: "give every worker hosts[i].labels.\(label)")
+                }
+            }
+        } else if reader.has("maxUnavailablePerGroup") {
+            context.error(
+                reader.fieldPath("maxUnavailablePerGroup"), "maxUnavailablePerGroup needs groupLabel",
+                hint: "set upgrade.groupLabel to the node label that names the groups, e.g. topology.kubernetes.io/zone"
+            )
+        }
+        return settings
+    }
+
     func decodeArtifacts(_ node: Node?, kubernetesVersion: String) -> Artifacts {
         var artifacts = Artifacts()
         guard let node,

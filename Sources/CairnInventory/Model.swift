@@ -18,11 +18,12 @@ public struct Inventory: Sendable, Equatable {
     /// Each registered add-on's settings (`addons.KEY`), defaults applied.
     public var addons: AddonSettingsSet
     public var artifacts: Artifacts
+    public var upgrade: UpgradeSettings
 
     public init(
         apiVersion: String = SupportedVersions.currentAPIVersion, name: String, stateDirectory: String,
         ssh: SSHDefaults, hosts: [Host], kubernetes: KubernetesSettings, etcd: EtcdSettings,
-        addons: AddonSettingsSet, artifacts: Artifacts
+        addons: AddonSettingsSet, artifacts: Artifacts, upgrade: UpgradeSettings = UpgradeSettings()
     ) {
         self.apiVersion = apiVersion
         self.name = name
@@ -33,6 +34,7 @@ public struct Inventory: Sendable, Equatable {
         self.etcd = etcd
         self.addons = addons
         self.artifacts = artifacts
+        self.upgrade = upgrade
     }
 
     public func hosts(withRole role: Role) -> [Host] {
@@ -275,6 +277,28 @@ public struct APIEndpoint: Sendable, Equatable {
     public var url: String {
         let host = address.contains(":") ? "[\(address)]" : address
         return "https://\(host):\(port)"
+    }
+}
+
+/// How a Kubernetes upgrade takes nodes out of service.
+public struct UpgradeSettings: Sendable, Equatable {
+    /// Workers drained at once.
+    public var maxUnavailable: Int
+    /// A node label; with it, one batch never takes more than `maxUnavailablePerGroup` nodes that
+    /// share its value (a zone, a tier), so a whole group never drains at once.
+    public var groupLabel: String?
+    public var maxUnavailablePerGroup: Int
+    /// How long one node's drain may wait for evictions (PodDisruptionBudgets) before the run stops.
+    public var drainTimeoutSeconds: Int
+
+    public init(
+        maxUnavailable: Int = 1, groupLabel: String? = nil, maxUnavailablePerGroup: Int = 1,
+        drainTimeoutSeconds: Int = 300
+    ) {
+        self.maxUnavailable = maxUnavailable
+        self.groupLabel = groupLabel
+        self.maxUnavailablePerGroup = maxUnavailablePerGroup
+        self.drainTimeoutSeconds = drainTimeoutSeconds
     }
 }
 

@@ -50,6 +50,7 @@ public enum InventorySchema {
             f("etcd", "mapping", "see `etcd`", "etcd settings."),
             f("addons", "mapping", "see `addons`", "Cluster add-ons."),
             f("artifacts", "mapping", "see `artifacts`", "Where binaries and images come from."),
+            f("upgrade", "mapping", "see `upgrade`", "How a Kubernetes upgrade takes nodes out of service."),
         ])
 
     public static let ssh = Section(
@@ -272,13 +273,34 @@ public enum InventorySchema {
             ),
         ])
 
+    public static let upgrade = Section(
+        path: "upgrade",
+        summary: """
+            Raising `kubernetes.version` upgrades the cluster node by node (docs/upgrade.md): control-plane \
+            hosts one at a time, then workers in batches; each node is drained through the Eviction API first.
+            """,
+        fields: [
+            f(
+                "maxUnavailable", "integer", "`1`",
+                "Workers drained and upgraded at once; 1–1000. Storage hosts go one at a time."),
+            f(
+                "groupLabel", "string", "none",
+                "A node label key (for example `topology.kubernetes.io/zone`): one batch never holds more than `maxUnavailablePerGroup` workers with the same value, so a whole zone or tier never drains at once."
+            ),
+            f("maxUnavailablePerGroup", "integer", "`1`", "1–1000; needs `groupLabel`."),
+            f(
+                "drainTimeout", "integer", "`300`",
+                "Seconds one drain may wait for evictions that PodDisruptionBudgets hold back (10–86400); then the node is uncordoned and the run stops (exit 75)."
+            ),
+        ])
+
     /// Every section, with the add-ons' own.
     public static func sections(addons types: [any AddonSettings.Type]) -> [Section] {
         [
             root, ssh, bastion, host, taint, storage, kubernetes, apiEndpoint, haproxyKeepalived, kubeVip, external,
             nodeLocal, etcd, addons(types),
         ]
-            + types.flatMap { $0.sections } + [artifacts]
+            + types.flatMap { $0.sections } + [artifacts, upgrade]
     }
 
     public static func f(_ key: String, _ type: String, _ defaultValue: String, _ rules: String) -> Field {

@@ -31,7 +31,7 @@ public final class Lab: @unchecked Sendable {
         return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
     }()
 
-    static var script: String { repositoryRoot.appendingPathComponent("scripts/lab").path }
+    public static var script: String { repositoryRoot.appendingPathComponent("scripts/lab").path }
 
     /// nil when lab tests can run here; otherwise the reason they cannot.
     public static let unavailableReason: String? = {

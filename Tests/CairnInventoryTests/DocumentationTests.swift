@@ -94,6 +94,7 @@ import Testing
               ingress: {enabled: true, controller: traefik, version: "3.8.0", replicas: 1}
               rookCeph: {enabled: true, version: "1.20.6", cephImage: "quay.io/ceph/ceph:v20.2.4", monCount: 1, mgrCount: 1, poolReplicaSize: 3, deviceSelection: named}
             artifacts: {source: mirror, mirror: "https://mirror.internal/cairn"}
+            upgrade: {maxUnavailable: 2, groupLabel: a, maxUnavailablePerGroup: 1, drainTimeout: 120}
             """
         let loaded = try Fixture.load(
             everything, files: ["/k": "", "/p": ""], environment: ["HOME": "/home/op", "PW": "x", "PP": "y"]
@@ -108,6 +109,10 @@ import Testing
                     connectTimeout: 1, commandTimeout: 2))
         #expect(loaded.inventory.stateDirectory == "/work/inv/state")
         #expect(loaded.inventory.ssh.commandTimeout == 60.5)
+        #expect(
+            loaded.inventory.upgrade
+                == UpgradeSettings(
+                    maxUnavailable: 2, groupLabel: "a", maxUnavailablePerGroup: 1, drainTimeoutSeconds: 120))
         #expect(
             loaded.inventory.addons.calico
                 == calicoSettings(

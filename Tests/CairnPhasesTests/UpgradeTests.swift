@@ -74,11 +74,30 @@ import Testing
             at: "1.35.9", workers: 5, storage: ["w3": ["/dev/vdb"], "w4": ["/dev/vdb"], "w5": ["/dev/vdb"]])
         let batches = try UpgradePlanner(
             topology: topology, target: "1.36.4", clusterVersion: "1.35.9", nodes: nodes, facts: facts,
-            maxUnavailable: 2
+            limits: UpgradeSettings(maxUnavailable: 2)
         ).plan().batches
         #expect(
             batches.map { $0.map(\.host) } == [["cp1"], ["cp2"], ["cp3"], ["w3"], ["w4"], ["w5"], ["w1", "w2"]])
         #expect(batches[3][0].storage && !batches[6][0].storage)
+    }
+
+    /// With a group label, one batch never takes two workers of one zone, however large
+    /// maxUnavailable is: a whole zone never drains at once.
+    @Test func aBatchTakesAtMostTheGroupLimitOfOneZone() throws {
+        let (cluster, facts, nodes) = try Self.cluster(at: "1.35.9", workers: 5)
+        var inventory = cluster.inventory
+        let zones = ["w1": "a", "w2": "a", "w3": "b", "w4": "b", "w5": "c"]
+        for index in inventory.hosts.indices {
+            if let zone = zones[inventory.hosts[index].name] {
+                inventory.hosts[index].labels["topology.kubernetes.io/zone"] = zone
+            }
+        }
+        let topology = Topology(inventory)
+        let batches = try UpgradePlanner(
+            topology: topology, target: "1.36.4", clusterVersion: "1.35.9", nodes: nodes, facts: facts,
+            limits: UpgradeSettings(maxUnavailable: 3, groupLabel: "topology.kubernetes.io/zone")
+        ).plan().batches
+        #expect(batches.dropFirst(3).map { $0.map(\.host) } == [["w1", "w3", "w5"], ["w2", "w4"]])
     }
 
     /// A rerun after an interruption in cp2's upgrade: cp1 is done, cp2 is cordoned with its

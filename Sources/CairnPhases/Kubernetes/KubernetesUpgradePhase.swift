@@ -26,11 +26,9 @@ public struct KubernetesUpgradePhase: Phase {
     public let name = "kubernetes-upgrade"
     public let title = "Kubernetes upgrade, one node at a time"
     let topology: Topology
-    let maxUnavailable: Int
 
-    public init(topology: Topology, maxUnavailable: Int = 1) {
+    public init(topology: Topology) {
         self.topology = topology
-        self.maxUnavailable = maxUnavailable
     }
 
     var target: String { topology.inventory.kubernetes.version }
@@ -80,7 +78,7 @@ public struct KubernetesUpgradePhase: Phase {
         let planner = UpgradePlanner(
             topology: topology, target: target,
             clusterVersion: byName.values.compactMap(\.clusterVersion).first, nodes: nodes,
-            facts: byName.mapValues(\.node), maxUnavailable: maxUnavailable)
+            facts: byName.mapValues(\.node), limits: topology.inventory.upgrade)
         var (batches, notes) = try planner.plan()
         if !batches.isEmpty, let budgets = byName.values.compactMap(\.blockingBudgets).first, !budgets.isEmpty {
             notes.append(
@@ -120,7 +118,7 @@ struct UpgradeActions: Sendable {
     /// The control-plane host kubectl runs on.
     let anchor: String
     let facts: [String: NodeFacts]
-    static let drainTimeout = 300
+    var drainTimeout: Int { topology.inventory.upgrade.drainTimeoutSeconds }
 
     func kubectl(_ env: ActionEnvironment) async throws -> Kubectl {
         Kubectl(executor: try await env.context.executors.executor(forHost: anchor))
@@ -245,8 +243,8 @@ struct UpgradeActions: Sendable {
             let output = try await kubectl.executor.run(
                 Kubectl.command([
                     "drain", node.host, "--ignore-daemonsets", "--delete-emptydir-data",
-                    "--timeout=\(Self.drainTimeout)s",
-                ]), stdin: nil, timeout: .seconds(Self.drainTimeout + 60))
+                    "--timeout=\(drainTimeout)s",
+                ]), stdin: nil, timeout: .seconds(drainTimeout + 60))
             guard output.succeeded else {
                 // Back in service as it was: the upgrade of this node has not started.
                 _ = try? await kubectl.run(["uncordon", node.host])
@@ -274,7 +272,7 @@ struct UpgradeActions: Sendable {
             + (node.storage ? "; wait for Ceph HEALTH_OK" : "")
         return Action(host: node.host, summary: summary, predicted: predicted) { env in
             let kubectl = try await kubectl(env)
-            let executor = try await env.host()
+            let executor = try env.host()
             try await Self.wait(for: "\(node.host) back at v\(node.to)", clock: env.context.clock) {
                 try await Self.notBack(
                     node, kubectl: kubectl, executor: executor, topology: topology, context: env.context)

@@ -88,18 +88,19 @@ public struct UpgradePlanner: Sendable {
     /// The node list (nil: the cluster does not exist yet, or nothing needed it).
     public let nodes: [K8s.Node]?
     public let facts: [String: NodeFacts]
-    public let maxUnavailable: Int
+    /// How many workers at once, and per group (`upgrade:` in the inventory).
+    public let limits: UpgradeSettings
 
     public init(
         topology: Topology, target: String, clusterVersion: String?, nodes: [K8s.Node]?, facts: [String: NodeFacts],
-        maxUnavailable: Int = 1
+        limits: UpgradeSettings = UpgradeSettings()
     ) {
         self.topology = topology
         self.target = Self.bare(target)
         self.clusterVersion = clusterVersion.map(Self.bare)
         self.nodes = nodes
         self.facts = facts
-        self.maxUnavailable = max(1, maxUnavailable)
+        self.limits = limits
     }
 
     static func bare(_ version: String) -> String { version.hasPrefix("v") ? String(version.dropFirst()) : version }
@@ -200,11 +201,7 @@ public struct UpgradePlanner: Sendable {
         // Storage hosts one at a time (Ceph heals between them); others in batches.
         let (storage, plain) = (workers.filter(\.storage), workers.filter { !$0.storage })
         for host in storage { batches.append([host]) }
-        var index = 0
-        while index < plain.count {
-            batches.append(Array(plain[index..<min(index + maxUnavailable, plain.count)]))
-            index += maxUnavailable
-        }
+        batches += workerBatches(plain)
         let count = "\(todo.count) node\(todo.count == 1 ? "" : "s") to do"
         var notes = [
             cluster == target
@@ -220,5 +217,29 @@ public struct UpgradePlanner: Sendable {
             notes.append("not Ready now: \(notReady.joined(separator: ", ")) (the preflight waits for them)")
         }
         return (batches, notes)
+    }
+
+    /// Workers in inventory order, at most `maxUnavailable` per batch and, with a group label, at
+    /// most `maxUnavailablePerGroup` of one group (workers without the label form one group).
+    func workerBatches(_ workers: [NodeUpgrade]) -> [[NodeUpgrade]] {
+        let perBatch = max(1, limits.maxUnavailable)
+        let perGroup = limits.groupLabel == nil ? perBatch : max(1, limits.maxUnavailablePerGroup)
+        func group(_ node: NodeUpgrade) -> String {
+            limits.groupLabel.flatMap { topology.host(named: node.host)?.labels[$0] } ?? ""
+        }
+        var left = workers
+        var batches: [[NodeUpgrade]] = []
+        while !left.isEmpty {
+            var batch: [NodeUpgrade] = []
+            var counts: [String: Int] = [:]
+            left.removeAll { node in
+                guard batch.count < perBatch, counts[group(node), default: 0] < perGroup else { return false }
+                batch.append(node)
+                counts[group(node), default: 0] += 1
+                return true
+            }
+            batches.append(batch)
+        }
+        return batches
     }
 }
