@@ -122,6 +122,33 @@ public enum SupportedVersions {
     /// An intermediate etcd version an upgrade passes through.
     public static let etcdUpgradeStep = "3.5.33"
 
+    /// The oldest patch of the previous minor that etcd upgrades from, per target minor: etcd
+    /// 3.6 needs every member on ≥ 3.5.26 first, 3.7 needs ≥ 3.6.11 (the etcd upgrade guides).
+    public static let etcdUpgradeFloor = ["3.6": "3.5.26", "3.7": "3.6.11"]
+
+    /// Why etcd cannot go from `from` to `to` in one rolling upgrade, and the version to set
+    /// instead (nil when it can).
+    public static func etcdUpgradeRefusal(from: String, to: String) -> (reason: String, next: String)? {
+        func minorNumber(_ version: String) -> Int { Int(version.split(separator: ".").dropFirst().first ?? "") ?? 0 }
+        let (fromMinor, toMinor) = (minorNumber(from), minorNumber(to))
+        if isOlder(to, than: from) {
+            return ("etcd does not downgrade a member (\(from) → \(to))", from)
+        }
+        let newestOf = { (minor: Int) -> String? in
+            (etcd.supported + [etcdUpgradeStep]).filter { minorNumber($0) == minor }
+                .max { isOlder($0, than: $1) }
+        }
+        if toMinor > fromMinor + 1 {
+            let next = newestOf(fromMinor + 1) ?? "3.\(fromMinor + 1)"
+            return ("etcd upgrades one minor at a time (\(from) → \(to) skips 3.\(fromMinor + 1))", next)
+        }
+        if toMinor == fromMinor + 1, let floor = etcdUpgradeFloor[minor(of: to)], isOlder(from, than: floor) {
+            let next = newestOf(fromMinor).flatMap { isOlder($0, than: floor) ? nil : $0 } ?? floor
+            return ("etcd \(minor(of: to)) upgrades only from \(floor) or newer, and a member runs \(from)", next)
+        }
+        return nil
+    }
+
     /// What is installed with Kubernetes and not chosen in the inventory.
     public static let containerd = "2.3.4"
     public static let runc = "1.4.3"

@@ -119,6 +119,22 @@ import Testing
         """
     }
 
+    /// etcd's own upgrade rules: one minor at a time, from a recent enough patch, never down;
+    /// the refusal names the version to set first.
+    @Test func etcdUpgradesFollowEtcdsRules() {
+        let refusal = SupportedVersions.etcdUpgradeRefusal
+        #expect(refusal("3.5.33", "3.6.14") == nil)
+        #expect(refusal("3.6.14", "3.7.2") == nil)
+        #expect(refusal("3.6.11", "3.7.2") == nil)
+        #expect(refusal("3.6.12", "3.6.14") == nil)
+        #expect(refusal("3.5.20", "3.6.14")?.next == "3.5.33")
+        #expect(refusal("3.5.20", "3.6.14")?.reason.contains("3.5.26") == true)
+        #expect(refusal("3.6.10", "3.7.2")?.next == "3.6.14")
+        #expect(refusal("3.5.33", "3.7.2")?.next == "3.6.14")
+        #expect(refusal("3.5.33", "3.7.2")?.reason.contains("one minor at a time") == true)
+        #expect(refusal("3.7.2", "3.6.14")?.reason.contains("does not downgrade") == true)
+    }
+
     @Test func endOfLifeVersionsAreRefusedWithTheSupportedOnes() {
         #expect(
             errors(load(Self.inventory(kubernetes: "1.32.4"))) == [

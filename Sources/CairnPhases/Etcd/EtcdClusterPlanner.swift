@@ -51,10 +51,13 @@ public enum EtcdError: Error, CairnReportableError, Equatable {
     case commandFailed(host: String, what: String, output: String)
     case timedOut(what: String, last: String)
     case snapshotInvalid(String)
+    case upgradeRefused(host: String, reason: String, next: String)
 
     public var host: String? {
         switch self {
-        case .replacedHost(let host, _, _), .foreignData(let host, _), .commandFailed(let host, _, _): return host
+        case .replacedHost(let host, _, _), .foreignData(let host, _), .commandFailed(let host, _, _),
+            .upgradeRefused(let host, _, _):
+            return host
         default: return nil
         }
     }
@@ -80,6 +83,8 @@ public enum EtcdError: Error, CairnReportableError, Equatable {
             return "\(what) did not happen in time: \(last)"
         case .snapshotInvalid(let detail):
             return "the etcd snapshot is not usable: \(detail)"
+        case .upgradeRefused(let host, let reason, _):
+            return "etcd.version cannot be reached from \(host): \(reason)"
         }
     }
 
@@ -104,10 +109,15 @@ public enum EtcdError: Error, CairnReportableError, Equatable {
             return "check `journalctl -u etcd` on the host named above, then rerun `cairn apply`"
         case .snapshotInvalid:
             return "take a new backup with `cairn backup`"
+        case .upgradeRefused(_, _, let next):
+            return "set etcd.version to \(next), apply, then raise it again"
         }
     }
 
-    public var exitCode: CairnExitCode { .failure }
+    public var exitCode: CairnExitCode {
+        if case .upgradeRefused = self { return .invalidInput }
+        return .failure
+    }
 }
 
 /// Decides what the etcd cluster needs, from facts only.

@@ -31,13 +31,47 @@ public struct EtcdInstallPhase: Phase {
             version: topology.inventory.etcd.version, isDryRun: context.isDryRun,
             pendingPKI: context.run.values[PendingPKIChangesKey.self] ?? [],
             origin: { fetcher?.origin(of: $0) ?? "upstream" })
+        let target = topology.inventory.etcd.version
+        // A new version on members that run: refused when etcd cannot make the jump, else
+        // preceded by a snapshot (binaries change now, etcd-cluster restarts members one by one).
+        let upgrading = context.hosts.filter { host in
+            guard let fact = facts[host], fact.active, !fact.version.isEmpty else { return false }
+            return fact.version != target
+        }
+        for host in upgrading {
+            if let refusal = SupportedVersions.etcdUpgradeRefusal(from: facts[host]!.version, to: target) {
+                throw EtcdError.upgradeRefused(host: host.name, reason: refusal.reason, next: refusal.next)
+            }
+        }
         let steps = try context.hosts.flatMap { host in
             try facts[host].map {
                 try planner.steps(
                     host: host.name, facts: $0, files: PKIFiles.etcdMemberFiles(host: host.name, store: store))
             } ?? []
         }
-        return PhasePlan(actions: steps.actions(predicted: context.isPredicted))
+        var actions = steps.actions(predicted: context.isPredicted)
+        if let first = upgrading.first {
+            actions.insert(snapshot(before: target, on: first, hosts: context.hosts), at: 0)
+        }
+        return PhasePlan(actions: actions)
+    }
+
+    /// `cairn backup` before an etcd upgrade: a checked snapshot in the state directory's backups/.
+    func snapshot(before target: String, on host: EngineHost, hosts: [EngineHost]) -> Action {
+        let topology = self.topology
+        let destination = URL(fileURLWithPath: topology.inventory.stateDirectory).appendingPathComponent("backups")
+        return Action(
+            host: host.name, summary: "snapshot etcd before upgrading it to \(target) (into \(destination.path))"
+        ) { env in
+            let result = try await EtcdBackup.run(
+                topology: topology, hosts: hosts, context: env.context, destination: destination)
+            env.context.events.emit(
+                .note(
+                    phase: env.phase, host: result.member,
+                    message:
+                        "etcd snapshot \(result.path.path): sha256 \(result.sha256), revision \(result.revision), \(result.keys) keys"
+                ))
+        }
     }
 }
 
