@@ -206,4 +206,23 @@ import Testing
         guard case .writeEnvironment(_, let content, let current) = plan.steps[0] else { return }
         #expect(EtcdConfigFiles.describeChange(from: current, to: content) == "ETCD_HEARTBEAT_INTERVAL 250→300")
     }
+
+    /// A new binary on every member (an etcd upgrade): one member at a time, the leader last.
+    @Test func anUpgradeRestartsTheLeaderLast() throws {
+        var facts = facts(voters: [1, 2, 3])
+        for n in 1...3 {
+            let old = facts["node\(n)"]!
+            var new = EtcdHostFacts(
+                version: "3.4.23", active: true, dataDirectory: true, environment: old.environmentText,
+                restartNeeded: true, members: old.members, health: old.health)
+            new.leader = "1001"  // node1, as every member sees it
+            facts["node\(n)"] = new
+        }
+        let plan = try planner(3).plan(facts: facts)
+        #expect(
+            kinds(plan) == [
+                "restart node2", "wait node2", "clear node2", "restart node3", "wait node3", "clear node3",
+                "restart node1", "wait node1", "clear node1",
+            ])
+    }
 }

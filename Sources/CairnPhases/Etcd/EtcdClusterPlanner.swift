@@ -315,7 +315,12 @@ public struct EtcdClusterPlanner: Sendable {
             if fact.restartNeeded { plan.steps.append(.clearRestartMarker(host: spec.name)) }
             endpoints.append(spec.clientURL)
         }
-        plan.steps.append(contentsOf: rollingRestarts)
+        // The leader restarts last, so the cluster elects a new leader once, not at every step.
+        let leaderID = answering.compactMap { facts[$0.name]?.leader }.first.flatMap { UInt64($0) }
+        let leaderURL = reference.members.first { $0.id == leaderID }?.peerURLs?.first
+        let leaderName = members.first { $0.peerURL == leaderURL }?.name
+        plan.steps +=
+            rollingRestarts.filter { $0.host != leaderName } + rollingRestarts.filter { $0.host == leaderName }
         return plan
     }
 

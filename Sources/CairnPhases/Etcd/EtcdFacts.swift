@@ -106,6 +106,8 @@ public struct EtcdHostFacts: Sendable, Codable, Equatable {
     /// Answers from this host's etcd (nil when it is not running or did not answer).
     public let members: EtcdMemberList?
     public let health: [EtcdEndpointHealth]?
+    /// The leader's member ID as this member sees it (decimal; nil when it did not answer).
+    public var leader: String? = nil
 
     public var environmentText: String? { Self.decode(environment) }
     public var unitText: String? { Self.decode(unit) }
@@ -147,6 +149,7 @@ public struct EtcdHostFacts: Sendable, Codable, Equatable {
         health = try container.decodeIfPresent([EtcdEndpointHealth].self, forKey: .health)?.sorted {
             $0.endpoint < $1.endpoint
         }
+        leader = try container.decodeIfPresent(String.self, forKey: .leader)
     }
 
     /// The one fact script of the etcd phases. Read-only; asks the local etcd (if running)

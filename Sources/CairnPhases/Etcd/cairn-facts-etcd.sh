@@ -13,11 +13,14 @@ for f in "$@"; do
   s=""; [ -f "$f" ] && s=$(sha256sum < "$f" | cut -d' ' -f1)
   sums="$sums${sums:+,}\"$f\":\"$s\""
 done
-members=null; health=null
+members=null; health=null; leader=null
 if [ "$active" = true ] && [ -x "$etcdctl" ] && [ -f "$cert" ]; then
   set -- --endpoints=https://127.0.0.1:2379 --cacert="$ca" --cert="$cert" --key="$key" --dial-timeout=2s --command-timeout=4s
   m=$("$etcdctl" "$@" member list -w json 2>/dev/null) && [ -n "$m" ] && members=$m
   h=$("$etcdctl" "$@" endpoint health --cluster -w json 2>/dev/null); [ -n "$h" ] && case $h in \[*) health=$h ;; esac
+  # Only the leader's ID of this member's status: the rest (revision, raft index) changes all the time.
+  l=$("$etcdctl" "$@" endpoint status -w json 2>/dev/null | sed -n 's/.*"leader":\([0-9][0-9]*\).*/\1/p')
+  [ -n "$l" ] && leader="\"$l\""
 fi
-printf '{"version":"%s","active":%s,"dataDirectory":%s,"environment":"%s","unit":"%s","certificates":{%s},"restartNeeded":%s,"machine":"%s","members":%s,"health":%s}\n' \
-  "$version" "$active" "$datadir" "$(b64 "$env")" "$(b64 "$unit")" "$sums" "$restart" "$(uname -m)" "$members" "$health"
+printf '{"version":"%s","active":%s,"dataDirectory":%s,"environment":"%s","unit":"%s","certificates":{%s},"restartNeeded":%s,"machine":"%s","members":%s,"health":%s,"leader":%s}\n' \
+  "$version" "$active" "$datadir" "$(b64 "$env")" "$(b64 "$unit")" "$sums" "$restart" "$(uname -m)" "$members" "$health" "$leader"
