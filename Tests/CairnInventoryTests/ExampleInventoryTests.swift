@@ -9,20 +9,9 @@ import Testing
         "ha.yaml", "dedicated-etcd.yaml", "single-host.yaml", "bastion.yaml", "air-gapped.yaml", "lab.yaml",
     ]
 
-    /// The operator-side paths the examples name and explain in their comments (an SSH key, the
-    /// lab's key, the air-gapped mirror): these exist on an operator's machine, not on this one.
-    /// Everything else is looked up for real, so an example naming any other missing path fails.
-    static let operatorFiles: Set<String> = [
-        Fixture.home + "/.ssh/cairn_ed25519", Fixture.home + "/.ssh/known_hosts",
-        "/var/lib/cairn-lab/lab/keys/id_ed25519",
-    ]
-    static let operatorDirectories: Set<String> = ["/srv/cairn-mirror"]
-    static let loader = InventoryLoader(
-        environment: Fixture.environment,
-        fileSystem: InventoryFileSystem(
-            fileExists: { operatorFiles.contains($0) || InventoryFileSystem.local.fileExists($0) },
-            directoryExists: { operatorDirectories.contains($0) || InventoryFileSystem.local.directoryExists($0) },
-            readFile: InventoryFileSystem.local.readFile, listDirectory: InventoryFileSystem.local.listDirectory))
+    /// The real file system and a home without files: what a fresh machine has. Every example
+    /// validates there (they name no key file, mirror directory or known_hosts that must exist).
+    static let loader = InventoryLoader(environment: ["HOME": "/nonexistent-home", "USER": "op"], fileSystem: .local)
 
     @Test(arguments: names)
     func exampleValidatesClean(name: String) throws {
@@ -77,37 +66,42 @@ import Testing
         #expect(loaded.inventory.hosts.first { $0.name == "node3" }?.storageDevices == ["/dev/vdb", "/dev/vdc"])
     }
 
-    /// On a fresh machine the mirror does not exist: validate says exactly what to create.
-    @Test func onAFreshMachineTheAirGappedExampleSaysWhatToCreate() {
-        let path = Fixture.repositoryRoot.appendingPathComponent("inventory/air-gapped.yaml").path
-        let result = InventoryCommands.validate(
-            path: path, explain: false,
-            loader: InventoryLoader(
-                environment: Fixture.environment,
-                fileSystem: InventoryFileSystem(
-                    fileExists: InventoryFileSystem.local.fileExists, directoryExists: { _ in false },
-                    readFile: InventoryFileSystem.local.readFile,
-                    listDirectory: InventoryFileSystem.local.listDirectory)))
-        #expect(result.exitCode == .invalidInput)
+    /// A local mirror directory that does not exist: validate says exactly what to create.
+    @Test func aMissingLocalMirrorSaysWhatToCreate() throws {
+        let example = Fixture.repositoryRoot.appendingPathComponent("inventory/air-gapped.yaml").path
+        let text = try String(contentsOfFile: example, encoding: .utf8)
+        #expect(text.contains("\n  mirror: https://mirror.internal.example/cairn\n"))
+        let result = Fixture.load(
+            text.replacingOccurrences(
+                of: "\n  mirror: https://mirror.internal.example/cairn\n", with: "\n  mirror: /srv/cairn-mirror\n"))
+        guard case .failure(let error) = result else {
+            Issue.record("a missing mirror directory was accepted")
+            return
+        }
         #expect(
-            result.output.contains(
-                "air-gapped.yaml:27:11: error: artifacts.mirror: mirror directory /srv/cairn-mirror does not exist "
-                    + "on this machine: create it with every release file under its upstream URL without https://, "
-                    + "such as /srv/cairn-mirror/dl.k8s.io/release/v1.35.9/bin/linux/amd64/kubeadm (a copy of a "
-                    + "connected machine's STATE/artifacts is one, see docs/artifacts.md"),
-            "\(result.output)")
-        #expect(result.output.contains("inventory \(path) is invalid: 1 problem"), "\(result.output)")
+            error.diagnostics.map(\.description).contains {
+                $0.contains(
+                    "artifacts.mirror: mirror directory /srv/cairn-mirror does not exist "
+                        + "on this machine: create it with every release file under its upstream URL without https://, "
+                        + "such as /srv/cairn-mirror/dl.k8s.io/release/v1.35.9/bin/linux/amd64/kubeadm (a copy of a "
+                        + "connected machine's STATE/artifacts is one, see docs/artifacts.md")
+            }, "\(error.diagnostics.map(\.description))")
     }
 
-    @Test func withoutInjectedFilesTheBastionExampleNamesItsMissingKey() {
-        let path = Fixture.repositoryRoot.appendingPathComponent("inventory/bastion.yaml").path
-        let result = InventoryCommands.validate(
-            path: path, explain: false,
-            loader: InventoryLoader(environment: ["HOME": "/nonexistent-home"], fileSystem: .local))
-        #expect(result.exitCode == .invalidInput)
+    /// The key the bastion example mentions, named instead of the agent, must exist.
+    @Test func aMissingIdentityFileIsNamed() throws {
+        let example = Fixture.repositoryRoot.appendingPathComponent("inventory/bastion.yaml").path
+        let text = try String(contentsOfFile: example, encoding: .utf8)
+        let withKey = text.replacingOccurrences(
+            of: "\n  useAgent: true ", with: "\n  identityFile: ~/.ssh/cairn_ed25519 #")
+        #expect(withKey != text)
+        guard case .failure(let error) = Fixture.load(withKey, environment: ["HOME": "/nonexistent-home"]) else {
+            Issue.record("a missing identity file was accepted")
+            return
+        }
         #expect(
-            result.output.contains(
-                "ssh.identityFile: identity file /nonexistent-home/.ssh/cairn_ed25519 does not exist"),
-            "\(result.output)")
+            error.diagnostics.map(\.description).contains {
+                $0.contains("ssh.identityFile: identity file /nonexistent-home/.ssh/cairn_ed25519 does not exist")
+            }, "\(error.diagnostics.map(\.description))")
     }
 }
