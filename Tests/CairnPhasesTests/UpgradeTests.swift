@@ -200,6 +200,13 @@ import Testing
                    "status": {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 1, "expectedPods": 0}}
                 ]}
                 """)
+        // 1.36 removes scheduling.k8s.io/v1alpha1, which this cluster serves (a feature gate).
+        harness["cp1"].expect(
+            exactly: Kubectl.command(["api-versions"]),
+            stdout: "apps/v1\nscheduling.k8s.io/v1\nscheduling.k8s.io/v1alpha1\nv1\n")
+        harness["cp1"].expect(
+            exactly: Kubectl.command(["get", "workloads.v1alpha1.scheduling.k8s.io", "--all-namespaces", "-o", "name"]),
+            stdout: "workload.scheduling.k8s.io/a\nworkload.scheduling.k8s.io/b\n")
         let (result, events) = await harness.run(
             KubernetesUpgradePhase(topology: Topology(topology.inventory)), on: .roles(["control-plane", "worker"]),
             mode: .plan)
@@ -229,11 +236,28 @@ import Testing
             events.notes.contains {
                 $0.contains("PodDisruptionBudgets allowing no eviction now: shop/web (healthy 2 of 2 needed);")
             }, "\(events.notes)")
+        #expect(
+            events.notes.contains {
+                $0.hasPrefix("served now but removed in 1.36: scheduling.k8s.io/v1alpha1: 2 Workload;")
+            }, "\(events.notes)")
     }
 
     static func withNodes(_ facts: NodeFacts, _ nodes: [K8s.Node]) -> NodeFacts {
         var facts = facts
         facts.nodes = K8s.List(items: nodes)
         return facts
+    }
+
+    /// The removed-API table equals docs/sources/removed-apis.json (which a Python test checks
+    /// against the releases' OpenAPI schemas).
+    @Test func theRemovedAPITableMatchesItsSource() throws {
+        struct File: Decodable { let removed: [String: [RemovedAPIs.Entry]] }
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/sources/removed-apis.json")
+        let file = try JSONDecoder().decode(File.self, from: Data(contentsOf: url))
+        #expect(file.removed == RemovedAPIs.byMinor)
+        #expect(
+            RemovedAPIs.removed(upgradingTo: "v1.37.1").map(\.qualifiedResource).contains(
+                "ipaddresses.v1beta1.networking.k8s.io"))
     }
 }

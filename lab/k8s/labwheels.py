@@ -12,6 +12,7 @@ Schemas: kubernetes-validate carries the OpenAPI definitions of every release 1.
 Schema (`kubernetes-json-schema/v1.MM.0-local/_definitions.json`); the lab's API server gets those
 of its own minor (the nearest one outside 1.25-1.37).
 """
+import json
 import os
 import re
 import sys
@@ -109,6 +110,28 @@ def schema_for(k8s_version):
             raise WheelError("%s holds no schemas" % whl)
         rel = min(releases, key=lambda r: (abs(_minor(r) - want), -_minor(r)))
         return rel, z.read("kubernetes_validate/kubernetes-json-schema/%s-local/_definitions.json" % rel)
+
+
+def removed_kinds(minor):
+    """{(groupVersion, kind)} that release 1.MINOR no longer serves but 1.(MINOR-1) did, from the
+    two releases' OpenAPI definitions in kubernetes-validate (lists and meta kinds left out)."""
+    version = next(v for p, v in pins() if p == "kubernetes-validate")
+    whl = _wheel("kubernetes-validate", version)
+
+    def served(rel):
+        with zipfile.ZipFile(whl) as z:
+            text = z.read("kubernetes_validate/kubernetes-json-schema/%s-local/_definitions.json" % rel)
+        definitions = json.loads(text)["$defs"]
+        out = set()
+        for schema in definitions.values():
+            for gvk in schema.get("x-kubernetes-group-version-kind", []):
+                if gvk["kind"].endswith("List") or gvk["kind"] in ("DeleteOptions", "WatchEvent", "Status"):
+                    continue
+                group_version = (gvk["group"] + "/" if gvk["group"] else "") + gvk["version"]
+                out.add((group_version, gvk["kind"]))
+        return out
+
+    return served("v1.%d.0" % (minor - 1)) - served("v1.%d.0" % minor)
 
 
 if __name__ == "__main__":

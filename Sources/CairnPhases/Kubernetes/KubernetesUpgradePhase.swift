@@ -13,6 +13,9 @@ public struct UpgradeFacts: Sendable, Codable, Equatable {
     /// PodDisruptionBudgets that allow no eviction now, "namespace/name (healthy H of D)"; read
     /// with the cluster's version.
     public var blockingBudgets: [String]? = nil
+    /// APIs the target release removes that the cluster serves now, each with what it holds
+    /// ("networking.k8s.io/v1beta1: 2 IPAddress"); read with the cluster's version.
+    public var removedAPIsInUse: [String]? = nil
 }
 
 /// Raising `kubernetes.version` upgrades the cluster here, before new hosts join: a preflight of
@@ -51,13 +54,36 @@ public struct KubernetesUpgradePhase: Phase {
         guard behind else { return UpgradeFacts(node: node, clusterVersion: nil) }
         let config = try await Kubectl(executor: executor).getIfPresent(
             K8s.ConfigMap.self, ["configmap", "kubeadm-config", "-n", "kube-system"])
-        let budgets = try await Kubectl(executor: executor).list(
+        let kubectl = Kubectl(executor: executor)
+        let budgets = try await kubectl.list(
             K8s.PodDisruptionBudget.self, ["poddisruptionbudgets", "--all-namespaces"])
         return UpgradeFacts(
             node: node, clusterVersion: config.flatMap { Self.kubernetesVersion(of: $0) },
             blockingBudgets: budgets.filter(\.blocksEviction).map {
                 "\($0.metadata.namespace ?? "default")/\($0.metadata.name) (healthy \($0.status?.currentHealthy ?? 0) of \($0.status?.desiredHealthy ?? 0) needed)"
-            })
+            },
+            removedAPIsInUse: try await Self.removedAPIsInUse(kubectl, target: target))
+    }
+
+    /// The target's removed APIs that the cluster serves (alpha and beta APIs are served only when
+    /// enabled), with how many objects each holds.
+    static func removedAPIsInUse(_ kubectl: Kubectl, target: String) async throws -> [String] {
+        let removed = RemovedAPIs.removed(upgradingTo: target)
+        guard !removed.isEmpty else { return [] }
+        let answer = try await kubectl.run(["api-versions"])
+        guard answer.succeeded else {
+            throw KubectlError.failed(
+                host: kubectl.executor.hostName, command: "kubectl api-versions",
+                message: answer.stderrTail(lines: 2).joined(separator: " / "))
+        }
+        let served = Set(answer.stdoutText.split(separator: "\n").map(String.init))
+        var inUse: [String] = []
+        for entry in removed where served.contains(entry.groupVersion) {
+            let names = try await kubectl.run(["get", entry.qualifiedResource, "--all-namespaces", "-o", "name"])
+            let count = names.succeeded ? names.stdoutText.split(separator: "\n").count : 0
+            inUse.append("\(entry.groupVersion): \(count) \(entry.kind)")
+        }
+        return inUse
     }
 
     /// `kubernetesVersion:` of the ClusterConfiguration kubeadm keeps in its ConfigMap.
@@ -84,6 +110,12 @@ public struct KubernetesUpgradePhase: Phase {
             notes.append(
                 "PodDisruptionBudgets allowing no eviction now: \(budgets.joined(separator: ", ")); draining a node "
                     + "with their pods will stop the run (exit 75) unless they allow one by then")
+        }
+        if !batches.isEmpty, let inUse = byName.values.compactMap(\.removedAPIsInUse).first, !inUse.isEmpty {
+            notes.append(
+                "served now but removed in \(SupportedVersions.minor(of: UpgradePlanner.bare(target))): "
+                    + inUse.joined(separator: ", ")
+                    + "; clients of these versions fail after the upgrade, so move them to the served versions first")
         }
         guard let anchor, !batches.isEmpty else { return PhasePlan(notes: notes) }
         let actions = UpgradeActions(topology: topology, anchor: anchor, facts: byName.mapValues(\.node))
