@@ -200,6 +200,13 @@ import Testing
                    "status": {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 1, "expectedPods": 0}}
                 ]}
                 """)
+        // One certificate ends in 10 days, the others in a year.
+        let now = Int(Date().timeIntervalSince1970)
+        harness["cp1"].expect(
+            exactly: .script(.cairnCertExpiry, arguments: ["/etc/kubernetes/pki", "/etc/etcd/pki"]),
+            stdout:
+                "\(now + 365 * 86_400) /etc/kubernetes/pki/ca.crt\n\(now + 10 * 86_400 + 600) /etc/kubernetes/pki/apiserver.crt\n"
+        )
         // 1.36 removes scheduling.k8s.io/v1alpha1, which this cluster serves (a feature gate).
         harness["cp1"].expect(
             exactly: Kubectl.command(["api-versions"]),
@@ -239,6 +246,11 @@ import Testing
         #expect(
             events.notes.contains {
                 $0.hasPrefix("served now but removed in 1.36: scheduling.k8s.io/v1alpha1: 2 Workload;")
+            }, "\(events.notes)")
+        #expect(
+            events.notes.contains {
+                $0.hasPrefix(
+                    "certificates ending within 30 days on cp1: /etc/kubernetes/pki/apiserver.crt (in 10 days);")
             }, "\(events.notes)")
     }
 

@@ -16,6 +16,9 @@ public struct UpgradeFacts: Sendable, Codable, Equatable {
     /// APIs the target release removes that the cluster serves now, each with what it holds
     /// ("networking.k8s.io/v1beta1: 2 IPAddress"); read with the cluster's version.
     public var removedAPIsInUse: [String]? = nil
+    /// The end of each certificate's validity on the host, by path (seconds since 1970); read
+    /// on the first control-plane host with the cluster's version.
+    public var certificatesNotAfter: [String: Int]? = nil
 }
 
 /// Raising `kubernetes.version` upgrades the cluster here, before new hosts join: a preflight of
@@ -62,7 +65,31 @@ public struct KubernetesUpgradePhase: Phase {
             blockingBudgets: budgets.filter(\.blocksEviction).map {
                 "\($0.metadata.namespace ?? "default")/\($0.metadata.name) (healthy \($0.status?.currentHealthy ?? 0) of \($0.status?.desiredHealthy ?? 0) needed)"
             },
-            removedAPIsInUse: try await Self.removedAPIsInUse(kubectl, target: target))
+            removedAPIsInUse: try await Self.removedAPIsInUse(kubectl, target: target),
+            certificatesNotAfter: try await Self.certificatesNotAfter(executor))
+    }
+
+    static let certificateDirectories = ["/etc/kubernetes/pki", EtcdLayout.pkiDirectory]
+
+    /// When each certificate under kubeadm's and etcd's directories stops being valid.
+    static func certificatesNotAfter(_ executor: any HostExecutor) async throws -> [String: Int] {
+        let output = try await executor.runChecked(
+            RemoteCommand.script(.cairnCertExpiry, arguments: certificateDirectories), timeout: .seconds(30))
+        var result: [String: Int] = [:]
+        for line in output.stdoutText.split(separator: "\n") {
+            let parts = line.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, let epoch = Int(parts[0]) { result[String(parts[1])] = epoch }
+        }
+        return result
+    }
+
+    /// Certificates that end within `days` of `now`, soonest first: "path (in N days)".
+    static func expiringSoon(_ notAfter: [String: Int], now: Date, days: Int = 30) -> [String] {
+        let limit = Int(now.timeIntervalSince1970) + days * 86_400
+        return notAfter.filter { $0.value < limit }.sorted { ($0.value, $0.key) < ($1.value, $1.key) }.map {
+            let left = ($0.value - Int(now.timeIntervalSince1970)) / 86_400
+            return left < 0 ? "\($0.key) (expired)" : "\($0.key) (in \(left) day\(left == 1 ? "" : "s"))"
+        }
     }
 
     /// The target's removed APIs that the cluster serves (alpha and beta APIs are served only when
@@ -110,6 +137,16 @@ public struct KubernetesUpgradePhase: Phase {
             notes.append(
                 "PodDisruptionBudgets allowing no eviction now: \(budgets.joined(separator: ", ")); draining a node "
                     + "with their pods will stop the run (exit 75) unless they allow one by then")
+        }
+        if !batches.isEmpty, let notAfter = byName.values.compactMap(\.certificatesNotAfter).first {
+            let soon = Self.expiringSoon(notAfter, now: Date())
+            if !soon.isEmpty {
+                notes.append(
+                    "certificates ending within 30 days on \(anchor ?? "the first control plane"): "
+                        + soon.prefix(6).joined(separator: ", ") + (soon.count > 6 ? ", …" : "")
+                        + "; kubeadm renews the control plane's leaf certificates during the upgrade and "
+                        + "etcd-pki reissues etcd's below 30 days; a CA ending soon needs a person (docs/pki.md)")
+            }
         }
         if !batches.isEmpty, let inUse = byName.values.compactMap(\.removedAPIsInUse).first, !inUse.isEmpty {
             notes.append(
