@@ -225,4 +225,42 @@ import Testing
                 "restart node1", "wait node1", "clear node1",
             ])
     }
+
+    /// Removal judged from live health: a dead member may go when the others keep quorum and the
+    /// cluster is no less fault-tolerant; a healthy one may not go below three.
+    @Test func removalArithmeticCountsDeadMembersAsLost() {
+        #expect(EtcdQuorum.removalRefusal(target: "n1", targetHealthy: false, healthy: 2, voters: 3) == nil)
+        #expect(EtcdQuorum.removalRefusal(target: "n1", targetHealthy: false, healthy: 3, voters: 5) == nil)
+        #expect(EtcdQuorum.removalRefusal(target: "n1", targetHealthy: false, healthy: 4, voters: 5) == nil)
+        #expect(
+            EtcdQuorum.removalRefusal(target: "n1", targetHealthy: false, healthy: 2, voters: 5)
+                == "removing n1 would leave 2 healthy of 4 voting members, below quorum (3)")
+        #expect(
+            EtcdQuorum.removalRefusal(target: "n1", targetHealthy: true, healthy: 3, voters: 3)
+                == "removing n1 would leave 2 voting members, which cannot tolerate a failure")
+        #expect(
+            EtcdQuorum.removalRefusal(target: "n1", targetHealthy: true, healthy: 2, voters: 3)
+                == "removing n1 needs every other member healthy, but 1 is not")
+        #expect(EtcdQuorum.removalRefusal(target: "n1", targetHealthy: true, healthy: 5, voters: 5) == nil)
+        #expect(EtcdQuorum.removalRefusal(target: "n1", targetHealthy: true, healthy: 4, voters: 4) == nil)
+    }
+
+    /// node1 died for good and left the inventory, node4 replaces it: with
+    /// removeMembersNotInInventory the dead member is removed first, then node4 grows the
+    /// cluster back to three; without it, the refusal names the removal as the next step.
+    @Test func aDeadMemberOutOfTheInventoryIsReplaced() throws {
+        let facts = facts(voters: [1, 2, 3], down: [1], extraHosts: [4])
+        let members = [Self.specs[1], Self.specs[2], Self.specs[3]]
+        var settings = Self.settings
+        settings.removeMembersNotInInventory = true
+        let plan = try EtcdClusterPlanner(members: members, settings: settings, token: "cairn-test").plan(facts: facts)
+        #expect(Array(kinds(plan).prefix(2)) == ["remove node1", "add node4"], "\(kinds(plan))")
+        #expect {
+            try EtcdClusterPlanner(members: members, settings: Self.settings, token: "cairn-test").plan(facts: facts)
+        } throws: { error in
+            guard let error = error as? EtcdError, case .growthRefused(_, let unhealthy) = error else { return false }
+            return unhealthy == ["node1"]
+                && error.nextStep?.contains("`cairn etcd remove -i INVENTORY node1`") == true
+        }
+    }
 }

@@ -94,9 +94,11 @@ public enum EtcdError: Error, CairnReportableError, Equatable {
             return
                 "bring the stopped members back (`cairn exec --role etcd -- systemctl start etcd`); if their data is gone, restore the cluster from a backup with `cairn restore -i INVENTORY SNAPSHOT`"
         case .growthRefused(_, let unhealthy):
-            return unhealthy.isEmpty
-                ? "rerun once the cluster is healthy"
-                : "bring \(unhealthy.joined(separator: ", ")) back to health and rerun; `--force` skips this guard (risky: a second failure during the change loses quorum)"
+            guard !unhealthy.isEmpty else { return "rerun once the cluster is healthy" }
+            let names = unhealthy.joined(separator: ", ")
+            let first = unhealthy[0]
+            return
+                "bring \(names) back to health and rerun; if \(unhealthy.count == 1 ? "it is" : "they are") gone for good, remove \(unhealthy.count == 1 ? "it" : "each") first (`cairn etcd remove -i INVENTORY \(first)`: a dead member can go while the others keep quorum), then rerun"
         case .replacedHost(let host, let id, _):
             return
                 "remove the stale member first — `cairn etcd remove \(host)` (or `etcdctl member remove \(id)`) — then rerun `cairn apply` to add \(host) again as a new member"
@@ -117,6 +119,36 @@ public enum EtcdError: Error, CairnReportableError, Equatable {
     public var exitCode: CairnExitCode {
         if case .upgradeRefused = self { return .invalidInput }
         return .failure
+    }
+}
+
+/// Membership arithmetic from live health: a member that does not answer counts as already lost.
+public enum EtcdQuorum {
+    public static func quorum(ofVoters voters: Int) -> Int { voters / 2 + 1 }
+
+    /// How many more members the cluster can lose and keep quorum (negative: it has lost it).
+    public static func tolerance(healthy: Int, voters: Int) -> Int { healthy - quorum(ofVoters: voters) }
+
+    /// Why removing a voting member is unsafe (nil: it is safe). A dead member may go whenever
+    /// the healthy members keep quorum without it: the cluster is then exactly as fault-tolerant
+    /// as before (3 with one dead can lose no more; 2 of 2 can lose none either), and that is the
+    /// only way back to full strength. A healthy member may go (a planned shrink) only while
+    /// every other member is healthy and at least three voters remain.
+    public static func removalRefusal(target: String, targetHealthy: Bool, healthy: Int, voters: Int) -> String? {
+        if !targetHealthy {
+            guard healthy < quorum(ofVoters: voters - 1) else { return nil }
+            return
+                "removing \(target) would leave \(healthy) healthy of \(voters - 1) voting members, below quorum (\(quorum(ofVoters: voters - 1)))"
+        }
+        if healthy < voters {
+            let sick = voters - healthy
+            return "removing \(target) needs every other member healthy, but \(sick) \(sick == 1 ? "is" : "are") not"
+        }
+        if voters - 1 < 3 {
+            return
+                "removing \(target) would leave \(voters - 1) voting member\(voters - 1 == 1 ? "" : "s"), which cannot tolerate a failure"
+        }
+        return nil
     }
 }
 
@@ -203,9 +235,9 @@ public struct EtcdClusterPlanner: Sendable {
             guard let url = member.clientURL else { return false }
             return health.contains { $0.endpoint == url && $0.health }
         }
-        let voters = reference.members.filter { !$0.learner }
-        let healthyVoters = voters.filter(isHealthy)
-        let unhealthyNames = voters.filter { !isHealthy($0) }.map { displayName($0) }
+        var voters = reference.members.filter { !$0.learner }
+        var healthyVoters = voters.filter(isHealthy)
+        var unhealthyNames = voters.filter { !isHealthy($0) }.map { displayName($0) }
         if healthyVoters.count < voters.count / 2 + 1 {
             throw EtcdError.quorumLost(healthy: healthyVoters.count, voters: voters.count, unhealthy: unhealthyNames)
         }
@@ -224,14 +256,24 @@ public struct EtcdClusterPlanner: Sendable {
         for member in reference.members where !(member.peerURLs ?? []).contains(where: inventoryURLs.contains) {
             let name = displayName(member)
             if settings.removeMembersNotInInventory {
-                try guardMembershipChange(
-                    "removing \(name)", healthyVoters: healthyVoters, voters: voters, unhealthy: unhealthyNames)
+                if !force && !member.learner,
+                    let refusal = EtcdQuorum.removalRefusal(
+                        target: name, targetHealthy: isHealthy(member), healthy: healthyVoters.count,
+                        voters: voters.count)
+                {
+                    throw EtcdError.growthRefused(
+                        reason: refusal, unhealthy: unhealthyNames.filter { $0 != name })
+                }
                 plan.steps.append(
                     .remove(
                         name: name, id: member.hexID, peerURL: member.peerURLs?.first ?? "", via: via,
                         endpoints: endpoints))
                 endpoints.removeAll { $0 == member.clientURL }
                 currentCluster.removeAll { $0.peerURL == member.peerURLs?.first }
+                // What follows (growth) is judged on the cluster without it.
+                voters.removeAll { $0.id == member.id }
+                healthyVoters.removeAll { $0.id == member.id }
+                unhealthyNames.removeAll { $0 == name }
             } else {
                 plan.notes.append(
                     "etcd member \(name) (\(member.peerURLs?.first ?? "?")) is not in the inventory; it stays (set etcd.removeMembersNotInInventory: true, or run `cairn etcd remove \(name)`, to remove it)"

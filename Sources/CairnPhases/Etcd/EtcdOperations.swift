@@ -231,24 +231,20 @@ public struct EtcdRemovePhase: Phase {
         else {
             return PhasePlan(notes: ["\(target) is not an etcd member: nothing to remove"])
         }
-        let remaining = list.members.filter { $0.id != member.id && !$0.learner }
-        let healthyRemaining = remaining.filter { m in health.contains { $0.endpoint == m.clientURL && $0.health } }
-        if !force {
-            if healthyRemaining.count < remaining.count {
-                let sick = remaining.filter { m in !healthyRemaining.contains { $0.id == m.id } }.map {
-                    $0.name ?? $0.hexID
-                }
-                throw EtcdError.growthRefused(
-                    reason:
-                        "removing \(target) needs every other member healthy, but \(sick.joined(separator: ", ")) is not",
-                    unhealthy: sick)
-            }
-            if remaining.count < 3 && !member.learner {
-                throw EtcdError.growthRefused(
-                    reason:
-                        "removing \(target) would leave \(remaining.count) voting member\(remaining.count == 1 ? "" : "s"), which cannot tolerate a failure",
-                    unhealthy: [])
-            }
+        func isHealthy(_ m: EtcdMemberList.Member) -> Bool {
+            health.contains { $0.endpoint == m.clientURL && $0.health }
+        }
+        let voters = list.members.filter { !$0.learner }
+        let remaining = voters.filter { $0.id != member.id }
+        let healthyRemaining = remaining.filter(isHealthy)
+        // Judged from live health: a dead member may go while the others keep quorum.
+        if !force && !member.learner,
+            let refusal = EtcdQuorum.removalRefusal(
+                target: target, targetHealthy: isHealthy(member), healthy: voters.filter(isHealthy).count,
+                voters: voters.count)
+        {
+            let sick = remaining.filter { !isHealthy($0) }.map { $0.name ?? $0.hexID }
+            throw EtcdError.growthRefused(reason: refusal, unhealthy: sick)
         }
         let endpoints = healthyRemaining.compactMap { $0.clientURL }
         var actions = [
