@@ -111,7 +111,7 @@ struct UpgradeLabTests {
     static func judge(_ samples: [(time: Double, available: Int?, ready: Bool)]) -> (
         fewest: Int, misses: Int, longestGap: Double
     ) {
-        let fewest = samples.map { $0.available ?? -1 }.min() ?? -1
+        let fewest = samples.compactMap(\.available).min() ?? -1
         let misses = samples.filter { $0.available == nil || !$0.ready }.count
         let gaps = zip(samples.dropFirst(), samples).map { $0.time - $1.time }
         return (fewest, misses, gaps.max() ?? 0)

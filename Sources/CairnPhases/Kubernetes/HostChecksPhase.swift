@@ -139,16 +139,20 @@ public struct HostChecksPhase: Phase {
         var wanted: [(port: Int, ours: Bool)] = []
         let services = node.services
         let hasAPIServer = node.manifests.contains("kube-apiserver.yaml")
+        let inUse = node.portsInUse
         let kubeletOurs = services["kubelet"] == "active" || node.hasKubeletConfig
         if host.has(.controlPlane) {
             wanted += [(6443, hasAPIServer), (10257, hasAPIServer), (10259, hasAPIServer)]
             if case .haproxyKeepalived = topology.inventory.kubernetes.apiEndpoint.mode {
+                // An haproxy on the port is Cairn's unless its unit is known to be stopped: a busy
+                // host's systemctl may answer "activating", "reloading" or nothing at all.
+                let port = topology.inventory.kubernetes.apiEndpoint.port
+                let unit = services["cairn-apiserver-lb"] ?? "unknown"
                 wanted.append(
-                    (topology.inventory.kubernetes.apiEndpoint.port, services["cairn-apiserver-lb"] == "active"))
+                    (port, unit == "active" || (inUse[port] == "haproxy" && !["inactive", "failed"].contains(unit))))
             }
         }
         if host.has(.controlPlane) || host.has(.worker) { wanted.append((10250, kubeletOurs)) }
-        let inUse = node.portsInUse
         if host.has(.etcd) {
             // Cairn's etcd runs as a process named etcd; anything else on its ports is a conflict.
             wanted += [(2379, inUse[2379] == "etcd"), (2380, inUse[2380] == "etcd")]

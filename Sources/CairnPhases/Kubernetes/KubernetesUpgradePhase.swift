@@ -157,8 +157,8 @@ public struct KubernetesUpgradePhase: Phase {
         guard let anchor, !batches.isEmpty else { return PhasePlan(notes: notes) }
         let actions = UpgradeActions(topology: topology, anchor: anchor, facts: byName.mapValues(\.node))
         let predicted = context.isPredicted
-        let resumingStorage = batches.joined().filter { $0.resumed && $0.storage }.map(\.host)
-        var all = [actions.preflight(resumingStorage: resumingStorage, predicted: predicted(anchor))]
+        let resumed = batches.joined().filter(\.resumed).map(\.host)
+        var all = [actions.preflight(resuming: resumed, predicted: predicted(anchor))]
         for batch in batches { all += actions.batch(batch, predicted: predicted) }
         return PhasePlan(actions: all, execution: .serial, notes: notes)
     }
@@ -181,6 +181,26 @@ public struct DrainBlocked: Error, CairnReportableError, Equatable {
     public var exitCode: CairnExitCode { .gateTimeout }
 }
 
+/// A node's upgrade step failed after its drain: the node stays cordoned (and annotated), and
+/// the next `cairn apply` continues from there.
+public struct NodeUpgradeFailed: Error, CairnReportableError, Equatable {
+    public let node: String
+    public let step: String
+    public let output: [String]
+    public let attempts: Int
+
+    public var summary: String {
+        "`\(step)` failed on \(node)\(attempts > 1 ? " (\(attempts) attempts)" : ""): "
+            + output.joined(separator: " / ")
+            + "; \(node) stays cordoned for its upgrade (annotation \(UpgradePlanner.annotation))"
+    }
+    public var host: String? { node }
+    public var nextStep: String? {
+        "fix what kubeadm names above on \(node), then rerun `cairn apply`: it continues \(node)'s upgrade and uncordons it when done"
+    }
+    public var exitCode: CairnExitCode { .failure }
+}
+
 /// Turns the planner's node upgrades into the engine's actions.
 struct UpgradeActions: Sendable {
     let topology: Topology
@@ -196,17 +216,18 @@ struct UpgradeActions: Sendable {
     /// Live health before the first node is touched: every etcd member healthy, the API ready
     /// through the endpoint, every node Ready (but those an interrupted upgrade cordoned), Ceph
     /// HEALTH_OK when storage is on. Polled for a minute, so a blip does not stop the run. When
-    /// an interrupted upgrade left a storage host drained, Ceph cannot be healthy before that
-    /// host is back: its own gate waits for HEALTH_OK before any other node is touched.
-    func preflight(resumingStorage: [String], predicted: Bool) -> Action {
+    /// an interrupted upgrade left a node drained, Ceph cannot be healthy before that node is back
+    /// (a mon, a mgr or an OSD may live there): its own gate waits for HEALTH_OK before any other
+    /// node is touched.
+    func preflight(resuming: [String], predicted: Bool) -> Action {
         let topology = self.topology
-        let checkCeph = !topology.storageHosts.isEmpty && resumingStorage.isEmpty
+        let checkCeph = !topology.storageHosts.isEmpty && resuming.isEmpty
         let ceph =
             topology.storageHosts.isEmpty
             ? ""
             : checkCeph
                 ? ", Ceph HEALTH_OK"
-                : " (Ceph after \(resumingStorage.joined(separator: ", ")), drained by the interrupted run, is back)"
+                : " (Ceph after \(resuming.joined(separator: ", ")), drained by the interrupted run, is back)"
         return Action(
             host: anchor,
             summary: "preflight: etcd quorum with every member healthy, the API ready, every node Ready" + ceph,
@@ -249,16 +270,15 @@ struct UpgradeActions: Sendable {
             switch node.kubeadm {
             case .apply:
                 actions.append(
-                    HostStep.run(
-                        host: node.host, summary: "kubeadm upgrade apply v\(node.to) on \(node.host)",
-                        RemoteCommand("kubeadm", ["upgrade", "apply", "v\(node.to)", "--yes"]), timeout: .seconds(900)
-                    ).action(predicted: predicted))
+                    kubeadm(
+                        node, ["upgrade", "apply", "v\(node.to)", "--yes"],
+                        summary: "kubeadm upgrade apply v\(node.to) on \(node.host)", timeout: .seconds(900),
+                        predicted: predicted))
             case .node:
                 actions.append(
-                    HostStep.run(
-                        host: node.host, summary: "kubeadm upgrade node on \(node.host)",
-                        RemoteCommand("kubeadm", ["upgrade", "node"]), timeout: .seconds(600)
-                    ).action(predicted: predicted))
+                    kubeadm(
+                        node, ["upgrade", "node"], summary: "kubeadm upgrade node on \(node.host)",
+                        timeout: .seconds(600), predicted: predicted))
             case .none:
                 break
             }
@@ -287,6 +307,31 @@ struct UpgradeActions: Sendable {
         }
         for node in batch { actions.append(backInService(node, predicted: isPredicted(node.host))) }
         return actions
+    }
+
+    /// kubeadm's part of a node's upgrade. Its preflight changes nothing and its checks can fail
+    /// on a busy cluster (the health-check Job has 15 s to complete), so a preflight failure is
+    /// tried again, twice, after a pause. A failure says that the node stays cordoned.
+    func kubeadm(
+        _ node: NodeUpgrade, _ arguments: [String], summary: String, timeout: Duration, predicted: Bool
+    ) -> Action {
+        let command = RemoteCommand("kubeadm", arguments)
+        return Action(host: node.host, summary: summary, details: ["$ " + command.description], predicted: predicted) {
+            env in
+            let executor = try env.host()
+            for attempt in 1...3 {
+                let output = try await executor.run(command, stdin: nil, timeout: timeout)
+                if output.succeeded { return }
+                let preflight = output.stderrText.contains("error execution phase preflight")
+                if preflight && attempt < 3 {
+                    try await env.context.clock.sleep(for: .seconds(10))
+                    continue
+                }
+                throw NodeUpgradeFailed(
+                    node: node.host, step: "kubeadm " + arguments.joined(separator: " "),
+                    output: output.stderrTail(lines: 6), attempts: preflight ? attempt : 1)
+            }
+        }
     }
 
     func install(_ binary: String, _ node: NodeUpgrade, predicted: Bool) -> Action {
@@ -331,14 +376,15 @@ struct UpgradeActions: Sendable {
     }
 
     /// The node Ready at the new version (a control plane also serving the API and etcd healthy),
-    /// uncordoned, then for a storage host Ceph HEALTH_OK again. Ceph is awaited after the
-    /// uncordon: a drained host's OSD cannot come back before.
+    /// uncordoned, then with storage on Ceph HEALTH_OK again before the next node: Ceph's mons,
+    /// mgr and OSDs may live on any node, and a drained node's cannot come back before the uncordon.
     func backInService(_ node: NodeUpgrade, predicted: Bool) -> Action {
         let topology = self.topology
+        let ceph = !topology.storageHosts.isEmpty
         let summary =
             "wait for \(node.host) Ready at v\(node.to)"
             + (node.controlPlane ? ", its API server ready and etcd healthy" : "") + "; uncordon \(node.host)"
-            + (node.storage ? "; wait for Ceph HEALTH_OK" : "")
+            + (ceph ? "; wait for Ceph HEALTH_OK" : "")
         return Action(host: node.host, summary: summary, predicted: predicted) { env in
             let kubectl = try await kubectl(env)
             let executor = try env.host()
@@ -348,7 +394,7 @@ struct UpgradeActions: Sendable {
             }
             try await Self.succeed(kubectl, ["uncordon", node.host])
             try await Self.succeed(kubectl, ["annotate", "node", node.host, "\(UpgradePlanner.annotation)-"])
-            guard node.storage else { return }
+            guard ceph else { return }
             try await Self.wait(for: "Ceph HEALTH_OK after \(node.host)", clock: env.context.clock) {
                 if case .notYet(let reason) = try await RookCeph.settled(kubectl) { return "Ceph: \(reason)" }
                 return nil

@@ -110,6 +110,10 @@ public enum NodeFiles {
             "  timeout client 4h",
             "  timeout server 4h",
             "  timeout check 3s",
+            // A connection refused by an API server that is restarting (an upgrade, a certificate
+            // renewal) goes to another one instead of failing the client.
+            "  retries 3",
+            "  option redispatch",
             "",
             "frontend kube-apiserver",
             "  bind *:\(port)",
