@@ -352,6 +352,22 @@ struct InventoryDecoder {
         if let labelsNode = reader.value("labels") {
             labels = decodeLabels(labelsNode, path: reader.fieldPath("labels"))
         }
+        // zone and region are the well-known topology labels, written once.
+        for (key, label) in [("zone", Host.zoneLabel), ("region", Host.regionLabel)] {
+            guard let value = reader.string(key) else { continue }
+            if !Grammar.isLabelValue(value) || value.isEmpty {
+                context.error(
+                    reader.fieldPath(key),
+                    "\(DecodeContext.shown(value)) is not a label value: at most 63 characters of [A-Za-z0-9-_.], beginning and ending with a letter or digit"
+                )
+            } else if let other = labels[label], other != value {
+                context.error(
+                    reader.fieldPath(key), "\(key) \(value) contradicts labels.\(label): \(other)",
+                    hint: "write the \(key) once, as \(key):")
+            } else {
+                labels[label] = value
+            }
+        }
 
         var taints: [Taint] = []
         for item in reader.list("taints") ?? [] {

@@ -69,6 +69,12 @@ public enum Role: String, Sendable, CaseIterable, Hashable {
 }
 
 public struct Host: Sendable, Equatable, Hashable {
+    public static let zoneLabel = "topology.kubernetes.io/zone"
+    public static let regionLabel = "topology.kubernetes.io/region"
+
+    /// `hosts[].zone`, kept as the node label Kubernetes schedules by.
+    public var zone: String? { labels[Self.zoneLabel] }
+
     /// RFC 1123 lowercase hostname; the Kubernetes node name and the etcd member name.
     public var name: String
     /// Where to connect over SSH: an IP address, a DNS name or an ssh_config `Host` alias.

@@ -127,6 +127,11 @@ public enum InventorySchema {
             f(
                 "labels", "mapping", "none",
                 "Kubernetes node labels; keys `[prefix/]name`, values at most 63 characters of `[A-Za-z0-9-_.]`."),
+            f(
+                "zone", "string", "none",
+                "The failure domain (a room, a rack row, a cloud zone): the node label `topology.kubernetes.io/zone`. With two or more zones, `validate` warns when losing one zone would lose etcd quorum or every control-plane host."
+            ),
+            f("region", "string", "none", "The node label `topology.kubernetes.io/region`."),
             f("taints", "list", "none", "Kubernetes node taints; see `hosts[].taints[]`."),
             f("storage", "mapping", "none", "Disks for Ceph; see `hosts[].storage`."),
             f(

@@ -9,6 +9,7 @@ struct CrossFieldValidator {
         var inventory = inventory
         checkUniqueHosts()
         checkRoles()
+        checkZones()
         checkAPIEndpoint()
         checkSubnets()
         // Each add-on's own rules, in the order they were registered.
@@ -83,6 +84,39 @@ struct CrossFieldValidator {
                 etcdRolePath(),
                 "\(etcd) etcd members: an even count tolerates no more failures than \(etcd - 1) and is refused",
                 hint: "use \(etcd - 1) or \(etcd + 1) etcd hosts")
+        }
+    }
+
+    /// With zones: every host in one, and no zone whose loss takes etcd's quorum or every
+    /// control-plane host with it.
+    private func checkZones() {
+        let zoned = inventory.hosts.filter { $0.zone != nil }
+        guard !zoned.isEmpty else { return }
+        let unzoned = inventory.hosts.enumerated().filter { $0.element.zone == nil }
+        if let first = unzoned.first {
+            context.warning(
+                "hosts[\(first.offset)]",
+                "\(unzoned.map(\.element.name).joined(separator: ", ")) \(unzoned.count == 1 ? "has" : "have") no zone while other hosts have one",
+                hint: "give every host a zone:")
+        }
+        let zones = Set(zoned.compactMap(\.zone))
+        guard zones.count > 1 else { return }
+        let etcd = inventory.etcdHosts
+        let quorum = etcd.count / 2 + 1
+        let controlPlanes = inventory.controlPlaneHosts
+        for zone in zones.sorted() {
+            let etcdHere = etcd.filter { $0.zone == zone }
+            if etcd.count > 1 && etcd.count - etcdHere.count < quorum {
+                context.warning(
+                    etcdRolePath(),
+                    "losing zone \(zone) loses etcd quorum: it holds \(etcdHere.count) of \(etcd.count) members (\(etcdHere.map(\.name).joined(separator: ", ")))",
+                    hint: "spread the etcd hosts over at least 3 zones, at most \(etcd.count - quorum) in any one")
+            }
+            if controlPlanes.count > 1 && controlPlanes.allSatisfy({ $0.zone == zone }) {
+                context.warning(
+                    "hosts", "every control-plane host is in zone \(zone): losing it loses the API",
+                    hint: "put control-plane hosts in at least two zones")
+            }
         }
     }
 

@@ -62,12 +62,14 @@ import Testing
                 internalAddress: 10.0.0.11
                 roles: [control-plane, etcd]
                 labels: {a: b}
+                zone: z1
+                region: r1
                 taints: [{key: k, value: v, effect: NoExecute}]
                 storage: {devices: [/dev/vdb]}
                 ssh: {user: u, port: 2, identityFile: /k, passphraseEnv: PP, passwordEnv: PW, useAgent: false, knownHostsFile: /kh,
                       hostKeyChecking: off, bastion: {address: j2}, sudo: never, connectTimeout: 1, commandTimeout: 2}
-              - {name: cp2, address: 10.0.0.12, roles: [control-plane, etcd], storage: {devices: [/dev/vdb]}}
-              - {name: cp3, address: 10.0.0.13, roles: [control-plane, etcd, worker], storage: {devices: [/dev/vdb]}}
+              - {name: cp2, address: 10.0.0.12, roles: [control-plane, etcd], zone: z2, storage: {devices: [/dev/vdb]}}
+              - {name: cp3, address: 10.0.0.13, roles: [control-plane, etcd, worker], zone: z3, storage: {devices: [/dev/vdb]}}
             kubernetes:
               version: "1.35.9"
               podSubnet: 10.244.0.0/16
