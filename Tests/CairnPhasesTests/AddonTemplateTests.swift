@@ -58,6 +58,29 @@ import Testing
         #expect(!traefik.contains("node-role.kubernetes.io/control-plane"))
     }
 
+    /// With hosts in several zones, CoreDNS and the ingress controller also spread over zones;
+    /// without zones their templates are as before.
+    @Test func replicasSpreadOverZonesWhenHostsHaveThem() throws {
+        var inventory = try inventory()
+        let plain = Topology(inventory)
+        for index in inventory.hosts.indices {
+            inventory.hosts[index].labels[Host.zoneLabel] = ["a", "b", "c"][index % 3]
+        }
+        let zoned = Topology(inventory)
+        let zoneKey = "topologyKey: topology.kubernetes.io/zone"
+        for render in [
+            { (t: Topology) in try CoreDNS.make(t).definition().rendered! },
+            { (t: Topology) in try Ingress.make(t).definition().rendered! },
+        ] {
+            #expect(try !render(plain).contains(zoneKey))
+            #expect(try render(zoned).contains(zoneKey + "\n        whenUnsatisfiable: ScheduleAnyway"))
+        }
+        #expect(
+            try CoreDNS.make(zoned).definition().rendered!.contains(
+                "        topologyKey: topology.kubernetes.io/zone\n        whenUnsatisfiable: ScheduleAnyway\n        labelSelector:\n          matchLabels:\n            k8s-app: kube-dns"
+            ))
+    }
+
     @Test func replicasAreClampedToTheNodesThatCanRunThem() throws {
         let small = try InventoryLoader(
             environment: [:], fileSystem: .none.assumingEverythingExists(), addons: Addons.settings

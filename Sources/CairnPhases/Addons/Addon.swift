@@ -312,6 +312,23 @@ public struct AddonPhase<A: Addon>: Phase {
 
 /// Replica counts and tolerations for workloads spread over distinct nodes.
 enum Spread {
+    /// With hosts in two or more zones, a spread of the replicas over zones (maxSkew 1), as the
+    /// last item of a Deployment template's `topologySpreadConstraints` (or the whole list when
+    /// `withKey`); empty otherwise.
+    static func overZones(_ topology: Topology, matchLabels: [String: String], withKey: Bool = false) -> String {
+        let zones = Set(topology.nodes.compactMap(\.zone))
+        guard zones.count > 1 else { return "" }
+        let labels = matchLabels.sorted { $0.key < $1.key }.map { "            \($0.key): \($0.value)" }
+        return
+            ((withKey ? ["      topologySpreadConstraints:"] : []) + [
+                "      - maxSkew: 1",
+                "        topologyKey: \(Host.zoneLabel)",
+                "        whenUnsatisfiable: ScheduleAnyway",
+                "        labelSelector:",
+                "          matchLabels:",
+            ] + labels).joined(separator: "\n")
+    }
+
     /// The control-plane taint toleration, indented for the Deployment templates.
     static let controlPlaneToleration = """
               tolerations:

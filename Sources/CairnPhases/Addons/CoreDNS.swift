@@ -70,7 +70,12 @@ public struct CoreDNS: Addon {
     var replicas: Int { min(settings.replicas, topology.nodes.count) }
 
     public func definition() throws -> AddonDefinition {
-        let rendered = try Template.render("playbooks/addons/coredns.yaml", ["replicas": String(replicas)])
+        let rendered = try Template.render(
+            "playbooks/addons/coredns.yaml",
+            [
+                "replicas": String(replicas),
+                "zoneSpread": Spread.overZones(topology, matchLabels: ["k8s-app": "kube-dns"]),
+            ])
         return AddonDefinition(
             name: Self.name, version: "kubeadm", manifests: [], rendered: rendered,
             mustExist: [

@@ -178,10 +178,19 @@ public struct Ingress: Addon {
                 "playbooks/addons/traefik.yaml",
                 [
                     "replicas": String(replicas), "tolerations": tolerations, "version": settings.version,
+                    "zoneSpread": Spread.overZones(topology, matchLabels: ["app.kubernetes.io/name": "traefik"]),
                 ])
         case .ingressNginx:
             rendered = try Template.render(
-                "playbooks/addons/ingress-nginx.yaml", ["replicas": String(replicas), "tolerations": tolerations])
+                "playbooks/addons/ingress-nginx.yaml",
+                [
+                    "replicas": String(replicas), "tolerations": tolerations,
+                    "zoneSpread": Spread.overZones(
+                        topology,
+                        matchLabels: [
+                            "app.kubernetes.io/component": "controller", "app.kubernetes.io/name": "ingress-nginx",
+                        ], withKey: true),
+                ])
         }
         let object = deployment
         var mustExist: [AddonDefinition.ObjectReference] = [.init(object.namespace, "deployment/\(object.name)")]
