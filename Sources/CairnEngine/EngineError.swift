@@ -130,6 +130,13 @@ public enum EngineError: Error, CairnReportableError {
             }) {
                 return .gateTimeout
             }
+            // Failures that all carry the same code of their own (a drain a budget blocked: 75) keep it.
+            let codes = Set(failures.compactMap { ($0.error as? any CairnReportableError)?.exitCode })
+            if codes.count == 1, let code = codes.first,
+                failures.allSatisfy({ $0.error is any CairnReportableError })
+            {
+                return code
+            }
             return .failure
         default:
             return .failure

@@ -1517,8 +1517,11 @@ class Handler(BaseHTTPRequestHandler):
         for pdb in pdbs:
             if not sel.match_label_selector(pdb["spec"].get("selector") or {}, pod["metadata"].get("labels")):
                 continue
-            matching = [p for p in pods if sel.match_label_selector(pdb["spec"].get("selector") or {},
-                                                                    p["metadata"].get("labels"))]
+            # As the disruption controller counts: a pod being deleted (an earlier eviction's,
+            # still terminating) is neither expected nor healthy, so two evictions in a row cannot
+            # both spend the one disruption a budget allows.
+            matching = [p for p in pods if not p["metadata"].get("deletionTimestamp") and
+                        sel.match_label_selector(pdb["spec"].get("selector") or {}, p["metadata"].get("labels"))]
             healthy = len([p for p in matching if pod_ready(p)])
             allowed = disruptions_allowed(pdb, len(matching), healthy)
             if allowed <= 0 and pod_ready(pod):

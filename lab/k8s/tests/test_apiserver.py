@@ -101,6 +101,22 @@ class RealKubectlAgainstTheAPIServer(unittest.TestCase):
                                                     "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}}}]}}
         self.ok(["patch", "pod", name, "--subresource=status", "--type=merge", "-p", json.dumps(status)])
 
+    # --- eviction ---
+    def test_a_terminating_pod_does_not_count_toward_a_budget(self):
+        for name in ("ev-a", "ev-b", "ev-c"):
+            self.running_pod(name)
+            self.ok(["label", "pod", name, "group=ev"])
+        self.ok("apply --server-side --field-manager=cairn -f -", input="apiVersion: policy/v1\nkind: "
+                "PodDisruptionBudget\nmetadata: {name: ev}\nspec:\n  minAvailable: 2\n  selector: {matchLabels: "
+                "{group: ev}}\n")
+        # ev-c is being deleted (a finalizer holds it) and still Ready: as after an eviction
+        self.ok(["patch", "pod", "ev-c", "--type=merge", "-p", '{"metadata":{"finalizers":["cairn.dev/hold"]}}'])
+        self.ok("delete pod ev-c --wait=false")
+        eviction = json.dumps({"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "ev-a"}})
+        r = self.k("create --raw /api/v1/namespaces/default/pods/ev-a/eviction -f -", input=eviction)
+        self.failed(r, "Cannot evict pod as it would violate the pod's disruption budget")
+        self.ok(["patch", "pod", "ev-c", "--type=merge", "-p", '{"metadata":{"finalizers":null}}'])
+
     # --- discovery ---
     def test_discovery_resources_verbs_short_names_categories(self):
         out = self.ok("api-resources -o wide")
