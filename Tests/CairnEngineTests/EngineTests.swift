@@ -437,12 +437,17 @@ import Testing
         #expect(seconds >= 0)
     }
 
-    @Test func staleLockIsReportedAndBrokenOnlyOnRequest() async throws {
+    /// A lock taken by `owner` and never renewed (stale at once), and the run that finds it.
+    func staleLock(of owner: String) async throws -> (dead: RunLock, next: RunLock) {
         let path = lockPath()
-        let dead = RunLock(
-            executor: LocalShellExecutor(), path: path, runID: "run-dead", owner: "killed run", staleAfter: 0)
+        let dead = RunLock(executor: LocalShellExecutor(), path: path, runID: "run-dead", owner: owner, staleAfter: 0)
         try await dead.acquire(breakingStale: false)
         let next = RunLock(executor: LocalShellExecutor(), path: path, runID: "run-new", owner: "me", staleAfter: 0)
+        return (dead, next)
+    }
+
+    @Test func staleLockIsReportedAndBrokenOnlyOnRequest() async throws {
+        let (dead, next) = try await staleLock(of: "killed run")
         await #expect(throws: EngineError.self) { try await next.acquire(breakingStale: false) }
         try await next.acquire(breakingStale: true)
         // The dead run, if it came back, finds it lost the lock.
@@ -455,11 +460,7 @@ import Testing
     /// A stale lock whose owner is a process of this machine that has exited (a killed run) is
     /// taken without --break-lock: nobody can be holding it.
     @Test func staleLockOfAnExitedLocalRunIsTaken() async throws {
-        let path = lockPath()
-        let dead = RunLock(
-            executor: LocalShellExecutor(), path: path, runID: "run-dead", owner: "root@here pid 1", staleAfter: 0)
-        try await dead.acquire(breakingStale: false)
-        let next = RunLock(executor: LocalShellExecutor(), path: path, runID: "run-new", owner: "me", staleAfter: 0)
+        let (_, next) = try await staleLock(of: "root@here pid 1")
         let taken = try await next.acquire(breakingStale: false, ownerIsGone: { $0 == "root@here pid 1" })
         #expect(taken == "root@here pid 1")
         try await next.release()
