@@ -65,6 +65,7 @@ let package = Package(
             dependencies: [
                 "CairnCore", "CairnEngine", "CairnInventory", "CairnPKI", "CairnArtifacts",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
             ],
             plugins: ["EmbedResources"]
         ),

@@ -265,6 +265,9 @@ struct Kubeconfig: AsyncParsableCommand {
               cairn kubeconfig -i cluster.yaml > ~/.kube/config
               cairn kubeconfig -i cluster.yaml -o admin.conf
               KUBECONFIG=$(cairn kubeconfig -i cluster.yaml --path) kubectl get nodes
+            With kubernetes.apiEndpoint.nodeLocal it has one context per control-plane host, the
+            first current; --control-plane picks another:
+              cairn kubeconfig -i cluster.yaml --control-plane node2 > ~/.kube/config
             """)
 
     @OptionGroup var inventory: InventoryOptions
@@ -275,11 +278,16 @@ struct Kubeconfig: AsyncParsableCommand {
     @Flag(help: "Print where the kubeconfig is kept instead of its contents.")
     var path = false
 
+    @Option(
+        name: .customLong("control-plane"),
+        help: "nodeLocal endpoint: make this control-plane host's API server the current context.")
+    var controlPlane: String?
+
     func run() async throws {
         let console = Console()
         let loaded = try console.loadInventory(inventory.inventory)
         let source = KubeconfigPhase.path(loaded.inventory)
-        guard let data = FileManager.default.contents(atPath: source.path) else {
+        guard var data = FileManager.default.contents(atPath: source.path) else {
             throw console.fail(
                 CommandLineError(
                     "no kubeconfig at \(source.path) yet", next: "run `cairn apply -i \(inventory.inventory)` first",
@@ -288,6 +296,14 @@ struct Kubeconfig: AsyncParsableCommand {
         if path {
             console.out.line(source.path)
             return
+        }
+        if let controlPlane {
+            do {
+                data = try OperatorKubeconfig.selecting(
+                    controlPlane: controlPlane, in: data, topology: Topology(loaded.inventory))
+            } catch {
+                throw console.fail(error)
+            }
         }
         if let output {
             guard FileManager.default.createFile(atPath: output, contents: data, attributes: [.posixPermissions: 0o600])

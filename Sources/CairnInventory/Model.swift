@@ -233,8 +233,7 @@ public struct APIEndpoint: Sendable, Equatable {
         /// A balancer the operator runs.
         case external(address: String)
         /// A balancer on every host in front of every API server, reached at the host's loopback
-        /// address (kubespray's default, `loadbalancer_apiserver_localhost`). Read and validated;
-        /// the phases that build it are not written yet and refuse it at plan time.
+        /// address (kubespray's default, `loadbalancer_apiserver_localhost`).
         case nodeLocal(engine: NodeLocalEngine)
     }
 

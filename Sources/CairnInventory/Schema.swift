@@ -194,7 +194,7 @@ public enum InventorySchema {
             f("external", "mapping", "none", "A load balancer you run; see `kubernetes.apiEndpoint.external`."),
             f(
                 "nodeLocal", "mapping", "none",
-                "A balancer on every host in front of every API server, reached at 127.0.0.1:`port` (`::1` with IPv6), as kubespray does by default; no virtual IP, no external balancer. `nodeLocal: {}` takes the defaults; see `kubernetes.apiEndpoint.nodeLocal`. Not built yet by this Cairn version: `apply` and `plan` refuse it."
+                "A balancer on every host in front of every API server, reached at 127.0.0.1:`port` (`::1` with IPv6), as kubespray does by default; no virtual IP, no external balancer. Workers run haproxy there; control-plane hosts use their own API server (with another `port` than 6443, an haproxy of their own that prefers it). kubeadm's endpoint is the name `kube-apiserver.cairn.internal`, which Cairn maps in every host's /etc/hosts. `nodeLocal: {}` takes the defaults; see `kubernetes.apiEndpoint.nodeLocal`."
             ),
             f(
                 "extraSANs", "list of strings", "none",

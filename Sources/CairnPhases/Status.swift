@@ -34,6 +34,8 @@ public struct ClusterStatus: Sendable, Encodable {
         public var url: String
         public var ready: Bool
         public var apiServers: [String: Bool]
+        /// nodeLocal: whether each host's own balancer reaches a ready API server.
+        public var nodeBalancers: [String: Bool]?
     }
 
     public struct NodeStatus: Sendable, Encodable {
@@ -167,6 +169,31 @@ public struct ClusterStatus: Sendable, Encodable {
             }
             status.endpoint = EndpointStatus(url: endpoint.url, ready: ready, apiServers: servers)
             if !ready { status.problems.append("the API endpoint \(url) is not ready") }
+            if let nodeLocal = topology.nodeLocal {
+                let balancers = hosts.filter { host in
+                    guard case .success = facts[host.name], let spec = topology.host(named: host.name) else {
+                        return false
+                    }
+                    return nodeLocal.runsProxy(spec)
+                }
+                let answers = await withTaskGroup(of: (String, Bool).self) { group in
+                    for host in balancers {
+                        group.addTask {
+                            let answer = try? await context.executors.executor(for: host).run(
+                                RemoteCommand("curl", ["-sk", "--max-time", "3", nodeLocal.loopbackURL + "/readyz"]))
+                            return (host.name, answer?.stdoutText == "ok")
+                        }
+                    }
+                    var answers: [String: Bool] = [:]
+                    for await (name, ok) in group { answers[name] = ok }
+                    return answers
+                }
+                status.endpoint?.nodeBalancers = answers
+                for (name, ok) in answers.sorted(by: { $0.key < $1.key }) where !ok {
+                    status.problems.append(
+                        "\(name): its balancer at \(nodeLocal.loopbackURL) reaches no ready API server")
+                }
+            }
             let kubectl = Kubectl(executor: executor)
             if ready {
                 await gatherKubernetes(into: &status, kubectl: kubectl, topology: topology)
@@ -261,6 +288,13 @@ public struct ClusterStatus: Sendable, Encodable {
                     + endpoint.apiServers.sorted { $0.key < $1.key }.map {
                         "\($0.key) " + ($0.value ? colors.ok("ready") : colors.bad("not ready"))
                     }.joined(separator: ", "))
+            if let balancers = endpoint.nodeBalancers, !balancers.isEmpty {
+                let good = balancers.values.filter { $0 }.count
+                let summary = "\(good)/\(balancers.count) reach a ready API server"
+                lines.append(
+                    "  node balancers: " + (good == balancers.count ? colors.ok(summary) : colors.bad(summary))
+                        + balancers.filter { !$0.value }.keys.sorted().map { ", not \($0)" }.joined())
+            }
         }
         if !nodes.isEmpty {
             lines.append("")

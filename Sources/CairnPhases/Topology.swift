@@ -20,7 +20,8 @@ public struct Topology: Sendable {
     public let schedulable: [Host]
     /// Hosts with devices for Ceph.
     public let storageHosts: [Host]
-    /// `address:port` the API is reached at (the VIP, the balancer or the only control-plane host).
+    /// `address:port` the API is reached at (the VIP, the balancer or the only control-plane host;
+    /// with `nodeLocal`, `NodeLocalEndpoint.name:port`, which /etc/hosts resolves on every host).
     public let apiEndpoint: String
 
     public init(_ inventory: Inventory) {
@@ -33,7 +34,17 @@ public struct Topology: Sendable {
         schedulable = inventory.schedulableHosts
         storageHosts = inventory.hosts.filter { !$0.storageDevices.isEmpty }
         let api = inventory.kubernetes.apiEndpoint
-        apiEndpoint = "\(EtcdLayout.bracketed(api.address)):\(api.port)"
+        if case .nodeLocal = api.mode {
+            apiEndpoint = "\(NodeLocalEndpoint.name):\(api.port)"
+        } else {
+            apiEndpoint = "\(EtcdLayout.bracketed(api.address)):\(api.port)"
+        }
+    }
+
+    /// The `nodeLocal` endpoint's settings, nil in any other mode.
+    public var nodeLocal: NodeLocalEndpoint? {
+        guard case .nodeLocal = inventory.kubernetes.apiEndpoint.mode else { return nil }
+        return NodeLocalEndpoint(endpoint: inventory.kubernetes.apiEndpoint)
     }
 
     public var etcdClientURLs: [String] { etcdMembers.map(\.clientURL) }
@@ -56,25 +67,29 @@ public enum TopologyKey: RunValueKey {
     public typealias Value = Topology
 }
 
-/// `kubernetes.apiEndpoint.nodeLocal` is read and validated by the inventory, but no phase builds it
-/// yet. The phases whose work depends on the endpoint (host checks first, so a whole `apply` or `plan`
-/// stops before touching a host) refuse it at plan time instead of building a cluster whose nodes
-/// point at a balancer that does not exist.
-public struct NodeLocalEndpointNotBuilt: Error, CairnReportableError, Equatable {
-    public let phase: String
-    public var summary: String { "kubernetes.apiEndpoint.nodeLocal is not built yet by this Cairn version" }
-    public var details: [String] {
-        ["phase \(phase) refused it before changing anything: no phase installs the per-host balancer yet"]
-    }
-    public var nextStep: String? {
-        "use kubernetes.apiEndpoint.haproxyKeepalived, kubeVip or external for now (`cairn validate` checks the choice)"
-    }
-    public var exitCode: CairnExitCode { .invalidInput }
-}
+/// `kubernetes.apiEndpoint.nodeLocal`: no virtual IP; every host reaches the API at its own
+/// loopback address. Workers run haproxy on 127.0.0.1:`port` balancing over every API server;
+/// control-plane hosts reach their own API server there (with `port` 6443, the API server itself;
+/// with another port, an haproxy of their own). kubeadm's `controlPlaneEndpoint` is a name every
+/// host's /etc/hosts resolves: to the loopback address on a member of the cluster, and to a ready
+/// API server on a control-plane host while it joins — kubeadm join reads the cluster's
+/// configuration through that endpoint before its own API server exists.
+public struct NodeLocalEndpoint: Sendable, Equatable {
+    /// Under `.internal`, which ICANN keeps for private use: it never resolves on the internet.
+    public static let name = "kube-apiserver.cairn.internal"
+    public let port: Int
+    /// 127.0.0.1, or ::1 when the control-plane hosts use IPv6.
+    public let loopback: String
 
-extension Topology {
-    /// Throws `NodeLocalEndpointNotBuilt` when the inventory asks for a `nodeLocal` endpoint.
-    public func refuseUnbuiltEndpoint(phase: String) throws {
-        if case .nodeLocal = inventory.kubernetes.apiEndpoint.mode { throw NodeLocalEndpointNotBuilt(phase: phase) }
+    init(endpoint: APIEndpoint) {
+        port = endpoint.port
+        loopback = endpoint.address
     }
+
+    /// Whether `host` runs the balancer: every node but a control-plane host whose own API server
+    /// listens on the endpoint port.
+    public func runsProxy(_ host: Host) -> Bool { !host.has(.controlPlane) || port != 6443 }
+
+    /// `https://[loopback]:port`, as a host's own processes reach the API.
+    public var loopbackURL: String { "https://\(EtcdLayout.bracketed(loopback)):\(port)" }
 }

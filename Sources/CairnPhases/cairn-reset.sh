@@ -10,6 +10,8 @@ rm -f /etc/systemd/system/kubelet.service /etc/systemd/system/etcd.service /etc/
       /etc/systemd/system/cairn-apiserver-lb.service /etc/systemd/system/cairn-vip.service
 rm -rf /etc/systemd/system/kubelet.service.d
 systemctl daemon-reload >/dev/null 2>&1 || true
+# The nodeLocal endpoint's name (cairn-hosts-entry's tagged line).
+if grep -q ' # cairn api endpoint$' /etc/hosts 2>/dev/null; then sed -i '/ # cairn api endpoint$/d' /etc/hosts; fi
 rm -rf /etc/kubernetes /var/lib/kubelet /etc/etcd /etc/etcd.env "$data" /var/lib/etcd \
        /etc/cni/net.d /var/lib/cni /opt/cni/bin /etc/containerd /var/lib/containerd /run/containerd \
        /etc/crictl.yaml /etc/cairn /var/cache/cairn /var/lib/rook \

@@ -269,6 +269,68 @@ import Testing
         #expect(join.content.contains("  localAPIEndpoint:\n    advertiseAddress: \"10.0.0.2\""))
     }
 
+    /// nodeLocal: kubeadm join reads the cluster through the endpoint name before the joining
+    /// host's own API server exists, so the name points at a ready API server first (cp1 does not
+    /// answer; cp3 does), and at the loopback address once the join is done.
+    @Test func aNodeLocalControlPlaneJoinPointsTheNameAtAReadyAPIServerFirst() async throws {
+        let topology = Topology(
+            try Fixture.inventory(
+                """
+                name: t
+                kubernetes: {apiEndpoint: {nodeLocal: {}}}
+                hosts:
+                  - {name: cp1, address: 10.0.0.1, roles: [control-plane, etcd]}
+                  - {name: cp2, address: 10.0.0.2, roles: [control-plane, etcd]}
+                  - {name: cp3, address: 10.0.0.3, roles: [control-plane, etcd]}
+                """))
+        let harness = PhaseHarness(hosts: Fixture.hosts(topology))
+        var facts = converged(topology, registered: ["cp1", "cp3"])
+        facts["cp2"] = node(name: "cp2", address: "10.0.0.2")
+        for n in 1...3 {
+            harness["cp\(n)"].expect(
+                exactly: NodeFacts.command(advertise: "10.0.0.\(n)", parts: [.cluster]),
+                stdout: Fixture.json(facts["cp\(n)"]!))
+        }
+        let pki = PKIStore(
+            directory: FileManager.default.temporaryDirectory.appendingPathComponent("cairn-ca-\(UUID().uuidString)"))
+        try pki.ensureCA(name: "kubernetes", commonName: "kubernetes")
+        let cp1 = harness["cp1"]
+        let cp2 = harness["cp2"]
+        cp1.place(KubernetesLayout.caCertificate, try pki.caCertificatePEM("kubernetes"))
+        cp1.expect(
+            exactly: RemoteCommand("kubeadm", ["token", "create", "--ttl", "1h0m0s", "--description", "cairn join"]),
+            stdout: "\(Self.token)\n")
+        cp1.expect(
+            exactly: RemoteCommand("kubeadm", ["init", "phase", "upload-certs", "--upload-certs"]),
+            stdout: "[upload-certs] Using certificate key:\n\(Self.certificateKey)\n")
+        cp1.expect(
+            exactly: RemoteCommand(
+                "kubectl",
+                [
+                    "--kubeconfig", "/etc/kubernetes/admin.conf", "--request-timeout=20s",
+                    "get", "node", "cp2", "-o", "name",
+                ]), stdout: "node/cp2\n")
+        expectEtcdReport(on: cp1)
+        cp2.expect(exactly: .script(.cairnKubeadmPrecondition, arguments: ["if-needed"]))
+        cp2.expect(
+            exactly: RemoteCommand("curl", ["-sk", "--max-time", "3", "https://10.0.0.1:6443/readyz"]),
+            stdout: "[-]etcd failed")
+        cp2.expect(
+            exactly: RemoteCommand("curl", ["-sk", "--max-time", "3", "https://10.0.0.3:6443/readyz"]), stdout: "ok")
+        cp2.expect(exactly: .script(.cairnHostsEntry, arguments: ["10.0.0.3", "kube-apiserver.cairn.internal"]))
+        cp2.expect(exactly: RemoteCommand("kubeadm", ["join", "--config", "/etc/kubernetes/cairn/kubeadm-join.yaml"]))
+        cp2.expect(exactly: RemoteCommand("rm", ["-f", "/etc/kubernetes/cairn/kubeadm-join.yaml"]))
+        cp2.expect(exactly: .script(.cairnHostsEntry, arguments: ["127.0.0.1", "kube-apiserver.cairn.internal"]))
+        cp2.expect(
+            exactly: RemoteCommand("curl", ["-sk", "--max-time", "3", "https://10.0.0.2:6443/readyz"]), stdout: "ok")
+        let (result, _) = await harness.run(
+            WithoutGate(ControlPlaneJoinPhase(topology: topology)), on: .roles(["control-plane"]))
+        #expect(result.outcome == .succeeded, "\(String(describing: result.error))")
+        harness.expectExactlyTheExpectedCommands()
+        let join = try #require(cp2.uploads.first)
+        #expect(join.content.contains("apiServerEndpoint: \"kube-apiserver.cairn.internal:6443\""))
+    }
+
     /// An etcd member older than kubeadm's floor stops the run before kubeadm, naming the member
     /// and what it runs (kubeadm's own preflight would say less, later).
     @Test func anEtcdMemberBelowKubeadmsFloorStopsInitBeforeKubeadm() async throws {

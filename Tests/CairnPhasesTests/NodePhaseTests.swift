@@ -249,54 +249,219 @@ import Testing
         }
     }
 
-    // MARK: nodeLocal, read but not built yet
+    // MARK: nodeLocal
 
-    /// The inventory accepts `kubernetes.apiEndpoint.nodeLocal`; until a phase builds it, every phase
-    /// whose work depends on the endpoint refuses it at plan time, after its read-only facts and
-    /// before any change (host-checks first, so a whole apply or plan changes nothing).
-    @Test func phasesRefuseTheNodeLocalEndpointAtPlanTime() async throws {
-        let inventory = try Fixture.inventory(
-            """
-            name: t
-            kubernetes: {apiEndpoint: {nodeLocal: {}}}
-            hosts:
-              - {name: cp1, address: 10.0.0.1, roles: [control-plane, etcd]}
-              - {name: cp2, address: 10.0.0.2, roles: [control-plane, etcd]}
-              - {name: cp3, address: 10.0.0.3, roles: [control-plane, etcd]}
-              - {name: w1, address: 10.0.1.1, roles: [worker]}
-            """)
-        let topology = Topology(inventory)
-        #expect(throws: NodeLocalEndpointNotBuilt(phase: "api-endpoint")) {
-            try APIEndpointPlanner(topology: topology).plan(facts: [:])
+    static func nodeLocal(port: Int? = nil, extraControlPlane: Bool = false) throws -> Topology {
+        Topology(
+            try Fixture.inventory(
+                """
+                name: t
+                kubernetes: {apiEndpoint: {nodeLocal: {}\(port.map { ", port: \($0)" } ?? "")}}
+                hosts:
+                  - {name: cp1, address: 10.0.0.1, roles: [control-plane, etcd]}
+                  - {name: cp2, address: 10.0.0.2, roles: [control-plane, etcd]}
+                  - {name: cp3, address: 10.0.0.3, roles: [control-plane, etcd]}
+                  - {name: w1, address: 10.0.1.1, roles: [worker]}
+                \(extraControlPlane ? "  - {name: cp4, address: 10.0.0.4, roles: [control-plane]}" : "")
+                """))
+    }
+
+    /// Facts of a nodeLocal host as Cairn leaves it: its balancer's files and unit (where it runs
+    /// one), an API server on joined control-plane hosts, the name at the loopback address.
+    static func nodeLocalConverged(_ topology: Topology, _ name: String) -> NodeFacts {
+        let host = topology.host(named: name)!
+        var files: [String: String] = [:]
+        let settings = topology.nodeLocal!
+        if settings.runsProxy(host) {
+            files[KubernetesLayout.haproxyConfig] = SHA256Digest.hex(
+                of: NodeFiles.haproxyConfig(
+                    port: settings.port, backends: topology.controlPlanes.map { ($0.name, $0.internalAddress) },
+                    listen: "127.0.0.1", preferred: host.has(.controlPlane) ? name : nil))
+            files[KubernetesLayout.haproxyUnit] = SHA256Digest.hex(of: NodeFiles.haproxyUnit)
         }
-        let cases: [(phase: any Phase, parts: NodeFacts.Parts, advertise: Bool)] = [
-            (HostChecksPhase(topology: topology), [.system], true),
-            (APIEndpointPhase(topology: topology), [.packages, .network], false),
-            (ControlPlaneInitPhase(topology: topology), [.cluster], true),
-            (ControlPlaneJoinPhase(topology: topology), [.cluster], true),
-            (WorkerJoinPhase(topology: topology), [.cluster], true),
-        ]
-        for (phase, parts, advertise) in cases {
-            for mode in [RunMode.plan, .apply] {
-                let harness = PhaseHarness(hosts: Fixture.hosts(topology))
-                for host in inventory.hosts {
-                    harness[host.name].expect(
-                        exactly: NodeFacts.command(advertise: advertise ? host.internalAddress : "", parts: parts),
-                        stdout: Fixture.json(node(name: host.name, address: host.internalAddress)))
+        var facts = node(
+            name: name, address: host.internalAddress, files: files,
+            services: settings.runsProxy(host) ? ["cairn-apiserver-lb": "active"] : [:],
+            manifests: host.has(.controlPlane) ? ["kube-apiserver.yaml"] : [])
+        facts.endpointEntry = "127.0.0.1"
+        return facts
+    }
+
+    /// A new cluster: the worker gets haproxy on 127.0.0.1:6443 over the three API servers and the
+    /// name at its loopback address; the first control-plane host (where `kubeadm init` will start
+    /// an API server) the name only; the others nothing until they join. One host at a time.
+    @Test func aNewNodeLocalClusterGetsABalancerOnEveryWorker() throws {
+        let topology = try Self.nodeLocal()
+        var facts: [String: NodeFacts] = [:]
+        for host in topology.nodes { facts[host.name] = node(name: host.name, address: host.internalAddress) }
+        let (steps, notes) = try APIEndpointPlanner(topology: topology).plan(facts: facts)
+        let config = NodeFiles.haproxyConfig(
+            port: 6443, backends: [("cp1", "10.0.0.1"), ("cp2", "10.0.0.2"), ("cp3", "10.0.0.3")], listen: "127.0.0.1")
+        #expect(config.contains("  bind 127.0.0.1:6443\n"))
+        #expect(config.contains("  server cp2 10.0.0.2:6443 check check-ssl verify none\n"))
+        #expect(!config.contains("backup"))
+        let entry = { (host: String) in
+            HostStep.run(
+                host: host, summary: "/etc/hosts: kube-apiserver.cairn.internal → 127.0.0.1",
+                command: .script(.cairnHostsEntry, arguments: ["127.0.0.1", "kube-apiserver.cairn.internal"]),
+                timeout: nil)
+        }
+        #expect(
+            steps == [
+                entry("cp1"),
+                HostStep.render(
+                    host: "w1", path: KubernetesLayout.haproxyConfig, content: config, currentHash: "")!,
+                HostStep.render(
+                    host: "w1", path: KubernetesLayout.haproxyUnit, content: NodeFiles.haproxyUnit, currentHash: "")!,
+                .run(
+                    host: "w1", summary: "enable and start cairn-apiserver-lb",
+                    command: ServiceCommand.enableAndRestart("cairn-apiserver-lb"), timeout: nil),
+                entry("w1"),
+            ])
+        #expect(
+            notes == [
+                "every node reaches the API at https://127.0.0.1:6443 as kube-apiserver.cairn.internal: haproxy over 3 API servers on 1 host; control-plane hosts use their own API server"
+            ])
+        #expect(topology.apiEndpoint == "kube-apiserver.cairn.internal:6443")
+    }
+
+    /// A converged cluster plans nothing; a new control-plane host changes every balancer's
+    /// backends (restarted one host at a time) and gets no name until its join.
+    @Test func aNodeLocalClusterConvergesAndFollowsExpansion() async throws {
+        let before = try Self.nodeLocal()
+        var facts: [String: NodeFacts] = [:]
+        for host in before.nodes { facts[host.name] = Self.nodeLocalConverged(before, host.name) }
+        #expect(try APIEndpointPlanner(topology: before).plan(facts: facts).steps.isEmpty)
+
+        let after = try Self.nodeLocal(extraControlPlane: true)
+        facts["cp4"] = node(name: "cp4", address: "10.0.0.4")
+        let steps = try APIEndpointPlanner(topology: after).plan(facts: facts).steps
+        #expect(steps.map(\.host) == ["w1", "w1"])
+        guard case .write(_, let path, let content, _, _, _, _) = steps[0] else {
+            Issue.record("expected the configuration first: \(steps)")
+            return
+        }
+        #expect(path == KubernetesLayout.haproxyConfig && content.contains("  server cp4 10.0.0.4:6443 check"))
+        #expect(
+            steps[1]
+                == .run(
+                    host: "w1", summary: "restart cairn-apiserver-lb (configuration changed)",
+                    command: ServiceCommand.restart("cairn-apiserver-lb"), timeout: nil))
+
+        // Through the phase: the worker's changes run serially, after the read-only facts.
+        let harness = PhaseHarness(hosts: Fixture.hosts(after))
+        for host in after.nodes {
+            harness[host.name].expect(
+                exactly: NodeFacts.command(advertise: "", parts: [.packages, .network]),
+                stdout: Fixture.json(facts[host.name]!))
+        }
+        let (result, events) = await harness.run(
+            WithoutGate(APIEndpointPhase(topology: after)), on: .roles(["control-plane", "worker"]), mode: .plan)
+        #expect(result.outcome == .succeeded, "\(String(describing: result.error))")
+        #expect(
+            events.planned == [
+                "w1: write \(KubernetesLayout.haproxyConfig) (changed: differs from Cairn's)",
+                "w1: restart cairn-apiserver-lb (configuration changed)",
+            ])
+    }
+
+    /// With another port than 6443, control-plane hosts run a balancer too, preferring their own
+    /// API server (the others are backups), so a joining host reaches the cluster through it.
+    @Test func withAnotherPortControlPlaneHostsPreferTheirOwnAPIServer() throws {
+        let topology = try Self.nodeLocal(port: 7443)
+        var facts: [String: NodeFacts] = [:]
+        for host in topology.nodes { facts[host.name] = node(name: host.name, address: host.internalAddress) }
+        let steps = try APIEndpointPlanner(topology: topology).plan(facts: facts).steps
+        #expect(Set(steps.map(\.host)) == ["cp1", "cp2", "cp3", "w1"])
+        let cp2 =
+            steps.compactMap { step -> String? in
+                if case .write(let host, KubernetesLayout.haproxyConfig, let content, _, _, _, _) = step, host == "cp2"
+                {
+                    return content
                 }
-                let (result, events) = await harness.run(phase, on: .all, mode: mode)
-                #expect(result.outcome != .succeeded, "\(phase.name)")
-                #expect(
-                    (result.error as? NodeLocalEndpointNotBuilt) == NodeLocalEndpointNotBuilt(phase: phase.name),
-                    "\(phase.name): \(String(describing: result.error))")
-                #expect(events.planned.isEmpty, "\(phase.name)")
-                harness.expectExactlyTheExpectedCommands()
-                #expect(harness.executors.values.allSatisfy { $0.uploads.isEmpty })
-            }
+                return nil
+            }.first ?? ""
+        #expect(cp2.contains("  bind 127.0.0.1:7443\n"))
+        #expect(cp2.contains("  server cp1 10.0.0.1:6443 check check-ssl verify none backup\n"))
+        #expect(cp2.contains("  server cp2 10.0.0.2:6443 check check-ssl verify none\n"))
+        // Every host's name points at its loopback address: its own balancer is there.
+        #expect(
+            steps.filter {
+                if case .run(_, _, let command, _) = $0 { return command.description.contains("cairn-hosts-entry") }
+                return false
+            }.count == 4)
+    }
+
+    /// Host checks: an haproxy of Cairn's on a worker's endpoint port is no conflict; anything else is.
+    @Test func hostChecksKnowTheNodeLocalBalancer() throws {
+        let topology = try Self.nodeLocal()
+        let checks = HostChecksPhase(topology: topology)
+        let w1 = topology.host(named: "w1")!
+        let ours = node(
+            name: "w1", address: "10.0.1.1", services: ["cairn-apiserver-lb": "active"], listening: "6443 haproxy\n")
+        #expect(checks.portProblems(host: w1, node: ours).isEmpty)
+        let foreign = node(name: "w1", address: "10.0.1.1", listening: "6443 nginx\n")
+        #expect(
+            checks.portProblems(host: w1, node: foreign) == [
+                HostProblem(host: "w1", problem: "port 6443 is in use by \"nginx\"; Kubernetes needs it")
+            ])
+    }
+
+    /// The API server certificate carries the names a nodeLocal client uses.
+    @Test func nodeLocalCertificatesCarryTheLoopbackNames() throws {
+        let topology = try Self.nodeLocal()
+        #expect(
+            KubeadmConfig.certSANs(topology.inventory) == [
+                "kube-apiserver.cairn.internal", "localhost", "127.0.0.1", "::1",
+            ])
+        let config = KubeadmConfig.initConfiguration(
+            topology: topology, host: topology.controlPlanes[0], token: "abcdef.0123456789abcdef",
+            certificateKey: String(repeating: "ab", count: 32))
+        #expect(config.contains("controlPlaneEndpoint: \"kube-apiserver.cairn.internal:6443\""))
+    }
+
+    /// The operator's kubeconfig: one context per control-plane host, the first current;
+    /// `--control-plane` picks another and refuses a host that is not one.
+    @Test func theOperatorsKubeconfigNamesEveryControlPlaneHost() throws {
+        let topology = try Self.nodeLocal()
+        let admin = """
+            apiVersion: v1
+            clusters:
+            - cluster:
+                certificate-authority-data: Q0E=
+                server: https://kube-apiserver.cairn.internal:6443
+              name: t
+            contexts:
+            - context:
+                cluster: t
+                user: kubernetes-admin
+              name: kubernetes-admin@t
+            current-context: kubernetes-admin@t
+            kind: Config
+            users:
+            - name: kubernetes-admin
+              user:
+                client-certificate-data: Q0VSVA==
+                client-key-data: S0VZ
+            """
+        let made = String(
+            decoding: try OperatorKubeconfig.make(adminConf: Data(admin.utf8), topology: topology), as: UTF8.self)
+        #expect(made.contains("current-context: kubernetes-admin@t-cp1\n"))
+        for n in 1...3 {
+            #expect(made.contains("server: https://10.0.0.\(n):6443\n"))
+            #expect(made.contains("name: kubernetes-admin@t-cp\(n)\n"))
         }
-        let refusal = NodeLocalEndpointNotBuilt(phase: "host-checks")
-        #expect(refusal.summary == "kubernetes.apiEndpoint.nodeLocal is not built yet by this Cairn version")
-        #expect(refusal.exitCode == .invalidInput)
+        #expect(!made.contains("cairn.internal") && made.contains("client-key-data: S0VZ"))
+        let second = String(
+            decoding: try OperatorKubeconfig.selecting(controlPlane: "cp2", in: Data(made.utf8), topology: topology),
+            as: UTF8.self)
+        #expect(second.contains("current-context: kubernetes-admin@t-cp2\n"))
+        #expect(throws: OperatorKubeconfig.NotAControlPlane(host: "w1", contexts: ["cp1", "cp2", "cp3"])) {
+            try OperatorKubeconfig.selecting(controlPlane: "w1", in: Data(made.utf8), topology: topology)
+        }
+        // Any other endpoint: admin.conf as it is.
+        let vip = try Fixture.cluster()
+        #expect(try OperatorKubeconfig.make(adminConf: Data(admin.utf8), topology: vip) == Data(admin.utf8))
     }
 
     // MARK: host-checks

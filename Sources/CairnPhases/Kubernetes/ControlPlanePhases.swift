@@ -209,9 +209,15 @@ struct ControlPlaneActions: Sendable {
                     try await executor.runChecked(KubeadmPrecondition.command(always: false), timeout: .seconds(120))
                     let path = KubernetesLayout.cairnDirectory + "/kubeadm-join.yaml"
                     _ = try await executor.upload(Data(config.utf8), to: path, mode: "600", owner: "root:root")
+                    let throughOtherServer = controlPlane && topology.nodeLocal.map { !$0.runsProxy(host) } == true
+                    if throughOtherServer {
+                        _ = try await NodeLocalJoin.pointAtReadyAPIServer(
+                            on: executor, joining: name, preferred: anchorName, topology: topology)
+                    }
                     try await executor.runChecked(
                         RemoteCommand("kubeadm", ["join", "--config", path]), timeout: .seconds(900))
                     _ = try? await executor.run(RemoteCommand("rm", ["-f", path]))
+                    if throughOtherServer { try await NodeLocalJoin.pointAtLoopback(on: executor, topology: topology) }
                     try await waitJoined(
                         name, apiserver: controlPlane ? host.internalAddress : nil, via: anchor, on: executor,
                         clock: env.context.clock)
@@ -319,7 +325,6 @@ public struct ControlPlaneInitPhase: Phase {
     }
 
     public func plan(facts: [EngineHost: NodeFacts], context: PhaseContext) throws -> PhasePlan {
-        try topology.refuseUnbuiltEndpoint(phase: name)
         let (steps, notes) = ControlPlanePlanner(topology: topology, facts: nodeFacts(facts)).initialize()
         let actions = ControlPlaneActions(topology: topology, secrets: secrets)
         return PhasePlan(
@@ -372,7 +377,6 @@ public struct ControlPlaneJoinPhase: Phase {
     }
 
     public func plan(facts: [EngineHost: NodeFacts], context: PhaseContext) throws -> PhasePlan {
-        try topology.refuseUnbuiltEndpoint(phase: name)
         let planner = ControlPlanePlanner(topology: topology, facts: nodeFacts(facts))
         let steps = try planner.joinControlPlanes()
         // Before init has run (plan mode), everything here is predicted.
@@ -413,7 +417,6 @@ public struct WorkerJoinPhase: Phase {
     }
 
     public func plan(facts: [EngineHost: NodeFacts], context: PhaseContext) throws -> PhasePlan {
-        try topology.refuseUnbuiltEndpoint(phase: name)
         let planner = ControlPlanePlanner(topology: topology, facts: nodeFacts(facts))
         let steps = try planner.joinWorkers()
         let predicted = { (host: String) in context.isPredicted(host) || !planner.clusterExists }
@@ -439,18 +442,25 @@ public struct WorkerJoinPhase: Phase {
     }
 }
 
-/// The admin kubeconfig, copied to the operator's state directory (0600), pointing at the endpoint.
+/// The admin kubeconfig, copied to the operator's state directory (0600), pointing at the endpoint
+/// (with `nodeLocal`, at each control-plane host: `OperatorKubeconfig`). What it was made from is
+/// recorded beside it (`.source-sha256`), so a rerun copies it only when admin.conf changed.
 public struct KubeconfigPhase: Phase {
     public let name = "kubeconfig"
     public let title = "Admin kubeconfig on the operator's machine"
-    let inventory: Inventory
+    let topology: Topology
+    var inventory: Inventory { topology.inventory }
 
     public init(topology: Topology) {
-        self.inventory = topology.inventory
+        self.topology = topology
     }
 
     public static func path(_ inventory: Inventory) -> URL {
         URL(fileURLWithPath: inventory.stateDirectory).appendingPathComponent("kubeconfig")
+    }
+
+    static func sourcePath(_ inventory: Inventory) -> URL {
+        path(inventory).appendingPathExtension("source-sha256")
     }
 
     public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws
@@ -464,26 +474,43 @@ public struct KubeconfigPhase: Phase {
             return PhasePlan()
         }
         let local = Self.path(inventory)
-        let localHash = FileManager.default.contents(atPath: local.path).map { SHA256Digest.hex(of: $0) } ?? ""
-        guard remote.isEmpty || remote != localHash else { return PhasePlan() }
+        let source = Self.sourcePath(inventory)
+        let fileManager = FileManager.default
+        let copied: String
+        if let recorded = fileManager.contents(atPath: source.path), fileManager.fileExists(atPath: local.path) {
+            copied = String(decoding: recorded, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        } else {
+            // Written by an older Cairn, which copied admin.conf as it was.
+            copied = fileManager.contents(atPath: local.path).map { SHA256Digest.hex(of: $0) } ?? ""
+        }
+        guard remote.isEmpty || remote != copied else { return PhasePlan() }
+        let topology = self.topology
+        let summary =
+            topology.nodeLocal == nil
+            ? "copy /etc/kubernetes/admin.conf to \(local.path) (0600)"
+            : "copy /etc/kubernetes/admin.conf to \(local.path) (0600), one context per control-plane host"
         return PhasePlan(actions: [
-            Action(
-                host: host.name, summary: "copy /etc/kubernetes/admin.conf to \(local.path) (0600)",
-                predicted: remote.isEmpty || context.isPredicted(host.name)
-            ) { env in
+            Action(host: host.name, summary: summary, predicted: remote.isEmpty || context.isPredicted(host.name)) {
+                env in
                 let data = try await env.host().download(KubernetesLayout.adminConf)
-                try FileManager.default.createDirectory(
+                let kubeconfig = try OperatorKubeconfig.make(adminConf: data, topology: topology)
+                try fileManager.createDirectory(
                     at: local.deletingLastPathComponent(), withIntermediateDirectories: true,
                     attributes: [.posixPermissions: 0o700])
-                let temporary = local.appendingPathExtension("tmp")
-                _ = FileManager.default.createFile(
-                    atPath: temporary.path, contents: data, attributes: [.posixPermissions: 0o600])
-                guard rename(temporary.path, local.path) == 0 else {
-                    throw EngineError.internalInconsistency(
-                        "cannot write \(local.path): \(String(cString: strerror(errno)))")
-                }
+                try Self.replace(local, with: kubeconfig)
+                try Self.replace(source, with: Data((SHA256Digest.hex(of: data) + "\n").utf8))
             }
         ])
+    }
+
+    /// Writes `data` beside `file` (0600) and renames it over `file`.
+    static func replace(_ file: URL, with data: Data) throws {
+        let temporary = file.appendingPathExtension("tmp")
+        _ = FileManager.default.createFile(
+            atPath: temporary.path, contents: data, attributes: [.posixPermissions: 0o600])
+        guard rename(temporary.path, file.path) == 0 else {
+            throw EngineError.internalInconsistency("cannot write \(file.path): \(String(cString: strerror(errno)))")
+        }
     }
 }
 

@@ -48,7 +48,6 @@ public struct HostChecksPhase: Phase {
     }
 
     public func plan(facts: [EngineHost: Facts], context: PhaseContext) throws -> PhasePlan {
-        try topology.refuseUnbuiltEndpoint(phase: name)
         let problems = problems(Dictionary(uniqueKeysWithValues: facts.map { ($0.key.name, $0.value) }))
         if !problems.isEmpty { throw HostChecksFailed(problems: problems) }
         return PhasePlan(notes: [
@@ -141,16 +140,21 @@ public struct HostChecksPhase: Phase {
         let hasAPIServer = node.manifests.contains("kube-apiserver.yaml")
         let inUse = node.portsInUse
         let kubeletOurs = services["kubelet"] == "active" || node.hasKubeletConfig
+        // An haproxy on the endpoint port is Cairn's unless its unit is known to be stopped: a busy
+        // host's systemctl may answer "activating", "reloading" or nothing at all.
+        func balancerOurs(_ port: Int) -> Bool {
+            let unit = services["cairn-apiserver-lb"] ?? "unknown"
+            return unit == "active" || (inUse[port] == "haproxy" && !["inactive", "failed"].contains(unit))
+        }
         if host.has(.controlPlane) {
             wanted += [(6443, hasAPIServer), (10257, hasAPIServer), (10259, hasAPIServer)]
             if case .haproxyKeepalived = topology.inventory.kubernetes.apiEndpoint.mode {
-                // An haproxy on the port is Cairn's unless its unit is known to be stopped: a busy
-                // host's systemctl may answer "activating", "reloading" or nothing at all.
                 let port = topology.inventory.kubernetes.apiEndpoint.port
-                let unit = services["cairn-apiserver-lb"] ?? "unknown"
-                wanted.append(
-                    (port, unit == "active" || (inUse[port] == "haproxy" && !["inactive", "failed"].contains(unit))))
+                wanted.append((port, balancerOurs(port)))
             }
+        }
+        if let nodeLocal = topology.nodeLocal, nodeLocal.runsProxy(host), host.has(.controlPlane) || host.has(.worker) {
+            wanted.append((nodeLocal.port, balancerOurs(nodeLocal.port)))
         }
         if host.has(.controlPlane) || host.has(.worker) { wanted.append((10250, kubeletOurs)) }
         if host.has(.etcd) {

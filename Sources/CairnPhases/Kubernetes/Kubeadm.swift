@@ -54,9 +54,14 @@ public enum KubeadmConfig {
     /// SANs of the API server certificate beyond kubeadm's own (each host's name and advertise
     /// address, the service IP, kubernetes.default…): the endpoint and the inventory's extra SANs.
     /// Nothing per host, so adding a control-plane host changes no existing certificate.
+    /// With `nodeLocal`, clients reach the API servers as the endpoint name and as the loopback
+    /// address (a worker's haproxy passes TLS through, so the server's certificate must carry both).
     static func certSANs(_ inventory: Inventory) -> [String] {
         var sans: [String] = []
         func add(_ value: String) { if !sans.contains(value) { sans.append(value) } }
+        if case .nodeLocal = inventory.kubernetes.apiEndpoint.mode {
+            [NodeLocalEndpoint.name, "localhost", "127.0.0.1", "::1"].forEach(add)
+        }
         add(inventory.kubernetes.apiEndpoint.address)
         inventory.kubernetes.apiEndpoint.extraSANs.forEach(add)
         return sans

@@ -74,6 +74,9 @@ public struct NodeFacts: Sendable, Codable, Equatable {
     public var controlPlaneVersion: String?
     /// Node objects, from this host's admin.conf (nil without one, or when the API did not answer).
     public var nodes: K8s.List<K8s.Node>?
+    /// The address `/etc/hosts` gives the `nodeLocal` endpoint name in the line Cairn owns ("" without
+    /// one; nil when not asked: only the `network` part reads it).
+    public var endpointEntry: String? = nil
 
     public var listeningText: String { String(decoding: Data(base64Encoded: listening) ?? Data(), as: UTF8.self) }
     public var interfacesText: String { String(decoding: Data(base64Encoded: interfaces) ?? Data(), as: UTF8.self) }

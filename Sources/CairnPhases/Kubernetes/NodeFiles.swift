@@ -92,9 +92,13 @@ public enum NodeFiles {
 
     // MARK: The balanced API endpoint
 
-    /// haproxy on every control-plane host: TCP on the endpoint port, to every API server's 6443,
-    /// health-checked on /readyz so a server that is up but not ready gets no traffic.
-    public static func haproxyConfig(port: Int, backends: [(name: String, address: String)]) -> String {
+    /// haproxy on every control-plane host (or, `nodeLocal`, on every node's loopback `listen`
+    /// address): TCP on the endpoint port, to every API server's 6443, health-checked on /readyz so a
+    /// server that is up but not ready gets no traffic. With `preferred`, the others are backups:
+    /// used only while that one is down.
+    public static func haproxyConfig(
+        port: Int, backends: [(name: String, address: String)], listen: String = "*", preferred: String? = nil
+    ) -> String {
         var lines = [
             "# Managed by cairn: balances the Kubernetes API over the control-plane hosts.",
             "global",
@@ -116,7 +120,7 @@ public enum NodeFiles {
             "  option redispatch",
             "",
             "frontend kube-apiserver",
-            "  bind *:\(port)",
+            "  bind \(listen):\(port)",
             "  default_backend kube-apiserver",
             "",
             "backend kube-apiserver",
@@ -127,7 +131,8 @@ public enum NodeFiles {
         ]
         for backend in backends {
             let host = backend.address.contains(":") ? "[\(backend.address)]" : backend.address
-            lines.append("  server \(backend.name) \(host):6443 check check-ssl verify none")
+            let backup = preferred != nil && preferred != backend.name ? " backup" : ""
+            lines.append("  server \(backend.name) \(host):6443 check check-ssl verify none\(backup)")
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -46,8 +46,12 @@ for u in containerd kubelet cairn-apiserver-lb cairn-vip; do
   st=$(systemctl is-active "$u" 2>/dev/null | head -1); [ -z "$st" ] && st=unknown
   svc="$svc${svc:+,}\"$u\":\"$st\""
 done
-interfaces=""
-has network && interfaces=$(ip -o -4 addr show 2>/dev/null | b64)
+interfaces=""; entry=null
+if has network; then
+  interfaces=$(ip -o -4 addr show 2>/dev/null | b64)
+  # The nodeLocal endpoint name's line that cairn-hosts-entry owns in /etc/hosts.
+  entry="\"$(awk '/# cairn api endpoint$/ {print $1; exit}' /etc/hosts 2>/dev/null | tr -d '"\\')\""
+fi
 manifests=""
 for m in /etc/kubernetes/manifests/*.yaml; do [ -f "$m" ] && manifests="$manifests${manifests:+,}\"$(basename "$m")\""; done
 # The version of this host's API server static pod: its image tag.
@@ -69,8 +73,8 @@ if has cluster; then
 fi
 printf '{"os":"%s","osVersion":"%s","machine":"%s","memoryKiB":%s,"cpus":%s,"hostname":"%s","machineID":"%s","epoch":%s,"swapActive":%s,"ipForward":"%s","cgroupFilesystem":"%s",' \
   "$os" "$osv" "$machine" "${mem:-0}" "$cpus" "$host" "$mid" "$now" "$swaps" "$fwd" "$cgroup"
-printf '"versions":{%s},"files":{%s},"services":{%s},"hasKubeletConfig":%s,"hasKubeletConf":%s,"hasAdminConf":%s,"initialized":%s,"manifests":[%s],"listening":"%s","interfaces":"%s","apiserverReady":"%s","controlPlaneVersion":"%s","nodes":%s}\n' \
+printf '"versions":{%s},"files":{%s},"services":{%s},"hasKubeletConfig":%s,"hasKubeletConf":%s,"hasAdminConf":%s,"initialized":%s,"manifests":[%s],"listening":"%s","interfaces":"%s","apiserverReady":"%s","controlPlaneVersion":"%s","nodes":%s,"endpointEntry":%s}\n' \
   "$versions" "$files" "$svc" "$([ -f /var/lib/kubelet/config.yaml ] && echo true || echo false)" \
   "$([ -f /etc/kubernetes/kubelet.conf ] && echo true || echo false)" "$([ -f /etc/kubernetes/admin.conf ] && echo true || echo false)" \
   "$([ -f /etc/kubernetes/cairn/initialized ] && echo true || echo false)" \
-  "$manifests" "$listening" "$interfaces" "$ready" "$cpversion" "$nodes"
+  "$manifests" "$listening" "$interfaces" "$ready" "$cpversion" "$nodes" "$entry"

@@ -13,7 +13,9 @@ if [ "$1" = always ] || [ -e /etc/kubernetes/manifests/kube-apiserver.yaml ] || 
 fi
 i=0
 while [ "$i" -lt 30 ]; do
-  pids=$(ss -ltnpH 2>/dev/null | awk '$4 ~ /:(6443|10250|10257|10259)$/' | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u)
+  # Cairn's own haproxy (a nodeLocal endpoint on a worker) may hold 6443; it is no leftover.
+  pids=$(ss -ltnpH 2>/dev/null | awk '$4 ~ /:(6443|10250|10257|10259)$/ && $0 !~ /"haproxy"/' | grep -o 'pid=[0-9]*' \
+    | cut -d= -f2 | sort -u)
   [ -z "$pids" ] && break
   kill $pids 2>/dev/null || true
   i=$((i + 1)); sleep 1
