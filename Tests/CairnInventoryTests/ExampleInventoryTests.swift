@@ -7,6 +7,7 @@ import Testing
 @Suite struct ExampleInventoryTests {
     static let names = [
         "ha.yaml", "dedicated-etcd.yaml", "single-host.yaml", "bastion.yaml", "air-gapped.yaml", "lab.yaml",
+        "node-local.yaml",
     ]
 
     /// The real file system and a home without files: what a fresh machine has. Every example

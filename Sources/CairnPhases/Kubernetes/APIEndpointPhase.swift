@@ -60,7 +60,9 @@ public struct APIEndpointPhase: Phase {
                     if !probe.succeeded { closed.append(host.name) }
                 }
                 return closed.isEmpty
-                    ? .passed("haproxy answers on \(nodeLocal.loopback):\(nodeLocal.port) on \(proxies.count) hosts")
+                    ? .passed(
+                        "haproxy answers on \(nodeLocal.loopback):\(nodeLocal.port) on \(proxies.count) host\(proxies.count == 1 ? "" : "s")"
+                    )
                     : .notYet("no balancer answers yet on " + closed.joined(separator: ", "))
             }
         }

@@ -474,17 +474,18 @@ public struct KubeconfigPhase: Phase {
             return PhasePlan()
         }
         let local = Self.path(inventory)
-        let source = Self.sourcePath(inventory)
+        let sourceFile = Self.sourcePath(inventory)
         let fileManager = FileManager.default
         let copied: String
-        if let recorded = fileManager.contents(atPath: source.path), fileManager.fileExists(atPath: local.path) {
+        if let recorded = fileManager.contents(atPath: sourceFile.path), fileManager.fileExists(atPath: local.path) {
             copied = String(decoding: recorded, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         } else {
             // Written by an older Cairn, which copied admin.conf as it was.
             copied = fileManager.contents(atPath: local.path).map { SHA256Digest.hex(of: $0) } ?? ""
         }
-        guard remote.isEmpty || remote != copied else { return PhasePlan() }
         let topology = self.topology
+        let source = Self.sourceDigest(adminConf: remote, topology: topology)
+        guard remote.isEmpty || source != copied else { return PhasePlan() }
         let summary =
             topology.nodeLocal == nil
             ? "copy /etc/kubernetes/admin.conf to \(local.path) (0600)"
@@ -498,9 +499,17 @@ public struct KubeconfigPhase: Phase {
                     at: local.deletingLastPathComponent(), withIntermediateDirectories: true,
                     attributes: [.posixPermissions: 0o700])
                 try Self.replace(local, with: kubeconfig)
-                try Self.replace(source, with: Data((SHA256Digest.hex(of: data) + "\n").utf8))
+                try Self.replace(sourceFile, with: Data((source + "\n").utf8))
             }
         ])
+    }
+
+    /// What the operator's kubeconfig is made from: admin.conf's SHA-256, and with `nodeLocal`
+    /// the control-plane hosts it names (a new one changes the kubeconfig, not admin.conf).
+    static func sourceDigest(adminConf hash: String, topology: Topology) -> String {
+        guard topology.nodeLocal != nil else { return hash }
+        let hosts = topology.controlPlanes.map { "\($0.name)=\($0.internalAddress)" }.joined(separator: ",")
+        return SHA256Digest.hex(of: hash + " " + hosts)
     }
 
     /// Writes `data` beside `file` (0600) and renames it over `file`.

@@ -58,18 +58,27 @@ public enum OperatorKubeconfig {
         return Data(try Yams.dump(object: root, sortKeys: true).utf8)
     }
 
-    /// `kubeconfig` with the context of control-plane host `host` current (clusters are named
-    /// `CLUSTER-HOST`; kubeadm's cluster name is the inventory's `name`).
+    /// `kubeconfig` with the context of control-plane host `host` current. Its cluster is named
+    /// `BASE-HOST`, BASE being admin.conf's cluster name (kubeadm's `clusterName`), found as the
+    /// prefix every control-plane host's cluster shares.
     public static func selecting(controlPlane host: String, in kubeconfig: Data, topology: Topology) throws -> Data {
         let hosts = topology.nodeLocal == nil ? [] : topology.controlPlanes.map(\.name)
         guard hosts.contains(host) else { throw NotAControlPlane(host: host, contexts: hosts) }
         var root = try load(kubeconfig)
-        let wanted = "\(topology.inventory.name)-\(host)"
-        guard
-            let context = (root["contexts"] as? [[String: Any]] ?? []).first(where: {
-                ($0["context"] as? [String: Any])?["cluster"] as? String == wanted
-            })?["name"]
-        else { throw Unreadable(reason: "no context for \(wanted); rerun `cairn apply` to fetch it again") }
+        let contexts = (root["contexts"] as? [[String: Any]] ?? []).compactMap { entry -> (String, String)? in
+            guard let name = entry["name"] as? String,
+                let cluster = (entry["context"] as? [String: Any])?["cluster"] as? String
+            else { return nil }
+            return (name, cluster)
+        }
+        let clusters = Set(contexts.map(\.1))
+        let bases = clusters.compactMap { cluster -> String? in
+            guard let first = hosts.first, cluster.hasSuffix("-" + first) else { return nil }
+            return String(cluster.dropLast(first.count + 1))
+        }
+        guard let base = bases.first(where: { base in hosts.allSatisfy { clusters.contains("\(base)-\($0)") } }),
+            let context = contexts.first(where: { $0.1 == "\(base)-\(host)" })?.0
+        else { throw Unreadable(reason: "it has no context per control-plane host") }
         root["current-context"] = context
         return Data(try Yams.dump(object: root, sortKeys: true).utf8)
     }
