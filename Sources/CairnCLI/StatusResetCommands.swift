@@ -135,3 +135,104 @@ struct Reset: AsyncParsableCommand {
         throw ExitCode(status.code)
     }
 }
+
+/// `cairn certs`.
+struct Certs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List every certificate Cairn or kubeadm made, with issuer and days left.",
+        discussion: """
+            Read-only: kubeadm's certificates and kubeconfigs on each control-plane host, Cairn's
+            etcd CA and certificates on the etcd hosts and the kubelets' client certificates,
+            soonest end first. Exit 0 when none ends within certificates.renewBeforeDays (default
+            90), 75 when one does (`cairn apply` renews kubeadm's and Cairn's etcd certificates
+            then; a kubelet's counts only in its last 10 days, since the kubelet rotates it),
+            1 when a host could not be read. docs/certificates.md.
+              cairn certs -i cluster.yaml
+              cairn certs -i cluster.yaml --output json
+            """)
+
+    @OptionGroup var inventory: InventoryOptions
+
+    @Option(help: "text or json")
+    var output: OutputFormatArgument = .text
+
+    struct Report: Encodable {
+        var renewBeforeDays: Int
+        var certificates: [Entry]
+        var unreachable: [String: String]
+        struct Entry: Encodable {
+            var host: String
+            var path: String
+            var issuer: String
+            var notAfter: String
+            var daysLeft: Int
+            var owner: CertificateExpiry.Owner
+            var due: Bool
+        }
+    }
+
+    func run() async throws {
+        let runner = ClusterRunner()
+        let format = output
+        let due = HealthFlag()
+        let failed = HealthFlag()
+        let status = await runner.withConnections(inventoryPath: inventory.inventory) { loaded, context in
+            let topology = Topology(loaded.inventory)
+            let window = loaded.inventory.certificates.renewBeforeDays
+            let (found, unreachable) = await Certificates.gather(
+                hosts: context.hosts, topology: topology, context: context)
+            let now = Date()
+            let formatter = ISO8601DateFormatter()
+            let entries = found.map {
+                Report.Entry(
+                    host: $0.host, path: $0.path, issuer: $0.issuer,
+                    notAfter: formatter.string(from: Date(timeIntervalSince1970: TimeInterval($0.notAfter))),
+                    daysLeft: $0.daysLeft(now: now), owner: $0.owner, due: $0.isDue(now: now, renewBeforeDays: window))
+            }
+            due.set(entries.contains { $0.due })
+            failed.set(!unreachable.isEmpty)
+            if format == .json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                let report = Report(renewBeforeDays: window, certificates: entries, unreachable: unreachable)
+                runner.stdout.line(String(decoding: try encoder.encode(report), as: UTF8.self))
+                return
+            }
+            let out = runner.stdout
+            let hostWidth = max(4, entries.map(\.host.count).max() ?? 0)
+            let pathWidth = max(11, entries.map(\.path.count).max() ?? 0)
+            func pad(_ text: String, _ width: Int) -> String {
+                text.padding(toLength: width, withPad: " ", startingAt: 0)
+            }
+            out.line(
+                out.bold(
+                    pad("HOST", hostWidth) + "  " + pad("CERTIFICATE", pathWidth)
+                        + "  ISSUER        DAYS LEFT  RENEWED BY"))
+            for entry in entries {
+                let days = pad(entry.daysLeft < 0 ? "expired" : String(entry.daysLeft), 9)
+                let renewer: String
+                switch entry.owner {
+                case .kubeadm: renewer = "cairn apply (kubeadm certs renew)"
+                case .etcd: renewer = "cairn apply (etcd-pki)"
+                case .authority: renewer = "nobody: a CA (docs/pki.md)"
+                case .kubelet: renewer = "the kubelet (rotation)"
+                }
+                out.line(
+                    pad(entry.host, hostWidth) + "  " + pad(entry.path, pathWidth) + "  " + pad(entry.issuer, 12) + "  "
+                        + (entry.due ? out.red(days) : out.green(days)) + "  " + renewer)
+            }
+            for (host, reason) in unreachable.sorted(by: { $0.key < $1.key }) {
+                out.line(out.red("\(host): not read: \(reason)"))
+            }
+            let dueCount = entries.filter(\.due).count
+            out.line(
+                dueCount == 0
+                    ? "No certificate ends within \(window) days (certificates.renewBeforeDays)."
+                    : "\(dueCount) certificate\(dueCount == 1 ? " ends" : "s end") within \(window) days: run `cairn apply -i \(inventory.inventory)` to renew them."
+            )
+        }
+        if status != ExitStatus(.success) { throw ExitCode(status.code) }
+        if failed.value { throw ExitCode(CairnExitCode.failure.rawValue) }
+        throw ExitCode(due.value ? CairnExitCode.gateTimeout.rawValue : CairnExitCode.success.rawValue)
+    }
+}

@@ -102,10 +102,12 @@ struct InventoryDecoder {
         let addons = decodeAddons(reader?.value("addons"), cluster: ClusterShape(hosts: hosts, kubernetes: kubernetes))
         let artifacts = decodeArtifacts(reader?.value("artifacts"), kubernetesVersion: kubernetes.version)
         let upgrade = decodeUpgrade(reader?.value("upgrade"), hosts: hosts)
+        let certificates = decodeCertificates(reader?.value("certificates"))
 
         let inventory = Inventory(
             apiVersion: apiVersion, name: name, stateDirectory: stateDirectory, ssh: ssh, hosts: hosts,
-            kubernetes: kubernetes, etcd: etcd, addons: addons, artifacts: artifacts, upgrade: upgrade
+            kubernetes: kubernetes, etcd: etcd, addons: addons, artifacts: artifacts, upgrade: upgrade,
+            certificates: certificates
         )
         return (inventory, facts)
     }
@@ -779,6 +781,16 @@ struct InventoryDecoder {
                 hint: "set upgrade.groupLabel to the node label that names the groups, e.g. topology.kubernetes.io/zone"
             )
         }
+        return settings
+    }
+
+    func decodeCertificates(_ node: Node?) -> CertificateSettings {
+        var settings = CertificateSettings()
+        guard let node,
+            let reader = MappingReader(
+                node, path: "certificates", section: InventorySchema.certificates, context: context)
+        else { return settings }
+        settings.renewBeforeDays = reader.int("renewBeforeDays", in: 1...300) ?? settings.renewBeforeDays
         return settings
     }
 

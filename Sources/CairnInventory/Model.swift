@@ -19,11 +19,13 @@ public struct Inventory: Sendable, Equatable {
     public var addons: AddonSettingsSet
     public var artifacts: Artifacts
     public var upgrade: UpgradeSettings
+    public var certificates: CertificateSettings
 
     public init(
         apiVersion: String = SupportedVersions.currentAPIVersion, name: String, stateDirectory: String,
         ssh: SSHDefaults, hosts: [Host], kubernetes: KubernetesSettings, etcd: EtcdSettings,
-        addons: AddonSettingsSet, artifacts: Artifacts, upgrade: UpgradeSettings = UpgradeSettings()
+        addons: AddonSettingsSet, artifacts: Artifacts, upgrade: UpgradeSettings = UpgradeSettings(),
+        certificates: CertificateSettings = CertificateSettings()
     ) {
         self.apiVersion = apiVersion
         self.name = name
@@ -35,6 +37,7 @@ public struct Inventory: Sendable, Equatable {
         self.addons = addons
         self.artifacts = artifacts
         self.upgrade = upgrade
+        self.certificates = certificates
     }
 
     public func hosts(withRole role: Role) -> [Host] {
@@ -282,6 +285,16 @@ public struct APIEndpoint: Sendable, Equatable {
     public var url: String {
         let host = address.contains(":") ? "[\(address)]" : address
         return "https://\(host):\(port)"
+    }
+}
+
+/// When certificates are renewed.
+public struct CertificateSettings: Sendable, Equatable {
+    /// `apply` renews a certificate that ends within this many days; `cairn certs` exits 75 then.
+    public var renewBeforeDays: Int
+
+    public init(renewBeforeDays: Int = 90) {
+        self.renewBeforeDays = renewBeforeDays
     }
 }
 

@@ -51,6 +51,7 @@ public enum InventorySchema {
             f("addons", "mapping", "see `addons`", "Cluster add-ons."),
             f("artifacts", "mapping", "see `artifacts`", "Where binaries and images come from."),
             f("upgrade", "mapping", "see `upgrade`", "How a Kubernetes upgrade takes nodes out of service."),
+            f("certificates", "mapping", "see `certificates`", "When certificates are renewed."),
         ])
 
     public static let ssh = Section(
@@ -299,13 +300,26 @@ public enum InventorySchema {
             ),
         ])
 
+    public static let certificates = Section(
+        path: "certificates",
+        summary: """
+            kubeadm's certificates and Cairn's etcd certificates last a year (docs/certificates.md). \
+            `cairn certs` lists them all; `apply` renews what ends soon, one host at a time.
+            """,
+        fields: [
+            f(
+                "renewBeforeDays", "integer", "`90`",
+                "1–300. `apply` renews a certificate that ends within this many days (kubeadm's on each control-plane host, then its static pods restarted; Cairn's etcd certificates with a rolling restart); `cairn certs` exits 75 while one does."
+            )
+        ])
+
     /// Every section, with the add-ons' own.
     public static func sections(addons types: [any AddonSettings.Type]) -> [Section] {
         [
             root, ssh, bastion, host, taint, storage, kubernetes, apiEndpoint, haproxyKeepalived, kubeVip, external,
             nodeLocal, etcd, addons(types),
         ]
-            + types.flatMap { $0.sections } + [artifacts, upgrade]
+            + types.flatMap { $0.sections } + [artifacts, upgrade, certificates]
     }
 
     public static func f(_ key: String, _ type: String, _ defaultValue: String, _ rules: String) -> Field {

@@ -26,6 +26,7 @@ public enum BuiltInPhases {
                 ControlPlaneInitPhase(topology: topology),
                 ControlPlaneJoinPhase(topology: topology),
                 WorkerJoinPhase(topology: topology),
+                CertificateRenewalPhase(topology: topology),
                 KubeconfigPhase(topology: topology),
             ] + Addons.phases(topology)
         return Dictionary(uniqueKeysWithValues: phases.map { ($0.name, $0) })

@@ -72,7 +72,10 @@ public struct EtcdPKIPhase: Phase {
         for certificate in Self.certificates(for: topology) {
             let status =
                 caMissing
-                ? .missing : store.status(of: certificate.name, request: certificate.request, caName: EtcdPKI.caName)
+                ? .missing
+                : store.status(
+                    of: certificate.name, request: certificate.request, caName: EtcdPKI.caName,
+                    renewalThresholdDays: topology.inventory.certificates.renewBeforeDays)
             let summary: String
             switch status {
             case .valid: continue

@@ -76,9 +76,8 @@ public struct KubernetesUpgradePhase: Phase {
         let output = try await executor.runChecked(
             RemoteCommand.script(.cairnCertExpiry, arguments: certificateDirectories), timeout: .seconds(30))
         var result: [String: Int] = [:]
-        for line in output.stdoutText.split(separator: "\n") {
-            let parts = line.split(separator: " ", maxSplits: 1)
-            if parts.count == 2, let epoch = Int(parts[0]) { result[String(parts[1])] = epoch }
+        for certificate in Certificates.parse(output.stdoutText, host: "") {
+            result[certificate.path] = certificate.notAfter
         }
         return result
     }

@@ -1,13 +1,25 @@
 #!/bin/sh
-# Prints "NOT_AFTER_EPOCH PATH" for every *.crt under the directories given (read-only). The end
-# date, not the time left, so that facts read twice compare equal.
+# cairn-cert-expiry PATH...: one line per certificate, "NOT_AFTER_EPOCH<TAB>ISSUER_CN<TAB>PATH", for
+# every *.crt under the directories given and every file given (a PEM certificate, or a kubeconfig
+# whose first client-certificate-data is read). Read-only. The end date, not the time left, so that
+# facts read twice compare equal.
 set -u
-for dir in "$@"; do
-  [ -d "$dir" ] || continue
-  find "$dir" -name '*.crt' -type f | sort | while read -r file; do
-    end=$(openssl x509 -enddate -noout -in "$file" 2>/dev/null | sed 's/^notAfter=//')
-    [ -n "$end" ] || continue
-    epoch=$(date -d "$end" +%s 2>/dev/null) || continue
-    printf '%s %s\n' "$epoch" "$file"
-  done
+tab=$(printf '\t')
+show() {  # PATH, the certificate on stdin
+  info=$(openssl x509 -noout -enddate -issuer -nameopt RFC2253 2>/dev/null) || return 0
+  end=$(printf '%s\n' "$info" | sed -n 's/^notAfter=//p')
+  issuer=$(printf '%s\n' "$info" | sed -n 's/^issuer=//p' | sed -n 's/^.*CN=\([^,]*\).*$/\1/p')
+  [ -n "$end" ] || return 0
+  epoch=$(date -d "$end" +%s 2>/dev/null) || return 0
+  printf '%s%s%s%s%s\n' "$epoch" "$tab" "$issuer" "$tab" "$1"
+}
+for path in "$@"; do
+  if [ -d "$path" ]; then
+    find "$path" -name '*.crt' -type f | sort | while read -r file; do show "$file" < "$file"; done
+  elif [ -f "$path" ]; then
+    case $path in
+      *.conf) sed -n 's/^ *client-certificate-data: *//p' "$path" | head -1 | base64 -d 2>/dev/null | show "$path" ;;
+      *) show "$path" < "$path" ;;
+    esac
+  fi
 done

@@ -1,0 +1,88 @@
+import CairnCore
+import CairnEngine
+import CairnInventory
+import CairnTesting
+import Foundation
+import Testing
+
+@testable import CairnPhases
+
+/// Certificates: what is read where, who renews what, and the renewal phase's exact commands.
+@Suite struct CertificateTests {
+    static let now = Date(timeIntervalSince1970: 1_790_000_000)
+    static let day = 86_400
+
+    @Test func eachRoleReadsItsOwnCertificates() throws {
+        let topology = try Fixture.cluster(workers: 1)
+        #expect(
+            Certificates.paths(for: topology.host(named: "cp1")!) == [
+                "/etc/kubernetes/pki", "/etc/kubernetes/admin.conf", "/etc/kubernetes/super-admin.conf",
+                "/etc/kubernetes/controller-manager.conf", "/etc/kubernetes/scheduler.conf", "/etc/etcd/pki",
+                "/var/lib/kubelet/pki/kubelet-client-current.pem",
+            ])
+        #expect(
+            Certificates.paths(for: topology.host(named: "w1")!) == ["/var/lib/kubelet/pki/kubelet-client-current.pem"])
+    }
+
+    @Test func linesParseIntoOwnersAndDueDates() {
+        let base = Int(Self.now.timeIntervalSince1970)
+        let output = [
+            "\(base + 30 * Self.day)\tkubernetes\t/etc/kubernetes/pki/apiserver.crt",
+            "\(base + 3650 * Self.day)\tkubernetes\t/etc/kubernetes/pki/ca.crt",
+            "\(base + 200 * Self.day)\tetcd-ca\t/etc/etcd/pki/member.crt",
+            "\(base + 40 * Self.day)\tkubernetes\t/var/lib/kubelet/pki/kubelet-client-current.pem",
+            "\(base - 10)\tkubernetes\t/etc/kubernetes/admin.conf",
+            "garbage",
+        ].joined(separator: "\n")
+        let parsed = Certificates.parse(output, host: "cp1")
+        #expect(parsed.map(\.owner) == [.kubeadm, .authority, .etcd, .kubelet, .kubeadm])
+        #expect(parsed.map { $0.daysLeft(now: Self.now) } == [30, 3650, 200, 40, -1])
+        // The kubelet rotates its own: due only in its last 10 days.
+        #expect(parsed.map { $0.isDue(now: Self.now, renewBeforeDays: 90) } == [true, false, false, false, true])
+    }
+
+    /// cp1's apiserver certificate ends within the window, cp2's and cp3's do not: only cp1's
+    /// certificates are renewed and its static pods restarted, serially.
+    @Test func onlyTheHostWithCertificatesInTheWindowIsRenewed() async throws {
+        let topology = try Fixture.cluster(workers: 0, extra: "certificates: {renewBeforeDays: 60}")
+        let harness = PhaseHarness(hosts: Fixture.hosts(topology))
+        let base = Int(Self.now.timeIntervalSince1970)
+        for n in 1...3 {
+            let apiserver = base + (n == 1 ? 59 : 61) * Self.day
+            harness["cp\(n)"].expect(
+                exactly: .script(.cairnCertExpiry, arguments: Certificates.renewedByKubeadm),
+                stdout:
+                    "\(apiserver)\tkubernetes\t/etc/kubernetes/pki/apiserver.crt\n\(base + 300 * Self.day)\tkubernetes\t/etc/kubernetes/admin.conf\n"
+            )
+        }
+        let cp1 = harness["cp1"]
+        cp1.expect(exactly: RemoteCommand("kubeadm", ["certs", "renew", "all"]))
+        cp1.expect(exactly: .script(.cairnRestartControlPlane, arguments: ["10.0.0.1", "1790000000"]))
+        let phase = CertificateRenewalPhase(topology: topology, now: { Self.now })
+        let (result, events) = await harness.run(WithoutGate(phase), on: .roles(["control-plane"]))
+        #expect(result.outcome == .succeeded, "\(String(describing: result.error))")
+        #expect(
+            events.planned == [
+                "cp1: kubeadm certs renew all on cp1 (apiserver.crt within 60 days)",
+                "cp1: restart the control-plane static pods on cp1 and wait for its API server",
+            ])
+        harness.expectExactlyTheExpectedCommands()
+    }
+
+    /// Before kubeadm ran (no certificates) and far from the end: nothing to do.
+    @Test func freshCertificatesNeedNothing() async throws {
+        let topology = try Fixture.cluster(workers: 0)
+        let harness = PhaseHarness(hosts: Fixture.hosts(topology))
+        let base = Int(Self.now.timeIntervalSince1970)
+        for n in 1...3 {
+            harness["cp\(n)"].expect(
+                exactly: .script(.cairnCertExpiry, arguments: Certificates.renewedByKubeadm),
+                stdout: n == 2 ? "" : "\(base + 91 * Self.day)\tkubernetes\t/etc/kubernetes/admin.conf\n")
+        }
+        let phase = CertificateRenewalPhase(topology: topology, now: { Self.now })
+        let (result, events) = await harness.run(WithoutGate(phase), on: .roles(["control-plane"]), mode: .plan)
+        #expect(result.outcome == .succeeded)
+        #expect(events.planned.isEmpty)
+        harness.expectExactlyTheExpectedCommands()
+    }
+}
