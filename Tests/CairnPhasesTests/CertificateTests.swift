@@ -50,9 +50,9 @@ import Testing
         for n in 1...3 {
             let apiserver = base + (n == 1 ? 59 : 61) * Self.day
             harness["cp\(n)"].expect(
-                exactly: .script(.cairnCertExpiry, arguments: Certificates.renewedByKubeadm),
+                exactly: .script(.cairnCertExpiry, arguments: Certificates.renewedByKubeadm + ["tls:10.0.0.\(n):6443"]),
                 stdout:
-                    "\(apiserver)\tkubernetes\t/etc/kubernetes/pki/apiserver.crt\n\(base + 300 * Self.day)\tkubernetes\t/etc/kubernetes/admin.conf\n"
+                    "\(apiserver)\tkubernetes\t/etc/kubernetes/pki/apiserver.crt\n\(base + 300 * Self.day)\tkubernetes\t/etc/kubernetes/admin.conf\n\(apiserver)\tkubernetes\ttls:10.0.0.\(n):6443\n"
             )
         }
         let cp1 = harness["cp1"]
@@ -76,13 +76,38 @@ import Testing
         let base = Int(Self.now.timeIntervalSince1970)
         for n in 1...3 {
             harness["cp\(n)"].expect(
-                exactly: .script(.cairnCertExpiry, arguments: Certificates.renewedByKubeadm),
+                exactly: .script(.cairnCertExpiry, arguments: Certificates.renewedByKubeadm + ["tls:10.0.0.\(n):6443"]),
                 stdout: n == 2 ? "" : "\(base + 91 * Self.day)\tkubernetes\t/etc/kubernetes/admin.conf\n")
         }
         let phase = CertificateRenewalPhase(topology: topology, now: { Self.now })
         let (result, events) = await harness.run(WithoutGate(phase), on: .roles(["control-plane"]), mode: .plan)
         #expect(result.outcome == .succeeded)
         #expect(events.planned.isEmpty)
+        harness.expectExactlyTheExpectedCommands()
+    }
+
+    /// Renewed by a run killed before the restart: nothing is due any more, but the API server
+    /// still serves the old certificate, so only the restart is planned.
+    @Test func aServerStillServingTheOldCertificateIsRestarted() async throws {
+        let topology = try Fixture.cluster(workers: 0)
+        let harness = PhaseHarness(hosts: Fixture.hosts(topology))
+        let base = Int(Self.now.timeIntervalSince1970)
+        for n in 1...3 {
+            let served = base + (n == 2 ? 50 : 365) * Self.day
+            harness["cp\(n)"].expect(
+                exactly: .script(.cairnCertExpiry, arguments: Certificates.renewedByKubeadm + ["tls:10.0.0.\(n):6443"]),
+                stdout:
+                    "\(base + 365 * Self.day)\tkubernetes\t/etc/kubernetes/pki/apiserver.crt\n\(served)\tkubernetes\ttls:10.0.0.\(n):6443\n"
+            )
+        }
+        harness["cp2"].expect(exactly: .script(.cairnRestartControlPlane, arguments: ["10.0.0.2", "1790000000"]))
+        let phase = CertificateRenewalPhase(topology: topology, now: { Self.now })
+        let (result, events) = await harness.run(WithoutGate(phase), on: .roles(["control-plane"]))
+        #expect(result.outcome == .succeeded, "\(String(describing: result.error))")
+        #expect(
+            events.planned == [
+                "cp2: restart the control-plane static pods on cp2 (its API server serves an older certificate than apiserver.crt)"
+            ])
         harness.expectExactlyTheExpectedCommands()
     }
 }

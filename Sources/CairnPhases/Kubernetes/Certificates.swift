@@ -133,13 +133,21 @@ public struct CertificateRenewalPhase: Phase {
     }
 
     public struct Facts: Sendable, Codable, Equatable {
-        /// kubeadm's certificates on this host, by path (epoch of their end); empty before kubeadm ran.
+        /// kubeadm's certificates on this host, by path (epoch of their end); empty before kubeadm
+        /// ran. `tls:ADDRESS:6443` is the one its API server serves.
         public var kubeadm: [String: Int]
     }
 
+    /// kubeadm's certificates, and the one this host's API server serves.
+    static func factsCommand(address: String) -> RemoteCommand {
+        .script(.cairnCertExpiry, arguments: Certificates.renewedByKubeadm + [servedPath(address)])
+    }
+
+    static func servedPath(_ address: String) -> String { "tls:\(EtcdLayout.bracketed(address)):6443" }
+
     public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws -> Facts {
         let output = try await executor.runChecked(
-            RemoteCommand.script(.cairnCertExpiry, arguments: Certificates.renewedByKubeadm), timeout: .seconds(30))
+            Self.factsCommand(address: topology.internalAddress(of: host.name)), timeout: .seconds(30))
         var kubeadm: [String: Int] = [:]
         for certificate in Certificates.parse(output.stdoutText, host: host.name) {
             kubeadm[certificate.path] = certificate.notAfter
@@ -156,21 +164,31 @@ public struct CertificateRenewalPhase: Phase {
             guard let engineHost = facts.keys.first(where: { $0.name == host.name }),
                 let found = facts[engineHost]?.kubeadm
             else { continue }
-            let due = found.filter { $0.value < limit }.keys.sorted()
-            guard !due.isEmpty else { continue }
-            let names = due.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")
+            let served = Self.servedPath(host.internalAddress)
+            let due = found.filter { $0.key != served && $0.value < limit }.keys.sorted()
             let predicted = context.isPredicted(host.name)
+            let restart = { (why: String) in
+                Action.command(
+                    host: host.name, summary: "restart the control-plane static pods on \(host.name)\(why)",
+                    .script(.cairnRestartControlPlane, arguments: [host.internalAddress, stamp]),
+                    timeout: .seconds(300), predicted: predicted)
+            }
+            guard !due.isEmpty else {
+                // Renewed by a run killed before the restart: the files are new, the server is not.
+                if let servedEnd = found[served], let fileEnd = found["/etc/kubernetes/pki/apiserver.crt"],
+                    servedEnd != fileEnd
+                {
+                    actions.append(restart(" (its API server serves an older certificate than apiserver.crt)"))
+                }
+                continue
+            }
+            let names = due.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")
             actions.append(
                 .command(
                     host: host.name,
                     summary: "kubeadm certs renew all on \(host.name) (\(names) within \(window) days)",
                     RemoteCommand("kubeadm", ["certs", "renew", "all"]), timeout: .seconds(120), predicted: predicted))
-            actions.append(
-                .command(
-                    host: host.name,
-                    summary: "restart the control-plane static pods on \(host.name) and wait for its API server",
-                    .script(.cairnRestartControlPlane, arguments: [host.internalAddress, stamp]),
-                    timeout: .seconds(300), predicted: predicted))
+            actions.append(restart(" and wait for its API server"))
         }
         let notes =
             actions.isEmpty

@@ -1,8 +1,9 @@
 #!/bin/sh
 # cairn-cert-expiry PATH...: one line per certificate, "NOT_AFTER_EPOCH<TAB>ISSUER_CN<TAB>PATH", for
-# every *.crt under the directories given and every file given (a PEM certificate, or a kubeconfig
-# whose first client-certificate-data is read). Read-only. The end date, not the time left, so that
-# facts read twice compare equal.
+# every *.crt under the directories given, every file given (a PEM certificate, or a kubeconfig
+# whose first client-certificate-data is read) and every tls:HOST:PORT given (the certificate a TLS
+# server there presents). Read-only. The end date, not the time left, so that facts read twice
+# compare equal.
 set -u
 tab=$(printf '\t')
 show() {  # PATH, the certificate on stdin
@@ -14,7 +15,9 @@ show() {  # PATH, the certificate on stdin
   printf '%s%s%s%s%s\n' "$epoch" "$tab" "$issuer" "$tab" "$1"
 }
 for path in "$@"; do
-  if [ -d "$path" ]; then
+  if [ "${path#tls:}" != "$path" ]; then
+    echo | timeout 5 openssl s_client -connect "${path#tls:}" 2>/dev/null | show "$path"
+  elif [ -d "$path" ]; then
     find "$path" -name '*.crt' -type f | sort | while read -r file; do show "$file" < "$file"; done
   elif [ -f "$path" ]; then
     case $path in
