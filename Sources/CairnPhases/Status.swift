@@ -65,6 +65,15 @@ public struct ClusterStatus: Sendable, Encodable {
         public var bytesTotal: Int64
     }
 
+    /// Certificates ending within `certificates.renewBeforeDays` (docs/certificates.md).
+    public struct CertificateSummary: Sendable, Encodable {
+        public var renewBeforeDays: Int
+        /// Days until the first one ends (nil when none was read).
+        public var soonestDaysLeft: Int?
+        /// "host path (N days)" of each one due.
+        public var due: [String]
+    }
+
     public var schema = ClusterStatus.schema
     public var cluster: String
     public var healthy: Bool
@@ -75,6 +84,7 @@ public struct ClusterStatus: Sendable, Encodable {
     public var nodes: [NodeStatus]
     public var addons: [WorkloadStatus]
     public var ceph: CephSummary?
+    public var certificates: CertificateSummary?
 
     /// Gathers everything; unreachable parts become problems, never errors.
     public static func gather(topology: Topology, context: RunContext) async -> ClusterStatus {
@@ -119,6 +129,21 @@ public struct ClusterStatus: Sendable, Encodable {
                 break
             }
             status.hosts.append(entry)
+        }
+
+        // Certificates, on the reachable hosts.
+        let readable = hosts.filter { if case .success = facts[$0.name] { return true } else { return false } }
+        let found = await Certificates.gather(hosts: readable, topology: topology, context: context).certificates
+        let now = Date()
+        let window = inventory.certificates.renewBeforeDays
+        let due = found.filter { $0.isDue(now: now, renewBeforeDays: window) }
+        status.certificates = CertificateSummary(
+            renewBeforeDays: window, soonestDaysLeft: found.first?.daysLeft(now: now),
+            due: due.map { "\($0.host) \($0.path) (\($0.daysLeft(now: now)) days)" })
+        if !due.isEmpty {
+            status.problems.append(
+                "\(due.count) certificate\(due.count == 1 ? " ends" : "s end") within \(window) days: `cairn certs` lists them, `cairn apply` renews them"
+            )
         }
 
         // etcd.
@@ -324,6 +349,14 @@ public struct ClusterStatus: Sendable, Encodable {
                     + (ceph.bytesTotal > 0
                         ? ", \(ceph.bytesUsed / 1_048_576) of \(ceph.bytesTotal / 1_048_576) MiB used" : ""))
             for check in ceph.checks { lines.append("  " + colors.bad(check)) }
+        }
+        if let certificates, let soonest = certificates.soonestDaysLeft {
+            lines.append("")
+            let text = "soonest ends in \(soonest) days (renewed within \(certificates.renewBeforeDays))"
+            lines.append(
+                colors.bold("Certificates") + ": "
+                    + (certificates.due.isEmpty
+                        ? colors.ok(text) : colors.bad(text + ", \(certificates.due.count) due")))
         }
         if !problems.isEmpty {
             lines.append("")
