@@ -26,6 +26,7 @@ public enum BuiltInPhases {
                 ControlPlaneInitPhase(topology: topology),
                 ControlPlaneJoinPhase(topology: topology),
                 WorkerJoinPhase(topology: topology),
+                EtcdEndpointsPhase(topology: topology),
                 CertificateRenewalPhase(topology: topology),
                 KubeconfigPhase(topology: topology),
             ] + Addons.phases(topology)
