@@ -30,6 +30,8 @@ public struct RunRequest: Sendable {
     public var force = false
     /// Run these phases instead of the playbook's (`cairn restore`, `cairn etcd remove`).
     public var customPhases: (@Sendable (Inventory) -> [ScheduledPhase])?
+    /// `cairn remove`: its phases, then the playbook for the inventory without the removed hosts.
+    public var removal: RemovalRequest?
     /// What the run is, for the header line ("restore", "etcd remove").
     public var title: String?
     /// Overrides every verification gate's deadline.
@@ -108,12 +110,26 @@ public struct ClusterRunner: Sendable {
                 let (text, file) = BuiltInPhases.defaultPlaybook
                 playbook = try Playbook.load(yaml: text, file: file, builtIns: BuiltInPhases.names)
             }
-            let phases =
-                try request.customPhases?(inventory)
-                ?? playbook.schedule(
-                    builtIns: BuiltInPhases.make(for: inventory), only: request.onlyPhases, skip: request.skipPhases)
-            let hosts = inventory.hosts.enumerated().map { index, host in
+            var hosts = inventory.hosts.enumerated().map { index, host in
                 EngineHost(name: host.name, roles: Set(host.roles.map(\.rawValue)), index: index)
+            }
+            let phases: [ScheduledPhase]
+            if let removal = request.removal {
+                let remaining = removal.remaining(inventory)
+                phases = removal.phases(
+                    inventory: inventory,
+                    playbook: try playbook.schedule(
+                        builtIns: BuiltInPhases.make(for: remaining), only: request.onlyPhases,
+                        skip: request.skipPhases),
+                    hosts: hosts)
+                // Hosts that cannot be reached are never connected to (not even for the lock).
+                if removal.unreachable { hosts.removeAll { removal.targets.contains($0.name) } }
+            } else {
+                phases =
+                    try request.customPhases?(inventory)
+                    ?? playbook.schedule(
+                        builtIns: BuiltInPhases.make(for: inventory), only: request.onlyPhases,
+                        skip: request.skipPhases)
             }
             return .success(
                 Prepared(

@@ -236,3 +236,64 @@ struct Certs: AsyncParsableCommand {
         throw ExitCode(due.value ? CairnExitCode.gateTimeout.rawValue : CairnExitCode.success.rawValue)
     }
 }
+
+/// `cairn remove`.
+struct Remove: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Take hosts out of the cluster safely: drain, data off, etcd member out, Node deleted.",
+        discussion: """
+            Hosts may still be in the inventory or already out of it. Judged from live health
+            first: refused, with nothing changed, when etcd would lose quorum, no control-plane
+            host would remain, or the remaining storage hosts could not hold a pool's replicas.
+            Then, per host: cordon and drain through the Eviction API (PodDisruptionBudgets
+            respected); its Ceph OSDs out, the data moved (HEALTH_OK, every PG active+clean),
+            the OSDs purged; the Node deleted; its etcd member removed; the host reset (kubeadm
+            reset, Cairn's files) when it is in the inventory and reachable. Last, the remaining
+            inventory is applied, so API balancers, kube-apiserver's etcd endpoints and add-ons
+            match it. Remove the hosts from the inventory afterwards. --unreachable: the hosts
+            cannot be reached (dead): no drain and no host clean-up, and they are never
+            connected to. On a terminal it shows the plan and asks first; scripts pass --yes.
+            docs/remove.md.
+              cairn remove -i cluster.yaml worker3
+              cairn remove -i cluster.yaml node1 --unreachable --yes
+            """)
+
+    @OptionGroup var inventory: InventoryOptions
+
+    @Argument(help: "The hosts to remove.")
+    var hosts: [String]
+
+    @Flag(help: "The hosts cannot be reached: skip their drain and clean-up, never connect to them.")
+    var unreachable = false
+
+    @Option(name: .customLong("drain-timeout"), help: "Seconds a drain may wait for evictions (default 300).")
+    var drainTimeout: Int = 300
+
+    @Flag(name: .shortAndLong, help: "Do not ask for confirmation.")
+    var yes = false
+
+    @Flag(name: .customLong("dry-run"), help: "Only show what would be done.")
+    var dryRun = false
+
+    func run() async throws {
+        let console = Console()
+        guard !hosts.isEmpty else {
+            throw console.fail(CommandLineError("name the hosts to remove", next: "cairn remove -i INVENTORY HOST..."))
+        }
+        var request = RunRequest(inventoryPath: inventory.inventory)
+        request.assumeYes = yes
+        request.title = "remove \(hosts.joined(separator: ","))"
+        request.removal = RemovalRequest(
+            targets: hosts, unreachable: unreachable, drainTimeoutSeconds: max(10, drainTimeout))
+        if !dryRun && !yes && isatty(STDIN_FILENO) == 0 {
+            throw console.fail(
+                CommandLineError(
+                    "cairn remove changes the cluster and asks first on a terminal",
+                    next:
+                        "pass --yes to remove \(hosts.joined(separator: ", ")) without asking, or --dry-run to see the plan"
+                ))
+        }
+        let status = await ClusterRunner().run(dryRun ? .plan : .apply, request)
+        throw ExitCode(status.code)
+    }
+}

@@ -260,7 +260,7 @@ import Testing
         } throws: { error in
             guard let error = error as? EtcdError, case .growthRefused(_, let unhealthy) = error else { return false }
             return unhealthy == ["node1"]
-                && error.nextStep?.contains("`cairn etcd remove -i INVENTORY node1`") == true
+                && error.nextStep?.contains("`cairn remove -i INVENTORY node1 --unreachable`") == true
         }
     }
 }

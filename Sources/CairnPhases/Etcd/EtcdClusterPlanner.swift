@@ -98,7 +98,7 @@ public enum EtcdError: Error, CairnReportableError, Equatable {
             let names = unhealthy.joined(separator: ", ")
             let first = unhealthy[0]
             return
-                "bring \(names) back to health and rerun; if \(unhealthy.count == 1 ? "it is" : "they are") gone for good, remove \(unhealthy.count == 1 ? "it" : "each") first (`cairn etcd remove -i INVENTORY \(first)`: a dead member can go while the others keep quorum), then rerun"
+                "bring \(names) back to health and rerun; if \(unhealthy.count == 1 ? "it is" : "they are") gone for good, take \(unhealthy.count == 1 ? "it" : "each") out first (`cairn remove -i INVENTORY \(first) --unreachable`: its etcd member, Node and balancer entries; a dead member can go while the others keep quorum), then rerun"
         case .replacedHost(let host, let id, _):
             return
                 "remove the stale member first — `cairn etcd remove \(host)` (or `etcdctl member remove \(id)`) — then rerun `cairn apply` to add \(host) again as a new member"
@@ -276,7 +276,7 @@ public struct EtcdClusterPlanner: Sendable {
                 unhealthyNames.removeAll { $0 == name }
             } else {
                 plan.notes.append(
-                    "etcd member \(name) (\(member.peerURLs?.first ?? "?")) is not in the inventory; it stays (set etcd.removeMembersNotInInventory: true, or run `cairn etcd remove \(name)`, to remove it)"
+                    "etcd member \(name) (\(member.peerURLs?.first ?? "?")) is not in the inventory; it stays (`cairn remove -i INVENTORY \(name)` takes it out, with --unreachable when the host is gone; or set etcd.removeMembersNotInInventory: true)"
                 )
             }
         }

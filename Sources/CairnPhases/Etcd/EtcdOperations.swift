@@ -196,17 +196,18 @@ public struct EtcdRestorePhase: Phase {
 /// `cairn etcd remove HOST`: takes a member out of the cluster under the quorum guard, then
 /// stops etcd on that host (when reachable) and moves its data aside.
 public struct EtcdRemovePhase: Phase {
-    public let name = "etcd-remove"
+    public let name: String
     public let title = "remove an etcd member"
     let topology: Topology
     var inventory: Inventory { topology.inventory }
     let target: String
     let force: Bool
 
-    public init(topology: Topology, target: String, force: Bool) {
+    public init(topology: Topology, target: String, force: Bool, name: String = "etcd-remove") {
         self.topology = topology
         self.target = target
         self.force = force
+        self.name = name
     }
 
     public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws

@@ -421,9 +421,15 @@ public struct WorkerJoinPhase: Phase {
         let steps = try planner.joinWorkers()
         let predicted = { (host: String) in context.isPredicted(host) || !planner.clusterExists }
         let actions = ControlPlaneActions(topology: topology, secrets: .random)
+        // Nodes the inventory no longer names are left alone, and said.
+        let strangers = (planner.nodes ?? []).map(\.name).filter { topology.host(named: $0) == nil }
         return PhasePlan(
-            actions: steps.flatMap { actions.action($0, predicted: predicted($0.host), redactor: context.run.redactor) }
-        )
+            actions: steps.flatMap {
+                actions.action($0, predicted: predicted($0.host), redactor: context.run.redactor)
+            },
+            notes: strangers.map {
+                "Node \($0) is not in the inventory; it stays (`cairn remove -i INVENTORY \($0)` takes it out, with --unreachable when the host is gone)"
+            })
     }
 
     public func gate(context: PhaseContext) -> Gate? {

@@ -167,6 +167,8 @@ public struct KubernetesUpgradePhase: Phase {
 public struct DrainBlocked: Error, CairnReportableError, Equatable {
     public let node: String
     public let reasons: [String]
+    /// The command that continues once the budget allows it.
+    public var rerun: String = "cairn apply"
 
     public var summary: String {
         "draining \(node) did not finish: "
@@ -175,7 +177,7 @@ public struct DrainBlocked: Error, CairnReportableError, Equatable {
     }
     public var host: String? { node }
     public var nextStep: String? {
-        "let the PodDisruptionBudget named above allow a disruption (more replicas, or a lower minAvailable), then rerun `cairn apply`: finished nodes are not redone"
+        "let the PodDisruptionBudget named above allow a disruption (more replicas, or a lower minAvailable), then rerun `\(rerun)`: finished nodes are not redone"
     }
     public var exitCode: CairnExitCode { .gateTimeout }
 }
