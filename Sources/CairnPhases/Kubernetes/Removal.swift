@@ -104,7 +104,11 @@ public struct RemovalCheckPhase: Phase {
     }
 
     public func plan(facts: [EngineHost: Facts], context: PhaseContext) throws -> PhasePlan {
-        let byName = Dictionary(uniqueKeysWithValues: facts.map { ($0.key.name, $0.value) })
+        PhasePlan(notes: try judge(Dictionary(uniqueKeysWithValues: facts.map { ($0.key.name, $0.value) })))
+    }
+
+    /// The refusal (thrown) or the notes, from the facts by host name alone.
+    public func judge(_ byName: [String: Facts]) throws -> [String] {
         let remaining = removal.remaining(topology.inventory)
         var reasons: [String] = []
         var next = "check `cairn status`, then rerun"
@@ -180,7 +184,7 @@ public struct RemovalCheckPhase: Phase {
             )
         }
         if !reasons.isEmpty { throw RemovalRefused(reasons: reasons, next: next) }
-        return PhasePlan(notes: notes)
+        return notes
     }
 }
 
@@ -220,6 +224,23 @@ public struct RemovalNodePhase: Phase {
         let predicted = context.isPredicted(anchor.name)
         var actions: [Action] = []
         for target in removal.targets {
+            // Data first: the OSDs go out and Ceph copies their data elsewhere while they still
+            // run, so no placement group is ever short of a copy; then the drain stops them.
+            if let osds = fact.osds?[target], !osds.isEmpty {
+                let ids = osds.map(String.init)
+                actions.append(
+                    Action(
+                        host: anchor.name,
+                        summary:
+                            "mark \(target)'s OSDs \(ids.joined(separator: ", ")) out and wait until Ceph has moved their data (HEALTH_OK, every PG active+clean)",
+                        predicted: predicted
+                    ) { env in
+                        let kubectl = Kubectl(executor: try env.host())
+                        try await RemovalNodePhase.ceph(kubectl, ["osd", "out"] + ids)
+                        try await RemovalNodePhase.waitForCleanData(kubectl, clock: env.context.clock, leaving: target)
+                        try await RemovalNodePhase.ceph(kubectl, ["osd", "safe-to-destroy"] + ids)
+                    })
+            }
             if nodes.contains(target) && !removal.unreachable {
                 actions.append(
                     Action(
@@ -252,18 +273,6 @@ public struct RemovalNodePhase: Phase {
             }
             if let osds = fact.osds?[target], !osds.isEmpty {
                 let ids = osds.map(String.init)
-                actions.append(
-                    Action(
-                        host: anchor.name,
-                        summary:
-                            "mark \(target)'s OSDs \(ids.joined(separator: ", ")) out and wait until Ceph has moved their data (HEALTH_OK, every PG active+clean)",
-                        predicted: predicted
-                    ) { env in
-                        let kubectl = Kubectl(executor: try env.host())
-                        try await RemovalNodePhase.ceph(kubectl, ["osd", "out"] + ids)
-                        try await RemovalNodePhase.waitForCleanData(kubectl, clock: env.context.clock, leaving: target)
-                        try await RemovalNodePhase.ceph(kubectl, ["osd", "safe-to-destroy"] + ids)
-                    })
                 for id in ids {
                     actions.append(
                         .command(
@@ -328,7 +337,7 @@ extension RemovalRequest {
         var phases = [
             ScheduledPhase(
                 phase: RemovalCheckPhase(topology: topology, removal: self),
-                selector: .named(Array(Set(etcd + anchor)))),
+                selector: .named(etcd + anchor.filter { !etcd.contains($0) })),
             ScheduledPhase(phase: RemovalNodePhase(topology: topology, removal: self), selector: .named(anchor)),
         ]
         for target in targets {
