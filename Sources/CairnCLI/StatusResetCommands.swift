@@ -57,8 +57,10 @@ struct Reset: AsyncParsableCommand {
             Runs kubeadm reset, stops and removes etcd (data too), kubelet, containerd, the API
             balancer, and removes Cairn's binaries, units and files, CNI state. Asks for
             confirmation naming the cluster and the hosts (--yes skips it). A subset that holds
-            etcd members is refused when the remaining members could not keep quorum (--force
-            overrides); members are removed from etcd first. Ceph devices are wiped only with
+            etcd members is judged from live health as `cairn remove` is (refused, with nothing
+            changed, when etcd would lose quorum or no control-plane host would remain; --force
+            overrides); members are removed from etcd first. To take hosts out of a running
+            cluster (drained, data moved, Node deleted), use `cairn remove`. Ceph devices are wiped only with
             --wipe-ceph-devices.
               cairn reset -i cluster.yaml --hosts node5
               cairn reset -i cluster.yaml --yes
@@ -72,7 +74,7 @@ struct Reset: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "Do not ask for confirmation.")
     var yes = false
 
-    @Flag(help: "Reset even when the remaining etcd members would lose quorum.")
+    @Flag(help: "Reset even when live health says the remaining etcd members would lose quorum.")
     var force = false
 
     @Flag(
@@ -97,15 +99,6 @@ struct Reset: AsyncParsableCommand {
         let whole = Set(selected) == Set(all)
         let etcdMembers = loaded.inventory.etcdHosts.map(\.name)
         let etcdResetting = etcdMembers.filter(selected.contains)
-        let remaining = etcdMembers.count - etcdResetting.count
-        if !whole && !etcdResetting.isEmpty && remaining < etcdMembers.count / 2 + 1 && !force {
-            throw console.fail(
-                CommandLineError(
-                    "resetting \(etcdResetting.joined(separator: ", ")) would leave \(remaining) of \(etcdMembers.count) etcd members: the cluster would lose quorum",
-                    next:
-                        "reset fewer etcd hosts at a time, or the whole cluster; --force overrides (the rest of the cluster stops working)",
-                    exitCode: .failure))
-        }
         let question =
             "This DESTROYS cluster \"\(loaded.inventory.name)\" on \(selected.joined(separator: ", "))"
             + (wipeCephDevices ? " and WIPES their Ceph devices" : "") + ". Continue?"
@@ -115,14 +108,28 @@ struct Reset: AsyncParsableCommand {
         request.force = force
         request.title = whole ? "reset" : "reset \(selected.joined(separator: ","))"
         let wipe = wipeCephDevices
+        let force = self.force
         request.customPhases = { inventory in
             var phases: [ScheduledPhase] = []
-            // A partial reset takes etcd members out of the cluster first, one at a time.
+            // A partial reset is judged from live health first, as `cairn remove` is (etcd
+            // quorum, a control-plane host left; --force skips it), then takes etcd members out
+            // of the cluster one at a time.
             if !whole {
+                let topology = Topology(inventory)
+                let removal = RemovalRequest(targets: selected, unreachable: false, drainTimeoutSeconds: 300)
+                if !force {
+                    let anchor = removal.remaining(inventory).controlPlaneHosts.first.map { [$0.name] } ?? []
+                    let etcd = inventory.etcdHosts.map(\.name)
+                    phases.append(
+                        ScheduledPhase(
+                            phase: RemovalCheckPhase(topology: topology, removal: removal),
+                            selector: .named(etcd + anchor.filter { !etcd.contains($0) })))
+                }
                 for member in etcdResetting {
                     phases.append(
                         ScheduledPhase(
-                            phase: EtcdRemovePhase(topology: Topology(inventory), target: member, force: true),
+                            phase: EtcdRemovePhase(
+                                topology: topology, target: member, force: force, name: "etcd-remove-\(member)"),
                             selector: .named(inventory.etcdHosts.map(\.name))))
                 }
             }
