@@ -67,8 +67,10 @@ import Testing
         let topology = try Self.topology()
         // node1 is dead (and out of the inventory in real use): 2 healthy of 2 afterwards.
         #expect(
-            try judge(topology, ["node1"], unreachable: true, Self.facts(down: [1]))
-                == ["etcd member node1 leaves (not answering)"])
+            try judge(topology, ["node1"], unreachable: true, Self.facts(down: [1])) == [
+                "etcd member node1 leaves (not answering)",
+                "node1 cannot be reached (--unreachable): no drain, no clean-up on the host",
+            ])
     }
 
     @Test func aHealthyMemberOfThreeIsRefusedNamingTheWayOut() throws {
@@ -108,7 +110,8 @@ import Testing
         #expect(
             try judge(topology, ["node9"], Self.facts())
                 == [
-                    "node9 is neither in the inventory nor a Node or etcd member: nothing of it to remove (already removed?)"
+                    "node9 is not in the inventory: Cairn does not connect to it, so its own clean-up (kubeadm reset, Cairn's files) is left to you",
+                    "node9 is neither in the inventory nor a Node or etcd member: nothing of it to remove (already removed?)",
                 ])
     }
 

@@ -172,6 +172,15 @@ public struct RemovalCheckPhase: Phase {
             reasons.append("Ceph's OSD map could not be read, so the storage removal cannot be judged")
         }
 
+        for target in removal.targets {
+            if topology.host(named: target) == nil && !removal.unreachable {
+                notes.append(
+                    "\(target) is not in the inventory: Cairn does not connect to it, so its own clean-up (kubeadm reset, Cairn's files) is left to you"
+                )
+            } else if removal.unreachable {
+                notes.append("\(target) cannot be reached (--unreachable): no drain, no clean-up on the host")
+            }
+        }
         // A name the cluster does not know (any more) changes nothing: a rerun after a removal
         // finishes the rest, and a misspelt name is said, not acted on.
         let nodes = anchor.flatMap { byName[$0]?.nodes } ?? []
