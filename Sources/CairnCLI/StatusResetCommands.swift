@@ -143,9 +143,58 @@ struct Reset: AsyncParsableCommand {
     }
 }
 
-/// `cairn certs`.
+/// `cairn certs` (list, the default) and `cairn certs renew`.
 struct Certs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        abstract: "Certificates: list them with days left, or renew kubeadm's now.",
+        subcommands: [CertsList.self, CertsRenew.self], defaultSubcommand: CertsList.self)
+}
+
+/// `cairn certs renew`.
+struct CertsRenew: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "renew",
+        abstract: "Renew kubeadm's certificates on every control-plane host now, one host at a time.",
+        discussion: """
+            What `cairn apply` does within certificates.renewBeforeDays, forced: `kubeadm certs
+            renew all` on each control-plane host, its static pods restarted and awaited before
+            the next host; then the operator's kubeconfig is fetched again. Cairn's etcd
+            certificates are reissued by `cairn apply` (lower renewBeforeDays for one run to force
+            it). docs/certificates.md.
+              cairn certs renew -i cluster.yaml --yes
+            """)
+
+    @OptionGroup var inventory: InventoryOptions
+
+    @Flag(name: .shortAndLong, help: "Do not ask for confirmation.")
+    var yes = false
+
+    @Flag(name: .customLong("dry-run"), help: "Only show what would be done.")
+    var dryRun = false
+
+    func run() async throws {
+        var request = RunRequest(inventoryPath: inventory.inventory)
+        request.assumeYes = yes
+        request.title = "certs renew"
+        request.customPhases = { inventory in
+            let topology = Topology(inventory)
+            return [
+                ScheduledPhase(
+                    phase: CertificateRenewalPhase(topology: topology, renewAll: true),
+                    selector: .roles([Role.controlPlane.rawValue])),
+                ScheduledPhase(
+                    phase: KubeconfigPhase(topology: topology), selector: .first(role: Role.controlPlane.rawValue)),
+            ]
+        }
+        let status = await ClusterRunner().run(dryRun ? .plan : .apply, request)
+        throw ExitCode(status.code)
+    }
+}
+
+/// `cairn certs list` (also plain `cairn certs`).
+struct CertsList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
         abstract: "List every certificate Cairn or kubeadm made, with issuer and days left.",
         discussion: """
             Read-only: kubeadm's certificates and kubeconfigs on each control-plane host, Cairn's

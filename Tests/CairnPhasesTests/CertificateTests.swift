@@ -110,4 +110,26 @@ import Testing
             ])
         harness.expectExactlyTheExpectedCommands()
     }
+
+    /// `cairn certs renew`: every host that has kubeadm's certificates, whatever their end.
+    @Test func renewAllRenewsEveryControlPlaneHost() async throws {
+        let topology = try Fixture.cluster(workers: 0)
+        let harness = PhaseHarness(hosts: Fixture.hosts(topology))
+        let base = Int(Self.now.timeIntervalSince1970)
+        for n in 1...3 {
+            harness["cp\(n)"].expect(
+                exactly: .script(.cairnCertExpiry, arguments: Certificates.renewedByKubeadm + ["tls:10.0.0.\(n):6443"]),
+                stdout: n == 2 ? "" : "\(base + 300 * Self.day)\tkubernetes\t/etc/kubernetes/admin.conf\n")
+        }
+        for n in [1, 3] {
+            harness["cp\(n)"].expect(exactly: RemoteCommand("kubeadm", ["certs", "renew", "all"]))
+            harness["cp\(n)"].expect(
+                exactly: .script(.cairnRestartControlPlane, arguments: ["10.0.0.\(n)", "1790000000"]))
+        }
+        let phase = CertificateRenewalPhase(topology: topology, renewAll: true, now: { Self.now })
+        let (result, events) = await harness.run(WithoutGate(phase), on: .roles(["control-plane"]))
+        #expect(result.outcome == .succeeded, "\(String(describing: result.error))")
+        #expect(events.planned.first == "cp1: kubeadm certs renew all on cp1 (asked for)")
+        harness.expectExactlyTheExpectedCommands()
+    }
 }

@@ -126,9 +126,12 @@ public struct CertificateRenewalPhase: Phase {
     public let title = "Certificate renewal (kubeadm's, one control-plane host at a time)"
     let topology: Topology
     let now: @Sendable () -> Date
+    /// `cairn certs renew`: every host's, whatever their end.
+    let renewAll: Bool
 
-    public init(topology: Topology, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(topology: Topology, renewAll: Bool = false, now: @escaping @Sendable () -> Date = { Date() }) {
         self.topology = topology
+        self.renewAll = renewAll
         self.now = now
     }
 
@@ -165,7 +168,7 @@ public struct CertificateRenewalPhase: Phase {
                 let found = facts[engineHost]?.kubeadm
             else { continue }
             let served = Self.servedPath(host.internalAddress)
-            let due = found.filter { $0.key != served && $0.value < limit }.keys.sorted()
+            let due = found.filter { $0.key != served && ($0.value < limit || renewAll) }.keys.sorted()
             let predicted = context.isPredicted(host.name)
             let restart = { (why: String) in
                 Action.command(
@@ -186,7 +189,8 @@ public struct CertificateRenewalPhase: Phase {
             actions.append(
                 .command(
                     host: host.name,
-                    summary: "kubeadm certs renew all on \(host.name) (\(names) within \(window) days)",
+                    summary: "kubeadm certs renew all on \(host.name) ("
+                        + (renewAll ? "asked for" : "\(names) within \(window) days") + ")",
                     RemoteCommand("kubeadm", ["certs", "renew", "all"]), timeout: .seconds(120), predicted: predicted))
             actions.append(restart(" and wait for its API server"))
         }
