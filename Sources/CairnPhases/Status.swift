@@ -44,6 +44,8 @@ public struct ClusterStatus: Sendable, Encodable {
         public var roles: [String]
         public var version: String?
         public var reason: String?
+        /// topology.kubernetes.io/zone, when the node has one.
+        public var zone: String? = nil
     }
 
     public struct WorkloadStatus: Sendable, Encodable {
@@ -51,6 +53,8 @@ public struct ClusterStatus: Sendable, Encodable {
         public var ready: Int
         public var desired: Int
         public var nodes: [String]
+        /// Pods per zone (nodes without a zone are left out; empty without zones).
+        public var zones: [String: Int] = [:]
     }
 
     public struct CephSummary: Sendable, Encodable {
@@ -236,7 +240,8 @@ public struct ClusterStatus: Sendable, Encodable {
                 status.nodes.append(
                     NodeStatus(
                         name: node.name, ready: node.isReady, roles: node.roles, version: node.kubeletVersion,
-                        reason: node.isReady ? nil : node.readyCondition?.explanation))
+                        reason: node.isReady ? nil : node.readyCondition?.explanation,
+                        zone: node.metadata.labels?[Host.zoneLabel]))
                 if !node.isReady { status.problems.append("node \(node.name) is not Ready") }
             }
             let registered = Set(status.nodes.map(\.name))
@@ -262,8 +267,15 @@ public struct ClusterStatus: Sendable, Encodable {
                     (try? await kubectl.list(K8s.Pod.self, ["pods", "-n", workload.namespace, "-l", workload.selector]))
                     ?? []
                 let nodes = Set(pods.compactMap(\.nodeName)).sorted()
+                let zoneOf = Dictionary(
+                    uniqueKeysWithValues: status.nodes.compactMap { node in
+                        node.zone.map { (node.name, $0) }
+                    })
+                var zones: [String: Int] = [:]
+                for pod in pods { if let zone = pod.nodeName.flatMap({ zoneOf[$0] }) { zones[zone, default: 0] += 1 } }
                 status.addons.append(
-                    WorkloadStatus(name: workload.name, ready: counts.ready, desired: counts.desired, nodes: nodes))
+                    WorkloadStatus(
+                        name: workload.name, ready: counts.ready, desired: counts.desired, nodes: nodes, zones: zones))
                 if counts.ready < counts.desired || counts.desired == 0 {
                     status.problems.append("\(workload.name): \(counts.ready)/\(counts.desired) ready")
                 }
@@ -327,7 +339,7 @@ public struct ClusterStatus: Sendable, Encodable {
             for node in nodes {
                 lines.append(
                     "  \(node.name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(node.ready ? colors.ok("Ready") : colors.bad("NotReady"))  \(node.roles.joined(separator: ","))  \(node.version ?? "")"
-                        + (node.reason.map { "  (\($0))" } ?? ""))
+                        + (node.zone.map { "  zone \($0)" } ?? "") + (node.reason.map { "  (\($0))" } ?? ""))
             }
         }
         if !addons.isEmpty {
@@ -335,9 +347,15 @@ public struct ClusterStatus: Sendable, Encodable {
             lines.append(colors.bold("Add-ons"))
             for addon in addons {
                 let counts = "\(addon.ready)/\(addon.desired)"
+                let zones =
+                    addon.zones.isEmpty
+                    ? ""
+                    : "  (zones "
+                        + addon.zones.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                        + ")"
                 lines.append(
                     "  \(addon.name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(addon.ready >= addon.desired && addon.desired > 0 ? colors.ok(counts) : colors.bad(counts))  on \(addon.nodes.joined(separator: ", "))"
-                )
+                        + zones)
             }
         }
         if let ceph {

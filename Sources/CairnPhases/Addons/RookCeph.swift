@@ -118,6 +118,23 @@ public struct RookCeph: Addon {
                     "poolReplicaSize \(poolReplicaSize) is larger than the \(storageHosts) host\(storageHosts == 1 ? "" : "s") with storage devices; Ceph places each replica on a different host",
                     hint: "use poolReplicaSize: \(storageHosts) or add devices to more hosts")
             }
+            // Zones: with fewer zones than replicas the failure domain stays the host, and a zone
+            // holding more copies than the pool can lose takes its data offline with it.
+            let storage = inventory.hosts.filter { !$0.storageDevices.isEmpty }
+            let zones = Dictionary(grouping: storage.filter { $0.zone != nil }, by: { $0.zone! })
+            if zones.count > 1,
+                RookCeph.failureDomain(storageHosts: storage, poolSize: poolReplicaSize) == "host"
+            {
+                let tolerated = poolReplicaSize - (poolReplicaSize / 2 + 1)
+                for (zone, hosts) in zones.sorted(by: { $0.key < $1.key }) where hosts.count > tolerated {
+                    report.warning(
+                        "addons.rookCeph.poolReplicaSize",
+                        "the storage hosts span \(zones.count) zones, fewer than the pool's \(poolReplicaSize) replicas, so Ceph's failure domain stays the host: losing zone \(zone) (\(hosts.map(\.name).joined(separator: ", "))) can take more copies of a placement group than the \(tolerated) it can lose",
+                        hint:
+                            "put storage hosts in at least \(max(3, poolReplicaSize)) zones (the failure domain becomes the zone)"
+                    )
+                }
+            }
             if monCount % 2 == 0 {
                 report.error(
                     "addons.rookCeph.monCount",
@@ -154,6 +171,15 @@ public struct RookCeph: Addon {
         }
     }
 
+    /// `zone` when the storage hosts span at least as many zones as a pool has replicas (and
+    /// every one of them has a zone): each copy then lives in another zone, so losing a zone loses
+    /// one copy. Otherwise `host`. Rook puts each OSD in its node's topology.kubernetes.io/zone.
+    static func failureDomain(storageHosts: [Host], poolSize: Int) -> String {
+        let zones = Set(storageHosts.compactMap(\.zone))
+        guard storageHosts.allSatisfy({ $0.zone != nil }), zones.count >= max(3, poolSize) else { return "host" }
+        return "zone"
+    }
+
     public func definition() throws -> AddonDefinition {
         let nodes = topology.storageHosts.flatMap { host in
             ["- name: \(host.name)", "  devices:"] + host.storageDevices.map { "  - name: \"\($0)\"" }
@@ -164,6 +190,8 @@ public struct RookCeph: Addon {
                 "cephImage": settings.cephImage, "monCount": String(settings.monCount),
                 "mgrCount": String(settings.mgrCount),
                 "poolSize": String(settings.poolReplicaSize), "nodes": Template.indent(nodes, 6),
+                "failureDomain": Self.failureDomain(
+                    storageHosts: topology.storageHosts, poolSize: settings.poolReplicaSize),
             ])
         return AddonDefinition(
             name: Self.name, version: settings.version, manifests: Self.manifests(settings.version), rendered: rendered,

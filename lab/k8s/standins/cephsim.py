@@ -50,12 +50,14 @@ def _straw(*parts):
 
 
 def crush_map(pgid, size, failure_domain, in_osds):
-    """The OSDs CRUSH maps a PG to: `size` distinct hosts (failureDomain host) or OSDs, among the OSDs
+    """The OSDs CRUSH maps a PG to: `size` distinct hosts (failureDomain host), zones (failureDomain
+    zone: Rook puts each OSD under its node's topology.kubernetes.io/zone) or OSDs, among the OSDs
     that are in (whether up or not: down ones leave a hole in the up set)."""
-    if failure_domain == "host":
-        hosts = sorted({o["host"] for o in in_osds}, key=lambda h: -_straw(pgid, "host", h))[:size]
-        return [max((o for o in in_osds if o["host"] == h), key=lambda o: _straw(pgid, "osd", o["id"]))["id"]
-                for h in hosts]
+    if failure_domain in ("host", "zone"):
+        domains = sorted({o[failure_domain] for o in in_osds},
+                         key=lambda d: -_straw(pgid, failure_domain, d))[:size]
+        return [max((o for o in in_osds if o[failure_domain] == d), key=lambda o: _straw(pgid, "osd", o["id"]))["id"]
+                for d in domains]
     return [o["id"] for o in sorted(in_osds, key=lambda o: -_straw(pgid, "osd", o["id"]))[:size]]
 
 
@@ -143,7 +145,9 @@ def compute(kcm, cl, ns, deps, placed, mon_count, messages, osdmap=None, prev_pg
         dev = (d["metadata"].get("annotations") or {}).get("lab.cairn.dev/device", "")
         size = int((d["metadata"].get("annotations") or {}).get("lab.cairn.dev/size", "0") or 0)
         up = _avail(d) and not _osd_down_fault(nodes.get(node), dev, oid)
-        osds.append({"id": oid, "host": node, "device": dev, "size": size, "up": up, "in": oid not in out_at})
+        labels = (nodes.get(node) or {}).get("metadata", {}).get("labels") or {}
+        osds.append({"id": oid, "host": node, "zone": labels.get("topology.kubernetes.io/zone") or node,
+                     "device": dev, "size": size, "up": up, "in": oid not in out_at})
     osds.sort(key=lambda o: o["id"])
     up_osds = [o for o in osds if o["up"]]
     hosts_up = {o["host"] for o in up_osds}

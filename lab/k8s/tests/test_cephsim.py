@@ -28,9 +28,10 @@ def dep(name, node, avail=True, dev="/dev/loop0", size=1 << 30):
             "status": {"availableReplicas": 1 if avail else 0}}
 
 
-def node(name, osd_down=None):
+def node(name, osd_down=None, zone=None):
     ann = {} if osd_down is None else {"lab.cairn.dev/osd-down": osd_down}
-    return {"metadata": {"name": name, "annotations": ann}}
+    labels = {} if zone is None else {"topology.kubernetes.io/zone": zone}
+    return {"metadata": {"name": name, "annotations": ann, "labels": labels}}
 
 
 POOL = {"metadata": {"name": "replicapool"}, "spec": {"failureDomain": "host", "replicated": {"size": 3}}}
@@ -61,6 +62,19 @@ class CephTests(unittest.TestCase):
         self.assertEqual(c["quorum_names"], ["a", "b", "c"])
         self.assertEqual((c["osdmap"]["num_osds"], c["osdmap"]["num_up_osds"], c["osdmap"]["num_in_osds"]), (3, 3, 3))
         self.assertEqual(c["pgmap"]["pgs_by_state"], [{"state_name": "active+clean", "count": 32}])
+
+    def test_zone_failure_domain_puts_each_copy_in_another_zone(self):
+        zoned = [node("n1", zone="a"), node("n2", zone="a"), node("n3", zone="b"), node("n4", zone="c")]
+        pool = {"metadata": {"name": "replicapool"}, "spec": {"failureDomain": "zone", "replicated": {"size": 3}}}
+        st = self.compute(["n1", "n2", "n3", "n4"], nodes=zoned, pools=(pool,))
+        self.assertEqual(st["ceph"]["health"]["status"], "HEALTH_OK")
+        zone_of = {o["id"]: {"n1": "a", "n2": "a", "n3": "b", "n4": "c"}[o["host"]] for o in st["osds"]}
+        for pg in st["pgs"].values():
+            self.assertEqual(sorted(zone_of[o] for o in pg["acting"]), ["a", "b", "c"])
+        # two zones cannot hold three copies apart
+        two = [node("n1", zone="a"), node("n2", zone="a"), node("n3", zone="b")]
+        st = self.compute(["n1", "n2", "n3"], nodes=two, pools=(pool,))
+        self.assertEqual(st["ceph"]["health"]["status"], "HEALTH_WARN")
 
     def test_too_few_osd_hosts_for_pool_size(self):
         st = self.compute(["n3", "n3", "n3"])
