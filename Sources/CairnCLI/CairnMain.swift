@@ -58,6 +58,9 @@ struct RunOptions: ParsableArguments {
         help: "Seconds every verification gate may wait (default: each gate's own, 1–10 minutes).")
     var gateTimeout: Int?
 
+    @Flag(help: "At the end, print the remote commands, kubectl invocations and uploads per phase.")
+    var stats = false
+
     func request(inventory: String) -> RunRequest {
         var request = RunRequest(inventoryPath: inventory)
         request.playbookPath = playbook
@@ -67,6 +70,7 @@ struct RunOptions: ParsableArguments {
         request.output = output.format
         request.verbose = verbose
         request.gateTimeout = gateTimeout.map { .seconds($0) }
+        request.showStats = stats
         return request
     }
 

@@ -41,6 +41,8 @@ public struct RunRequest: Sendable {
     /// `apply PLANFILE`: the saved plan to perform, and how old it may be.
     public var planFile: String?
     public var planMaximumAge: TimeInterval = 24 * 3600
+    /// `--stats`: print the remote commands, kubectl invocations and uploads per phase at the end.
+    public var showStats = false
 
     public init(inventoryPath: String) {
         self.inventoryPath = inventoryPath
@@ -150,14 +152,45 @@ public struct ClusterRunner: Sendable {
         }
         let log = RunLog(redactor: redactor, echo: request.verbose ? stderr : nil)
         let provider = SSHExecutorProvider(inventory: prepared.loaded, environment: environment, logger: log.logger())
-        let status = await run(mode, request, prepared: prepared, provider: provider, log: log)
+        let statistics = CommandStatistics()
+        let status = await run(
+            mode, request, prepared: prepared, provider: provider, log: log,
+            executors: request.showStats ? CountingExecutorProvider(provider, statistics: statistics) : provider)
+        if request.showStats {
+            printStatistics(statistics, connections: await provider.connectionsOpened.values.reduce(0, +))
+        }
         // Sessions end before the process does: libssh2 and OpenSSL must not be torn down under them.
         await provider.shutdown()
         return status
     }
 
+    /// `--stats`: one line per phase that sent anything, then the totals.
+    func printStatistics(_ statistics: CommandStatistics, connections: Int) {
+        let rows = statistics.byPhase
+        let width = max(22, rows.map(\.phase.count).max() ?? 0)
+        func line(_ name: String, _ counts: CommandStatistics.Counts) -> String {
+            name.padding(toLength: width, withPad: " ", startingAt: 0)
+                + String(format: " %8d %8d %8d", counts.commands, counts.kubectl, counts.uploads)
+        }
+        stdout.line("")
+        stdout.line(
+            stdout.bold("phase".padding(toLength: width, withPad: " ", startingAt: 0) + " commands  kubectl  uploads"))
+        var total = CommandStatistics.Counts()
+        for (phase, counts) in rows {
+            stdout.line(line(phase, counts))
+            total.commands += counts.commands
+            total.kubectl += counts.kubectl
+            total.uploads += counts.uploads
+        }
+        stdout.line(line("total", total))
+        stdout.line(
+            "SSH connections opened: \(connections); every command is one round trip on an open connection; kubectl counts the commands that start kubectl (scripts that call it are not looked into)."
+        )
+    }
+
     private func run(
-        _ mode: RunMode, _ request: RunRequest, prepared: Prepared, provider: SSHExecutorProvider, log: RunLog
+        _ mode: RunMode, _ request: RunRequest, prepared: Prepared, provider: SSHExecutorProvider, log: RunLog,
+        executors: any HostExecutorProvider
     ) async -> ExitStatus {
         let inventory = prepared.loaded.inventory
         do {
@@ -189,7 +222,7 @@ public struct ClusterRunner: Sendable {
             recorder: PlanRecorder? = nil, follow: PlanToFollow? = nil
         ) -> RunContext {
             RunContext(
-                runID: id, mode: mode, hosts: prepared.hosts, executors: provider, concurrency: request.concurrency,
+                runID: id, mode: mode, hosts: prepared.hosts, executors: executors, concurrency: request.concurrency,
                 logger: logger, redactor: redactor, events: events, stateDirectory: prepared.stateDirectory,
                 values: values, gateTimeout: request.gateTimeout, stop: stop, planRecorder: recorder,
                 planToFollow: follow)

@@ -52,6 +52,12 @@ public struct RemoteCommand: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Whether it runs kubectl (directly; scripts are not looked into).
+    public var isKubectl: Bool {
+        if case .argv(let argv) = shape { return argv.first == "kubectl" }
+        return false
+    }
+
     /// All words, for checks such as "no NUL bytes".
     public var words: [String] {
         switch shape {

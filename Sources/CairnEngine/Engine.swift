@@ -65,14 +65,18 @@ public struct Engine: Sendable {
                 .phaseStarted(phase: scheduled.name, title: scheduled.phase.title, hosts: hosts.map(\.name)))
             startedPhases.append((scheduled, phaseContext))
             do {
-                let plan = try await planPhase(scheduled.phase, context: phaseContext)
+                let plan = try await CurrentPhase.$name.withValue(scheduled.name) {
+                    try await planPhase(scheduled.phase, context: phaseContext)
+                }
                 let outcome: PhaseOutcome = plan.isEmpty ? .unchanged : .changed
                 if context.mode == .plan {
                     for action in plan.actions { pendingHosts.insert(action.host ?? RunContext.operatorHost) }
                 } else {
-                    try await apply(plan, phase: scheduled.name, context: phaseContext)
-                    if let gate = scheduled.phase.gate(context: phaseContext) {
-                        try await pass(gate, context: phaseContext)
+                    try await CurrentPhase.$name.withValue(scheduled.name) {
+                        try await apply(plan, phase: scheduled.name, context: phaseContext)
+                        if let gate = scheduled.phase.gate(context: phaseContext) {
+                            try await pass(gate, context: phaseContext)
+                        }
                     }
                 }
                 outcomes.append((scheduled.name, outcome))

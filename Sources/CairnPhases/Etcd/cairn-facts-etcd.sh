@@ -17,7 +17,15 @@ members=null; health=null; leader=null
 if [ "$active" = true ] && [ -x "$etcdctl" ] && [ -f "$cert" ]; then
   set -- --endpoints=https://127.0.0.1:2379 --cacert="$ca" --cert="$cert" --key="$key" --dial-timeout=2s --command-timeout=4s
   m=$("$etcdctl" "$@" member list -w json 2>/dev/null) && [ -n "$m" ] && members=$m
-  h=$("$etcdctl" "$@" endpoint health --cluster -w json 2>/dev/null); [ -n "$h" ] && case $h in \[*) health=$h ;; esac
+  # No member healthy (or no answer at all) is asked again, up to three times: right after a
+  # membership change or an election the check can fail as a whole for a moment, while this very
+  # member just answered. A member that is down gets its own unhealthy entry in the first answer.
+  for try in 1 2 3; do
+    h=$("$etcdctl" "$@" endpoint health --cluster -w json 2>/dev/null)
+    case $h in \[*) health=$h ;; esac
+    case $h in *'"health":true'*) break ;; esac
+    [ "$try" = 3 ] || sleep 2
+  done
   # Only the leader's ID of this member's status: the rest (revision, raft index) changes all the time.
   l=$("$etcdctl" "$@" endpoint status -w json 2>/dev/null | sed -n 's/.*"leader":\([0-9][0-9]*\).*/\1/p')
   [ -n "$l" ] && leader="\"$l\""
