@@ -220,6 +220,7 @@ struct CertsList: AsyncParsableCommand {
             var host: String
             var path: String
             var issuer: String
+            var names: [String]
             var notAfter: String
             var daysLeft: Int
             var owner: CertificateExpiry.Owner
@@ -241,7 +242,7 @@ struct CertsList: AsyncParsableCommand {
             let formatter = ISO8601DateFormatter()
             let entries = found.map {
                 Report.Entry(
-                    host: $0.host, path: $0.path, issuer: $0.issuer,
+                    host: $0.host, path: $0.path, issuer: $0.issuer, names: $0.names,
                     notAfter: formatter.string(from: Date(timeIntervalSince1970: TimeInterval($0.notAfter))),
                     daysLeft: $0.daysLeft(now: now), owner: $0.owner, due: $0.isDue(now: now, renewBeforeDays: window))
             }
@@ -276,6 +277,9 @@ struct CertsList: AsyncParsableCommand {
                 out.line(
                     pad(entry.host, hostWidth) + "  " + pad(entry.path, pathWidth) + "  " + pad(entry.issuer, 12) + "  "
                         + (entry.due ? out.red(days) : out.green(days)) + "  " + renewer)
+                if !entry.names.isEmpty {
+                    out.line(out.dim(pad("", hostWidth) + "    " + entry.names.joined(separator: ", ")))
+                }
             }
             for (host, reason) in unreachable.sorted(by: { $0.key < $1.key }) {
                 out.line(out.red("\(host): not read: \(reason)"))

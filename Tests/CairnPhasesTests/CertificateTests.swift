@@ -27,11 +27,11 @@ import Testing
     @Test func linesParseIntoOwnersAndDueDates() {
         let base = Int(Self.now.timeIntervalSince1970)
         let output = [
-            "\(base + 30 * Self.day)\tkubernetes\t/etc/kubernetes/pki/apiserver.crt",
-            "\(base + 3650 * Self.day)\tkubernetes\t/etc/kubernetes/pki/ca.crt",
-            "\(base + 200 * Self.day)\tetcd-ca\t/etc/etcd/pki/member.crt",
-            "\(base + 40 * Self.day)\tkubernetes\t/var/lib/kubelet/pki/kubelet-client-current.pem",
-            "\(base - 10)\tkubernetes\t/etc/kubernetes/admin.conf",
+            "\(base + 30 * Self.day)\tkubernetes\tcn\t/etc/kubernetes/pki/apiserver.crt",
+            "\(base + 3650 * Self.day)\tkubernetes\tcn\t/etc/kubernetes/pki/ca.crt",
+            "\(base + 200 * Self.day)\tetcd-ca\tcn\t/etc/etcd/pki/member.crt",
+            "\(base + 40 * Self.day)\tkubernetes\tcn\t/var/lib/kubelet/pki/kubelet-client-current.pem",
+            "\(base - 10)\tkubernetes\tcn\t/etc/kubernetes/admin.conf",
             "garbage",
         ].joined(separator: "\n")
         let parsed = Certificates.parse(output, host: "cp1")
@@ -52,7 +52,7 @@ import Testing
             harness["cp\(n)"].expect(
                 exactly: .script(.cairnCertExpiry, arguments: Certificates.renewedByKubeadm + ["tls:10.0.0.\(n):6443"]),
                 stdout:
-                    "\(apiserver)\tkubernetes\t/etc/kubernetes/pki/apiserver.crt\n\(base + 300 * Self.day)\tkubernetes\t/etc/kubernetes/admin.conf\n\(apiserver)\tkubernetes\ttls:10.0.0.\(n):6443\n"
+                    "\(apiserver)\tkubernetes\tcn\t/etc/kubernetes/pki/apiserver.crt\n\(base + 300 * Self.day)\tkubernetes\tcn\t/etc/kubernetes/admin.conf\n\(apiserver)\tkubernetes\tcn\ttls:10.0.0.\(n):6443\n"
             )
         }
         let cp1 = harness["cp1"]
@@ -77,7 +77,7 @@ import Testing
         for n in 1...3 {
             harness["cp\(n)"].expect(
                 exactly: .script(.cairnCertExpiry, arguments: Certificates.renewedByKubeadm + ["tls:10.0.0.\(n):6443"]),
-                stdout: n == 2 ? "" : "\(base + 91 * Self.day)\tkubernetes\t/etc/kubernetes/admin.conf\n")
+                stdout: n == 2 ? "" : "\(base + 91 * Self.day)\tkubernetes\tcn\t/etc/kubernetes/admin.conf\n")
         }
         let phase = CertificateRenewalPhase(topology: topology, now: { Self.now })
         let (result, events) = await harness.run(WithoutGate(phase), on: .roles(["control-plane"]), mode: .plan)
@@ -97,7 +97,7 @@ import Testing
             harness["cp\(n)"].expect(
                 exactly: .script(.cairnCertExpiry, arguments: Certificates.renewedByKubeadm + ["tls:10.0.0.\(n):6443"]),
                 stdout:
-                    "\(base + 365 * Self.day)\tkubernetes\t/etc/kubernetes/pki/apiserver.crt\n\(served)\tkubernetes\ttls:10.0.0.\(n):6443\n"
+                    "\(base + 365 * Self.day)\tkubernetes\tcn\t/etc/kubernetes/pki/apiserver.crt\n\(served)\tkubernetes\tcn\ttls:10.0.0.\(n):6443\n"
             )
         }
         harness["cp2"].expect(exactly: .script(.cairnRestartControlPlane, arguments: ["10.0.0.2", "1790000000"]))
@@ -119,7 +119,7 @@ import Testing
         for n in 1...3 {
             harness["cp\(n)"].expect(
                 exactly: .script(.cairnCertExpiry, arguments: Certificates.renewedByKubeadm + ["tls:10.0.0.\(n):6443"]),
-                stdout: n == 2 ? "" : "\(base + 300 * Self.day)\tkubernetes\t/etc/kubernetes/admin.conf\n")
+                stdout: n == 2 ? "" : "\(base + 300 * Self.day)\tkubernetes\tcn\t/etc/kubernetes/admin.conf\n")
         }
         for n in [1, 3] {
             harness["cp\(n)"].expect(exactly: RemoteCommand("kubeadm", ["certs", "renew", "all"]))

@@ -36,10 +36,10 @@ public struct APIEndpointPhase: Phase {
                 phase: name, step: .plan,
                 failures: [HostFailure(host: error.host ?? "", phase: name, action: nil, error: error)])
         }
-        // nodeLocal: a host's balancer restarts while the others keep serving theirs.
+        // One host at a time: a host's balancer (or keepalived) restarts while the others keep
+        // serving, so a change of backends (a control-plane host added or removed) costs no outage.
         return PhasePlan(
-            actions: planned.steps.actions(predicted: context.isPredicted),
-            execution: topology.nodeLocal == nil ? .parallel : .serial, notes: planned.notes)
+            actions: planned.steps.actions(predicted: context.isPredicted), execution: .serial, notes: planned.notes)
     }
 
     public func gate(context: PhaseContext) -> Gate? {

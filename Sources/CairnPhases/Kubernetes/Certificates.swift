@@ -20,6 +20,8 @@ public struct CertificateExpiry: Sendable, Equatable, Encodable {
     public let host: String
     public let path: String
     public let issuer: String
+    /// Its subject's CN, then its subject alternative names ("DNS:x", "IP:y").
+    public let names: [String]
     /// Seconds since 1970.
     public let notAfter: Int
     public let owner: Owner
@@ -68,10 +70,12 @@ public enum Certificates {
     /// `cairn-cert-expiry` lines, as they belong to `host`.
     public static func parse(_ output: String, host: String) -> [CertificateExpiry] {
         output.split(separator: "\n").compactMap { line in
-            let fields = line.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
-            guard fields.count == 3, let notAfter = Int(fields[0]) else { return nil }
+            let fields = line.split(separator: "\t", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
+            guard fields.count == 4, let notAfter = Int(fields[0]) else { return nil }
             return CertificateExpiry(
-                host: host, path: fields[2], issuer: fields[1], notAfter: notAfter, owner: owner(of: fields[2]))
+                host: host, path: fields[3], issuer: fields[1],
+                names: fields[2].split(separator: ",").map(String.init), notAfter: notAfter,
+                owner: owner(of: fields[3]))
         }
     }
 
