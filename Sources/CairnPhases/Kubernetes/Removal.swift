@@ -246,8 +246,8 @@ public struct RemovalNodePhase: Phase {
                     ) { env in
                         let kubectl = Kubectl(executor: try env.host())
                         try await RemovalNodePhase.ceph(kubectl, ["osd", "out"] + ids)
-                        try await RemovalNodePhase.waitForCleanData(kubectl, clock: env.context.clock, leaving: target)
-                        try await RemovalNodePhase.ceph(kubectl, ["osd", "safe-to-destroy"] + ids)
+                        try await RemovalNodePhase.waitForCleanData(
+                            kubectl, osds: ids, clock: env.context.clock, leaving: target)
                     })
             }
             if nodes.contains(target) && !removal.unreachable {
@@ -311,12 +311,20 @@ public struct RemovalNodePhase: Phase {
         }
     }
 
-    /// Polls `ceph status` until HEALTH_OK with every placement group active+clean (30 minutes at most).
-    static func waitForCleanData(_ kubectl: Kubectl, clock: any EngineClock, leaving host: String) async throws {
+    /// Polls until Ceph says the OSDs hold no placement group any more (`ceph osd safe-to-destroy`,
+    /// the authoritative answer: `ceph status` may still show the map from before `out` for a
+    /// moment) and reports HEALTH_OK with every placement group active+clean (30 minutes at most).
+    static func waitForCleanData(_ kubectl: Kubectl, osds: [String], clock: any EngineClock, leaving host: String)
+        async throws
+    {
         let deadline = clock.now.advanced(by: .seconds(1800))
         var last = "not read yet"
         while clock.now < deadline {
-            if case .success(let status) = try await kubectl.json(
+            let safe = try await kubectl.run(RookCeph.toolbox + ["ceph", "osd", "safe-to-destroy"] + osds)
+            if !safe.succeeded {
+                last = (safe.stderrTail(lines: 2) + safe.stdoutText.split(separator: "\n").map(String.init).suffix(1))
+                    .joined(separator: " / ")
+            } else if case .success(let status) = try await kubectl.json(
                 CephStatus.self, running: RookCeph.toolbox + ["ceph", "status", "-f", "json"])
             {
                 if status.health.status == "HEALTH_OK" && status.uncleanPGs.isEmpty { return }
