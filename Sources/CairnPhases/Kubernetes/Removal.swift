@@ -357,7 +357,8 @@ extension RemovalRequest {
                 selector: .named(etcd + anchor.filter { !etcd.contains($0) })),
             ScheduledPhase(phase: RemovalNodePhase(topology: topology, removal: self), selector: .named(anchor)),
         ]
-        for target in targets {
+        // A host of the inventory without the etcd role is no member; one out of it may be.
+        for target in targets where inventory.host(named: target).map({ $0.has(.etcd) }) ?? true {
             phases.append(
                 ScheduledPhase(
                     phase: EtcdRemovePhase(
