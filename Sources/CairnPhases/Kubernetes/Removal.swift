@@ -281,14 +281,17 @@ public struct RemovalNodePhase: Phase {
                     })
             }
             if let osds = fact.osds?[target], !osds.isEmpty {
-                let ids = osds.map(String.init)
-                for id in ids {
+                for id in osds.map(String.init) {
                     actions.append(
-                        .command(
-                            host: anchor.name, summary: "purge OSD \(id) of \(target)",
-                            Kubectl.command(
-                                RookCeph.toolbox + ["ceph", "osd", "purge", id, "--yes-i-really-mean-it"]),
-                            timeout: .seconds(120), predicted: predicted))
+                        Action(
+                            host: anchor.name,
+                            summary:
+                                "stop OSD \(id) of \(target) (its Rook deployment scaled to 0, marked down), purge it, delete its deployment",
+                            predicted: predicted
+                        ) { env in
+                            try await RemovalNodePhase.purge(
+                                osd: id, kubectl: Kubectl(executor: try env.host()), clock: env.context.clock)
+                        })
                 }
             }
             if nodes.contains(target) {
@@ -309,6 +312,29 @@ public struct RemovalNodePhase: Phase {
                 host: kubectl.executor.hostName, command: "ceph " + arguments.joined(separator: " "),
                 message: output.stderrTail(lines: 2).joined(separator: " / "))
         }
+    }
+
+    /// Rook's way to take an OSD away: its deployment scaled to 0 and the OSD marked down (Ceph
+    /// purges only a down OSD), `ceph osd purge` (asked again while Ceph has not seen it down yet,
+    /// two minutes at most), then the deployment deleted (Rook makes no new OSD for a purged one).
+    static func purge(osd id: String, kubectl: Kubectl, clock: any EngineClock) async throws {
+        let deployment = "deployment/rook-ceph-osd-\(id)"
+        _ = try await kubectl.run(["-n", "rook-ceph", "scale", deployment, "--replicas=0"])
+        let deadline = clock.now.advanced(by: .seconds(120))
+        var last = ""
+        while true {
+            _ = try await kubectl.run(RookCeph.toolbox + ["ceph", "osd", "down", id])
+            let purged = try await kubectl.run(
+                RookCeph.toolbox + ["ceph", "osd", "purge", id, "--yes-i-really-mean-it"])
+            if purged.succeeded { break }
+            last = purged.stderrTail(lines: 2).joined(separator: " / ")
+            guard clock.now < deadline else {
+                throw KubectlError.failed(
+                    host: kubectl.executor.hostName, command: "ceph osd purge \(id)", message: last)
+            }
+            try await clock.sleep(for: .seconds(5))
+        }
+        _ = try await kubectl.run(["-n", "rook-ceph", "delete", deployment, "--ignore-not-found"])
     }
 
     /// Polls until Ceph says the OSDs hold no placement group any more (`ceph osd safe-to-destroy`,
