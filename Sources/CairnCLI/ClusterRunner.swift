@@ -156,7 +156,8 @@ public struct ClusterRunner: Sendable {
         let status = await run(
             mode, request, prepared: prepared, provider: provider, log: log,
             executors: request.showStats ? CountingExecutorProvider(provider, statistics: statistics) : provider)
-        if request.showStats {
+        // Text only: after JSON lines it would break a reader of `--output json`.
+        if request.showStats && request.output == .text {
             printStatistics(statistics, connections: await provider.connectionsOpened.values.reduce(0, +))
         }
         // Sessions end before the process does: libssh2 and OpenSSL must not be torn down under them.
