@@ -11,7 +11,7 @@ public struct RookCeph: Addon {
     public static let name = "rook-ceph"
     public static let documentation = (
         does:
-            "Rook CRDs/common/CSI operator/operator/toolbox (upstream), Cairn's CephCluster (mons on distinct hosts, OSDs on exactly the named devices), replicated pool size N failure domain host, default StorageClass (`playbooks/addons/rook-ceph-cluster.yaml`); its `storage-preflight` phase checks the devices before anything is changed",
+            "Rook CRDs/common/CSI operator/operator/toolbox (upstream), Cairn's CephCluster (mons on distinct hosts, OSDs on exactly the named devices), replicated pool size N, failure domain host (zone when the storage hosts span as many zones as replicas), default StorageClass (`playbooks/addons/rook-ceph-cluster.yaml`); its `storage-preflight` phase checks the devices before anything is changed",
         gate:
             "`ceph status`: HEALTH_OK, all mons in quorum, every OSD up and in, PGs active+clean, pool size; in a run that changed Ceph's configuration, a test claim on the default StorageClass binds (then is deleted)"
     )

@@ -288,7 +288,7 @@ class RealKubectlAgainstTheAPIServer(unittest.TestCase):
         values = {"podSubnet": "10.244.0.0/16", "blockSize": "26", "encapsulation": "VXLANCrossSubnet",
                   "natOutgoing": "Enabled", "name": "lab-pool", "addresses": "  - 10.99.0.200-10.99.0.220",
                   "cephImage": "quay.io/ceph/ceph:v20.2.4", "monCount": "3", "mgrCount": "2", "poolSize": "3",
-                  "nodes": "    - name: node1\n      devices:\n      - name: /dev/loop3"}
+                  "failureDomain": "zone", "nodes": "    - name: node1\n      devices:\n      - name: /dev/loop3"}
         for tpl in ("calico-installation.yaml", "metallb-pool.yaml", "rook-ceph-cluster.yaml"):
             with open(os.path.join(PLAYBOOKS, tpl)) as f:
                 text = f.read()
