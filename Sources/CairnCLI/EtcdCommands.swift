@@ -104,10 +104,12 @@ struct EtcdCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Remove a member from etcd, under the quorum guard.",
             discussion: """
-                The member leaves the cluster only if every other member is healthy and at least
-                three voting members remain (--force overrides both, loudly). Then etcd is stopped
-                on that host, if it is still in the inventory, and its data moved aside. On a
-                terminal it shows the plan and asks first; scripts pass --yes.
+                Judged from live health: a member that does not answer may go whenever the healthy
+                ones keep quorum without it; a healthy one only while every other member is healthy
+                and at least three voting members remain (--force overrides, loudly). Then etcd is
+                stopped on that host, if it is still in the inventory, and its data moved aside. On
+                a terminal it shows the plan and asks first; scripts pass --yes. To take a whole
+                host out of the cluster (drain, Node, balancers), use `cairn remove`.
                   cairn etcd remove -i cluster.yaml node4
                 """)
 
