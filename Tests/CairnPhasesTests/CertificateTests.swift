@@ -12,6 +12,15 @@ import Testing
     static let now = Date(timeIntervalSince1970: 1_790_000_000)
     static let day = 86_400
 
+    /// Each control-plane host's facts: kubeadm's certificates and the one its API server serves.
+    func expectFacts(_ harness: PhaseHarness, stdout: (Int) -> String) {
+        for n in 1...3 {
+            harness["cp\(n)"].expect(
+                exactly: .script(.cairnCertExpiry, arguments: Certificates.renewedByKubeadm + ["tls:10.0.0.\(n):6443"]),
+                stdout: stdout(n))
+        }
+    }
+
     @Test func eachRoleReadsItsOwnCertificates() throws {
         let topology = try Fixture.cluster(workers: 1)
         #expect(
@@ -47,13 +56,10 @@ import Testing
         let topology = try Fixture.cluster(workers: 0, extra: "certificates: {renewBeforeDays: 60}")
         let harness = PhaseHarness(hosts: Fixture.hosts(topology))
         let base = Int(Self.now.timeIntervalSince1970)
-        for n in 1...3 {
+        expectFacts(harness) { n in
             let apiserver = base + (n == 1 ? 59 : 61) * Self.day
-            harness["cp\(n)"].expect(
-                exactly: .script(.cairnCertExpiry, arguments: Certificates.renewedByKubeadm + ["tls:10.0.0.\(n):6443"]),
-                stdout:
-                    "\(apiserver)\tkubernetes\tcn\t/etc/kubernetes/pki/apiserver.crt\n\(base + 300 * Self.day)\tkubernetes\tcn\t/etc/kubernetes/admin.conf\n\(apiserver)\tkubernetes\tcn\ttls:10.0.0.\(n):6443\n"
-            )
+            return
+                "\(apiserver)\tkubernetes\tcn\t/etc/kubernetes/pki/apiserver.crt\n\(base + 300 * Self.day)\tkubernetes\tcn\t/etc/kubernetes/admin.conf\n\(apiserver)\tkubernetes\tcn\ttls:10.0.0.\(n):6443\n"
         }
         let cp1 = harness["cp1"]
         cp1.expect(exactly: RemoteCommand("kubeadm", ["certs", "renew", "all"]))
@@ -74,10 +80,8 @@ import Testing
         let topology = try Fixture.cluster(workers: 0)
         let harness = PhaseHarness(hosts: Fixture.hosts(topology))
         let base = Int(Self.now.timeIntervalSince1970)
-        for n in 1...3 {
-            harness["cp\(n)"].expect(
-                exactly: .script(.cairnCertExpiry, arguments: Certificates.renewedByKubeadm + ["tls:10.0.0.\(n):6443"]),
-                stdout: n == 2 ? "" : "\(base + 91 * Self.day)\tkubernetes\tcn\t/etc/kubernetes/admin.conf\n")
+        expectFacts(harness) { n in
+            n == 2 ? "" : "\(base + 91 * Self.day)\tkubernetes\tcn\t/etc/kubernetes/admin.conf\n"
         }
         let phase = CertificateRenewalPhase(topology: topology, now: { Self.now })
         let (result, events) = await harness.run(WithoutGate(phase), on: .roles(["control-plane"]), mode: .plan)
@@ -92,13 +96,10 @@ import Testing
         let topology = try Fixture.cluster(workers: 0)
         let harness = PhaseHarness(hosts: Fixture.hosts(topology))
         let base = Int(Self.now.timeIntervalSince1970)
-        for n in 1...3 {
+        expectFacts(harness) { n in
             let served = base + (n == 2 ? 50 : 365) * Self.day
-            harness["cp\(n)"].expect(
-                exactly: .script(.cairnCertExpiry, arguments: Certificates.renewedByKubeadm + ["tls:10.0.0.\(n):6443"]),
-                stdout:
-                    "\(base + 365 * Self.day)\tkubernetes\tcn\t/etc/kubernetes/pki/apiserver.crt\n\(served)\tkubernetes\tcn\ttls:10.0.0.\(n):6443\n"
-            )
+            return
+                "\(base + 365 * Self.day)\tkubernetes\tcn\t/etc/kubernetes/pki/apiserver.crt\n\(served)\tkubernetes\tcn\ttls:10.0.0.\(n):6443\n"
         }
         harness["cp2"].expect(exactly: .script(.cairnRestartControlPlane, arguments: ["10.0.0.2", "1790000000"]))
         let phase = CertificateRenewalPhase(topology: topology, now: { Self.now })
@@ -116,10 +117,8 @@ import Testing
         let topology = try Fixture.cluster(workers: 0)
         let harness = PhaseHarness(hosts: Fixture.hosts(topology))
         let base = Int(Self.now.timeIntervalSince1970)
-        for n in 1...3 {
-            harness["cp\(n)"].expect(
-                exactly: .script(.cairnCertExpiry, arguments: Certificates.renewedByKubeadm + ["tls:10.0.0.\(n):6443"]),
-                stdout: n == 2 ? "" : "\(base + 300 * Self.day)\tkubernetes\tcn\t/etc/kubernetes/admin.conf\n")
+        expectFacts(harness) { n in
+            n == 2 ? "" : "\(base + 300 * Self.day)\tkubernetes\tcn\t/etc/kubernetes/admin.conf\n"
         }
         for n in [1, 3] {
             harness["cp\(n)"].expect(exactly: RemoteCommand("kubeadm", ["certs", "renew", "all"]))

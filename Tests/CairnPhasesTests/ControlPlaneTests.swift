@@ -33,6 +33,25 @@ import Testing
         }
     }
 
+    /// What a control-plane join asks of the anchor: a token, new certificates under a fresh
+    /// key, the joined node's registration, and etcd's health.
+    func expectControlPlaneJoinCredentials(on anchor: FakeHostExecutor, for node: String) {
+        anchor.expect(
+            exactly: RemoteCommand("kubeadm", ["token", "create", "--ttl", "1h0m0s", "--description", "cairn join"]),
+            stdout: "\(Self.token)\n")
+        anchor.expect(
+            exactly: RemoteCommand("kubeadm", ["init", "phase", "upload-certs", "--upload-certs"]),
+            stdout: "[upload-certs] Using certificate key:\n\(Self.certificateKey)\n")
+        anchor.expect(
+            exactly: RemoteCommand(
+                "kubectl",
+                [
+                    "--kubeconfig", "/etc/kubernetes/admin.conf", "--request-timeout=20s",
+                    "get", "node", node, "-o", "name",
+                ]), stdout: "node/\(node)\n")
+        expectEtcdReport(on: anchor)
+    }
+
     // MARK: Decisions
 
     @Test func aFirstBuildInitializesTheFirstControlPlaneAndJoinsTheRest() throws {
@@ -227,20 +246,7 @@ import Testing
         let cp1 = harness["cp1"]
         let cp2 = harness["cp2"]
         cp1.place(KubernetesLayout.caCertificate, ca)
-        cp1.expect(
-            exactly: RemoteCommand("kubeadm", ["token", "create", "--ttl", "1h0m0s", "--description", "cairn join"]),
-            stdout: "\(Self.token)\n")
-        cp1.expect(
-            exactly: RemoteCommand("kubeadm", ["init", "phase", "upload-certs", "--upload-certs"]),
-            stdout: "[upload-certs] Using certificate key:\n\(Self.certificateKey)\n")
-        cp1.expect(
-            exactly: RemoteCommand(
-                "kubectl",
-                [
-                    "--kubeconfig", "/etc/kubernetes/admin.conf", "--request-timeout=20s",
-                    "get", "node", "cp2", "-o", "name",
-                ]), stdout: "node/cp2\n")
-        expectEtcdReport(on: cp1)
+        expectControlPlaneJoinCredentials(on: cp1, for: "cp2")
         cp2.expect(exactly: .script(.cairnKubeadmPrecondition, arguments: ["always"]))
         cp2.expect(exactly: .script(.cairnKubeadmPrecondition, arguments: ["if-needed"]))
         cp2.expect(exactly: RemoteCommand("kubeadm", ["join", "--config", "/etc/kubernetes/cairn/kubeadm-join.yaml"]))
@@ -297,20 +303,7 @@ import Testing
         let cp1 = harness["cp1"]
         let cp2 = harness["cp2"]
         cp1.place(KubernetesLayout.caCertificate, try pki.caCertificatePEM("kubernetes"))
-        cp1.expect(
-            exactly: RemoteCommand("kubeadm", ["token", "create", "--ttl", "1h0m0s", "--description", "cairn join"]),
-            stdout: "\(Self.token)\n")
-        cp1.expect(
-            exactly: RemoteCommand("kubeadm", ["init", "phase", "upload-certs", "--upload-certs"]),
-            stdout: "[upload-certs] Using certificate key:\n\(Self.certificateKey)\n")
-        cp1.expect(
-            exactly: RemoteCommand(
-                "kubectl",
-                [
-                    "--kubeconfig", "/etc/kubernetes/admin.conf", "--request-timeout=20s",
-                    "get", "node", "cp2", "-o", "name",
-                ]), stdout: "node/cp2\n")
-        expectEtcdReport(on: cp1)
+        expectControlPlaneJoinCredentials(on: cp1, for: "cp2")
         cp2.expect(exactly: .script(.cairnKubeadmPrecondition, arguments: ["if-needed"]))
         cp2.expect(
             exactly: RemoteCommand("curl", ["-sk", "--max-time", "3", "https://10.0.0.1:6443/readyz"]),
