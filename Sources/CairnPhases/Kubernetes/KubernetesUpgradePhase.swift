@@ -180,6 +180,16 @@ public struct DrainBlocked: Error, CairnReportableError, Equatable {
         "let the PodDisruptionBudget named above allow a disruption (more replicas, or a lower minAvailable), then rerun `\(rerun)`: finished nodes are not redone"
     }
     public var exitCode: CairnExitCode { .gateTimeout }
+
+    /// What `kubectl drain` said blocked it: the budget lines, else its last words.
+    static func reasons(in output: CommandOutput) -> [String] {
+        let lines = (output.stderrText + "\n" + output.stdoutText).split(separator: "\n").map(String.init)
+        let blocked = Set(
+            lines.filter { $0.contains("disruption budget") || $0.contains("error when evicting") }.map {
+                $0.trimmingCharacters(in: .whitespaces)
+            })
+        return blocked.isEmpty ? output.stderrTail(lines: 2) : Array(blocked.sorted().prefix(3))
+    }
 }
 
 /// A node's upgrade step failed after its drain: the node stays cordoned (and annotated), and
@@ -364,14 +374,7 @@ struct UpgradeActions: Sendable {
                 // Back in service as it was: the upgrade of this node has not started.
                 _ = try? await kubectl.run(["uncordon", node.host])
                 _ = try? await kubectl.run(["annotate", "node", node.host, "\(UpgradePlanner.annotation)-"])
-                let lines = (output.stderrText + "\n" + output.stdoutText).split(separator: "\n").map(String.init)
-                let blocked = Array(
-                    Set(
-                        lines.filter { $0.contains("disruption budget") || $0.contains("error when evicting") }.map {
-                            $0.trimmingCharacters(in: .whitespaces)
-                        }
-                    ).sorted().prefix(3))
-                throw DrainBlocked(node: node.host, reasons: blocked.isEmpty ? output.stderrTail(lines: 2) : blocked)
+                throw DrainBlocked(node: node.host, reasons: DrainBlocked.reasons(in: output))
             }
         }
     }

@@ -265,17 +265,9 @@ public struct RemovalNodePhase: Phase {
                                 "--timeout=\(timeout)s",
                             ]), stdin: nil, timeout: .seconds(timeout + 60))
                         guard output.succeeded else {
-                            let lines = (output.stderrText + "\n" + output.stdoutText).split(separator: "\n").map(
-                                String.init)
-                            let blocked = Array(
-                                Set(
-                                    lines.filter {
-                                        $0.contains("disruption budget") || $0.contains("error when evicting")
-                                    }.map { $0.trimmingCharacters(in: .whitespaces) }
-                                ).sorted().prefix(3))
                             _ = try? await Kubectl(executor: executor).run(["uncordon", target])
                             throw DrainBlocked(
-                                node: target, reasons: blocked.isEmpty ? output.stderrTail(lines: 2) : blocked,
+                                node: target, reasons: DrainBlocked.reasons(in: output),
                                 rerun: "cairn remove")
                         }
                     })
