@@ -527,7 +527,7 @@ class API:
             pod, container = self.exec_target(ns, name, query)
         cmd = query.get("command") or []
         import cephsim
-        return cephsim.exec_in_pod(self.store, pod, container, cmd)
+        return cephsim.exec_in_pod(self.store, pod, container, cmd, stdin)
 
 
 OPENAPI_CACHE = {}
@@ -1180,11 +1180,14 @@ class Handler(BaseHTTPRequestHandler):
             if "SPDY" in (self.headers.get("Upgrade") or ""):
                 raise bad_request("the lab's API server speaks websockets (v5.channel.k8s.io) only, not SPDY")
             out, err, rc = api.exec_pod(ns, name, q)
+            if isinstance(out, bytes):
+                out = out.decode(errors="replace")
             return self.send_json(200, {"stdout": out, "stderr": err, "exitCode": rc})
 
         def run(stdin):
             out, err, rc = api.exec_pod(ns, name, q, stdin=stdin, pod=pod, container=container)
-            return out.encode(), err.encode(), rc, argv
+            # the volumes' programs answer bytes (cat of a binary file), the other simulations text
+            return out if isinstance(out, bytes) else out.encode(), err.encode(), rc, argv
         want_stdin = (q.get("stdin") or [""])[0] in ("true", "1")
         wsexec.serve(self, protocol, run, want_stdin)
 

@@ -10,10 +10,10 @@ that computes, default 30 s; each PG finishes between half and all of it): the P
 `active+remapped+backfill_wait` then `+backfilling`, with `undersized+degraded` while it has fewer
 live copies than it had, and `active+clean` once every copy is in place (copies left on OSDs that
 are no longer mapped are dropped then). A PG with no live copy is `down` (copies on down OSDs) or
-`incomplete` (every copy was on purged OSDs: the data is lost). Pools hold no objects (the lab has
-no data path), so no object counts are simulated; a PG is taken to hold data once it has been
-active+clean (before that, OSDs that join it are complete at once: a cluster being built waits for no
-backfill).
+`incomplete` (every copy was on purged OSDs: the data is lost). Pools hold no objects (the files
+of volumes are kept apart, per PG, by volumedata.py), so no object counts are simulated; a PG is
+taken to hold data once it has been active+clean (before that, OSDs that join it are complete at
+once: a cluster being built waits for no backfill).
 
 `ceph osd out|in|down|purge|safe-to-destroy|ok-to-stop` are answered (the mutating ones write the
 ConfigMap rook-ceph-lab-osdmap, which the next computation reads), with Ceph's words (mgr
@@ -25,6 +25,7 @@ import re
 import time
 import uuid
 
+import volumedata
 from common import LAB_STATE, rfc3339
 
 PG_NUM = 32
@@ -688,9 +689,14 @@ def ceph_cli(state, args, osdmap=None, now=None):
                 "Error EINVAL: invalid command\n"), 22
 
 
-def exec_in_pod(store, pod, container, cmd):
+def exec_in_pod(store, pod, container, cmd, stdin=b""):
+    """(stdout, stderr, exit code) of `kubectl exec`: file programs on the pod's Ceph volumes
+    (volumedata.py; stdout in bytes), the ceph CLI, a few shell words."""
     if not cmd:
         return "", "error: you must specify at least one command for the container\n", 1
+    on_volume = volumedata.run(store, pod, container, cmd, stdin)
+    if on_volume is not None:
+        return on_volume
     prog = cmd[0].rsplit("/", 1)[-1]
     if prog == "ceph":
         ns = pod["metadata"]["namespace"]

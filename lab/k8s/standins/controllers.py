@@ -421,7 +421,8 @@ class KCM:
         paths = {"ReplicaSet": "/apis/apps/v1/replicasets", "Deployment": "/apis/apps/v1/deployments",
                  "DaemonSet": "/apis/apps/v1/daemonsets", "StatefulSet": "/apis/apps/v1/statefulsets",
                  "Secret": "/api/v1/secrets", "Node": "/api/v1/nodes", "Pod": "/api/v1/pods",
-                 "Service": "/api/v1/services", "ConfigMap": "/api/v1/configmaps"}
+                 "Service": "/api/v1/services", "ConfigMap": "/api/v1/configmaps",
+                 "PersistentVolume": "/api/v1/persistentvolumes"}
         uids = set()
 
         def load(kind):

@@ -9,7 +9,8 @@ placement group active. Otherwise the claim stays Pending with a `ProvisioningFa
 says why, as the external provisioner reports it. Claims with `volumeBindingMode:
 WaitForFirstConsumer` classes are left to the first pod, as the real controller does (no pod
 scheduling on volumes is simulated: they stay Pending). A deleted claim's volume is deleted when
-its reclaim policy is Delete.
+its reclaim policy is Delete (and the garbage collector then deletes its files, the ConfigMap
+volumedata.py keeps, which the volume owns).
 """
 import json
 import uuid
@@ -80,6 +81,8 @@ def provision(kcm, claim, sc):
     spec = claim.get("spec") or {}
     size = ((spec.get("resources") or {}).get("requests") or {}).get("storage", "1Gi")
     pv_name = "pvc-" + (claim["metadata"].get("uid") or str(uuid.uuid4()))
+    params = sc.get("parameters") or {}
+    image = str(uuid.uuid4())
     pv = {"apiVersion": "v1", "kind": "PersistentVolume",
           "metadata": {"name": pv_name, "annotations": {"pv.kubernetes.io/provisioned-by": sc["provisioner"]}},
           "spec": {"capacity": {"storage": size}, "accessModes": spec.get("accessModes") or ["ReadWriteOnce"],
@@ -87,10 +90,11 @@ def provision(kcm, claim, sc):
                    "storageClassName": sc["metadata"]["name"], "volumeMode": spec.get("volumeMode", "Filesystem"),
                    "claimRef": {"kind": "PersistentVolumeClaim", "apiVersion": "v1", "namespace": ns, "name": name,
                                 "uid": claim["metadata"].get("uid")},
-                   "csi": {"driver": sc["provisioner"], "fsType": (sc.get("parameters") or {}).get(
-                       "csi.storage.k8s.io/fstype", "ext4"),
-                       "volumeHandle": "0001-0009-%s-0000000000000001-%s" % (
-                           (sc.get("parameters") or {}).get("clusterID", ""), uuid.uuid4())}},
+                   "csi": {"driver": sc["provisioner"], "fsType": params.get("csi.storage.k8s.io/fstype", "ext4"),
+                           "volumeHandle": "0001-0009-%s-0000000000000001-%s" % (params.get("clusterID", ""), image),
+                           # where the image is, as ceph-csi records it (volumedata.py reads the pool)
+                           "volumeAttributes": {"clusterID": params.get("clusterID", ""),
+                                                "pool": params.get("pool", ""), "imageName": "csi-vol-" + image}}},
           "status": {"phase": "Bound"}}
     try:
         kcm.c.post("/api/v1/persistentvolumes", pv)

@@ -145,13 +145,14 @@ class LocalAPI:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # --- clients ---
-    def kubectl(self, args, input=None, check=True, timeout=60):
-        """Run the real kubectl; `args` is a string (split like a shell would) or a list."""
+    def kubectl(self, args, input=None, check=True, timeout=60, text=True):
+        """Run the real kubectl; `args` is a string (split like a shell would) or a list; text=False:
+        input and output are bytes."""
         import shlex
         argv = [self.kubectl_path, "--kubeconfig", self.kubeconfig] + (shlex.split(args) if isinstance(args, str)
                                                                         else list(args))
         env = dict(os.environ, HOME=self.dir, KUBECACHEDIR=self.dir + "/kube-cache")
-        r = subprocess.run(argv, input=input, capture_output=True, text=True, timeout=timeout, env=env)
+        r = subprocess.run(argv, input=input, capture_output=True, text=text, timeout=timeout, env=env)
         if check and r.returncode != 0:
             raise AssertionError("kubectl %s failed (%d): %s%s" % (args, r.returncode, r.stderr, r.stdout))
         return r

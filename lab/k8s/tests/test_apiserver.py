@@ -3,7 +3,8 @@
 Each test checks one behaviour real clients depend on: discovery, server-side apply and its
 conflicts, strict field validation, schemas of built-in kinds and of CRDs, CRDs Established after a
 delay, watches (kubectl wait, rollout status, get -w), server-side tables, exec over websockets,
-finalizers."""
+finalizers, file I/O on a simulated Ceph volume through `kubectl exec -i`."""
+import hashlib
 import json
 import os
 import subprocess
@@ -11,8 +12,12 @@ import threading
 import time
 import unittest
 
+import _path  # noqa: F401
+import cephsim
 import labenv
 import localapi
+import volumedata
+from test_cephsim import CL, MONS, POOL, FakeKCM, deps, node
 
 OK, WHY = localapi.available()
 K8S = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -269,6 +274,83 @@ class RealKubectlAgainstTheAPIServer(unittest.TestCase):
         self.assertEqual(self.ok("exec exec-pod -- echo hello"), "hello\n")
         r = self.k("exec exec-pod -c nope -- true")
         self.failed(r, "container nope is not valid for pod exec-pod")
+
+    # --- the data path of a Ceph volume (what `cairn drill` does) ---
+    def ceph_status(self, down_osds=(), prev=None):
+        """The controller-manager's Ceph state (4 OSD hosts, pool size 3) as ConfigMap
+        rook-ceph/rook-ceph-lab-status; -> its placement groups."""
+        ds = deps(["n1", "n2", "n3", "n4"])
+        for d in ds:
+            if d["metadata"]["name"] in ["rook-ceph-osd-%d" % i for i in down_osds]:
+                d["status"]["availableReplicas"] = 0
+        st = cephsim.compute(FakeKCM([node(h) for h in ("n1", "n2", "n3", "n4")], [POOL]), CL, "rook-ceph", ds, MONS,
+                             3, [], prev_pgs=prev, t=time.time(), recovery=10.0)
+        cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "rook-ceph-lab-status",
+                                                                     "namespace": "rook-ceph"},
+              "data": {"status.json": json.dumps(st["ceph"]), "pgs.json": json.dumps(st["pgs"])}}
+        self.ok("apply --server-side --force-conflicts --field-manager=lab -f -", input=json.dumps(cm))
+        return json.loads(json.dumps(st["pgs"]))
+
+    def volume_pod(self):
+        """PV (as volumes.py provisions it), a bound claim, and a running pod mounting it at /data."""
+        self.ok("create namespace drill")
+        pv = "pvc-6d1c2b9e-0f3a-4e57-9c8b-2a7d4e1f5b30"
+        self.ok("apply --server-side --field-manager=cairn -f -", input=json.dumps({
+            "apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": pv},
+            "spec": {"capacity": {"storage": "64Mi"}, "accessModes": ["ReadWriteOnce"],
+                     "storageClassName": "ceph-block", "csi": {
+                         "driver": "rook-ceph.rbd.csi.ceph.com", "volumeHandle": "0001-0009-rook-ceph-1",
+                         "volumeAttributes": {"clusterID": "rook-ceph", "pool": "replicapool"}}}}))
+        self.ok("apply --server-side --field-manager=cairn -f -", input=json.dumps({
+            "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "drill", "namespace": "drill"},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "64Mi"}},
+                     "storageClassName": "ceph-block", "volumeName": pv}}))
+        self.ok("apply --server-side --field-manager=cairn -f -", input=json.dumps({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "drill", "namespace": "drill"},
+            "spec": {"nodeName": "n1", "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "drill"}}],
+                     "containers": [{"name": "drill", "image": "quay.io/ceph/ceph:v20.2.4",
+                                     "command": ["sleep", "infinity"],
+                                     "volumeMounts": [{"name": "data", "mountPath": "/data"}]}]}}))
+        status = {"status": {"phase": "Running", "containerStatuses": [
+            {"name": "drill", "ready": True, "restartCount": 0, "image": "quay.io/ceph/ceph:v20.2.4", "imageID": "",
+             "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}}}]}}
+        self.ok(["patch", "pod", "drill", "-n", "drill", "--subresource=status", "--type=merge", "-p",
+                 json.dumps(status)])
+        return pv
+
+    def test_exec_writes_and_checksums_a_file_on_a_ceph_volume(self):
+        # (another test may have made rook-ceph: applied, not created)
+        self.ok("apply --server-side --field-manager=cairn -f -", input='{"apiVersion": "v1", "kind": "Namespace", '
+                '"metadata": {"name": "rook-ceph"}}')
+        pgs = self.ceph_status()
+        pv = self.volume_pod()
+        pg = volumedata.volume_pg(pv, "replicapool", pgs)
+        blob = os.urandom(64 * 1024)
+        r = self.api.kubectl("exec -i -n drill drill -- tee /data/cairn-drill.bin", input=blob, text=False)
+        self.assertEqual((r.returncode, r.stdout == blob), (0, True), r.stderr)
+        want = "%s  /data/cairn-drill.bin\n" % hashlib.sha256(blob).hexdigest()
+        self.assertEqual(self.ok("exec -n drill drill -- sha256sum /data/cairn-drill.bin"), want)
+        r = self.k("exec -n drill drill -- sha256sum /data/nope")
+        self.assertEqual(r.returncode, 1, r)
+        self.assertIn("sha256sum: /data/nope: No such file or directory", r.stderr)
+        # one storage host's OSDs down: the PG is active+undersized+degraded, the data is all there
+        host_osd = pgs[pg]["acting"][0]
+        pgs = self.ceph_status(down_osds=[host_osd], prev=pgs)
+        self.assertEqual(pgs[pg]["state"], "active+undersized+degraded")
+        self.assertEqual(self.ok("exec -n drill drill -- sha256sum /data/cairn-drill.bin"), want)
+        self.ok("exec -i -n drill drill -- tee /data/cairn-drill-2.bin", input="second")
+        # two of three copies down: below min_size, I/O blocks and then fails
+        pgs = self.ceph_status(down_osds=pgs[pg]["acting"][:1] + [host_osd], prev=pgs)
+        self.assertEqual(pgs[pg]["state"], "undersized+degraded+peered")
+        started = time.monotonic()
+        r = self.k("exec -n drill drill -- sha256sum /data/cairn-drill.bin", timeout=60)
+        self.assertGreaterEqual(time.monotonic() - started, volumedata.IO_WAIT)
+        self.assertEqual(r.returncode, 1, r)
+        self.assertIn("sha256sum: /data/cairn-drill.bin: Input/output error", r.stderr)
+        self.assertIn("command terminated with exit code 1", r.stderr)
+        self.ceph_status(prev=pgs)
+        self.assertEqual(self.ok("exec -n drill drill -- cat /data/cairn-drill-2.bin"), "second")
+        self.assertIn("rook-ceph-lab-volume-" + pv, self.ok("get configmaps -n rook-ceph -o name"))
 
     # --- the stand-in CRDs' schemas against what Cairn renders ---
     def test_cairn_addon_objects_pass_the_crd_schemas_and_a_typo_does_not(self):

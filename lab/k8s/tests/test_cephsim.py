@@ -1,9 +1,14 @@
-"""Ceph health computation and the ceph CLI shapes (no lab needed)."""
+"""Ceph health computation, the ceph CLI shapes and the volumes' data path (no lab needed)."""
+import hashlib
 import json
+import os
 import unittest
 
 import _path  # noqa: F401
 import cephsim
+import controllers
+import volumedata
+from store import StatusError
 
 
 class FakeClient:
@@ -259,6 +264,225 @@ class OsdRemovalTests(unittest.TestCase):
         out, err, rc = self.cli(st, "osd", "ok-to-stop", "1")
         self.assertEqual(rc, 0)
         self.assertTrue(json.loads(out)["ok_to_stop"])
+
+
+class FakeStore:
+    """The API server's store over a dict: resourceVersions, conflicts and 404s like store.Store."""
+
+    def __init__(self):
+        self.objs, self.rv = {}, 1
+
+    def registry(self):
+        return self
+
+    def by_path(self, group, version, plural):
+        return plural
+
+    def get(self, res, ns, name):
+        o = self.objs.get((res, ns, name))
+        return json.loads(json.dumps(o)) if o else None
+
+    def put(self, res, ns, obj):
+        self.rv += 1
+        obj = json.loads(json.dumps(obj))
+        md = obj.setdefault("metadata", {})
+        md.update(resourceVersion=str(self.rv), namespace=ns) if ns else md.update(resourceVersion=str(self.rv))
+        md.setdefault("uid", "uid-" + md["name"])
+        self.objs[(res, ns, md["name"])] = obj
+        return obj
+
+    def create(self, res, ns, obj):
+        if (res, ns, obj["metadata"]["name"]) in self.objs:
+            raise StatusError(409, "AlreadyExists", "exists")
+        return self.put(res, ns, obj)
+
+    def update(self, res, ns, name, obj, expect_rv=None):
+        cur = self.objs.get((res, ns, name))
+        if cur is None:
+            raise StatusError(404, "NotFound", "not found")
+        if expect_rv is not None and cur["metadata"]["resourceVersion"] != expect_rv:
+            raise StatusError(409, "Conflict", "modified")
+        return self.put(res, ns, obj)
+
+    def delete(self, res, ns, name):
+        if self.objs.pop((res, ns, name), None) is None:
+            raise StatusError(404, "NotFound", "not found")
+
+
+class VolumeDataTests(unittest.TestCase):
+    """`kubectl exec` of tee/cat/sha256sum/rm/sync on a pod's Ceph volume (volumedata.py): the
+    volume's files live while its placement group does, with four OSD hosts and a pool of size 3."""
+    HOSTS = ["n1", "n2", "n3", "n4"]
+    PV = "pvc-3b6f0c1e-8d2a-4f7e-b1c4-5a9e2d7f6c10"
+
+    def setUp(self):
+        self.store, self.pgs, self.osdmap, self.down = FakeStore(), {}, {}, set()
+        self.slept = 0.0
+        self.store.put("persistentvolumes", "", {"metadata": {"name": self.PV}, "spec": {
+            "storageClassName": "ceph-block", "csi": {"driver": "rook-ceph.rbd.csi.ceph.com", "volumeAttributes": {
+                "clusterID": "rook-ceph", "pool": "replicapool"}}}})
+        self.store.put("persistentvolumeclaims", "drill", {"metadata": {"name": "data"},
+                                                           "spec": {"volumeName": self.PV}})
+        self.pod = {"metadata": {"name": "drill", "namespace": "drill"}, "spec": {
+            "volumes": [{"name": "vol", "persistentVolumeClaim": {"claimName": "data"}}],
+            "containers": [{"name": "c", "image": "quay.io/ceph/ceph:v20.2.4", "command": ["sleep", "infinity"],
+                            "volumeMounts": [{"name": "vol", "mountPath": "/data"}]}]}}
+        self.compute(0.0)
+
+    def compute(self, t, mons_down=()):
+        """The controller-manager's Ceph computation, written to rook-ceph-lab-status."""
+        ds = deps(self.HOSTS)
+        for d in ds:
+            if d["metadata"]["name"] in ["rook-ceph-osd-%d" % i for i in self.down] + [
+                    "rook-ceph-mon-" + m for m in mons_down]:
+                d["status"]["availableReplicas"] = 0
+        kcm = FakeKCM([node(h) for h in self.HOSTS], [POOL])
+        st = cephsim.compute(kcm, CL, "rook-ceph", ds, MONS, 3, [], osdmap=self.osdmap, prev_pgs=self.pgs, t=t,
+                             recovery=10.0)
+        self.pgs = json.loads(json.dumps(st["pgs"]))
+        self.store.put("configmaps", "rook-ceph", {"metadata": {"name": "rook-ceph-lab-status"}, "data": {
+            "status.json": json.dumps(st["ceph"]), "pgs.json": json.dumps(st["pgs"])}})
+        return st
+
+    def pg(self):
+        return self.pgs[volumedata.volume_pg(self.PV, "replicapool", self.pgs)]
+
+    def hosts_of_pg(self):
+        return sorted({self.HOSTS[o] for o in self.pg()["acting"]})     # OSD N is on HOSTS[N] (deps)
+
+    def exec(self, *cmd, stdin=b""):
+        """volumedata's answer, on a fake clock that sleeping advances."""
+        def sleep(s):
+            self.slept += s
+        return volumedata.run(self.store, self.pod, "c", list(cmd), stdin, sleep=sleep, clock=lambda: self.slept)
+
+    def data_cm(self):
+        return self.store.get("configmaps", "rook-ceph", volumedata.DATA_CM_PREFIX + self.PV)
+
+    def test_volume_pg_is_a_deterministic_pg_of_the_pool(self):
+        pgid = volumedata.volume_pg(self.PV, "replicapool", self.pgs)
+        self.assertEqual(pgid, volumedata.volume_pg(self.PV, "replicapool", json.loads(json.dumps(self.pgs))))
+        self.assertEqual(self.pgs[pgid]["pool"], "replicapool")
+        self.assertIsNone(volumedata.volume_pg(self.PV, "nopool", self.pgs))
+        picks = {volumedata.volume_pg("pvc-%d" % i, "replicapool", self.pgs) for i in range(64)}
+        self.assertGreater(len(picks), 8)                                   # spread over the pool
+
+    def test_write_then_checksum_and_cat(self):
+        blob = os.urandom(64 * 1024)
+        # as the API server calls it
+        self.assertEqual(cephsim.exec_in_pod(self.store, self.pod, "c", ["tee", "/data/cairn-drill.bin"], blob),
+                         (blob, "", 0))
+        want = "%s  /data/cairn-drill.bin\n" % hashlib.sha256(blob).hexdigest()
+        self.assertEqual(cephsim.exec_in_pod(self.store, self.pod, "c", ["/usr/bin/sha256sum",
+                                                                          "/data/cairn-drill.bin"]),
+                         (want.encode(), "", 0))
+        self.assertEqual(self.exec("cat", "/data/cairn-drill.bin"), (blob, "", 0))
+        self.assertEqual(self.exec("sync"), (b"", "", 0))
+        self.assertEqual(self.slept, 0.0)                                   # active+clean: no waiting
+        cm = self.data_cm()
+        self.assertEqual(cm["metadata"]["ownerReferences"][0]["kind"], "PersistentVolume")
+        self.assertEqual(cm["data"]["pg"], volumedata.volume_pg(self.PV, "replicapool", self.pgs))
+        self.assertEqual(self.exec("tee", "-a", "/data/cairn-drill.bin", stdin=b"x")[2], 0)
+        self.assertEqual(self.exec("cat", "/data/cairn-drill.bin")[0], blob + b"x")
+        self.assertEqual(self.exec("rm", "-f", "/data/cairn-drill.bin"), (b"", "", 0))
+        self.assertEqual(self.exec("cat", "/data/cairn-drill.bin"),
+                         (b"", "cat: /data/cairn-drill.bin: No such file or directory\n", 1))
+
+    def test_missing_files_and_paths_outside_the_volume(self):
+        self.assertEqual(self.exec("sha256sum", "/data/x"), (b"", "sha256sum: /data/x: No such file or directory\n", 1))
+        self.assertEqual(self.exec("sha256sum", "/etc/x"), (b"", "sha256sum: /etc/x: No such file or directory\n", 1))
+        self.assertEqual(self.exec("tee", "/data/sub/x", stdin=b"a"),
+                         (b"a", "tee: /data/sub/x: No such file or directory\n", 1))
+        self.assertEqual(self.exec("cat", "/data"), (b"", "cat: /data: Is a directory\n", 1))
+        self.assertEqual(self.exec("rm", "-f", "/data/x"), (b"", "", 0))
+        self.assertEqual(self.exec("rm", "/data/x"), (b"", "rm: cannot remove '/data/x': No such file or directory\n",
+                                                      1))
+        self.assertEqual(self.exec("sync", "/data/x"),
+                         (b"", "sync: error opening '/data/x': No such file or directory\n", 1))
+        self.assertEqual(self.exec("tee", "-z", "/data/x")[1:], ("tee: invalid option -- 'z'\nTry 'tee --help' for "
+                                                                 "more information.\n", 1))
+        self.assertIsNone(self.data_cm())                                   # nothing written
+
+    def test_checksum_survives_one_host_down_and_writes_go_on(self):
+        blob = os.urandom(64 * 1024)
+        self.exec("tee", "/data/cairn-drill.bin", stdin=blob)
+        host = self.hosts_of_pg()[0]
+        self.down = {self.HOSTS.index(host)}
+        self.compute(1.0)
+        self.assertEqual(self.pg()["state"], "active+undersized+degraded")
+        out, err, rc = self.exec("sha256sum", "/data/cairn-drill.bin")
+        self.assertEqual((out.split()[0].decode(), rc), (hashlib.sha256(blob).hexdigest(), 0))
+        self.assertEqual(self.exec("tee", "/data/second.bin", stdin=b"2")[2], 0)
+        self.assertEqual(self.slept, 0.0)
+
+    def test_io_error_after_waiting_while_the_pg_is_not_active(self):
+        blob = os.urandom(1024)
+        self.exec("tee", "/data/cairn-drill.bin", stdin=blob)
+        self.down = {self.HOSTS.index(h) for h in self.hosts_of_pg()[:2]}   # min_size 2 not met
+        self.compute(1.0)
+        self.assertEqual(self.pg()["state"], "undersized+degraded+peered")
+        self.assertEqual(self.exec("sha256sum", "/data/cairn-drill.bin"),
+                         (b"", "sha256sum: /data/cairn-drill.bin: Input/output error\n", 1))
+        self.assertGreaterEqual(self.slept, volumedata.IO_WAIT)            # blocked first, as RBD does
+        self.assertEqual(self.exec("tee", "/data/x", stdin=b"a"), (b"a", "tee: /data/x: Input/output error\n", 1))
+        self.down = set()                                                   # the hosts are back: all there
+        self.compute(2.0)
+        self.assertEqual(self.exec("cat", "/data/cairn-drill.bin"), (blob, "", 0))
+
+    def test_no_mon_quorum_blocks_io(self):
+        self.compute(1.0, mons_down=("b", "c"))
+        self.assertEqual(self.exec("cat", "/data/x")[1:], ("cat: /data/x: Input/output error\n", 1))
+
+    def test_files_are_gone_when_the_pg_is_incomplete(self):
+        self.exec("tee", "/data/cairn-drill.bin", stdin=b"data")
+        for i in range(len(self.HOSTS)):
+            self.down.add(i)
+        st = self.compute(1.0)
+        for i in range(len(self.HOSTS)):
+            self.assertEqual(cephsim.ceph_cli(st, ["osd", "purge", str(i), "--force"], self.osdmap, now=1.0)[2], 0)
+        self.compute(2.0)
+        self.assertEqual(self.pg()["state"], "incomplete")
+        # I/O to an incomplete PG blocks (it never becomes active again in the lab): an I/O error
+        self.assertEqual(self.exec("sha256sum", "/data/cairn-drill.bin")[1:],
+                         ("sha256sum: /data/cairn-drill.bin: Input/output error\n", 1))
+        self.assertIsNone(self.data_cm())
+        # were the PG recreated empty (`ceph osd force-create-pg`, not simulated), the file is gone
+        pgid = volumedata.volume_pg(self.PV, "replicapool", self.pgs)
+        self.pgs[pgid]["state"] = "active+clean"
+        cm = self.store.get("configmaps", "rook-ceph", "rook-ceph-lab-status")
+        cm["data"]["pgs.json"] = json.dumps(self.pgs)
+        self.store.put("configmaps", "rook-ceph", cm)
+        self.assertEqual(self.exec("sha256sum", "/data/cairn-drill.bin")[1:],
+                         ("sha256sum: /data/cairn-drill.bin: No such file or directory\n", 1))
+
+    def test_read_only_mount_and_space(self):
+        self.pod["spec"]["containers"][0]["volumeMounts"][0]["readOnly"] = True
+        self.assertEqual(self.exec("tee", "/data/x", stdin=b"a")[1:], ("tee: /data/x: Read-only file system\n", 1))
+        del self.pod["spec"]["containers"][0]["volumeMounts"][0]["readOnly"]
+        big = b"0" * (volumedata.MAX_BYTES + 1)
+        self.assertEqual(self.exec("tee", "/data/x", stdin=big)[1:], ("tee: /data/x: No space left on device\n", 1))
+
+    def test_pods_without_a_claim_keep_the_old_answers(self):
+        pod = {"metadata": {"name": "p", "namespace": "drill"}, "spec": {"containers": [{"name": "c"}]}}
+        out, err, rc = cephsim.exec_in_pod(self.store, pod, "c", ["tee", "/data/x"], b"a")
+        self.assertEqual((out, rc), ("", 126))
+        self.assertIn('exec: "tee": executable file not found in $PATH', err)
+
+    def test_garbage_collector_deletes_the_data_of_a_deleted_volume(self):
+        self.exec("tee", "/data/x", stdin=b"a")
+        cm = self.data_cm()
+        deleted = []
+
+        class Client:
+            def get(self, path):
+                if path == "/api/v1/configmaps":
+                    return {"items": [cm]}
+                return {"items": []}                                        # the PV is gone
+
+            def delete(self, url):
+                deleted.append(url)
+        controllers.KCM(Client(), {}).garbage_collect()
+        self.assertEqual(deleted, ["/api/v1/namespaces/rook-ceph/configmaps/" + cm["metadata"]["name"]])
 
 
 if __name__ == "__main__":
