@@ -86,7 +86,7 @@ public final class Lab: @unchecked Sendable {
     /// in it) and extra top-level YAML, based on the lab's own inventory settings.
     public func writeInventory(
         _ fileName: String, roles: [(host: String, roles: [String])], extra: String = "",
-        storage: [String: [String]] = [:]
+        storage: [String: [String]] = [:], zones: [String: String] = [:]
     ) throws -> String {
         let base = try String(contentsOfFile: inventoryPath, encoding: .utf8)
         // Everything up to "hosts:" is the lab's settings; keep it.
@@ -96,6 +96,7 @@ public final class Lab: @unchecked Sendable {
             let host = self.host(name)
             yaml +=
                 "  - name: \(host.name)\n    address: \(host.address)\n    roles: [\(hostRoles.joined(separator: ", "))]\n"
+            if let zone = zones[name] { yaml += "    zone: \(zone)\n" }
             if let devices = storage[name] { yaml += "    storage: {devices: [\(devices.joined(separator: ", "))]}\n" }
         }
         let path = directory.appendingPathComponent(fileName).path

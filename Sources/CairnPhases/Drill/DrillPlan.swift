@@ -11,7 +11,7 @@ public enum DrillScenario: String, Sendable, CaseIterable, Codable {
 }
 
 /// A disruption or its undoing, as `cairn drill --plan` lists it and the runner performs it.
-public enum DrillAction: Sendable, Equatable, Codable {
+public enum DrillAction: Sendable, Hashable, Codable {
     case cordonAndDrain(node: String)
     case stopKubelet(host: String)
     /// Static pods parked (the kubelet stops them), then kubelet, etcd and the API balancer.

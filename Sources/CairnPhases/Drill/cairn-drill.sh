@@ -1,3 +1,4 @@
+#!/bin/sh
 # cairn-drill ACTION TOKEN UNDO_AFTER [ARGS...] | restore | leftovers
 # One disruption of `cairn drill` on this host, and its undoing (docs/drill.md).
 #
