@@ -21,7 +21,8 @@ struct CairnCommand: AsyncParsableCommand {
             authentication failed; 75 a verification gate did not pass in time.
             """,
         subcommands: [
-            Apply.self, Plan.self, Status.self, Certs.self, Remove.self, Drill.self, Validate.self, Graph.self, Exec.self,
+            Apply.self, Plan.self, Status.self, Certs.self, Remove.self, Drill.self, Validate.self, Graph.self,
+            Exec.self,
             Kubeconfig.self,
             Backup.self,
             Restore.self, Reset.self, Report.self, EtcdCommand.self, InventoryCommand.self, Show.self,
