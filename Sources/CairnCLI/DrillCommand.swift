@@ -81,15 +81,10 @@ struct Drill: AsyncParsableCommand {
                 if format == .json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { out.line(line) }
             }
             let drill = DrillRunner(topology: topology, context: context, options: options, say: progress)
-            if !planOnly {
-                for line in await drill.restoreLeftovers() {
-                    progress("undid what an earlier drill left: \(line)")
-                }
-            }
-            let health = await ClusterStatus.gather(topology: topology, context: context)
-            let facts = await drill.facts(status: health)
-            let drillPlan = DrillPlanner.plan(topology: topology, request: request, facts: facts)
             if planOnly {
+                let health = await ClusterStatus.gather(topology: topology, context: context)
+                let drillPlan = DrillPlanner.plan(
+                    topology: topology, request: request, facts: await drill.facts(status: health))
                 if format == .json {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -107,15 +102,35 @@ struct Drill: AsyncParsableCommand {
                 }
                 return
             }
-            guard health.healthy else {
-                throw DrillNotStarted(
-                    reasons: health.problems.map { "cluster not healthy: \($0)" },
-                    next: "a drill starts only on a healthy cluster: fix what `cairn status` shows, then rerun")
+            // The cluster lock, as apply takes it: no apply, remove or other drill runs meanwhile.
+            guard let lockHost = topology.controlPlanes.first?.name else {
+                throw DrillNotStarted(reasons: ["the inventory has no control-plane host"], next: Self.refusalNext)
             }
-            guard drillPlan.refusals.isEmpty else {
-                throw DrillNotStarted(reasons: drillPlan.refusals, next: Self.refusalNext)
+            let owner =
+                "\(ProcessInfo.processInfo.environment["USER"] ?? "root")@\(ProcessInfo.processInfo.hostName) pid \(getpid())"
+            let lock = RunLock(
+                executor: try await context.executors.executor(forHost: lockHost), runID: context.runID, owner: owner)
+            let machine = ProcessInfo.processInfo.hostName
+            try await lock.acquire(
+                breakingStale: false, ownerIsGone: { RunLock.ownerHasExited($0, thisMachine: machine) })
+            let result = try await lock.whileHeld(clock: SystemClock(), stop: RunStop()) {
+                () async throws -> DrillReport in
+                for line in await drill.restoreLeftovers() {
+                    progress("undid what an earlier drill left: \(line)")
+                }
+                let health = await ClusterStatus.gather(topology: topology, context: context)
+                guard health.healthy else {
+                    throw DrillNotStarted(
+                        reasons: health.problems.map { "cluster not healthy: \($0)" },
+                        next: "a drill starts only on a healthy cluster: fix what `cairn status` shows, then rerun")
+                }
+                let drillPlan = DrillPlanner.plan(
+                    topology: topology, request: request, facts: await drill.facts(status: health))
+                guard drillPlan.refusals.isEmpty else {
+                    throw DrillNotStarted(reasons: drillPlan.refusals, next: Self.refusalNext)
+                }
+                return await drill.run(drillPlan, cluster: loaded.inventory.name)
             }
-            let result = await drill.run(drillPlan, cluster: loaded.inventory.name)
             outcome.set(result.passed)
             if format == .json {
                 let encoder = JSONEncoder()
