@@ -186,10 +186,13 @@ struct Validate: AsyncParsableCommand {
     @Flag(help: "Show each host's effective SSH settings and where they came from.")
     var explain = false
 
+    @Flag(help: "Refuse warnings too (exit 65): a zone whose loss loses etcd quorum or the API, say.")
+    var strict = false
+
     func run() async throws {
         let console = Console()
         let (output, code) = InventoryCommands.validate(
-            path: inventory.inventory, explain: explain,
+            path: inventory.inventory, explain: explain, strict: strict,
             loader: InventoryLoader(environment: console.environment, addons: Addons.settings))
         (code == .success ? console.out : console.err).write(output)
         throw ExitCode(code.rawValue)

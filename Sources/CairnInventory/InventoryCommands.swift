@@ -6,7 +6,8 @@ import Foundation
 public enum InventoryCommands {
     /// `cairn validate -i FILE [--explain]`: every diagnostic, then a one-line verdict.
     /// Exit code 0 for a valid inventory (warnings allowed), 65 otherwise. Touches no host and no network.
-    public static func validate(path: String, explain: Bool, loader: InventoryLoader) -> (
+    /// `strict`: a warning (a zone whose loss loses quorum, say) makes the inventory invalid.
+    public static func validate(path: String, explain: Bool, strict: Bool = false, loader: InventoryLoader) -> (
         output: String, exitCode: CairnExitCode
     ) {
         do {
@@ -25,6 +26,12 @@ public enum InventoryCommands {
                 lines.append("")
                 lines.append(
                     contentsOf: explainSSH(loaded, environment: loader.environment, fileSystem: loader.fileSystem))
+            }
+            if strict && warningCount > 0 {
+                lines.append(
+                    "--strict: \(warningCount) warning\(warningCount == 1 ? "" : "s") refused; fix \(warningCount == 1 ? "it" : "them") in \(path), or validate without --strict"
+                )
+                return (lines.joined(separator: "\n") + "\n", .invalidInput)
             }
             return (lines.joined(separator: "\n") + "\n", .success)
         } catch {

@@ -30,6 +30,17 @@ import Testing
         #expect(messages.count == 1, "\(messages)")
     }
 
+    @Test func strictValidationRefusesTheWarning() {
+        let files = ["/work/inv/weak.yaml": Self.inventory(zones: ["a", "a", "b", "a", "b"])]
+        let lenient = InventoryCommands.validate(
+            path: "/work/inv/weak.yaml", explain: false, loader: Fixture.loader(files: files))
+        #expect(lenient.exitCode == .success && lenient.output.contains("1 warning"), "\(lenient.output)")
+        let strict = InventoryCommands.validate(
+            path: "/work/inv/weak.yaml", explain: false, strict: true, loader: Fixture.loader(files: files))
+        #expect(strict.exitCode == .invalidInput, "\(strict.output)")
+        #expect(strict.output.contains("--strict: 1 warning refused"), "\(strict.output)")
+    }
+
     @Test func everyControlPlaneInOneZoneAndHostsWithoutAZoneAreWarned() throws {
         let loaded = try Fixture.load(Self.inventory(zones: ["a", "a", "a", "b", nil])).get()
         let messages = loaded.warnings.map(\.description)
