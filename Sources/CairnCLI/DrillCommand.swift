@@ -139,8 +139,8 @@ struct Drill: AsyncParsableCommand {
             } else {
                 out.write("\n" + result.render(colors: (ok: out.green, bad: out.red, bold: out.bold)))
             }
-            if let reportPath {
-                FileManager.default.createFile(atPath: reportPath, contents: Data(result.html().utf8))
+            if let reportPath, !FileManager.default.createFile(atPath: reportPath, contents: Data(result.html().utf8)) {
+                progress("could not write the report to \(reportPath): check that its directory exists and is writable")
             }
             if !result.passed {
                 throw DrillChecksFailed(failures: result.failedChecks, causes: result.scenarios.compactMap(\.cause))
