@@ -415,13 +415,18 @@ extension DrillRunner {
         var ready: Int { (subsets ?? []).reduce(0) { $0 + ($1.addresses?.count ?? 0) } }
     }
 
-    /// Every Service that selects an add-on's pods keeps a ready address.
+    /// Every Service that selects the pods of a replicated add-on keeps a ready address. A
+    /// single-replica add-on (MetalLB's controller, Rook's operator) has no second pod to serve
+    /// while the first is rescheduled: not an HA promise, so not checked.
     func servicesKeepEndpoints(kubectlHost: String) async -> (Bool, String) {
         guard let kubectl = try? await kubectl(kubectlHost) else { return (false, "no connection to \(kubectlHost)") }
         var empty: [String] = []
         var seen: [String] = []
         for addon in Addons.instances(topology) where addon.isEnabled {
             for workload in addon.workloads where workload.kind == .deployment {
+                let resource = ["deployment/\(workload.object)", "-n", workload.namespace]
+                guard let deployment = try? await kubectl.get(K8s.Deployment.self, resource), deployment.desired >= 2
+                else { continue }
                 let labels = Self.labels(workload.selector)
                 let services =
                     (try? await kubectl.list(ServiceSpec.self, ["services", "-n", workload.namespace])) ?? []
