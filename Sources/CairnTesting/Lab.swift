@@ -303,10 +303,11 @@ extension Lab {
         return BackgroundCairn(pid: try cairnInBackground(arguments, output: output), output: output)
     }
 
-    /// Sets a Kubernetes stand-in fault flag on `host` (`scripts/lab-k8s fault`), e.g. `cgroup-v1`.
+    /// Sets a Kubernetes stand-in fault flag on `host` (`scripts/lab-k8s fault`), e.g. `cgroup-v1` or
+    /// `ceph-recovery 5` (words are separate arguments).
     public func k8sFault(_ host: String, _ flag: String) throws {
         let tool = Lab.repositoryRoot.appendingPathComponent("scripts/lab-k8s").path
-        try Lab.shell([tool, "fault", name, host, flag])
+        try Lab.shell([tool, "fault", name, host] + flag.split(separator: " ").map(String.init))
     }
 
     /// A loop device of `size` for `host`, registered with the lab (the kubelet stand-in reports it).
