@@ -76,11 +76,14 @@ struct VolumeProbe: Sendable {
         try await kubectl.runChecked(["apply", "-f", "-"], stdin: Data(manifest.utf8))
         let deadline = clock.now.advanced(by: .seconds(180))
         while true {
+            // Bound and Running: a claim still Pending has no volume to write to.
+            let claim = try await kubectl.getIfPresent(
+                K8s.PersistentVolumeClaim.self, ["pvc", name, "-n", namespace])
             let pod = try await kubectl.getIfPresent(K8s.Pod.self, ["pod", name, "-n", namespace])
-            if pod?.status?.phase == "Running" { break }
+            if claim?.isBound == true && pod?.status?.phase == "Running" { break }
             if clock.now >= deadline {
                 throw DrillFailure(
-                    "the test volume's pod \(namespace)/\(name) is not Running after 180 s (phase \(pod?.status?.phase ?? "none"))"
+                    "the test volume is not ready after 180 s: claim \(claim?.status?.phase ?? "missing"), pod \(pod?.status?.phase ?? "missing") (kubectl -n \(namespace) describe pvc,pod \(name))"
                 )
             }
             try await clock.sleep(for: .seconds(2))
