@@ -303,13 +303,13 @@ public struct DrillRunner: Sendable {
                 for host in hosts {
                     group.addTask {
                         try await executor(host).runChecked(
-                            Self.hostScript(["isolate", token, undo] + addresses(others) + (vip.map { [$0] } ?? [])))
+                            Self.hostScript(["isolate", token, undo, "cut"] + addresses(others) + (vip.map { [$0] } ?? [])))
                     }
                 }
                 for host in others {
                     group.addTask {
                         try await executor(host).runChecked(
-                            Self.hostScript(["isolate", token, undo] + addresses(hosts)))
+                            Self.hostScript(["isolate", token, undo, "peer"] + addresses(hosts)))
                     }
                 }
                 try await group.waitForAll()

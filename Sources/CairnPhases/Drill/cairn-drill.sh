@@ -9,9 +9,11 @@
 #   stop-kubelet        stops the kubelet (the node stops reporting; its containers keep running)
 #   stop-control-plane  parks the control-plane static pod manifests (the kubelet stops those
 #                       pods), then stops the kubelet, etcd and the API balancer
-#   isolate ADDR...     blackhole routes to ADDR...: this host sends nothing to them. Cairn runs
-#                       it on both sides of a partition, so nothing crosses in either direction;
-#                       the operator's own address is never among them
+#   isolate cut|peer ADDR...
+#                       blackhole routes to ADDR...: this host sends nothing to them. Cairn runs
+#                       it on both sides of a partition (cut: the side cut off, which also stops
+#                       keepalived), so nothing crosses in either direction; the operator's own
+#                       address is never among them
 #   note TEXT           records an API-side disruption (a cordon, stopped OSDs) that Cairn undoes
 set -u
 dir=/var/lib/cairn/drill
@@ -72,11 +74,19 @@ stop-control-plane)
     done
     ;;
 isolate)
-    token=$2 after=$3
-    shift 3
+    token=$2 after=$3 side=$4
+    shift 4
     begin
     printf '# isolated by cairn drill\nip route flush proto %s\nip -6 route flush proto %s\n' "$proto" "$proto" >"$dir/undo.sh"
+    # keepalived binds its socket to the interface, so routes do not cut VRRP: on the cut-off
+    # side it is stopped, and the virtual IP moves to the majority as its clients would see it.
+    vip=""
+    if [ "$side" = cut ] && [ -f /etc/systemd/system/cairn-vip.service ] && systemctl is-active --quiet cairn-vip; then
+        vip=1
+        echo "systemctl start cairn-vip" >>"$dir/undo.sh"
+    fi
     arm "$token" "$after"
+    if [ -n "$vip" ]; then systemctl stop cairn-vip; fi
     for address in "$@"; do
         case "$address" in
         *:*) ip -6 route replace blackhole "$address/128" proto "$proto" ;;

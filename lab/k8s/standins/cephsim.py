@@ -74,6 +74,18 @@ def _avail(d):
     return (d.get("status") or {}).get("availableReplicas", 0) >= 1
 
 
+def _node_lost(node):
+    """A node whose Ready condition is False or Unknown: its network is taken to be gone, so its
+    daemons miss their heartbeats and Ceph marks them down (real Ceph: after osd_heartbeat_grace;
+    the lab: when the node controller marks the Node NotReady, 40 s without a heartbeat). A node
+    with no Ready condition yet counts as present. Deviation: a node whose kubelet alone stopped
+    keeps its daemons up in a real cluster."""
+    for c in ((node or {}).get("status") or {}).get("conditions") or []:
+        if c.get("type") == "Ready":
+            return c.get("status") != "True"
+    return False
+
+
 def _osd_down_fault(node, dev_path, oid):
     v = ((node or {}).get("metadata", {}).get("annotations") or {}).get("lab.cairn.dev/osd-down")
     if v is None:
@@ -130,7 +142,8 @@ def compute(kcm, cl, ns, deps, placed, mon_count, messages, osdmap=None, prev_pg
     fsid = str(uuid.UUID(cl["metadata"]["uid"])) if cl["metadata"].get("uid") else str(uuid.uuid4())
     by_name = {d["metadata"]["name"]: d for d in deps}
     nodes = {n["metadata"]["name"]: n for n in kcm.nodes}
-    mons_up = [mid for mid, _ in placed if _avail(by_name.get("rook-ceph-mon-" + mid, {}))]
+    mons_up = [mid for mid, where in placed if _avail(by_name.get("rook-ceph-mon-" + mid, {}))
+               and not _node_lost(nodes.get(where))]
     num_mons = len(placed)
     quorum = num_mons > 0 and len(mons_up) > num_mons // 2
     mgrs = [d for n, d in by_name.items() if n.startswith("rook-ceph-mgr-")]
@@ -145,7 +158,7 @@ def compute(kcm, cl, ns, deps, placed, mon_count, messages, osdmap=None, prev_pg
         node = d["spec"]["template"]["spec"].get("nodeSelector", {}).get("kubernetes.io/hostname")
         dev = (d["metadata"].get("annotations") or {}).get("lab.cairn.dev/device", "")
         size = int((d["metadata"].get("annotations") or {}).get("lab.cairn.dev/size", "0") or 0)
-        up = _avail(d) and not _osd_down_fault(nodes.get(node), dev, oid)
+        up = _avail(d) and not _osd_down_fault(nodes.get(node), dev, oid) and not _node_lost(nodes.get(node))
         labels = (nodes.get(node) or {}).get("metadata", {}).get("labels") or {}
         osds.append({"id": oid, "host": node, "zone": labels.get("topology.kubernetes.io/zone") or node,
                      "device": dev, "size": size, "up": up, "in": oid not in out_at})

@@ -487,3 +487,16 @@ class VolumeDataTests(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class LostNodeTests(unittest.TestCase):
+    """A NotReady node's Ceph daemons count as down (its network is taken to be gone)."""
+
+    def test_ready_unknown_and_missing_conditions(self):
+        def node(status):
+            return {"status": {"conditions": [{"type": "Ready", "status": status}]}}
+        self.assertFalse(cephsim._node_lost(node("True")))
+        self.assertTrue(cephsim._node_lost(node("Unknown")))
+        self.assertTrue(cephsim._node_lost(node("False")))
+        self.assertFalse(cephsim._node_lost({"status": {}}))
+        self.assertFalse(cephsim._node_lost(None))
