@@ -106,7 +106,8 @@ import Testing
         hosts[2].expect(exactly: DrillRunner.hostScript(["restore"]), stdout: "")
         hosts[2].expect(
             exactly: DrillRunner.hostScript([
-                "isolate", "tok", "1800", "cut", "10.0.0.1", "10.0.0.2", "10.0.0.4", "10.0.0.5", "10.0.0.6", "10.0.0.250",
+                "isolate", "tok", "1800", "cut", "10.0.0.1", "10.0.0.2", "10.0.0.4", "10.0.0.5", "10.0.0.6",
+                "10.0.0.250",
             ]))
         for n in [1, 2, 4, 5, 6] {
             hosts[n - 1].expect(exactly: DrillRunner.hostScript(["isolate", "tok", "1800", "peer", "10.0.0.3"]))

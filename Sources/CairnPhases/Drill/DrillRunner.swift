@@ -303,7 +303,8 @@ public struct DrillRunner: Sendable {
                 for host in hosts {
                     group.addTask {
                         try await executor(host).runChecked(
-                            Self.hostScript(["isolate", token, undo, "cut"] + addresses(others) + (vip.map { [$0] } ?? [])))
+                            Self.hostScript(
+                                ["isolate", token, undo, "cut"] + addresses(others) + (vip.map { [$0] } ?? [])))
                     }
                 }
                 for host in others {
