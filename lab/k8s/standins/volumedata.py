@@ -298,27 +298,27 @@ def _write(files, name, data, append):
     files[name] = (files.get(name, b"") if append else b"") + data
 
 
-def cat(mounts, flags, operands, stdin):
+def _each_file(prog, mounts, operands, stdin, render):
+    """Reads each operand (`-`: stdin, the default) and renders it; coreutils' error per file, exit
+    1 when any failed (what cat and sha256sum share)."""
     out, errs = [], []
     for path in operands or ["-"]:
         data, err = (stdin, None) if path == "-" else _read(mounts, path)
         if err:
-            errs.append("cat: %s: %s\n" % (path, err))
+            errs.append("%s: %s: %s\n" % (prog, path, err))
         else:
-            out.append(data)
+            out.append(render(path, data))
     return b"".join(out), "".join(errs), 1 if errs else 0
+
+
+def cat(mounts, flags, operands, stdin):
+    return _each_file("cat", mounts, operands, stdin, lambda path, data: data)
 
 
 def sha256sum(mounts, flags, operands, stdin):
-    out, errs = [], []
-    for path in operands or ["-"]:
-        data, err = (stdin, None) if path == "-" else _read(mounts, path)
-        if err:
-            errs.append("sha256sum: %s: %s\n" % (path, err))
-        else:
-            out.append(("%s %s%s\n" % (hashlib.sha256(data).hexdigest(), "*" if "binary" in flags else " ",
-                                       path)).encode())
-    return b"".join(out), "".join(errs), 1 if errs else 0
+    mark = "*" if "binary" in flags else " "
+    return _each_file("sha256sum", mounts, operands, stdin, lambda path, data: (
+        "%s %s%s\n" % (hashlib.sha256(data).hexdigest(), mark, path)).encode())
 
 
 def rm(mounts, flags, operands, stdin):
