@@ -202,6 +202,13 @@ public final class LiveReporter: RunEventSink, @unchecked Sendable {
                 setHost(host, "→ " + summary)
             case .actionFinished(_, let host, let summary, _, let error):
                 setHost(host, error == nil ? "✓ " + summary : "✗ " + summary + ": " + (error ?? ""))
+            // A phase with nothing to do verifies beside the next phases: only its failure shows.
+            case .gateFinished(let phase, let gate, false, let message, _) where phase != currentPhase:
+                clear()
+                out.line("\(out.red("✗ failed"))  \(out.bold(phase))\n      " + out.dim("✗ " + gate + ": " + message))
+            case .gateStarted(let phase, _) where phase != currentPhase: break
+            case .gateWaiting(let phase, _, _) where phase != currentPhase: break
+            case .gateFinished(let phase, _, _, _, _) where phase != currentPhase: break
             case .gateStarted(_, let gate):
                 gateLine = "verifying \(gate)…"
             case .gateWaiting(_, let gate, let reason):

@@ -51,6 +51,16 @@ public struct Engine: Sendable {
             failure = SavedPlanError.otherPhases(recorded: follow.plan.phases.map(\.name), now: phases.map(\.name))
         }
 
+        // Every phase's facts are asked for now, all at once: in a run where nothing changes (every
+        // plan run, every converged apply) each phase finds its facts ready. An action makes them stale.
+        let prefetch = FactPrefetch(phases: phases, context: context)
+        // Gates of phases with nothing to do only verify: they run beside the next phases, and
+        // anything that would change a host waits for them first.
+        var deferredGates: [DeferredGate] = []
+        defer {
+            for gate in deferredGates { gate.task.cancel() }
+        }
+
         for scheduled in phases where failure == nil {
             if let reason = context.stop.reason {
                 failure = reason
@@ -66,12 +76,17 @@ public struct Engine: Sendable {
             startedPhases.append((scheduled, phaseContext))
             do {
                 let plan = try await CurrentPhase.$name.withValue(scheduled.name) {
-                    try await planPhase(scheduled.phase, context: phaseContext)
+                    try await planPhase(scheduled.phase, context: phaseContext, prefetched: prefetch)
                 }
                 let outcome: PhaseOutcome = plan.isEmpty ? .unchanged : .changed
                 if context.mode == .plan {
                     for action in plan.actions { pendingHosts.insert(action.host ?? RunContext.operatorHost) }
+                } else if plan.isEmpty {
+                    if let gate = scheduled.phase.gate(context: phaseContext) {
+                        deferredGates.append(startGate(gate, phase: scheduled.name, context: phaseContext))
+                    }
                 } else {
+                    if let failed = await firstFailure(of: &deferredGates) { throw failed }
                     try await CurrentPhase.$name.withValue(scheduled.name) {
                         try await apply(plan, phase: scheduled.name, context: phaseContext)
                         if let gate = scheduled.phase.gate(context: phaseContext) {
@@ -91,11 +106,23 @@ public struct Engine: Sendable {
                         phase: scheduled.name, outcome: .failed,
                         duration: phaseStarted.duration(to: context.clock.now)))
                 // A stopped run fails for the reason it was stopped, whatever the action it
-                // refused to start reported.
+                // refused to start reported. A gate of an earlier phase that fails too names the
+                // earlier cause (etcd without quorum, before the API phases that need it).
                 failure = context.stop.reason ?? error
+                var earlier = error as? DeferredGateFailure
+                if earlier == nil { earlier = await firstFailure(of: &deferredGates) }
+                if let earlier {
+                    failure = context.stop.reason ?? earlier.error
+                    outcomes = outcomes.map { $0.phase == earlier.phase ? ($0.phase, .failed) : $0 }
+                }
                 break
             }
         }
+        if failure == nil, let failed = await firstFailure(of: &deferredGates) {
+            failure = context.stop.reason ?? failed.error
+            outcomes = outcomes.map { $0.phase == failed.phase ? ($0.phase, .failed) : $0 }
+        }
+        await prefetch.finish()
 
         let stopped = context.stop.reason
         if let stopped {
@@ -116,22 +143,23 @@ public struct Engine: Sendable {
 
     // MARK: Facts and plan
 
-    /// Gathers facts on every selected host (in parallel, one task per host) and plans.
-    func planPhase<P: Phase>(_ phase: P, context: PhaseContext) async throws -> PhasePlan {
+    /// Plans from facts of every selected host: those asked for at the start of the run when
+    /// nothing has changed since, else gathered now (in parallel, one task per host).
+    func planPhase<P: Phase>(_ phase: P, context: PhaseContext, prefetched: FactPrefetch? = nil) async throws
+        -> PhasePlan
+    {
         let run = context.run
-        let results = await forEach(context.hosts, limit: run.concurrency, stopOnFailure: false) { host -> P.Facts in
-            let started = run.clock.now
-            let executor = try await run.executors.executor(for: host)
-            let facts = try await phase.gatherFacts(host: host, executor: executor, context: context)
-            run.events.emit(
-                .factsGathered(phase: phase.name, host: host.name, duration: started.duration(to: run.clock.now)))
-            return facts
+        var gathered = await prefetched?.facts(of: phase, context: context)
+        if gathered == nil {
+            gathered = await FactPrefetch.gather(phase, context: context)
         }
         var facts: [EngineHost: P.Facts] = [:]
         var failures: [HostFailure] = []
-        for (host, result) in zip(context.hosts, results) {
+        for (host, result) in zip(context.hosts, gathered!) {
             switch result {
-            case .success(let value): facts[host] = value
+            case .success(let value):
+                facts[host] = value.facts
+                run.events.emit(.factsGathered(phase: phase.name, host: host.name, duration: value.duration))
             case .failure(let error):
                 failures.append(HostFailure(host: host.name, phase: phase.name, action: nil, error: error))
             case nil: break
@@ -329,6 +357,44 @@ public struct Engine: Sendable {
     }
 
     // MARK: Gates
+
+    /// A gate running beside later phases.
+    struct DeferredGate {
+        let phase: String
+        let task: Task<(any Error)?, Never>
+    }
+
+    func startGate(_ gate: Gate, phase: String, context: PhaseContext) -> DeferredGate {
+        let task = Task {
+            await CurrentPhase.$name.withValue(phase) { () async -> (any Error)? in
+                do {
+                    try await pass(gate, context: context)
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+        }
+        return DeferredGate(phase: phase, task: task)
+    }
+
+    /// A deferred gate that did not pass, with its phase.
+    struct DeferredGateFailure: Error {
+        let phase: String
+        let error: any Error
+    }
+
+    /// Waits for every deferred gate and forgets them; the first that failed, in phase order.
+    func firstFailure(of gates: inout [DeferredGate]) async -> DeferredGateFailure? {
+        var first: DeferredGateFailure?
+        for gate in gates {
+            if let error = await gate.task.value, first == nil {
+                first = DeferredGateFailure(phase: gate.phase, error: error)
+            }
+        }
+        gates = []
+        return first
+    }
 
     /// Polls `gate` with exponential backoff until it passes or its deadline passes.
     func pass(_ gate: Gate, context: PhaseContext) async throws {

@@ -143,23 +143,41 @@ public struct SystemClock: EngineClock {
 
 /// Facts already gathered in this run. Several phases ask hosts the same read-only question;
 /// while no action has been performed anywhere since, the answer cannot have changed, so it is
-/// reused. Any performed action empties the cache (the engine calls `invalidate`).
+/// reused. Any performed action empties the cache and moves its generation on (the engine calls
+/// `invalidate`), which also tells the engine that facts read before it are stale.
 public final class FactCache: @unchecked Sendable {
     private let lock = NSLock()
-    private var answers: [String: Data] = [:]
+    /// Asked questions, answered or in flight: concurrent askers share one round trip.
+    private var answers: [String: Task<Data, any Error>] = [:]
+    private var changes: UInt64 = 0
 
     public init() {}
 
+    /// How many times anything was changed in this run (before, during or after an action).
+    public var generation: UInt64 { lock.withLock { changes } }
+
     public func invalidate() {
-        lock.withLock { answers.removeAll() }
+        lock.withLock {
+            answers.removeAll()
+            changes &+= 1
+        }
     }
 
     /// The output of `command` on the executor's host, run at most once while nothing changes.
     public func output(of command: RemoteCommand, on executor: any HostExecutor) async throws -> Data {
         let key = executor.hostName + "\u{0}" + command.rendered
-        if let cached = lock.withLock({ answers[key] }) { return cached }
-        let output = try await executor.runChecked(command)
-        lock.withLock { answers[key] = output.stdout }
-        return output.stdout
+        let task = lock.withLock {
+            if let asked = answers[key] { return asked }
+            let asking = Task { try await executor.runChecked(command).stdout }
+            answers[key] = asking
+            return asking
+        }
+        do {
+            return try await task.value
+        } catch {
+            // A failed answer is not kept: the next asker tries again.
+            lock.withLock { if answers[key] == task { answers[key] = nil } }
+            throw error
+        }
     }
 }

@@ -288,6 +288,46 @@ import Testing
         }
     }
 
+    /// Facts are asked for at the start, every phase at once; a phase after a change asks again
+    /// (facts read before an action are stale), one before it does not.
+    @Test func prefetchedFactsAreUsedUntilSomethingChanges() async {
+        let cluster = FakeCluster(count: 2)
+        let log = EventLog()
+        let phases = [
+            ScheduledPhase(phase: ValuePhase(name: "p1", desired: "new", log: log), selector: .all),
+            ScheduledPhase(phase: ValuePhase(name: "p2", desired: "new", log: log), selector: .all),
+        ]
+        let result = await Engine(phases: phases).run(context: cluster.context(mode: .apply))
+        #expect(result.outcome == .succeeded)
+        // p2 saw the value p1 set: it planned nothing.
+        #expect(result.phaseOutcomes.map(\.outcome) == [.changed, .unchanged])
+        for executor in cluster.executors {
+            let facts = executor.recordedCalls.filter { $0.contains("facts-") }
+            #expect(facts.count == 3, "host \(executor.hostName): \(executor.recordedCalls)")
+            #expect(executor.unexpectedCalls.isEmpty)
+        }
+    }
+
+    /// A phase with nothing to do verifies beside the next phases; its failing gate fails the run
+    /// under its own name, and a later change waits for it (here: never starts).
+    @Test func aDeferredGateThatFailsStopsTheRunBeforeAnyChange() async {
+        let cluster = FakeCluster(count: 2, value: "ok")
+        let log = EventLog()
+        let phases = [
+            ScheduledPhase(
+                phase: ValuePhase(
+                    name: "quorum", gateOutcomes: [.notYet("1 of 3 members healthy")], gateTimeout: .seconds(5),
+                    log: log), selector: .all),
+            ScheduledPhase(phase: ValuePhase(name: "later", desired: "new", log: log), selector: .all),
+        ]
+        let result = await Engine(phases: phases).run(context: cluster.context(mode: .apply))
+        let error = result.error as? EngineError
+        #expect(error?.exitCode == .gateTimeout)
+        #expect(error?.summary.contains("1 of 3 members healthy") == true)
+        #expect(result.phaseOutcomes.first?.outcome == .failed)
+        #expect(!log.all.contains { $0.hasPrefix("start later") })
+    }
+
     @Test func hookPhaseRunsOnlyWhereItsCheckFails() async throws {
         let executors = [FakeHostExecutor(hostName: "a"), FakeHostExecutor(hostName: "b")]
         executors[0].expect("cairn-check-motd", status: 0)
