@@ -74,19 +74,22 @@ public final class SSHSession: Sendable {
 
         let raw = RawSession(label: configuration.label)
         do {
-            let outcome = try await worker.run { () -> ConnectOutcome in
-                try Self.establish(
-                    raw: raw, configuration: configuration, knownHosts: knownHosts,
-                    openSocket: { deadline in
-                        if let bastionSession {
-                            return try bastionSession.openTunnelBlocking(
-                                to: configuration.address, port: configuration.port,
+            // At most ConnectGate.shared.limit handshakes at once (see ConnectGate).
+            let outcome = try await ConnectGate.shared.withSlot {
+                try await worker.run { () -> ConnectOutcome in
+                    try Self.establish(
+                        raw: raw, configuration: configuration, knownHosts: knownHosts,
+                        openSocket: { deadline in
+                            if let bastionSession {
+                                return try bastionSession.openTunnelBlocking(
+                                    to: configuration.address, port: configuration.port,
+                                    label: configuration.label, deadline: deadline)
+                            }
+                            return try RawSession.connectTCP(
+                                host: configuration.address, port: configuration.port,
                                 label: configuration.label, deadline: deadline)
-                        }
-                        return try RawSession.connectTCP(
-                            host: configuration.address, port: configuration.port,
-                            label: configuration.label, deadline: deadline)
-                    })
+                        })
+                }
             }
             if configuration.hostKeyMode == .off {
                 logger.warning("host-key checking is off: the identity of this host is not verified")
