@@ -171,21 +171,25 @@ public struct ClusterRunner: Sendable {
         let width = max(22, rows.map(\.phase.count).max() ?? 0)
         func line(_ name: String, _ counts: CommandStatistics.Counts) -> String {
             name.padding(toLength: width, withPad: " ", startingAt: 0)
-                + String(format: " %8d %8d %8d", counts.commands, counts.kubectl, counts.uploads)
+                + String(
+                    format: " %8d %8d %15d %8d", counts.commands, counts.kubectl, counts.kubectlScripts, counts.uploads)
         }
         stdout.line("")
         stdout.line(
-            stdout.bold("phase".padding(toLength: width, withPad: " ", startingAt: 0) + " commands  kubectl  uploads"))
+            stdout.bold(
+                "phase".padding(toLength: width, withPad: " ", startingAt: 0)
+                    + " commands  kubectl kubectl-scripts  uploads"))
         var total = CommandStatistics.Counts()
         for (phase, counts) in rows {
             stdout.line(line(phase, counts))
             total.commands += counts.commands
             total.kubectl += counts.kubectl
+            total.kubectlScripts += counts.kubectlScripts
             total.uploads += counts.uploads
         }
         stdout.line(line("total", total))
         stdout.line(
-            "SSH connections opened: \(connections); every command is one round trip on an open connection; kubectl counts the commands that start kubectl (scripts that call it are not looked into)."
+            "SSH connections opened: \(connections); every command is one round trip on an open connection; kubectl counts the commands that start kubectl; kubectl-scripts counts scripts that start it themselves, each once or more (how often is not seen from outside)."
         )
     }
 

@@ -58,6 +58,13 @@ public struct RemoteCommand: Sendable, Hashable, CustomStringConvertible {
         return false
     }
 
+    /// A script that may start kubectl itself (`--stats` counts these apart: how many kubectl
+    /// processes it starts is not known from outside).
+    public var isScriptCallingKubectl: Bool {
+        if case .script(_, let body, _) = shape { return body.contains("kubectl ") }
+        return false
+    }
+
     /// All words, for checks such as "no NUL bytes".
     public var words: [String] {
         switch shape {

@@ -13,6 +13,8 @@ public final class CommandStatistics: @unchecked Sendable {
     public struct Counts: Sendable, Equatable {
         public var commands = 0
         public var kubectl = 0
+        /// Scripts that start kubectl themselves (each may start it more than once).
+        public var kubectlScripts = 0
         public var uploads = 0
 
         public init() {}
@@ -62,9 +64,11 @@ struct CountingExecutor: HostExecutor {
 
     func run(_ command: RemoteCommand, stdin: Data?, timeout: Duration?) async throws -> CommandOutput {
         let isKubectl = command.isKubectl
+        let callsKubectl = command.isScriptCallingKubectl
         statistics.record {
             $0.commands += 1
             if isKubectl { $0.kubectl += 1 }
+            if callsKubectl { $0.kubectlScripts += 1 }
         }
         return try await inner.run(command, stdin: stdin, timeout: timeout)
     }

@@ -28,4 +28,22 @@ import Testing
         #expect(rows[0].counts.commands == 2 && rows[0].counts.kubectl == 1 && rows[0].counts.uploads == 0)
         #expect(rows[1].counts.commands == 1 && rows[1].counts.kubectl == 0 && rows[1].counts.uploads == 1)
     }
+
+    /// A script that starts kubectl itself is counted apart from commands that are kubectl.
+    @Test func scriptsThatStartKubectlAreCountedApart() async throws {
+        let fake = FakeHostExecutor(hostName: "n1")
+        let script = RemoteCommand.script("kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes", name: "facts")
+        let quiet = RemoteCommand.script("hostname", name: "name")
+        fake.expect(exactly: script)
+        fake.expect(exactly: quiet)
+        let statistics = CommandStatistics()
+        let provider = CountingExecutorProvider(FakeExecutorProvider([fake]), statistics: statistics)
+        let executor = try await provider.executor(forHost: "n1")
+        try await CurrentPhase.$name.withValue("a") {
+            _ = try await executor.run(script)
+            _ = try await executor.run(quiet)
+        }
+        let counts = statistics.byPhase[0].counts
+        #expect(counts.commands == 2 && counts.kubectl == 0 && counts.kubectlScripts == 1)
+    }
 }
