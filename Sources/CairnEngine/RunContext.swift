@@ -148,7 +148,7 @@ public struct SystemClock: EngineClock {
 public final class FactCache: @unchecked Sendable {
     private let lock = NSLock()
     /// Asked questions, answered or in flight: concurrent askers share one round trip.
-    private var answers: [String: Task<Data, any Error>] = [:]
+    private var answers: [String: Task<any Sendable, any Error>] = [:]
     private var changes: UInt64 = 0
 
     public init() {}
@@ -165,17 +165,40 @@ public final class FactCache: @unchecked Sendable {
 
     /// The output of `command` on the executor's host, run at most once while nothing changes.
     public func output(of command: RemoteCommand, on executor: any HostExecutor) async throws -> Data {
-        let key = executor.hostName + "\u{0}" + command.rendered
+        try await value(for: executor.hostName + "\u{0}" + command.rendered) {
+            try await executor.runChecked(command).stdout
+        }
+    }
+
+    /// The value under `key` if it was asked for since the last change (waiting for it when in
+    /// flight); nil otherwise, or when asking failed.
+    public func existingValue<Value: Sendable>(for key: String, as type: Value.Type = Value.self) async -> Value? {
+        guard let task = lock.withLock({ answers[key] }) else { return nil }
+        return try? await task.value as? Value
+    }
+
+    /// Forgets the value under `key` (an answer that must not be reused, such as a gate's "not yet").
+    public func forget(_ key: String) {
+        lock.withLock { _ = answers.removeValue(forKey: key) }
+    }
+
+    /// The value under `key`, computed at most once while nothing changes; concurrent askers share
+    /// one computation. A failure is not kept: the next asker computes again.
+    public func value<Value: Sendable>(
+        for key: String, computing compute: @escaping @Sendable () async throws -> Value
+    ) async throws -> Value {
         let task = lock.withLock {
             if let asked = answers[key] { return asked }
-            let asking = Task { try await executor.runChecked(command).stdout }
+            let asking = Task<any Sendable, any Error> { try await compute() }
             answers[key] = asking
             return asking
         }
         do {
-            return try await task.value
+            guard let value = try await task.value as? Value else {
+                throw EngineError.internalInconsistency("fact cache key \(key) holds another type")
+            }
+            return value
         } catch {
-            // A failed answer is not kept: the next asker tries again.
             lock.withLock { if answers[key] == task { answers[key] = nil } }
             throw error
         }

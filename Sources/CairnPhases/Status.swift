@@ -107,7 +107,8 @@ public struct ClusterStatus: Sendable, Encodable {
                             host.name,
                             .success(
                                 try await NodeFacts.gather(
-                                    executor: executor, advertise: "", parts: [.system, .packages]))
+                                    executor: executor, advertise: topology.internalAddress(of: host.name),
+                                    cache: context.factCache))
                         )
                     } catch {
                         return (host.name, .failure(error))
@@ -135,6 +136,32 @@ public struct ClusterStatus: Sendable, Encodable {
             status.hosts.append(entry)
         }
 
+        // Certificates, etcd and the API are independent: looked at together.
+        let blank = ClusterStatus(
+            cluster: inventory.name, healthy: true, problems: [], hosts: [], etcd: nil, endpoint: nil, nodes: [],
+            addons: [], ceph: nil)
+        async let certificates = gatherCertificates(into: blank, facts: facts, topology: topology, context: context)
+        async let etcd = gatherEtcd(into: blank, topology: topology, context: context)
+        async let api = gatherAPI(into: blank, facts: facts, topology: topology, context: context)
+        let (certificatesPart, etcdPart, apiPart) = await (certificates, etcd, api)
+        status.certificates = certificatesPart.certificates
+        status.etcd = etcdPart.etcd
+        status.endpoint = apiPart.endpoint
+        status.nodes = apiPart.nodes
+        status.addons = apiPart.addons
+        status.ceph = apiPart.ceph
+        status.problems += certificatesPart.problems + etcdPart.problems + apiPart.problems
+        status.healthy = status.problems.isEmpty
+        return status
+    }
+
+    static func gatherCertificates(
+        into status: ClusterStatus, facts: [String: Result<NodeFacts, any Error>], topology: Topology,
+        context: RunContext
+    ) async -> ClusterStatus {
+        var status = status
+        let inventory = topology.inventory
+        let hosts = context.hosts
         // Certificates, on the reachable hosts.
         let readable = hosts.filter { if case .success = facts[$0.name] { return true } else { return false } }
         let found = await Certificates.gather(hosts: readable, topology: topology, context: context).certificates
@@ -150,6 +177,12 @@ public struct ClusterStatus: Sendable, Encodable {
             )
         }
 
+        return status
+    }
+
+    static func gatherEtcd(into status: ClusterStatus, topology: Topology, context: RunContext) async -> ClusterStatus {
+        var status = status
+        let hosts = context.hosts
         // etcd.
         let members = topology.etcdMembers
         let etcdHosts = topology.etcdHosts(among: hosts)
@@ -176,6 +209,16 @@ public struct ClusterStatus: Sendable, Encodable {
             status.problems.append("etcd: no member answers")
         }
 
+        return status
+    }
+
+    static func gatherAPI(
+        into status: ClusterStatus, facts: [String: Result<NodeFacts, any Error>], topology: Topology,
+        context: RunContext
+    ) async -> ClusterStatus {
+        var status = status
+        let inventory = topology.inventory
+        let hosts = context.hosts
         // The API, from the first reachable control-plane host.
         let controlPlanes = hosts.filter { $0.roles.contains(Role.controlPlane.rawValue) }
         if let anchorHost = controlPlanes.first(where: {
@@ -189,11 +232,14 @@ public struct ClusterStatus: Sendable, Encodable {
             let ready =
                 (try? await executor.run(RemoteCommand("curl", ["-sk", "--max-time", "3", url + "/readyz"])).stdoutText)
                 == "ok"
+            // Each API server's /readyz, as its own host's facts read it.
             var servers: [String: Bool] = [:]
             for host in inventory.controlPlaneHosts {
-                let answer = try? await executor.run(
-                    RemoteCommand("curl", ["-sk", "--max-time", "3", "https://\(host.internalAddress):6443/readyz"]))
-                servers[host.name] = answer?.stdoutText == "ok"
+                if case .success(let node)? = facts[host.name] {
+                    servers[host.name] = node.apiserverReady == "ok"
+                } else {
+                    servers[host.name] = false
+                }
                 if servers[host.name] != true { status.problems.append("kube-apiserver on \(host.name) is not ready") }
             }
             status.endpoint = EndpointStatus(url: endpoint.url, ready: ready, apiServers: servers)
@@ -223,14 +269,16 @@ public struct ClusterStatus: Sendable, Encodable {
                         "\(name): its balancer at \(nodeLocal.loopbackURL) reaches no ready API server")
                 }
             }
-            let kubectl = Kubectl(executor: executor)
             if ready {
-                await gatherKubernetes(into: &status, kubectl: kubectl, topology: topology)
+                // Nodes and every add-on's workloads from one read of the cluster.
+                let live = Kubectl(executor: executor)
+                let snapshot = try? await ClusterSnapshot.read(live)
+                await gatherKubernetes(
+                    into: &status, kubectl: Kubectl(executor: executor, snapshot: snapshot), topology: topology)
             }
         } else if !inventory.controlPlaneHosts.isEmpty {
             status.problems.append("no control-plane host answers")
         }
-        status.healthy = status.problems.isEmpty
         return status
     }
 

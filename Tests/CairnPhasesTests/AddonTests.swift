@@ -127,8 +127,8 @@ import Testing
         let definition = try coredns.definition()
         let cp1 = harness["cp1"]
         cp1.expect(
-            exactly: AddonFacts.command(for: definition),
-            stdout: #"{"record":null,"missing":["kube-system/deployment/coredns"]}"#)
+            exactly: Kubectl.command(ClusterSnapshot.arguments(ClusterSnapshot.resources.map(\.resource))),
+            stdout: #"{"apiVersion":"v1","kind":"List","items":[]}"#)
         for file in ["cairn.yaml", "record.json"] {
             cp1.expect(
                 exactly: RemoteCommand(

@@ -171,10 +171,10 @@ import Testing
         let topology = try Fixture.cluster()
         let harness = PhaseHarness(hosts: Fixture.hosts(topology))
         let cp1 = harness["cp1"]
-        cp1.expect(exactly: NodeFacts.command(advertise: "10.0.0.1", parts: [.cluster]), stdout: Fixture.json(node()))
+        cp1.expect(exactly: NodeFacts.command(advertise: "10.0.0.1"), stdout: Fixture.json(node()))
         for n in 2...3 {
             harness["cp\(n)"].expect(
-                exactly: NodeFacts.command(advertise: "10.0.0.\(n)", parts: [.cluster]),
+                exactly: NodeFacts.command(advertise: "10.0.0.\(n)"),
                 stdout: Fixture.json(node(name: "cp\(n)", address: "10.0.0.\(n)")))
         }
         // kubeadm's external-etcd version floor, checked against what the members run.
@@ -236,7 +236,7 @@ import Testing
         facts["cp2"] = node(name: "cp2", address: "10.0.0.2", kubeletConf: true)
         for n in 1...3 {
             harness["cp\(n)"].expect(
-                exactly: NodeFacts.command(advertise: "10.0.0.\(n)", parts: [.cluster]),
+                exactly: NodeFacts.command(advertise: "10.0.0.\(n)"),
                 stdout: Fixture.json(facts["cp\(n)"]!))
         }
         let pki = PKIStore(
@@ -294,7 +294,7 @@ import Testing
         facts["cp2"] = node(name: "cp2", address: "10.0.0.2")
         for n in 1...3 {
             harness["cp\(n)"].expect(
-                exactly: NodeFacts.command(advertise: "10.0.0.\(n)", parts: [.cluster]),
+                exactly: NodeFacts.command(advertise: "10.0.0.\(n)"),
                 stdout: Fixture.json(facts["cp\(n)"]!))
         }
         let pki = PKIStore(
@@ -331,7 +331,7 @@ import Testing
         let harness = PhaseHarness(hosts: Fixture.hosts(topology))
         for n in 1...3 {
             harness["cp\(n)"].expect(
-                exactly: NodeFacts.command(advertise: "10.0.0.\(n)", parts: [.cluster]),
+                exactly: NodeFacts.command(advertise: "10.0.0.\(n)"),
                 stdout: Fixture.json(node(name: "cp\(n)", address: "10.0.0.\(n)")))
         }
         expectEtcdReport(on: harness["cp1"], version: "3.5.17")

@@ -22,7 +22,7 @@ import Testing
         harness.values[ArtifactsKey.self] = FakeArtifacts()
         let w1 = harness["w1"]
         w1.expect(
-            exactly: NodeFacts.command(advertise: "", parts: [.packages]),
+            exactly: NodeFacts.command(advertise: "10.0.1.1"),
             stdout: Fixture.json(node(name: "w1", address: "10.0.1.1")))
         let version = topology.inventory.kubernetes.version
         let containerd = ArtifactCatalog.containerd(version: "2.3.4")
@@ -163,7 +163,7 @@ import Testing
         for n in 1...3 {
             let cp = harness["cp\(n)"]
             cp.expect(
-                exactly: NodeFacts.command(advertise: "", parts: [.packages, .network]),
+                exactly: NodeFacts.command(advertise: "10.0.0.\(n)"),
                 stdout: Fixture.json(node(name: "cp\(n)", address: "10.0.0.\(n)")))
             cp.expect(exactly: .script(.cairnService, arguments: ["enable-restart", "cairn-apiserver-lb"]))
             cp.expect(exactly: .script(.cairnService, arguments: ["enable-restart", "cairn-vip"]))
@@ -352,7 +352,7 @@ import Testing
         let harness = PhaseHarness(hosts: Fixture.hosts(after))
         for host in after.nodes {
             harness[host.name].expect(
-                exactly: NodeFacts.command(advertise: "", parts: [.packages, .network]),
+                exactly: NodeFacts.command(advertise: host.internalAddress),
                 stdout: Fixture.json(facts[host.name]!))
         }
         let (result, events) = await harness.run(

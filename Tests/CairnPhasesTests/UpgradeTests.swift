@@ -173,11 +173,8 @@ import Testing
         for host in topology.nodes {
             var node = facts[host.name]!
             if host.has(.controlPlane) { node = Self.withNodes(node, nodes) }
-            let controlPlane = host.has(.controlPlane)
             harness[host.name].expect(
-                exactly: NodeFacts.command(
-                    advertise: controlPlane ? host.internalAddress : "",
-                    parts: controlPlane ? [.packages, .cluster] : [.packages]),
+                exactly: NodeFacts.command(advertise: host.internalAddress),
                 stdout: Fixture.json(node))
         }
         let config = K8s.ConfigMap(

@@ -105,7 +105,7 @@ public struct AddonDefinition: Sendable {
     }
 }
 
-/// What an add-on phase learns, in one round trip on the first control-plane host.
+/// What an add-on phase learns from the run's `ClusterSnapshot` (read on the first control-plane host).
 public struct AddonFacts: Sendable, Codable, Equatable {
     /// The ConfigMap `kube-system/cairn-addon-NAME` of the last apply; nil: never applied.
     public let record: [String: String]?
@@ -115,10 +115,6 @@ public struct AddonFacts: Sendable, Codable, Equatable {
     public init(record: [String: String]?, missing: [String]) {
         self.record = record
         self.missing = missing
-    }
-
-    static func command(for addon: AddonDefinition) -> RemoteCommand {
-        .script(.cairnFactsAddon, arguments: [addon.name] + addon.mustExist.flatMap { [$0.namespace, $0.object] })
     }
 
     static func path(_ addon: String, _ file: String) -> String {
@@ -216,10 +212,13 @@ public struct AddonPhase<A: Addon>: Phase {
         -> AddonFacts
     {
         guard addon.isEnabled else { return AddonFacts(record: nil, missing: []) }
-        let output = try await executor.run(AddonFacts.command(for: try addon.definition()))
-        // Before the cluster exists (plan mode), kubectl cannot answer: nothing is recorded.
-        return (try? JSONDecoder().decode(AddonFacts.self, from: output.stdout))
-            ?? AddonFacts(record: nil, missing: ["the API"])
+        let definition = try addon.definition()
+        // One snapshot answers every add-on phase of the run. Before the cluster exists (plan
+        // mode), kubectl cannot answer: nothing is recorded.
+        guard
+            let snapshot = try? await ClusterSnapshot.current(Kubectl(executor: executor), cache: context.run.factCache)
+        else { return AddonFacts(record: nil, missing: ["the API"]) }
+        return snapshot.addonFacts(definition)
     }
 
     public func plan(facts: [EngineHost: AddonFacts], context: PhaseContext) throws -> PhasePlan {
@@ -302,10 +301,20 @@ public struct AddonPhase<A: Addon>: Phase {
             name: "\(A.name) ready", timeout: addon.gateTimeout, initialDelay: .seconds(1), maximumDelay: .seconds(5)
         ) { context in
             let executor = try await context.run.executors.executor(for: host)
+            // While nothing changed since this run read the cluster's snapshot, the gate looks there
+            // first: a pass stands; anything else is asked of the API.
+            if let snapshot = await ClusterSnapshot.existing(host.name, cache: context.run.factCache),
+                case .passed(let message)? = try? await addon.gate(
+                    AddonCheck(
+                        kubectl: Kubectl(executor: executor, snapshot: snapshot), clock: context.run.clock,
+                        appliedThisRun: appliedThisRun.isSet))
+            {
+                return .passed(message)
+            }
             return try await addon.gate(
                 AddonCheck(
-                    kubectl: Kubectl(executor: executor), clock: context.run.clock,
-                    appliedThisRun: appliedThisRun.isSet))
+                    kubectl: Kubectl(executor: executor), clock: context.run.clock, appliedThisRun: appliedThisRun.isSet
+                ))
         }
     }
 }

@@ -6,9 +6,12 @@ import Foundation
 /// reads is decoded into the types of `K8s` at once; nothing downstream digs through loose JSON.
 public struct Kubectl: Sendable {
     public let executor: any HostExecutor
+    /// When set, `get`s it can answer are read from it instead of the API (see `ClusterSnapshot`).
+    public let snapshot: ClusterSnapshot?
 
-    public init(executor: any HostExecutor) {
+    public init(executor: any HostExecutor, snapshot: ClusterSnapshot? = nil) {
         self.executor = executor
+        self.snapshot = snapshot
     }
 
     static func command(_ arguments: [String]) -> RemoteCommand {
@@ -21,6 +24,14 @@ public struct Kubectl: Sendable {
 
     /// `kubectl get ARGUMENTS -o json`, decoded.
     public func get<Object: Decodable>(_ type: Object.Type, _ arguments: [String]) async throws -> Object {
+        switch snapshot?.answer(arguments) {
+        case .found(let data):
+            return try decode(type, from: data, command: "kubectl get " + arguments.joined(separator: " "))
+        case .notFound(let message):
+            throw KubectlError.failed(
+                host: executor.hostName, command: "kubectl get " + arguments.joined(separator: " "), message: message)
+        case nil: break
+        }
         let output = try await run(["get"] + arguments + ["-o", "json"])
         guard output.succeeded else {
             throw KubectlError.failed(
@@ -37,6 +48,12 @@ public struct Kubectl: Sendable {
 
     /// An object that may not exist: nil when the API says it is not found.
     public func getIfPresent<Object: Decodable>(_ type: Object.Type, _ arguments: [String]) async throws -> Object? {
+        switch snapshot?.answer(arguments) {
+        case .found(let data):
+            return try decode(type, from: data, command: "kubectl get " + arguments.joined(separator: " "))
+        case .notFound: return nil
+        case nil: break
+        }
         let output = try await run(["get"] + arguments + ["-o", "json", "--ignore-not-found"])
         guard output.succeeded else {
             throw KubectlError.failed(
@@ -70,12 +87,16 @@ public struct Kubectl: Sendable {
     private func decode<Object: Decodable>(_ type: Object.Type, from output: CommandOutput, command: String) throws
         -> Object
     {
+        try decode(type, from: output.stdout, command: command)
+    }
+
+    private func decode<Object: Decodable>(_ type: Object.Type, from data: Data, command: String) throws -> Object {
         do {
-            return try JSONDecoder().decode(type, from: output.stdout)
+            return try JSONDecoder().decode(type, from: data)
         } catch {
             throw KubectlError.unreadable(
                 host: executor.hostName, command: command, reason: "\(error)",
-                output: String(output.stdoutText.prefix(300)))
+                output: String(decoding: data.prefix(300), as: UTF8.self))
         }
     }
 

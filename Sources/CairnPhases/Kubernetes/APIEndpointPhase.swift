@@ -21,7 +21,8 @@ public struct APIEndpointPhase: Phase {
     public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws
         -> NodeFacts
     {
-        try await NodeFacts.gather(executor: executor, advertise: "", parts: [.packages, .network])
+        try await NodeFacts.gather(
+            executor: executor, advertise: topology.internalAddress(of: host.name), cache: context.run.factCache)
     }
 
     var endpoint: APIEndpoint { topology.inventory.kubernetes.apiEndpoint }

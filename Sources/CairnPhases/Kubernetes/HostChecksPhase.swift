@@ -38,13 +38,13 @@ public struct HostChecksPhase: Phase {
     ]
 
     public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws -> Facts {
-        let started = Date()
-        let node = try await NodeFacts.gather(
-            executor: executor, advertise: topology.internalAddress(of: host.name), parts: [.system])
-        let now = Date()
+        // The host read its clock between these two instants (the answer may be shared with other
+        // phases of this run: its own instants come with it).
+        let observed = try await NodeFacts.observe(
+            executor: executor, advertise: topology.internalAddress(of: host.name), cache: context.run.factCache)
         return Facts(
-            node: node, operatorEpoch: Int(now.timeIntervalSince1970),
-            roundTrip: Int(now.timeIntervalSince(started).rounded(.up)))
+            node: observed.facts, operatorEpoch: Int(observed.answeredAt.timeIntervalSince1970),
+            roundTrip: Int(observed.answeredAt.timeIntervalSince(observed.askedAt).rounded(.up)))
     }
 
     public func plan(facts: [EngineHost: Facts], context: PhaseContext) throws -> PhasePlan {

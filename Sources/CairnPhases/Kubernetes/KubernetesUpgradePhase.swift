@@ -42,10 +42,8 @@ public struct KubernetesUpgradePhase: Phase {
     public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws
         -> UpgradeFacts
     {
-        let controlPlane = topology.host(named: host.name)?.has(.controlPlane) == true
         let node = try await NodeFacts.gather(
-            executor: executor, advertise: controlPlane ? topology.internalAddress(of: host.name) : "",
-            parts: controlPlane ? [.packages, .cluster] : [.packages], cache: context.run.factCache)
+            executor: executor, advertise: topology.internalAddress(of: host.name), cache: context.run.factCache)
         // The cluster's configuration is read only where and when an upgrade shows.
         guard host.name == topology.firstControlPlane?.name, let nodes = node.nodes?.items else {
             return UpgradeFacts(node: node, clusterVersion: nil)

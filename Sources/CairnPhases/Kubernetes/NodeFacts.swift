@@ -103,43 +103,48 @@ public struct NodeFacts: Sendable, Codable, Equatable {
         return nil
     }
 
-    /// What to gather; each phase asks only for what it uses, so a converged rerun stays fast.
-    public struct Parts: OptionSet, Sendable {
-        public let rawValue: Int
-        public init(rawValue: Int) { self.rawValue = rawValue }
-        /// OS, memory, CPUs, identities, clock, swap, listening ports.
-        public static let system = Parts(rawValue: 1)
-        /// Installed versions (from Cairn's install markers) and tracked file hashes.
-        public static let packages = Parts(rawValue: 2)
-        /// Interfaces and addresses.
-        public static let network = Parts(rawValue: 4)
-        /// kubeadm's files, the local API server's /readyz, the node list (admin.conf).
-        public static let cluster = Parts(rawValue: 8)
-    }
-
     /// Where Cairn records what it installed: `version size mtime` of the binary, so facts need
     /// not run every binary for its version (a stat instead of a process per binary).
     public static let markerDirectory = "/var/lib/cairn/installed"
 
-    /// The one fact script, asking for `parts`.
-    public static func command(advertise: String, parts: Parts) -> RemoteCommand {
-        var words: [String] = []
-        if parts.contains(.system) { words.append("system") }
-        if parts.contains(.packages) { words.append("packages") }
-        if parts.contains(.network) { words.append("network") }
-        if parts.contains(.cluster) { words.append("cluster") }
-        return .script(
-            .cairnFactsNode,
-            arguments: [advertise, words.joined(separator: " "), markerDirectory]
-                + (parts.contains(.packages) ? KubernetesLayout.trackedFiles : []))
+    /// The one fact script. Every phase (and `cairn status`) asks it the same question, so a run
+    /// asks each host once while nothing changes (`FactCache`).
+    public static func command(advertise: String) -> RemoteCommand {
+        .script(.cairnFactsNode, arguments: [advertise, markerDirectory] + KubernetesLayout.trackedFiles)
+    }
+
+    /// The facts, with when they were asked for and answered (the clock check bounds a host's
+    /// clock by them).
+    public struct Observation: Sendable {
+        public let facts: NodeFacts
+        public let askedAt: Date
+        public let answeredAt: Date
     }
 
     /// `advertise` is the host's internal address (asked for `/readyz` when it runs an API server).
-    public static func gather(executor: any HostExecutor, advertise: String, parts: Parts, cache: FactCache? = nil)
-        async throws -> NodeFacts
+    public static func observe(executor: any HostExecutor, advertise: String, cache: FactCache?) async throws
+        -> Observation
     {
-        let command = command(advertise: advertise, parts: parts)
-        if let cache { return try await executor.facts(command, as: NodeFacts.self, cache: cache) }
-        return try await executor.facts(command, as: NodeFacts.self)
+        let command = command(advertise: advertise)
+        let ask: @Sendable () async throws -> Observation = {
+            let askedAt = Date()
+            let facts = try await executor.facts(command, as: NodeFacts.self)
+            return Observation(facts: facts, askedAt: askedAt, answeredAt: Date())
+        }
+        guard let cache else { return try await ask() }
+        return try await cache.value(for: cacheKey(executor.hostName, command), computing: ask)
+    }
+
+    /// The facts this run already has for the host (nil when it has none since the last change).
+    public static func existing(host: String, advertise: String, cache: FactCache) async -> NodeFacts? {
+        await cache.existingValue(for: cacheKey(host, command(advertise: advertise)), as: Observation.self)?.facts
+    }
+
+    static func cacheKey(_ host: String, _ command: RemoteCommand) -> String { host + "\u{0}" + command.rendered }
+
+    public static func gather(executor: any HostExecutor, advertise: String, cache: FactCache?) async throws
+        -> NodeFacts
+    {
+        try await observe(executor: executor, advertise: advertise, cache: cache).facts
     }
 }

@@ -19,7 +19,8 @@ public struct NodePackagesPhase: Phase {
     public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws
         -> NodeFacts
     {
-        try await NodeFacts.gather(executor: executor, advertise: "", parts: [.packages])
+        try await NodeFacts.gather(
+            executor: executor, advertise: topology.internalAddress(of: host.name), cache: context.run.factCache)
     }
 
     public func plan(facts: [EngineHost: NodeFacts], context: PhaseContext) throws -> PhasePlan {

@@ -1,7 +1,7 @@
 #!/bin/sh
 set -u
-adv=$1 parts=$2 markers=$3; shift 3
-has() { case " $parts " in *" $1 "*) return 0 ;; esac; return 1; }
+# Every part at once: each phase of a run (and `cairn status`) shares this one answer.
+adv=$1 markers=$2; shift 2
 b64() { base64 -w0; }
 ver() {  # component binary: the recorded version if the binary is the one recorded
   m="$markers/$1"; b=$2
@@ -18,40 +18,34 @@ ver() {  # component binary: the recorded version if the binary is the one recor
     runc|crictl) "$b" --version 2>/dev/null | head -1 | awk '{print $3}' ;;
   esac | head -1 | tr -d '"\\'
 }
-os=""; osv=""; machine=""; mem=0; cpus=0; host=""; mid=""; now=0; swaps=0; fwd=""; listening=""; cgroup=""
-if has system; then
-  . /etc/os-release 2>/dev/null || true
-  os=${ID:-unknown}; osv=${VERSION_ID:-}; machine=$(uname -m); mem=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
-  cpus=$(nproc); host=$(hostname); mid=$(cat /etc/machine-id 2>/dev/null); now=$(date +%s)
-  swaps=$(($(wc -l < /proc/swaps) - 1)); fwd=$(cat /proc/sys/net/ipv4/ip_forward)
-  # cgroup2fs on a cgroup v2 host; tmpfs where v1 hierarchies are mounted (legacy or hybrid).
-  cgroup=$(stat -fc %T /sys/fs/cgroup/ 2>/dev/null)
-  listening=$(ss -ltnpH 2>/dev/null | awk '{n=split($4,a,":"); port=a[n]; proc=$6; sub(/^users:\(\("/,"",proc); sub(/".*/,"",proc); print port" "proc}' | sort -u | b64)
-else
-  machine=$(uname -m)
-fi
-versions=""; files=""
-if has packages; then
-  versions=$(printf '"kubeadm":"%s","kubelet":"%s","kubectl":"%s","containerd":"%s","runc":"%s","crictl":"%s","cni":"%s"' \
-    "$(ver kubeadm /usr/local/bin/kubeadm)" "$(ver kubelet /usr/local/bin/kubelet)" "$(ver kubectl /usr/local/bin/kubectl)" \
-    "$(ver containerd /usr/local/bin/containerd)" "$(ver runc /usr/local/bin/runc)" "$(ver crictl /usr/local/bin/crictl)" \
-    "$(cat /opt/cni/bin/.cairn-version 2>/dev/null)")
-  for f in "$@"; do
-    s=""; [ -f "$f" ] && s=$(sha256sum < "$f" | cut -d' ' -f1)
-    files="$files${files:+,}\"$f\":\"$s\""
-  done
-fi
-svc=""
-for u in containerd kubelet cairn-apiserver-lb cairn-vip; do
-  st=$(systemctl is-active "$u" 2>/dev/null | head -1); [ -z "$st" ] && st=unknown
-  svc="$svc${svc:+,}\"$u\":\"$st\""
+. /etc/os-release 2>/dev/null || true
+os=${ID:-unknown}; osv=${VERSION_ID:-}; machine=$(uname -m); mem=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
+cpus=$(nproc); host=$(hostname); mid=$(cat /etc/machine-id 2>/dev/null); now=$(date +%s)
+swaps=$(($(wc -l < /proc/swaps) - 1)); fwd=$(cat /proc/sys/net/ipv4/ip_forward)
+# cgroup2fs on a cgroup v2 host; tmpfs where v1 hierarchies are mounted (legacy or hybrid).
+cgroup=$(stat -fc %T /sys/fs/cgroup/ 2>/dev/null)
+listening=$(ss -ltnpH 2>/dev/null | awk '{n=split($4,a,":"); port=a[n]; proc=$6; sub(/^users:\(\("/,"",proc); sub(/".*/,"",proc); print port" "proc}' | sort -u | b64)
+versions=$(printf '"kubeadm":"%s","kubelet":"%s","kubectl":"%s","containerd":"%s","runc":"%s","crictl":"%s","cni":"%s"' \
+  "$(ver kubeadm /usr/local/bin/kubeadm)" "$(ver kubelet /usr/local/bin/kubelet)" "$(ver kubectl /usr/local/bin/kubectl)" \
+  "$(ver containerd /usr/local/bin/containerd)" "$(ver runc /usr/local/bin/runc)" "$(ver crictl /usr/local/bin/crictl)" \
+  "$(cat /opt/cni/bin/.cairn-version 2>/dev/null)")
+files=""
+for f in "$@"; do
+  s=""; [ -f "$f" ] && s=$(sha256sum < "$f" | cut -d' ' -f1)
+  files="$files${files:+,}\"$f\":\"$s\""
 done
-interfaces=""; entry=null
-if has network; then
-  interfaces=$(ip -o -4 addr show 2>/dev/null | b64)
-  # The nodeLocal endpoint name's line that cairn-hosts-entry owns in /etc/hosts.
-  entry="\"$(awk '/# cairn api endpoint$/ {print $1; exit}' /etc/hosts 2>/dev/null | tr -d '"\\')\""
-fi
+# One systemctl for the four units: it prints one state per unit, in order.
+units="containerd kubelet cairn-apiserver-lb cairn-vip"
+# shellcheck disable=SC2046,SC2086 # the unit names and states are words
+set -- $(systemctl is-active $units 2>/dev/null)
+svc=""
+for u in $units; do
+  svc="$svc${svc:+,}\"$u\":\"${1:-unknown}\""
+  [ "$#" -gt 0 ] && shift
+done
+interfaces=$(ip -o -4 addr show 2>/dev/null | b64)
+# The nodeLocal endpoint name's line that cairn-hosts-entry owns in /etc/hosts.
+entry="\"$(awk '/# cairn api endpoint$/ {print $1; exit}' /etc/hosts 2>/dev/null | tr -d '"\\')\""
 manifests=""
 for m in /etc/kubernetes/manifests/*.yaml; do [ -f "$m" ] && manifests="$manifests${manifests:+,}\"$(basename "$m")\""; done
 # The version of this host's API server static pod: its image tag.
@@ -59,17 +53,15 @@ cpversion=""
 [ -f /etc/kubernetes/manifests/kube-apiserver.yaml ] &&
   cpversion=$(sed -n 's/^ *image: *"\{0,1\}[^"]*:\(v[0-9][^"]*\)"\{0,1\} *$/\1/p' /etc/kubernetes/manifests/kube-apiserver.yaml | head -1)
 ready=""; nodes=null
-if has cluster; then
-  if [ -f /etc/kubernetes/manifests/kube-apiserver.yaml ] && [ -n "$adv" ]; then
-    ready=$(curl -sk --max-time 3 "https://$adv:6443/readyz" 2>/dev/null | head -c 40 | tr -d '"\\\n')
-  fi
-  if [ -f /etc/kubernetes/admin.conf ] && command -v kubectl >/dev/null 2>&1; then
-    # A few tries: right after etcd or an API server recovers, the first answer may fail.
-    for _ in 1 2 3 4; do
-      n=$(kubectl --kubeconfig /etc/kubernetes/admin.conf --request-timeout=8s get nodes -o json 2>/dev/null) && [ -n "$n" ] && { nodes=$n; break; }
-      sleep 2
-    done
-  fi
+if [ -f /etc/kubernetes/manifests/kube-apiserver.yaml ] && [ -n "$adv" ]; then
+  ready=$(curl -sk --max-time 3 "https://$adv:6443/readyz" 2>/dev/null | head -c 40 | tr -d '"\\\n')
+fi
+if [ -f /etc/kubernetes/admin.conf ] && command -v kubectl >/dev/null 2>&1; then
+  # A few tries: right after etcd or an API server recovers, the first answer may fail.
+  for _ in 1 2 3 4; do
+    n=$(kubectl --kubeconfig /etc/kubernetes/admin.conf --request-timeout=8s get nodes -o json 2>/dev/null) && [ -n "$n" ] && { nodes=$n; break; }
+    sleep 2
+  done
 fi
 printf '{"os":"%s","osVersion":"%s","machine":"%s","memoryKiB":%s,"cpus":%s,"hostname":"%s","machineID":"%s","epoch":%s,"swapActive":%s,"ipForward":"%s","cgroupFilesystem":"%s",' \
   "$os" "$osv" "$machine" "${mem:-0}" "$cpus" "$host" "$mid" "$now" "$swaps" "$fwd" "$cgroup"
