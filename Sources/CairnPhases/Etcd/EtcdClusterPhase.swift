@@ -189,7 +189,20 @@ public enum EtcdHealthCheck {
         throw lastError ?? EtcdError.timedOut(what: "reaching any etcd host", last: "no etcd hosts")
     }
 
+    /// The etcd gate. Several phases end with it: a pass is shared by every gate that asks while
+    /// nothing in the run has changed since; anything else is asked again next time.
     public static func check(members: [EtcdMemberSpec], hosts: [EngineHost], context: RunContext) async throws
+        -> Gate.Outcome
+    {
+        let key = "etcd-health\u{0}" + members.map(\.name).joined(separator: ",")
+        let outcome = try await context.factCache.value(for: key) {
+            try await checkNow(members: members, hosts: hosts, context: context)
+        }
+        if case .notYet = outcome { context.factCache.forget(key) }
+        return outcome
+    }
+
+    static func checkNow(members: [EtcdMemberSpec], hosts: [EngineHost], context: RunContext) async throws
         -> Gate.Outcome
     {
         let report = try await report(members: members, hosts: hosts, context: context)
