@@ -105,7 +105,8 @@ let package = Package(
             name: "CairnPhasesTests",
             dependencies: [
                 "CairnPhases", "CairnEngine", "CairnInventory", "CairnTesting", "CairnCore", "CairnArtifacts",
-                "CairnPKI",
+                "CairnPKI", .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "SwiftASN1", package: "swift-asn1"),
             ]),
         .testTarget(name: "CairnEngineTests", dependencies: ["CairnEngine", "CairnTesting", "CairnCore", "CairnSSH"]),
         .testTarget(name: "CairnCoreTests", dependencies: ["CairnCore"]),

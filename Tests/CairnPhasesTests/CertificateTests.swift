@@ -2,8 +2,11 @@ import CairnCore
 import CairnEngine
 import CairnInventory
 import CairnTesting
+import Crypto
 import Foundation
+import SwiftASN1
 import Testing
+import X509
 
 @testable import CairnPhases
 
@@ -35,19 +38,53 @@ import Testing
 
     @Test func linesParseIntoOwnersAndDueDates() {
         let base = Int(Self.now.timeIntervalSince1970)
-        let output = [
-            "\(base + 30 * Self.day)\tkubernetes\tcn\t/etc/kubernetes/pki/apiserver.crt",
-            "\(base + 3650 * Self.day)\tkubernetes\tcn\t/etc/kubernetes/pki/ca.crt",
-            "\(base + 200 * Self.day)\tetcd-ca\tcn\t/etc/etcd/pki/member.crt",
-            "\(base + 40 * Self.day)\tkubernetes\tcn\t/var/lib/kubelet/pki/kubelet-client-current.pem",
-            "\(base - 10)\tkubernetes\tcn\t/etc/kubernetes/admin.conf",
-            "garbage",
-        ].joined(separator: "\n")
+        let output = Fixture.certificates(
+            [
+                "\(base + 30 * Self.day)\tkubernetes\tcn\t/etc/kubernetes/pki/apiserver.crt",
+                "\(base + 3650 * Self.day)\tkubernetes\tcn\t/etc/kubernetes/pki/ca.crt",
+                "\(base + 200 * Self.day)\tetcd-ca\tcn\t/etc/etcd/pki/member.crt",
+                "\(base + 40 * Self.day)\tkubernetes\tcn\t/var/lib/kubelet/pki/kubelet-client-current.pem",
+                "\(base - 10)\tkubernetes\tcn\t/etc/kubernetes/admin.conf",
+                "garbage",
+            ].joined(separator: "\n"))
         let parsed = Certificates.parse(output, host: "cp1")
         #expect(parsed.map(\.owner) == [.kubeadm, .authority, .etcd, .kubelet, .kubeadm])
         #expect(parsed.map { $0.daysLeft(now: Self.now) } == [30, 3650, 200, 40, -1])
         // The kubelet rotates its own: due only in its last 10 days.
         #expect(parsed.map { $0.isDue(now: Self.now, renewBeforeDays: 90) } == [true, false, false, false, true])
+    }
+
+    /// The script prints each certificate's PEM; Cairn reads its end, issuer, subject and
+    /// alternative names itself (swift-certificates).
+    @Test func certificatesAreReadFromTheirPEM() throws {
+        let key = P256.Signing.PrivateKey()
+        let certificate = try Certificate(
+            version: .v3, serialNumber: .init(), publicKey: .init(key.publicKey),
+            notValidBefore: Date(timeIntervalSince1970: 1_700_000_000),
+            notValidAfter: Date(timeIntervalSince1970: 1_800_000_000),
+            issuer: try DistinguishedName { CommonName("kubernetes") },
+            subject: try DistinguishedName {
+                OrganizationName("system:masters")
+                CommonName("kube-apiserver")
+            },
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                SubjectAlternativeNames([
+                    .dnsName("node1"), .ipAddress(ASN1OctetString(contentBytes: [10, 0, 0, 1])),
+                    .ipAddress(ASN1OctetString(contentBytes: [0xfd, 0] + Array(repeating: 0, count: 13) + [1])),
+                ])
+            }, issuerPrivateKey: .init(key))
+        let pem = try certificate.serializeAsPEM().pemString
+        let output =
+            "/etc/kubernetes/pki/apiserver.crt\t" + Data(pem.utf8).base64EncodedString() + "\n"
+            + "/etc/kubernetes/pki/broken.crt\t" + Data("not a certificate".utf8).base64EncodedString() + "\n"
+        #expect(
+            Certificates.parse(output, host: "cp1") == [
+                CertificateExpiry(
+                    host: "cp1", path: "/etc/kubernetes/pki/apiserver.crt", issuer: "kubernetes",
+                    names: ["kube-apiserver", "DNS:node1", "IP:10.0.0.1", "IP:fd00::1"], notAfter: 1_800_000_000,
+                    owner: .kubeadm)
+            ])
     }
 
     /// cp1's apiserver certificate ends within the window, cp2's and cp3's do not: only cp1's
@@ -58,8 +95,9 @@ import Testing
         let base = Int(Self.now.timeIntervalSince1970)
         expectFacts(harness) { n in
             let apiserver = base + (n == 1 ? 59 : 61) * Self.day
-            return
+            return Fixture.certificates(
                 "\(apiserver)\tkubernetes\tcn\t/etc/kubernetes/pki/apiserver.crt\n\(base + 300 * Self.day)\tkubernetes\tcn\t/etc/kubernetes/admin.conf\n\(apiserver)\tkubernetes\tcn\ttls:10.0.0.\(n):6443\n"
+            )
         }
         let cp1 = harness["cp1"]
         cp1.expect(exactly: RemoteCommand("kubeadm", ["certs", "renew", "all"]))
@@ -81,7 +119,7 @@ import Testing
         let harness = PhaseHarness(hosts: Fixture.hosts(topology))
         let base = Int(Self.now.timeIntervalSince1970)
         expectFacts(harness) { n in
-            n == 2 ? "" : "\(base + 91 * Self.day)\tkubernetes\tcn\t/etc/kubernetes/admin.conf\n"
+            n == 2 ? "" : Fixture.certificates("\(base + 91 * Self.day)\tkubernetes\tcn\t/etc/kubernetes/admin.conf\n")
         }
         let phase = CertificateRenewalPhase(topology: topology, now: { Self.now })
         let (result, events) = await harness.run(WithoutGate(phase), on: .roles(["control-plane"]), mode: .plan)
@@ -98,8 +136,9 @@ import Testing
         let base = Int(Self.now.timeIntervalSince1970)
         expectFacts(harness) { n in
             let served = base + (n == 2 ? 50 : 365) * Self.day
-            return
+            return Fixture.certificates(
                 "\(base + 365 * Self.day)\tkubernetes\tcn\t/etc/kubernetes/pki/apiserver.crt\n\(served)\tkubernetes\tcn\ttls:10.0.0.\(n):6443\n"
+            )
         }
         harness["cp2"].expect(exactly: .script(.cairnRestartControlPlane, arguments: ["10.0.0.2", "1790000000"]))
         let phase = CertificateRenewalPhase(topology: topology, now: { Self.now })
@@ -118,7 +157,7 @@ import Testing
         let harness = PhaseHarness(hosts: Fixture.hosts(topology))
         let base = Int(Self.now.timeIntervalSince1970)
         expectFacts(harness) { n in
-            n == 2 ? "" : "\(base + 300 * Self.day)\tkubernetes\tcn\t/etc/kubernetes/admin.conf\n"
+            n == 2 ? "" : Fixture.certificates("\(base + 300 * Self.day)\tkubernetes\tcn\t/etc/kubernetes/admin.conf\n")
         }
         for n in [1, 3] {
             harness["cp\(n)"].expect(exactly: RemoteCommand("kubeadm", ["certs", "renew", "all"]))

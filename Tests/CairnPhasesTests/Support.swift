@@ -3,8 +3,10 @@ import CairnCore
 import CairnEngine
 import CairnInventory
 import CairnTesting
+import Crypto
 import Foundation
 import Testing
+import X509
 
 @testable import CairnPhases
 
@@ -38,6 +40,26 @@ enum Fixture {
             yaml += "  - {name: \(name), address: 10.0.1.\(n + 1), roles: [worker]\(devices)}\n"
         }
         return Topology(try inventory(yaml))
+    }
+
+    /// What `cairn-cert-expiry` prints for certificates described as "NOT_AFTER<TAB>ISSUER<TAB>CN<TAB>PATH"
+    /// lines: real certificates (P-256, self-made) with that end, issuer CN and subject CN. Other
+    /// lines are passed through.
+    static func certificates(_ lines: String) -> String {
+        lines.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            let fields = line.split(separator: "\t").map(String.init)
+            guard fields.count == 4, let notAfter = Double(fields[0]) else { return String(line) }
+            let key = P256.Signing.PrivateKey()
+            let certificate = try! Certificate(
+                version: .v3, serialNumber: .init(), publicKey: .init(key.publicKey),
+                notValidBefore: Date(timeIntervalSince1970: notAfter - 400 * 86_400),
+                notValidAfter: Date(timeIntervalSince1970: notAfter),
+                issuer: try! DistinguishedName { CommonName(fields[1]) },
+                subject: try! DistinguishedName { CommonName(fields[2]) }, signatureAlgorithm: .ecdsaWithSHA256,
+                extensions: Certificate.Extensions(), issuerPrivateKey: .init(key))
+            let pem = try! certificate.serializeAsPEM().pemString
+            return fields[3] + "\t" + Data(pem.utf8).base64EncodedString()
+        }.joined(separator: "\n")
     }
 
     static func hosts(_ topology: Topology) -> [(name: String, roles: [String])] {

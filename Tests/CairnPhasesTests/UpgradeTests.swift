@@ -202,7 +202,9 @@ import Testing
         harness["cp1"].expect(
             exactly: .script(.cairnCertExpiry, arguments: ["/etc/kubernetes/pki", "/etc/etcd/pki"]),
             stdout:
-                "\(now + 365 * 86_400)\tkubernetes\tcn\t/etc/kubernetes/pki/ca.crt\n\(now + 10 * 86_400 + 600)\tkubernetes\tcn\t/etc/kubernetes/pki/apiserver.crt\n"
+                Fixture.certificates(
+                    "\(now + 365 * 86_400)\tkubernetes\tcn\t/etc/kubernetes/pki/ca.crt\n\(now + 10 * 86_400 + 600)\tkubernetes\tcn\t/etc/kubernetes/pki/apiserver.crt\n"
+                )
         )
         // 1.36 removes scheduling.k8s.io/v1alpha1, which this cluster serves (a feature gate).
         harness["cp1"].expect(

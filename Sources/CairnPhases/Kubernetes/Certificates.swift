@@ -1,6 +1,7 @@
 import CairnCore
 import CairnEngine
 import CairnInventory
+import CairnPKI
 import Foundation
 
 /// One certificate on one host and when it ends (docs/certificates.md).
@@ -67,15 +68,17 @@ public enum Certificates {
         .script(.cairnCertExpiry, arguments: paths(for: host))
     }
 
-    /// `cairn-cert-expiry` lines, as they belong to `host`.
+    /// `cairn-cert-expiry` lines ("PATH<TAB>BASE64 PEM"), read, as they belong to `host`; what does
+    /// not parse as a certificate is left out.
     public static func parse(_ output: String, host: String) -> [CertificateExpiry] {
         output.split(separator: "\n").compactMap { line in
-            let fields = line.split(separator: "\t", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
-            guard fields.count == 4, let notAfter = Int(fields[0]) else { return nil }
+            let fields = line.split(separator: "\t", maxSplits: 1).map(String.init)
+            guard fields.count == 2, let pem = Data(base64Encoded: fields[1]),
+                let summary = CertificateSummary.read(pem: String(decoding: pem, as: UTF8.self))
+            else { return nil }
             return CertificateExpiry(
-                host: host, path: fields[3], issuer: fields[1],
-                names: fields[2].split(separator: ",").map(String.init), notAfter: notAfter,
-                owner: owner(of: fields[3]))
+                host: host, path: fields[0], issuer: summary.issuer, names: summary.names,
+                notAfter: Int(summary.notAfter.timeIntervalSince1970.rounded(.down)), owner: owner(of: fields[0]))
         }
     }
 

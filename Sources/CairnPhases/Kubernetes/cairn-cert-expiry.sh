@@ -1,33 +1,21 @@
 #!/bin/sh
-# cairn-cert-expiry PATH...: one line per certificate, "NOT_AFTER_EPOCH<TAB>ISSUER_CN<TAB>NAMES<TAB>PATH"
-# (NAMES: its subject CN, then its subject alternative names, comma-separated), for
-# every *.crt under the directories given, every file given (a PEM certificate, or a kubeconfig
-# whose first client-certificate-data is read) and every tls:HOST:PORT given (the certificate a TLS
-# server there presents). Read-only. The end date, not the time left, so that facts read twice
-# compare equal.
+# cairn-cert-expiry PATH...: one line per certificate, "PATH<TAB>BASE64 OF ITS PEM", for every *.crt
+# under the directories given, every file given (a PEM certificate, or a kubeconfig whose first
+# client-certificate-data is read) and every tls:HOST:PORT given (the certificate a TLS server there
+# presents). Read-only. Cairn reads the certificates itself (swift-certificates): an openssl process
+# per certificate costs some 0.05 s of CPU, and a control-plane host holds about thirty.
 set -u
-tab=$(printf '\t')
-show() {  # PATH, the certificate on stdin
-  pem=$(cat)
-  info=$(printf '%s\n' "$pem" | openssl x509 -noout -enddate -issuer -subject -nameopt RFC2253 2>/dev/null) || return 0
-  end=$(printf '%s\n' "$info" | sed -n 's/^notAfter=//p')
-  issuer=$(printf '%s\n' "$info" | sed -n 's/^issuer=//p' | sed -n 's/^.*CN=\([^,]*\).*$/\1/p')
-  subject=$(printf '%s\n' "$info" | sed -n 's/^subject=//p' | sed -n 's/^.*CN=\([^,]*\).*$/\1/p')
-  sans=$(printf '%s\n' "$pem" | openssl x509 -noout -ext subjectAltName 2>/dev/null | sed -n '2,$p' \
-    | tr -d ' ' | sed 's/IPAddress:/IP:/g')
-  [ -n "$end" ] || return 0
-  epoch=$(date -d "$end" +%s 2>/dev/null) || return 0
-  printf '%s%s%s%s%s%s%s\n' "$epoch" "$tab" "$issuer" "$tab" "$subject${sans:+,$sans}" "$tab" "$1"
-}
+line() { [ -n "$2" ] && printf '%s\t%s\n' "$1" "$2"; return 0; }
 for path in "$@"; do
   if [ "${path#tls:}" != "$path" ]; then
-    echo | timeout 5 openssl s_client -connect "${path#tls:}" 2>/dev/null | show "$path"
+    line "$path" "$(echo | timeout 5 openssl s_client -connect "${path#tls:}" 2>/dev/null \
+      | sed -n '/-BEGIN CERTIFICATE-/,/-END CERTIFICATE-/p' | base64 -w0)"
   elif [ -d "$path" ]; then
-    find "$path" -name '*.crt' -type f | sort | while read -r file; do show "$file" < "$file"; done
+    find "$path" -name '*.crt' -type f | sort | while read -r file; do line "$file" "$(base64 -w0 < "$file")"; done
   elif [ -f "$path" ]; then
     case $path in
-      *.conf) sed -n 's/^ *client-certificate-data: *//p' "$path" | head -1 | base64 -d 2>/dev/null | show "$path" ;;
-      *) show "$path" < "$path" ;;
+      *.conf) line "$path" "$(sed -n 's/^ *client-certificate-data: *//p' "$path" | head -1)" ;;
+      *) line "$path" "$(base64 -w0 < "$path")" ;;
     esac
   fi
 done
