@@ -45,9 +45,13 @@ import Testing
                 exactly: RemoteCommand("sed", ["-n", "s/^ *- --etcd-servers=//p", KubernetesLayout.apiserverManifest]),
                 stdout: manifest.joined(separator: ",") + "\n")
         }
+        // kubeadm's copy, from the cluster snapshot.
+        let configMap = K8s.ConfigMap(
+            metadata: .init(name: "kubeadm-config", namespace: "kube-system"),
+            data: ["ClusterConfiguration": Self.clusterConfiguration])
         harness["cp1"].expect(
-            exactly: Kubectl.command(EtcdEndpointsPhase.configMap + ["-o", "jsonpath={.data.ClusterConfiguration}"]),
-            stdout: Self.clusterConfiguration)
+            exactly: Kubectl.command(ClusterSnapshot.arguments(ClusterSnapshot.resources.map(\.resource))),
+            stdout: #"{"apiVersion":"v1","kind":"List","items":["# + Fixture.json(configMap) + "]}")
     }
 
     @Test func aConvergedClusterChangesNothing() async throws {

@@ -203,8 +203,10 @@ public struct RookCeph: Addon {
     static let toolbox = ["-n", "rook-ceph", "exec", "deploy/rook-ceph-tools", "--"]
 
     public func gate(_ check: AddonCheck) async throws -> Gate.Outcome {
+        // The pool's size is what this run's configuration set: asked only after applying it.
         let health = try await Self.health(
-            check.kubectl, mons: settings.monCount, osds: osdCount, poolSize: settings.poolReplicaSize)
+            check.kubectl, mons: settings.monCount, osds: osdCount,
+            poolSize: check.appliedThisRun ? settings.poolReplicaSize : nil)
         // A healthy Ceph that cannot provision is no storage: after a change, a test claim must
         // bind. A claim left Pending by a failed run is retried by the next one.
         guard case .passed(let message) = health else { return health }
@@ -233,7 +235,8 @@ public struct RookCeph: Addon {
         }
     }
 
-    static func health(_ kubectl: Kubectl, mons: Int, osds: Int, poolSize: Int) async throws -> Gate.Outcome {
+    /// `poolSize`: the replica count the pool must have (nil: not asked).
+    static func health(_ kubectl: Kubectl, mons: Int, osds: Int, poolSize: Int?) async throws -> Gate.Outcome {
         let operatorDeployment = try await kubectl.get(
             K8s.Deployment.self, ["deployment", "rook-ceph-operator", "-n", "rook-ceph"])
         if operatorDeployment.available < 1 {
@@ -261,7 +264,7 @@ public struct RookCeph: Addon {
         if quorum < mons { waiting.append("\(quorum) of \(mons) mons in quorum") }
         if total < osds || up < osds || inOSDs < osds { waiting.append("OSDs \(up) up, \(inOSDs) in of \(osds)") }
         if !status.uncleanPGs.isEmpty { waiting.append("PGs " + status.uncleanPGs.joined(separator: ", ")) }
-        if waiting.isEmpty {
+        if waiting.isEmpty, let poolSize {
             let size = try? await kubectl.json(
                 CephPoolSize.self,
                 running: toolbox + ["ceph", "osd", "pool", "get", "replicapool", "size", "-f", "json"]
@@ -272,7 +275,8 @@ public struct RookCeph: Addon {
         }
         return waiting.isEmpty
             ? .passed(
-                "HEALTH_OK: \(quorum) mons in quorum, \(up)/\(total) OSDs up and in, all PGs active+clean, pool size \(poolSize)"
+                "HEALTH_OK: \(quorum) mons in quorum, \(up)/\(total) OSDs up and in, all PGs active+clean"
+                    + (poolSize.map { ", pool size \($0)" } ?? "")
             )
             : .notYet(waiting.joined(separator: "; "))
     }

@@ -34,10 +34,15 @@ public struct EtcdEndpointsPhase: Phase {
         var configured: [String]?
         // One reading is enough: on the first control-plane host, once it has an API server.
         if topology.firstControlPlane?.name == host.name && manifest.succeeded && !manifest.stdoutText.isEmpty {
-            let answer = try await executor.run(
-                Kubectl.command(Self.configMap + ["-o", "jsonpath={.data.ClusterConfiguration}"]), stdin: nil,
-                timeout: .seconds(30))
-            if answer.succeeded { configured = Self.endpoints(inClusterConfiguration: answer.stdoutText) }
+            // From the run's cluster snapshot, which the add-on phases read too.
+            if let snapshot = try? await ClusterSnapshot.current(
+                Kubectl(executor: executor), cache: context.run.factCache),
+                let configMap = try? await Kubectl(executor: executor, snapshot: snapshot).getIfPresent(
+                    K8s.ConfigMap.self, ["configmap", "kubeadm-config", "-n", "kube-system"]),
+                let text = configMap.data["ClusterConfiguration"]
+            {
+                configured = Self.endpoints(inClusterConfiguration: text)
+            }
         }
         return Facts(
             manifest: manifest.succeeded ? manifest.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) : "",
