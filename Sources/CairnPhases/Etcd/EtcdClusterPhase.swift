@@ -30,7 +30,8 @@ public struct EtcdClusterPhase: Phase {
     public func gatherFacts(host: EngineHost, executor: any HostExecutor, context: PhaseContext) async throws
         -> EtcdHostFacts
     {
-        try await EtcdHostFacts.gather(executor: executor, dataDirectory: topology.inventory.etcd.dataDir)
+        try await EtcdHostFacts.gather(
+            executor: executor, dataDirectory: topology.inventory.etcd.dataDir, cache: context.run.factCache)
     }
 
     public func plan(facts: [EngineHost: EtcdHostFacts], context: PhaseContext) throws -> PhasePlan {

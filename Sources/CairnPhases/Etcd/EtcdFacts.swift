@@ -170,7 +170,14 @@ public struct EtcdHostFacts: Sendable, Codable, Equatable {
             ] + certificatePaths)
     }
 
-    public static func gather(executor: any HostExecutor, dataDirectory: String) async throws -> EtcdHostFacts {
-        try await executor.facts(command(dataDirectory: dataDirectory), as: EtcdHostFacts.self)
+    /// With `cache`, phases that ask the same host (etcd-install, etcd-cluster) share one answer
+    /// while nothing in the run changes.
+    public static func gather(executor: any HostExecutor, dataDirectory: String, cache: FactCache? = nil)
+        async throws -> EtcdHostFacts
+    {
+        guard let cache else {
+            return try await executor.facts(command(dataDirectory: dataDirectory), as: EtcdHostFacts.self)
+        }
+        return try await executor.facts(command(dataDirectory: dataDirectory), as: EtcdHostFacts.self, cache: cache)
     }
 }
