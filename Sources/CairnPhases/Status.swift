@@ -185,7 +185,11 @@ public struct ClusterStatus: Sendable, Encodable {
         let hosts = context.hosts
         // etcd.
         let members = topology.etcdMembers
-        let etcdHosts = topology.etcdHosts(among: hosts)
+        // Asked on another host than the first control-plane host, which reads the API meanwhile:
+        // one host's commands run one at a time.
+        let anchor = topology.firstControlPlane?.name
+        let candidates = topology.etcdHosts(among: hosts)
+        let etcdHosts = candidates.filter { $0.name != anchor } + candidates.filter { $0.name == anchor }
         do {
             let report = try await EtcdHealthCheck.report(members: members, hosts: etcdHosts, context: context)
             status.etcd = EtcdStatus(
