@@ -137,12 +137,10 @@ public struct ClusterStatus: Sendable, Encodable {
         }
 
         // Certificates, etcd and the API are independent: looked at together.
-        let blank = ClusterStatus(
-            cluster: inventory.name, healthy: true, problems: [], hosts: [], etcd: nil, endpoint: nil, nodes: [],
-            addons: [], ceph: nil)
-        async let certificates = gatherCertificates(into: blank, facts: facts, topology: topology, context: context)
-        async let etcd = gatherEtcd(into: blank, topology: topology, context: context)
-        async let api = gatherAPI(into: blank, facts: facts, topology: topology, context: context)
+        let sections = Sections(topology: topology, context: context, facts: facts)
+        async let certificates = sections.certificates()
+        async let etcd = sections.etcd()
+        async let api = sections.api()
         let (certificatesPart, etcdPart, apiPart) = await (certificates, etcd, api)
         status.certificates = certificatesPart.certificates
         status.etcd = etcdPart.etcd
@@ -155,20 +153,33 @@ public struct ClusterStatus: Sendable, Encodable {
         return status
     }
 
-    static func gatherCertificates(
-        into status: ClusterStatus, facts: [String: Result<NodeFacts, any Error>], topology: Topology,
-        context: RunContext
-    ) async -> ClusterStatus {
-        var status = status
-        let inventory = topology.inventory
-        let hosts = context.hosts
-        // Certificates, on the reachable hosts.
+    /// The parts of `gather` that run together once the hosts' facts are in: each fills the
+    /// fields and problems of its own section of an empty status.
+    struct Sections: Sendable {
+        let topology: Topology
+        let context: RunContext
+        let facts: [String: Result<NodeFacts, any Error>]
+        var inventory: Inventory { topology.inventory }
+        var hosts: [EngineHost] { context.hosts }
+
+        var empty: ClusterStatus {
+            ClusterStatus(
+                cluster: inventory.name, healthy: true, problems: [], hosts: [], etcd: nil, endpoint: nil, nodes: [],
+                addons: [], ceph: nil)
+        }
+    }
+}
+
+extension ClusterStatus.Sections {
+    /// Certificates, on the reachable hosts.
+    func certificates() async -> ClusterStatus {
+        var status = empty
         let readable = hosts.filter { if case .success = facts[$0.name] { return true } else { return false } }
         let found = await Certificates.gather(hosts: readable, topology: topology, context: context).certificates
         let now = Date()
         let window = inventory.certificates.renewBeforeDays
         let due = found.filter { $0.isDue(now: now, renewBeforeDays: window) }
-        status.certificates = CertificateSummary(
+        status.certificates = ClusterStatus.CertificateSummary(
             renewBeforeDays: window, soonestDaysLeft: found.first?.daysLeft(now: now),
             due: due.map { "\($0.host) \($0.path) (\($0.daysLeft(now: now)) days)" })
         if !due.isEmpty {
@@ -180,10 +191,8 @@ public struct ClusterStatus: Sendable, Encodable {
         return status
     }
 
-    static func gatherEtcd(into status: ClusterStatus, topology: Topology, context: RunContext) async -> ClusterStatus {
-        var status = status
-        let hosts = context.hosts
-        // etcd.
+    func etcd() async -> ClusterStatus {
+        var status = empty
         let members = topology.etcdMembers
         // Asked on another host than the first control-plane host, which reads the API meanwhile:
         // one host's commands run one at a time.
@@ -192,7 +201,7 @@ public struct ClusterStatus: Sendable, Encodable {
         let etcdHosts = candidates.filter { $0.name != anchor } + candidates.filter { $0.name == anchor }
         do {
             let report = try await EtcdHealthCheck.report(members: members, hosts: etcdHosts, context: context)
-            status.etcd = EtcdStatus(
+            status.etcd = ClusterStatus.EtcdStatus(
                 healthy: report.unhealthy.isEmpty && report.leader != nil && report.alarms.isEmpty,
                 members: report.members, unhealthy: report.unhealthy, learners: report.learners,
                 leader: report.leader, toleratesFailures: report.tolerates, databaseBytes: report.dbSizes,
@@ -206,7 +215,7 @@ public struct ClusterStatus: Sendable, Encodable {
                 status.problems.append("etcd alarms: " + report.alarms.joined(separator: "; "))
             }
         } catch {
-            status.etcd = EtcdStatus(
+            status.etcd = ClusterStatus.EtcdStatus(
                 healthy: false, members: [], unhealthy: members.map(\.name), learners: [], leader: nil,
                 toleratesFailures: 0, databaseBytes: [:], alarms: [],
                 error: (error as? any CairnReportableError)?.summary ?? "\(error)")
@@ -216,14 +225,9 @@ public struct ClusterStatus: Sendable, Encodable {
         return status
     }
 
-    static func gatherAPI(
-        into status: ClusterStatus, facts: [String: Result<NodeFacts, any Error>], topology: Topology,
-        context: RunContext
-    ) async -> ClusterStatus {
-        var status = status
-        let inventory = topology.inventory
-        let hosts = context.hosts
-        // The API, from the first reachable control-plane host.
+    /// The API, from the first reachable control-plane host.
+    func api() async -> ClusterStatus {
+        var status = empty
         let controlPlanes = hosts.filter { $0.roles.contains(Role.controlPlane.rawValue) }
         if let anchorHost = controlPlanes.first(where: {
             if case .success = facts[$0.name] { return true }
@@ -246,7 +250,7 @@ public struct ClusterStatus: Sendable, Encodable {
                 }
                 if servers[host.name] != true { status.problems.append("kube-apiserver on \(host.name) is not ready") }
             }
-            status.endpoint = EndpointStatus(url: endpoint.url, ready: ready, apiServers: servers)
+            status.endpoint = ClusterStatus.EndpointStatus(url: endpoint.url, ready: ready, apiServers: servers)
             if !ready { status.problems.append("the API endpoint \(url) is not ready") }
             if let nodeLocal = topology.nodeLocal {
                 let balancers = hosts.filter { host in
@@ -277,7 +281,7 @@ public struct ClusterStatus: Sendable, Encodable {
                 // Nodes and every add-on's workloads from one read of the cluster.
                 let live = Kubectl(executor: executor)
                 let snapshot = try? await ClusterSnapshot.read(live)
-                await gatherKubernetes(
+                await ClusterStatus.gatherKubernetes(
                     into: &status, kubectl: Kubectl(executor: executor, snapshot: snapshot), topology: topology)
             }
         } else if !inventory.controlPlaneHosts.isEmpty {
@@ -285,7 +289,9 @@ public struct ClusterStatus: Sendable, Encodable {
         }
         return status
     }
+}
 
+extension ClusterStatus {
     static func gatherKubernetes(into status: inout ClusterStatus, kubectl: Kubectl, topology: Topology) async {
         if let nodes = try? await kubectl.list(K8s.Node.self, ["nodes"]) {
             for node in nodes {
