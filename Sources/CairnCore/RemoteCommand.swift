@@ -59,9 +59,11 @@ public struct RemoteCommand: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// A script that may start kubectl itself (`--stats` counts these apart: how many kubectl
-    /// processes it starts is not known from outside).
+    /// processes it starts is not known from outside). Cairn's scripts always start it with an
+    /// explicit `--kubeconfig`; a script that only names the binary (to remove it, or to read its
+    /// version) does not count.
     public var isScriptCallingKubectl: Bool {
-        if case .script(_, let body, _) = shape { return body.contains("kubectl ") }
+        if case .script(_, let body, _) = shape { return body.contains("kubectl --kubeconfig") }
         return false
     }
 

@@ -108,7 +108,7 @@ public struct ClusterStatus: Sendable, Encodable {
                             .success(
                                 try await NodeFacts.gather(
                                     executor: executor, advertise: topology.internalAddress(of: host.name),
-                                    cache: context.factCache))
+                                    cache: context.factCache, listingNodes: false))
                         )
                     } catch {
                         return (host.name, .failure(error))

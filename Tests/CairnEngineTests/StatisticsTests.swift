@@ -34,16 +34,19 @@ import Testing
         let fake = FakeHostExecutor(hostName: "n1")
         let script = RemoteCommand.script("kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes", name: "facts")
         let quiet = RemoteCommand.script("hostname", name: "name")
+        let version = RemoteCommand.script("/usr/local/bin/kubectl version --client", name: "version")
         fake.expect(exactly: script)
         fake.expect(exactly: quiet)
+        fake.expect(exactly: version)
         let statistics = CommandStatistics()
         let provider = CountingExecutorProvider(FakeExecutorProvider([fake]), statistics: statistics)
         let executor = try await provider.executor(forHost: "n1")
         try await CurrentPhase.$name.withValue("a") {
             _ = try await executor.run(script)
             _ = try await executor.run(quiet)
+            _ = try await executor.run(version)
         }
         let counts = statistics.byPhase[0].counts
-        #expect(counts.commands == 2 && counts.kubectl == 0 && counts.kubectlScripts == 1)
+        #expect(counts.commands == 3 && counts.kubectl == 0 && counts.kubectlScripts == 1)
     }
 }

@@ -171,11 +171,9 @@ import Testing
         let topology = try Fixture.cluster()
         let harness = PhaseHarness(hosts: Fixture.hosts(topology))
         let cp1 = harness["cp1"]
-        cp1.expect(exactly: NodeFacts.command(advertise: "10.0.0.1"), stdout: Fixture.json(node()))
+        cp1.expectNodeFacts(advertise: "10.0.0.1", node())
         for n in 2...3 {
-            harness["cp\(n)"].expect(
-                exactly: NodeFacts.command(advertise: "10.0.0.\(n)"),
-                stdout: Fixture.json(node(name: "cp\(n)", address: "10.0.0.\(n)")))
+            harness["cp\(n)"].expectNodeFacts(advertise: "10.0.0.\(n)", node(name: "cp\(n)", address: "10.0.0.\(n)"))
         }
         // kubeadm's external-etcd version floor, checked against what the members run.
         expectEtcdReport(on: cp1)
@@ -235,9 +233,7 @@ import Testing
         var facts = converged(topology, registered: ["cp1", "cp3", "w1", "w2"])
         facts["cp2"] = node(name: "cp2", address: "10.0.0.2", kubeletConf: true)
         for n in 1...3 {
-            harness["cp\(n)"].expect(
-                exactly: NodeFacts.command(advertise: "10.0.0.\(n)"),
-                stdout: Fixture.json(facts["cp\(n)"]!))
+            harness["cp\(n)"].expectNodeFacts(advertise: "10.0.0.\(n)", facts["cp\(n)"]!)
         }
         let pki = PKIStore(
             directory: FileManager.default.temporaryDirectory.appendingPathComponent("cairn-ca-\(UUID().uuidString)"))
@@ -293,9 +289,7 @@ import Testing
         var facts = converged(topology, registered: ["cp1", "cp3"])
         facts["cp2"] = node(name: "cp2", address: "10.0.0.2")
         for n in 1...3 {
-            harness["cp\(n)"].expect(
-                exactly: NodeFacts.command(advertise: "10.0.0.\(n)"),
-                stdout: Fixture.json(facts["cp\(n)"]!))
+            harness["cp\(n)"].expectNodeFacts(advertise: "10.0.0.\(n)", facts["cp\(n)"]!)
         }
         let pki = PKIStore(
             directory: FileManager.default.temporaryDirectory.appendingPathComponent("cairn-ca-\(UUID().uuidString)"))
@@ -330,9 +324,7 @@ import Testing
         let topology = try Fixture.cluster()
         let harness = PhaseHarness(hosts: Fixture.hosts(topology))
         for n in 1...3 {
-            harness["cp\(n)"].expect(
-                exactly: NodeFacts.command(advertise: "10.0.0.\(n)"),
-                stdout: Fixture.json(node(name: "cp\(n)", address: "10.0.0.\(n)")))
+            harness["cp\(n)"].expectNodeFacts(advertise: "10.0.0.\(n)", node(name: "cp\(n)", address: "10.0.0.\(n)"))
         }
         expectEtcdReport(on: harness["cp1"], version: "3.5.17")
         let (result, _) = await harness.run(

@@ -21,9 +21,7 @@ import Testing
         let harness = PhaseHarness(hosts: Fixture.hosts(topology))
         harness.values[ArtifactsKey.self] = FakeArtifacts()
         let w1 = harness["w1"]
-        w1.expect(
-            exactly: NodeFacts.command(advertise: "10.0.1.1"),
-            stdout: Fixture.json(node(name: "w1", address: "10.0.1.1")))
+        w1.expectNodeFacts(advertise: "10.0.1.1", node(name: "w1", address: "10.0.1.1"))
         let version = topology.inventory.kubernetes.version
         let containerd = ArtifactCatalog.containerd(version: "2.3.4")
         let runc = ArtifactCatalog.runc(version: "1.4.3")
@@ -162,9 +160,7 @@ import Testing
         let harness = PhaseHarness(hosts: Fixture.hosts(topology))
         for n in 1...3 {
             let cp = harness["cp\(n)"]
-            cp.expect(
-                exactly: NodeFacts.command(advertise: "10.0.0.\(n)"),
-                stdout: Fixture.json(node(name: "cp\(n)", address: "10.0.0.\(n)")))
+            cp.expectNodeFacts(advertise: "10.0.0.\(n)", node(name: "cp\(n)", address: "10.0.0.\(n)"))
             cp.expect(exactly: .script(.cairnService, arguments: ["enable-restart", "cairn-apiserver-lb"]))
             cp.expect(exactly: .script(.cairnService, arguments: ["enable-restart", "cairn-vip"]))
         }
@@ -351,9 +347,7 @@ import Testing
         // Through the phase: the worker's changes run serially, after the read-only facts.
         let harness = PhaseHarness(hosts: Fixture.hosts(after))
         for host in after.nodes {
-            harness[host.name].expect(
-                exactly: NodeFacts.command(advertise: host.internalAddress),
-                stdout: Fixture.json(facts[host.name]!))
+            harness[host.name].expectNodeFacts(advertise: host.internalAddress, facts[host.name]!)
         }
         let (result, events) = await harness.run(
             WithoutGate(APIEndpointPhase(topology: after)), on: .roles(["control-plane", "worker"]), mode: .plan)

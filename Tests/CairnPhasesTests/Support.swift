@@ -193,3 +193,17 @@ func expectEtcdReport(on executor: FakeHostExecutor, version: String = "3.6.14")
         exactly: etcdctl(["endpoint", "status", "-w", "json"]), stdout: "[" + status.joined(separator: ",") + "]")
     executor.expect(exactly: etcdctl(["alarm", "list"]))
 }
+
+extension FakeHostExecutor {
+    /// The node facts script answering `facts`; on a host with admin.conf, also the node list read
+    /// with kubectl (the API not answering when `facts.nodes` is nil).
+    @discardableResult
+    func expectNodeFacts(advertise: String, _ facts: NodeFacts) -> Self {
+        expect(exactly: NodeFacts.command(advertise: advertise), stdout: Fixture.json(facts))
+        guard facts.hasAdminConf else { return self }
+        if let nodes = facts.nodes {
+            return expect(exactly: NodeFacts.listNodesCommand, stdout: Fixture.json(nodes))
+        }
+        return expect(exactly: NodeFacts.listNodesCommand, repeats: true, stderr: "connection refused", status: 1)
+    }
+}

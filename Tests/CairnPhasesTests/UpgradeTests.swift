@@ -173,9 +173,7 @@ import Testing
         for host in topology.nodes {
             var node = facts[host.name]!
             if host.has(.controlPlane) { node = Self.withNodes(node, nodes) }
-            harness[host.name].expect(
-                exactly: NodeFacts.command(advertise: host.internalAddress),
-                stdout: Fixture.json(node))
+            harness[host.name].expectNodeFacts(advertise: host.internalAddress, node)
         }
         let config = K8s.ConfigMap(
             metadata: .init(name: "kubeadm-config", namespace: "kube-system"),

@@ -122,29 +122,57 @@ public struct NodeFacts: Sendable, Codable, Equatable {
     }
 
     /// `advertise` is the host's internal address (asked for `/readyz` when it runs an API server).
-    public static func observe(executor: any HostExecutor, advertise: String, cache: FactCache?) async throws
-        -> Observation
-    {
+    /// `listingNodes`: on a host with admin.conf, also list the Node objects (`nodes`) with a
+    /// kubectl of its own, so that `--stats` counts it; `cairn status` reads nodes elsewhere.
+    public static func observe(
+        executor: any HostExecutor, advertise: String, cache: FactCache?, listingNodes: Bool = true
+    ) async throws -> Observation {
         let command = command(advertise: advertise)
         let ask: @Sendable () async throws -> Observation = {
             let askedAt = Date()
-            let facts = try await executor.facts(command, as: NodeFacts.self)
-            return Observation(facts: facts, askedAt: askedAt, answeredAt: Date())
+            var facts = try await executor.facts(command, as: NodeFacts.self)
+            let answeredAt = Date()
+            if listingNodes && facts.hasAdminConf { facts.nodes = await listNodes(executor) }
+            return Observation(facts: facts, askedAt: askedAt, answeredAt: answeredAt)
         }
         guard let cache else { return try await ask() }
-        return try await cache.value(for: cacheKey(executor.hostName, command), computing: ask)
+        return try await cache.value(for: cacheKey(executor.hostName, command, listingNodes), computing: ask)
     }
 
     /// The facts this run already has for the host (nil when it has none since the last change).
     public static func existing(host: String, advertise: String, cache: FactCache) async -> NodeFacts? {
-        await cache.existingValue(for: cacheKey(host, command(advertise: advertise)), as: Observation.self)?.facts
+        await cache.existingValue(
+            for: cacheKey(host, command(advertise: advertise), true), as: Observation.self)?.facts
     }
 
-    static func cacheKey(_ host: String, _ command: RemoteCommand) -> String { host + "\u{0}" + command.rendered }
+    static func cacheKey(_ host: String, _ command: RemoteCommand, _ listingNodes: Bool) -> String {
+        host + "\u{0}" + command.rendered + (listingNodes ? "\u{0}nodes" : "")
+    }
 
-    public static func gather(executor: any HostExecutor, advertise: String, cache: FactCache?) async throws
-        -> NodeFacts
-    {
-        try await observe(executor: executor, advertise: advertise, cache: cache).facts
+    /// `kubectl get nodes` through the host's admin.conf, with a shorter timeout than other
+    /// kubectl calls: a host that cannot reach the API should not hold up every phase's facts.
+    static let listNodesCommand = RemoteCommand(
+        "kubectl", ["--kubeconfig", KubernetesLayout.adminConf, "--request-timeout=8s", "get", "nodes", "-o", "json"])
+
+    /// The Node objects, or nil when the API does not answer. A few tries: right after etcd or an
+    /// API server recovers, the first answer may fail.
+    static func listNodes(_ executor: any HostExecutor) async -> K8s.List<K8s.Node>? {
+        for attempt in 1...4 {
+            if attempt > 1 { try? await Task.sleep(for: .seconds(2)) }
+            guard let output = try? await executor.run(listNodesCommand, stdin: nil, timeout: .seconds(30)) else {
+                continue
+            }
+            if output.succeeded, let nodes = try? JSONDecoder().decode(K8s.List<K8s.Node>.self, from: output.stdout) {
+                return nodes
+            }
+            if output.exitStatus == 127 { return nil }  // no kubectl on this host (yet)
+        }
+        return nil
+    }
+
+    public static func gather(
+        executor: any HostExecutor, advertise: String, cache: FactCache?, listingNodes: Bool = true
+    ) async throws -> NodeFacts {
+        try await observe(executor: executor, advertise: advertise, cache: cache, listingNodes: listingNodes).facts
     }
 }

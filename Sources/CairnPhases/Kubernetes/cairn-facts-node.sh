@@ -52,21 +52,14 @@ for m in /etc/kubernetes/manifests/*.yaml; do [ -f "$m" ] && manifests="$manifes
 cpversion=""
 [ -f /etc/kubernetes/manifests/kube-apiserver.yaml ] &&
   cpversion=$(sed -n 's/^ *image: *"\{0,1\}[^"]*:\(v[0-9][^"]*\)"\{0,1\} *$/\1/p' /etc/kubernetes/manifests/kube-apiserver.yaml | head -1)
-ready=""; nodes=null
+ready=""
 if [ -f /etc/kubernetes/manifests/kube-apiserver.yaml ] && [ -n "$adv" ]; then
   ready=$(curl -sk --max-time 3 "https://$adv:6443/readyz" 2>/dev/null | head -c 40 | tr -d '"\\\n')
 fi
-if [ -f /etc/kubernetes/admin.conf ] && command -v kubectl >/dev/null 2>&1; then
-  # A few tries: right after etcd or an API server recovers, the first answer may fail.
-  for _ in 1 2 3 4; do
-    n=$(kubectl --kubeconfig /etc/kubernetes/admin.conf --request-timeout=8s get nodes -o json 2>/dev/null) && [ -n "$n" ] && { nodes=$n; break; }
-    sleep 2
-  done
-fi
 printf '{"os":"%s","osVersion":"%s","machine":"%s","memoryKiB":%s,"cpus":%s,"hostname":"%s","machineID":"%s","epoch":%s,"swapActive":%s,"ipForward":"%s","cgroupFilesystem":"%s",' \
   "$os" "$osv" "$machine" "${mem:-0}" "$cpus" "$host" "$mid" "$now" "$swaps" "$fwd" "$cgroup"
-printf '"versions":{%s},"files":{%s},"services":{%s},"hasKubeletConfig":%s,"hasKubeletConf":%s,"hasAdminConf":%s,"initialized":%s,"manifests":[%s],"listening":"%s","interfaces":"%s","apiserverReady":"%s","controlPlaneVersion":"%s","nodes":%s,"endpointEntry":%s}\n' \
+printf '"versions":{%s},"files":{%s},"services":{%s},"hasKubeletConfig":%s,"hasKubeletConf":%s,"hasAdminConf":%s,"initialized":%s,"manifests":[%s],"listening":"%s","interfaces":"%s","apiserverReady":"%s","controlPlaneVersion":"%s","endpointEntry":%s}\n' \
   "$versions" "$files" "$svc" "$([ -f /var/lib/kubelet/config.yaml ] && echo true || echo false)" \
   "$([ -f /etc/kubernetes/kubelet.conf ] && echo true || echo false)" "$([ -f /etc/kubernetes/admin.conf ] && echo true || echo false)" \
   "$([ -f /etc/kubernetes/cairn/initialized ] && echo true || echo false)" \
-  "$manifests" "$listening" "$interfaces" "$ready" "$cpversion" "$nodes" "$entry"
+  "$manifests" "$listening" "$interfaces" "$ready" "$cpversion" "$entry"
