@@ -96,32 +96,29 @@ public struct ClusterStatus: Sendable, Encodable {
         var status = ClusterStatus(
             cluster: inventory.name, healthy: true, problems: [], hosts: [], etcd: nil, endpoint: nil,
             nodes: [], addons: [], ceph: nil)
-        // Hosts, in parallel.
-        let hosts = context.hosts
-        let facts = await withTaskGroup(of: (String, Result<NodeFacts, any Error>).self) { group in
-            for host in hosts {
-                group.addTask {
-                    do {
-                        let executor = try await context.executors.executor(for: host)
-                        return (
-                            host.name,
-                            .success(
-                                try await NodeFacts.gather(
-                                    executor: executor, advertise: topology.internalAddress(of: host.name),
-                                    cache: context.factCache, listingNodes: false))
-                        )
-                    } catch {
-                        return (host.name, .failure(error))
-                    }
+        // Hosts, in parallel; each section waits only for the facts it reads, so etcd is asked at
+        // once and the API as soon as the first control-plane host has answered.
+        var tasks: [String: Task<Result<NodeFacts, any Error>, Never>] = [:]
+        for host in context.hosts {
+            tasks[host.name] = Task {
+                do {
+                    let executor = try await context.executors.executor(for: host)
+                    return .success(
+                        try await NodeFacts.gather(
+                            executor: executor, advertise: topology.internalAddress(of: host.name),
+                            cache: context.factCache, listingNodes: false))
+                } catch {
+                    return .failure(error)
                 }
             }
-            var results: [String: Result<NodeFacts, any Error>] = [:]
-            for await (name, result) in group { results[name] = result }
-            return results
         }
+        let sections = Sections(topology: topology, context: context, factTasks: tasks)
+        async let certificates = sections.certificates()
+        async let etcd = sections.etcd()
+        async let api = sections.api()
         for host in inventory.hosts {
             var entry = HostStatus(name: host.name, roles: host.roles.map(\.rawValue), reachable: false)
-            switch facts[host.name] {
+            switch await sections.facts(host.name) {
             case .success(let node):
                 entry.reachable = true
                 entry.os = "\(node.os) \(node.osVersion)"
@@ -135,12 +132,6 @@ public struct ClusterStatus: Sendable, Encodable {
             }
             status.hosts.append(entry)
         }
-
-        // Certificates, etcd and the API are independent: looked at together.
-        let sections = Sections(topology: topology, context: context, facts: facts)
-        async let certificates = sections.certificates()
-        async let etcd = sections.etcd()
-        async let api = sections.api()
         let (certificatesPart, etcdPart, apiPart) = await (certificates, etcd, api)
         status.certificates = certificatesPart.certificates
         status.etcd = etcdPart.etcd
@@ -153,12 +144,23 @@ public struct ClusterStatus: Sendable, Encodable {
         return status
     }
 
-    /// The parts of `gather` that run together once the hosts' facts are in: each fills the
-    /// fields and problems of its own section of an empty status.
+    /// The parts of `gather` that run together: each fills the fields and problems of its own
+    /// section of an empty status, waiting only for the hosts' facts it reads.
     struct Sections: Sendable {
         let topology: Topology
         let context: RunContext
-        let facts: [String: Result<NodeFacts, any Error>]
+        let factTasks: [String: Task<Result<NodeFacts, any Error>, Never>]
+
+        /// The host's facts once it has answered (nil for a host not in this run).
+        func facts(_ host: String) async -> Result<NodeFacts, any Error>? {
+            await factTasks[host]?.value
+        }
+
+        /// Whether the host answered.
+        func reachable(_ host: String) async -> Bool {
+            if case .success? = await facts(host) { return true }
+            return false
+        }
         var inventory: Inventory { topology.inventory }
         var hosts: [EngineHost] { context.hosts }
 
@@ -174,7 +176,8 @@ extension ClusterStatus.Sections {
     /// Certificates, on the reachable hosts.
     func certificates() async -> ClusterStatus {
         var status = empty
-        let readable = hosts.filter { if case .success = facts[$0.name] { return true } else { return false } }
+        var readable: [EngineHost] = []
+        for host in hosts where await reachable(host.name) { readable.append(host) }
         let found = await Certificates.gather(hosts: readable, topology: topology, context: context).certificates
         let now = Date()
         let window = inventory.certificates.renewBeforeDays
@@ -228,22 +231,25 @@ extension ClusterStatus.Sections {
     /// The API, from the first reachable control-plane host.
     func api() async -> ClusterStatus {
         var status = empty
-        let controlPlanes = hosts.filter { $0.roles.contains(Role.controlPlane.rawValue) }
-        if let anchorHost = controlPlanes.first(where: {
-            if case .success = facts[$0.name] { return true }
-            return false
-        }),
-            let executor = try? await context.executors.executor(for: anchorHost)
-        {
+        var anchor: EngineHost?
+        for host in hosts where host.roles.contains(Role.controlPlane.rawValue) {
+            if await reachable(host.name) {
+                anchor = host
+                break
+            }
+        }
+        if let anchorHost = anchor, let executor = try? await context.executors.executor(for: anchorHost) {
             let endpoint = inventory.kubernetes.apiEndpoint
             let url = "https://\(topology.apiEndpoint)"
             let ready =
                 (try? await executor.run(RemoteCommand("curl", ["-sk", "--max-time", "3", url + "/readyz"])).stdoutText)
                 == "ok"
+            // The anchor reads the cluster while the other hosts' facts come in.
+            async let kubernetes = ready ? kubernetes(on: executor) : nil
             // Each API server's /readyz, as its own host's facts read it.
             var servers: [String: Bool] = [:]
             for host in inventory.controlPlaneHosts {
-                if case .success(let node)? = facts[host.name] {
+                if case .success(let node)? = await facts(host.name) {
                     servers[host.name] = node.apiserverReady == "ok"
                 } else {
                     servers[host.name] = false
@@ -253,11 +259,9 @@ extension ClusterStatus.Sections {
             status.endpoint = ClusterStatus.EndpointStatus(url: endpoint.url, ready: ready, apiServers: servers)
             if !ready { status.problems.append("the API endpoint \(url) is not ready") }
             if let nodeLocal = topology.nodeLocal {
-                let balancers = hosts.filter { host in
-                    guard case .success = facts[host.name], let spec = topology.host(named: host.name) else {
-                        return false
-                    }
-                    return nodeLocal.runsProxy(spec)
+                var balancers: [EngineHost] = []
+                for host in hosts where await reachable(host.name) {
+                    if let spec = topology.host(named: host.name), nodeLocal.runsProxy(spec) { balancers.append(host) }
                 }
                 let answers = await withTaskGroup(of: (String, Bool).self) { group in
                     for host in balancers {
@@ -277,16 +281,25 @@ extension ClusterStatus.Sections {
                         "\(name): its balancer at \(nodeLocal.loopbackURL) reaches no ready API server")
                 }
             }
-            if ready {
-                // Nodes and every add-on's workloads from one read of the cluster.
-                let live = Kubectl(executor: executor)
-                let snapshot = try? await ClusterSnapshot.read(live)
-                await ClusterStatus.gatherKubernetes(
-                    into: &status, kubectl: Kubectl(executor: executor, snapshot: snapshot), topology: topology)
+            if let part = await kubernetes {
+                status.nodes = part.nodes
+                status.addons = part.addons
+                status.ceph = part.ceph
+                status.problems += part.problems
             }
         } else if !inventory.controlPlaneHosts.isEmpty {
             status.problems.append("no control-plane host answers")
         }
+        return status
+    }
+
+    /// Nodes and every add-on's workloads, from one read of what `cairn status` shows.
+    func kubernetes(on executor: any HostExecutor) async -> ClusterStatus {
+        var status = empty
+        let snapshot = try? await ClusterSnapshot.read(
+            Kubectl(executor: executor), resources: ClusterSnapshot.statusResources)
+        await ClusterStatus.gatherKubernetes(
+            into: &status, kubectl: Kubectl(executor: executor, snapshot: snapshot), topology: topology)
         return status
     }
 }

@@ -16,6 +16,8 @@ public struct ClusterSnapshot: Sendable {
         ("poddisruptionbudgets.policy", "PodDisruptionBudget"), ("pods", "Pod"),
         ("installations.operator.tigera.io", "Installation"), ("cephclusters.ceph.rook.io", "CephCluster"),
     ]
+    /// What `cairn status` shows: nodes, and the add-ons' workloads with their pods.
+    static let statusResources = resources.filter { ["Node", "Deployment", "DaemonSet", "Pod"].contains($0.kind) }
     /// Kinds an add-on's CRD brings: absent before the add-on is installed, left out then.
     static let customKinds: Set<String> = ["Installation", "CephCluster"]
     static let clusterScopedKinds: Set<String> = ["Node", "Installation"]
@@ -58,6 +60,13 @@ public struct ClusterSnapshot: Sendable {
     /// whole request ("the server doesn't have a resource type"): that one is left out and the
     /// request repeated.
     public static func read(_ kubectl: Kubectl) async throws -> ClusterSnapshot {
+        try await read(kubectl, resources: resources)
+    }
+
+    /// Reads only `resources` (a subset of `resources`).
+    static func read(_ kubectl: Kubectl, resources: [(resource: String, kind: String)]) async throws
+        -> ClusterSnapshot
+    {
         var wanted = resources
         while true {
             let arguments = arguments(wanted.map(\.resource))
