@@ -136,6 +136,7 @@ final class LocalAPIServer: Sendable {
     }
 
     let process: Process
+    let lifeline: Pipe
     let kubeconfig: String
     let kubectlPath: String
     let scratch: URL
@@ -143,10 +144,16 @@ final class LocalAPIServer: Sendable {
     init() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [SchemaCheck.root.appendingPathComponent("lab/k8s/tests/localapi.py").path]
+        process.arguments = [
+            SchemaCheck.root.appendingPathComponent("lab/k8s/tests/localapi.py").path, "--until-stdin-closes",
+        ]
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
+        // Held open while the server should run: however this test process ends, the pipe closes
+        // and localapi.py stops (it would otherwise outlive a test process that dies first).
+        let lifeline = Pipe()
+        process.standardInput = lifeline
         try process.run()
         // It prints `KUBECONFIG=PATH  (kubectl: PATH; logs in DIR)` once it serves, then waits.
         var text = ""
@@ -163,6 +170,7 @@ final class LocalAPIServer: Sendable {
             throw LocalAPIError(output: text)
         }
         self.process = process
+        self.lifeline = lifeline
         kubeconfig = String(line.dropFirst("KUBECONFIG=".count).prefix { $0 != " " })
         kubectlPath = String(line[kubectl.upperBound..<semicolon.lowerBound])
         scratch = URL(fileURLWithPath: kubeconfig).deletingLastPathComponent().appendingPathComponent("cairn-host")

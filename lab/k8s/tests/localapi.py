@@ -3,6 +3,7 @@ the API server with a cluster CA, an admin kubeconfig, and the real kubectl of t
 version (from the wheel cache scripts/setup fills). For the API tests (test_apiserver.py) and by hand:
 
     python3 lab/k8s/tests/localapi.py        # prints KUBECONFIG=... and waits; Ctrl-C or SIGTERM stops it
+    (--until-stdin-closes: also stops when its stdin closes, as when the test that started it ends)
 """
 import base64
 import json
@@ -167,6 +168,17 @@ if __name__ == "__main__":
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: sys.exit(0))
+    if "--until-stdin-closes" in sys.argv[1:]:
+        # Started by a test: its end (however it ends) closes our stdin, and that stops us too,
+        # so an etcd and an API server are never left behind to load the machine.
+        import threading
+
+        def watch_stdin():
+            while sys.stdin.buffer.read(4096):
+                pass
+            os.kill(os.getpid(), signal.SIGTERM)
+
+        threading.Thread(target=watch_stdin, daemon=True).start()
     api = LocalAPI()
     try:
         api.start()
